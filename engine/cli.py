@@ -1,0 +1,297 @@
+"""The `unfragile` command: database lifecycle, ingest, imports, stats and Cypher."""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from graph import store
+from graph.connection import GraphUnavailable, QueryError
+from graph.server import ServerError
+
+from engine.db import local_server, open_graph
+from engine.records import InputError
+from engine.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(help="Unfragile: find, rank and compare AI models and tools.",
+                  no_args_is_help=True, add_completion=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+db_app = typer.Typer(help="Start, stop, inspect or empty the Neo4j database.",
+                     no_args_is_help=True)
+import_app = typer.Typer(help="Import public data sets.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.find_root().obj
+
+
+def _fail(message: str, code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def friendly(fn: F) -> F:
+    """Turn the errors a person can cause into one message and a non-zero exit."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as e:
+            _fail(f"{e}\nNothing was written.", 2)
+        except QueryError as e:
+            _fail(str(e), 2)
+        except (GraphUnavailable, ServerError) as e:
+            _fail(str(e), 3)
+        except KeyboardInterrupt:
+            _fail("interrupted. Batches already written are complete; run the same command "
+                  "again to finish.", 130)
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(ctx: typer.Context,
+         home: Annotated[Path | None, typer.Option(
+             help="Folder for everything the engine keeps (default: $UNFRAGILE_HOME or ~/.local/share/unfragile).")] = None,
+         ) -> None:
+    settings = Settings.from_env()
+    if home is not None:
+        settings = settings.with_(home=home.expanduser())
+    ctx.obj = settings
+
+
+# -- db ------------------------------------------------------------------------------------
+
+@db_app.command("start")
+@friendly
+def db_start(ctx: typer.Context) -> None:
+    """Start the local Neo4j (idempotent); returns once Bolt answers."""
+    settings = _settings(ctx)
+    if settings.external_neo4j:
+        graph = open_graph(settings, apply_schema=True)
+        graph.close()
+        typer.echo(f"Using the external Neo4j at {settings.neo4j_uri} (NEO4J_URI): "
+                   "nothing to start. Schema applied.")
+        return
+    server = local_server(settings)
+    if server.info() is None:
+        typer.echo("Starting Neo4j (the first start fetches it from Maven Central)...", err=True)
+    info, started = server.start(timeout_s=settings.neo4j_start_timeout_s)
+    graph = open_graph(settings, apply_schema=True)
+    graph.close()
+    verb = "Started" if started else "Already running:"
+    typer.echo(f"{verb} Neo4j at {info.uri} (pid {info.pid}, home {settings.home}).")
+
+
+@db_app.command("stop")
+@friendly
+def db_stop(ctx: typer.Context) -> None:
+    """Stop the local Neo4j cleanly."""
+    settings = _settings(ctx)
+    if settings.external_neo4j:
+        typer.echo(f"Using the external Neo4j at {settings.neo4j_uri}: nothing to stop.")
+        return
+    stopped = local_server(settings).stop()
+    typer.echo("Stopped Neo4j." if stopped else f"Neo4j was not running (home {settings.home}).")
+
+
+@db_app.command("status")
+@friendly
+def db_status(ctx: typer.Context,
+              as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+              ) -> None:
+    """Say which Neo4j the engine uses, where, and whether it answers."""
+    settings = _settings(ctx)
+    status: dict[str, Any] = {"home": str(settings.home)}
+    if settings.external_neo4j:
+        status.update(mode="external", uri=settings.neo4j_uri, user=settings.neo4j_user)
+    else:
+        server = local_server(settings)
+        info = server.info()
+        status.update(mode="local", running=info is not None,
+                      uri=info.uri if info else None, pid=info.pid if info else None,
+                      user="neo4j", password_file=str(server.password_file),
+                      data=str(server.dir / "dbms"), log=str(server.log_file))
+    status["reachable"] = False
+    if settings.external_neo4j or status.get("running"):
+        try:
+            graph = open_graph(settings)
+        except GraphUnavailable as e:
+            status["error"] = str(e)
+        else:
+            with graph:
+                status["reachable"] = True
+                status["version"] = graph.read(
+                    "CALL dbms.components() YIELD name, versions, edition "
+                    "RETURN name, versions[0] AS version, edition")[0]
+                procs = {r["name"] for r in graph.read(
+                    "SHOW PROCEDURES YIELD name WHERE name STARTS WITH 'gds.' "
+                    "RETURN name LIMIT 1")}
+                status["gds"] = bool(procs)
+    status.setdefault("gds", False)
+    status["browser"] = False
+    if as_json:
+        typer.echo(json.dumps(status, indent=2))
+        return
+    if status["mode"] == "external":
+        typer.echo(f"Neo4j: external server {status['uri']} (user {status['user']})")
+    elif status["running"]:
+        typer.echo(f"Neo4j: local, running (pid {status['pid']}) at {status['uri']}")
+        typer.echo(f"  user neo4j, password in {status['password_file']} (mode 0600)")
+        typer.echo(f"  data {status['data']}")
+        typer.echo(f"  log  {status['log']}")
+    else:
+        typer.echo(f"Neo4j: local, not running. Start it with `unfragile db start`.")
+    if status["reachable"]:
+        v = status["version"]
+        typer.echo(f"  answers: {v['name']} {v['version']} {v['edition']}")
+    elif "error" in status:
+        typer.echo(f"  not answering: {status['error']}")
+    typer.echo(f"  Graph Data Science: {'enabled' if status['gds'] else 'not installed'}"
+               " (ranking uses networkx)" * (not status["gds"]))
+    typer.echo("  Neo4j Browser: not served (the embedded DBMS has no HTTP server; use "
+               "`unfragile cypher`)")
+    typer.echo(f"  home {status['home']}")
+
+
+@db_app.command("reset")
+@friendly
+def db_reset(ctx: typer.Context,
+             yes: Annotated[bool, typer.Option("--yes", help="Confirm: delete everything.")]
+             = False) -> None:
+    """Empty the graph and delete the indexes (schema stays)."""
+    settings = _settings(ctx)
+    if not yes:
+        _fail("this deletes every node, edge and index; run again with --yes to confirm.", 2)
+    with open_graph(settings, apply_schema=True) as graph:
+        store.delete_everything(graph)
+    shutil.rmtree(settings.index_dir, ignore_errors=True)
+    typer.echo("The graph is empty and the indexes are gone.")
+
+
+# -- data ----------------------------------------------------------------------------------
+
+@app.command()
+@friendly
+def ingest(ctx: typer.Context,
+           path: Annotated[Path, typer.Argument(help="A .jsonl/.json file or a folder of them.")],
+           batch_size: Annotated[int, typer.Option(min=1, help="Records per transaction.")]
+           = 2000,
+           as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")]
+           = False) -> None:
+    """Load artifacts and search events; validates everything before writing anything."""
+    from engine.ingest import ingest as run_ingest
+
+    settings = _settings(ctx)
+    with open_graph(settings, apply_schema=True) as graph:
+        report = run_ingest(graph, path, batch_size=batch_size)
+    _report(report.as_dict(), as_json)
+
+
+@import_app.command("metatool")
+@friendly
+def import_metatool(ctx: typer.Context,
+                    folder: Annotated[Path, typer.Argument(help="The MetaTool data folder.")],
+                    no_queries: Annotated[bool, typer.Option(
+                        "--no-queries", help="Load the tools alone, not queries.csv.")] = False,
+                    as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Import MetaTool: 199 tools as artifacts, its labelled queries as match events."""
+    from engine.ingest import ingest as run_ingest
+    from engine.metatool import metatool_records
+
+    settings = _settings(ctx)
+    records = metatool_records(folder, with_queries=not no_queries)
+    with open_graph(settings, apply_schema=True) as graph:
+        report = run_ingest(graph, records=records)
+    _report(report.as_dict(), as_json)
+
+
+def _report(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report))
+    else:
+        typer.echo(f"Loaded {report['artifacts']} artifacts ({report['capabilities']} "
+                   f"capabilities) and {report['events']} events in {report['seconds']:.1f}s.")
+
+
+@app.command()
+@friendly
+def stats(ctx: typer.Context,
+          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Count artifacts, capabilities, queries, match edges and images."""
+    with open_graph(_settings(ctx)) as graph:
+        counts = store.stats(graph)
+    if as_json:
+        typer.echo(json.dumps(counts))
+    else:
+        for name, value in counts.items():
+            typer.echo(f"{name:>13}: {value}")
+
+
+@app.command()
+@friendly
+def cypher(ctx: typer.Context,
+           query: Annotated[str | None, typer.Argument(help="A Cypher query (read-only).")]
+           = None,
+           file: Annotated[Path | None, typer.Option(help="Read the query from a file.")] = None,
+           param: Annotated[list[str] | None, typer.Option(
+               help="A parameter as name=value (JSON values allowed); repeatable.")] = None,
+           as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array of rows.")]
+           = False) -> None:
+    """Run a read-only Cypher query with a timeout and a row cap."""
+    settings = _settings(ctx)
+    if (query is None) == (file is None):
+        _fail("give either a QUERY or --file PATH.", 2)
+    if file is not None:
+        try:
+            query = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            _fail(f"{file}: cannot read it ({e.__class__.__name__}).", 2)
+    params = parse_params(param or [])
+    with open_graph(settings) as graph:
+        columns, rows, truncated = graph.run_read_only(
+            query, params, settings.query_timeout_s, settings.cypher_row_cap)
+    if as_json:
+        typer.echo(json.dumps(rows, default=str))
+    else:
+        _print_table(columns, rows)
+    if truncated:
+        typer.echo(f"(stopped at the row cap of {settings.cypher_row_cap} rows)", err=True)
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            _fail(f"--param {item!r}: expected name=value with a name of letters, digits, '_'.",
+                  2)
+        try:
+            params[name] = json.loads(value)
+        except json.JSONDecodeError:
+            params[name] = value
+    return params
+
+
+def _print_table(columns: list[str], rows: list[dict[str, Any]]) -> None:
+    cells = [[json.dumps(r.get(c), default=str) if not isinstance(r.get(c), str)
+              else r.get(c) for c in columns] for r in rows]
+    widths = [min(60, max([len(c)] + [len(row[i]) for row in cells]))
+              for i, c in enumerate(columns)]
+    typer.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in cells:
+        typer.echo("  ".join(v[:w].ljust(w) for v, w in zip(row, widths, strict=True)))
+    typer.echo(f"({len(rows)} row{'s' * (len(rows) != 1)})", err=True)
+
+
+if __name__ == "__main__":
+    sys.exit(app())

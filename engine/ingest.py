@@ -1,0 +1,230 @@
+"""Catalog and event ingest: validate all input first, then write it in idempotent batches."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graph import store
+from graph.connection import Graph
+
+from engine.decompose import decompose
+from engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS, fold
+from engine.progress import progress
+from engine.records import (
+    ArtifactRecord,
+    EventRecord,
+    InputError,
+    RawRecord,
+    input_files,
+    is_event,
+    read_records,
+    validate_artifact,
+    validate_event,
+)
+
+
+@dataclass
+class IngestReport:
+    files: int = 0
+    artifacts: int = 0
+    capabilities: int = 0
+    events: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"files": self.files, "artifacts": self.artifacts,
+                "capabilities": self.capabilities, "events": self.events,
+                "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class _Plan:
+    """What validation learnt, kept small: ids and counts, never the records themselves."""
+
+    files: list[Path]
+    # In-memory records (an import that converts another format) instead of files.
+    records: list[RawRecord] | None = None
+    artifact_files: set[Path] = field(default_factory=set)
+    event_files: set[Path] = field(default_factory=set)
+    artifact_ids: dict[str, tuple[str, int]] = field(default_factory=dict)
+    capability_owner: dict[str, str] = field(default_factory=dict)
+    # First place each outside reference appears, to name it in an error.
+    artifact_refs: dict[str, tuple[str, int, str]] = field(default_factory=dict)
+    capability_refs: dict[str, tuple[str, int, str]] = field(default_factory=dict)
+    artifacts: int = 0
+    capabilities: int = 0
+    events: int = 0
+
+
+def validate(graph: Graph | None, path: Path | None = None, decompose_fn: Callable = decompose,
+             show_progress: bool = True, records: list[RawRecord] | None = None) -> _Plan:
+    """Read every record and check it, and every reference it makes, before any write."""
+    if records is not None:
+        plan = _Plan(files=[], records=records)
+        for raw in records:
+            _check_record(plan, raw, decompose_fn)
+    else:
+        plan = _Plan(files=input_files(path))
+        total = sum(f.stat().st_size for f in plan.files)
+        with progress(total=total, desc="validate", unit="B", unit_scale=True,
+                      enabled=show_progress) as bar:
+            for f in plan.files:
+                for raw in read_records(f):
+                    _check_record(plan, raw, decompose_fn)
+                bar.update(f.stat().st_size)
+    _check_references(plan, graph)
+    return plan
+
+
+def _check_record(plan: _Plan, raw: RawRecord, decompose_fn: Callable) -> None:
+    path = Path(raw.source)
+    if is_event(raw):
+        ev = validate_event(raw)
+        plan.event_files.add(path)
+        plan.events += 1
+        for name, ref in zip(("winner", "loser") if ev.event == "prefer" else ("artifact",),
+                             ev.artifact_refs, strict=True):
+            plan.artifact_refs.setdefault(ref, (raw.source, raw.line, name))
+        if ev.capability:
+            plan.capability_refs.setdefault(f"{ev.artifact}\x1f{ev.capability}",
+                                            (raw.source, raw.line, "capability"))
+        return
+    art = validate_artifact(raw, decompose_fn)
+    if art.id in plan.artifact_ids:
+        first = plan.artifact_ids[art.id]
+        raise InputError(raw.source, raw.line, "id",
+                         f"artifact {art.id!r} is defined twice (first at {first[0]}:{first[1]})")
+    plan.artifact_ids[art.id] = (raw.source, raw.line)
+    plan.artifact_files.add(path)
+    plan.artifacts += 1
+    plan.capabilities += len(art.capabilities)
+    for cap in art.capabilities:
+        owner = plan.capability_owner.setdefault(cap.id, art.id)
+        if owner != art.id:
+            raise InputError(raw.source, raw.line, "capabilities",
+                             f"capability id {cap.id!r} already belongs to artifact {owner!r}")
+    for name, refs in (("derived_from", art.derived_from),
+                       ("integrates_with", art.integrates_with)):
+        for ref in refs:
+            plan.artifact_refs.setdefault(ref, (raw.source, raw.line, name))
+
+
+def _check_references(plan: _Plan, graph: Graph | None) -> None:
+    outside = sorted(set(plan.artifact_refs) - set(plan.artifact_ids))
+    known = store.existing_artifacts(graph, outside) if (outside and graph) else set()
+    for ref in outside:
+        if ref not in known:
+            source, line, name = plan.artifact_refs[ref]
+            raise InputError(source, line, name, f"unknown artifact {ref!r}: it is neither in "
+                                                 "this input nor in the graph")
+    pending = {}
+    for key, where in plan.capability_refs.items():
+        artifact, cap = key.split("\x1f")
+        owner = plan.capability_owner.get(cap)
+        if owner is None:
+            pending[cap] = (artifact, where)
+        elif owner != artifact:
+            raise InputError(where[0], where[1], "capability",
+                             f"capability {cap!r} belongs to {owner!r}, not to {artifact!r}")
+    in_graph = store.existing_capabilities(graph, sorted(pending)) if (pending and graph) else {}
+    for cap, (artifact, where) in sorted(pending.items()):
+        owner = in_graph.get(cap)
+        if owner is None:
+            raise InputError(where[0], where[1], "capability", f"unknown capability {cap!r}")
+        if owner != artifact:
+            raise InputError(where[0], where[1], "capability",
+                             f"capability {cap!r} belongs to {owner!r}, not to {artifact!r}")
+
+
+def ingest(graph: Graph, path: Path | None = None, batch_size: int = 2000,
+           decompose_fn: Callable = decompose, show_progress: bool = True,
+           records: list[RawRecord] | None = None) -> IngestReport:
+    """Validate `path` (or `records`) whole, then write it.
+
+    Safe to re-run, and to re-run after a crash: every write is an idempotent merge, one
+    transaction per batch.
+    """
+    started = time.perf_counter()
+    plan = validate(graph, path, decompose_fn, show_progress, records)
+    write_artifacts(graph, _artifacts(plan, decompose_fn), plan.artifacts, batch_size,
+                    show_progress)
+    write_events(graph, _events(plan), plan.events, batch_size, show_progress)
+    return IngestReport(files=len(plan.files), artifacts=plan.artifacts,
+                        capabilities=plan.capabilities, events=plan.events,
+                        seconds=time.perf_counter() - started)
+
+
+def _raw(plan: _Plan, files: set[Path]) -> Iterator[RawRecord]:
+    if plan.records is not None:
+        yield from plan.records
+        return
+    for f in plan.files:
+        if f in files:
+            yield from read_records(f)
+
+
+def _artifacts(plan: _Plan, decompose_fn: Callable) -> Iterator[ArtifactRecord]:
+    for raw in _raw(plan, plan.artifact_files):
+        if not is_event(raw):
+            yield validate_artifact(raw, decompose_fn)
+
+
+def _events(plan: _Plan) -> Iterator[EventRecord]:
+    for raw in _raw(plan, plan.event_files):
+        if is_event(raw):
+            yield validate_event(raw)
+
+
+def artifact_row(art: ArtifactRecord) -> dict[str, Any]:
+    return {
+        "id": art.id, "props": art.props, "provider": art.provider,
+        "frameworks": art.frameworks, "categories": art.categories,
+        "capabilities": [{"id": c.id, "artifact": art.id, "title": c.title, "text": c.text,
+                          "unique": c.unique, "vs_alternatives": c.vs_alternatives,
+                          "position": c.position} for c in art.capabilities],
+    }
+
+
+def write_artifacts(graph: Graph, records: Iterator[ArtifactRecord], total: int,
+                    batch_size: int, show_progress: bool = True) -> None:
+    """Upsert artifacts with capabilities, then their links to each other (all now exist)."""
+    links: list[dict[str, Any]] = []
+    # Artifacts carry up to 100 capabilities each, so their batches are smaller than events'.
+    size = max(1, batch_size // 10)
+    with progress(total=total, desc="artifacts", unit="artifact", enabled=show_progress) as bar:
+        for batch in _chunks(records, size):
+            rows = [artifact_row(a) for a in batch]
+            cut_queries = graph.write(lambda tx, rows=rows: store.upsert_artifacts(tx, rows))
+            if cut_queries:
+                graph.write(lambda tx, q=cut_queries: store.refresh_queries(tx, q))
+            links.extend({"id": a.id, "derived_from": a.derived_from,
+                          "integrates_with": a.integrates_with} for a in batch)
+            bar.update(len(batch))
+    for batch in _chunks(iter(links), batch_size):
+        graph.write(lambda tx, batch=batch: store.link_artifacts(tx, batch))
+
+
+def write_events(graph: Graph, records: Iterator[EventRecord], total: int, batch_size: int,
+                 show_progress: bool = True) -> None:
+    """Fold events into per-session evidence and merge it, one transaction per batch."""
+    with progress(total=total, desc="events", unit="event", enabled=show_progress) as bar:
+        for batch in _chunks(records, batch_size):
+            rows = fold(batch)
+            graph.write(lambda tx, rows=rows: store.merge_evidence(
+                tx, rows, MATCH_WEIGHTS, EVENTS_PER_SESSION))
+            bar.update(len(batch))
+
+
+def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,83 @@
+"""One settings object for the whole engine, read from the environment (CLI flags override)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+# Limits on user-supplied text, documented in the README ("Input limits").
+MAX_ID_CHARS = 200
+MAX_NAME_CHARS = 200
+MAX_TITLE_CHARS = 200
+MAX_TEXT_CHARS = 4000
+MAX_NOTE_CHARS = 2000
+MAX_DESCRIPTION_CHARS = 20000
+MAX_QUERY_CHARS = 2000
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "unfragile"
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "unfragile"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Build with `Settings.from_env()`; tweak with `with_(...)`."""
+
+    home: Path = field(default_factory=_default_home)
+    cache_dir: Path = field(default_factory=_default_cache)
+    # An external Neo4j: when neo4j_uri is set the engine uses it and starts nothing.
+    neo4j_uri: str | None = None
+    neo4j_user: str = "neo4j"
+    neo4j_password: str | None = None
+    neo4j_database: str = "neo4j"
+    neo4j_heap: str = "2g"
+    neo4j_pagecache: str = "512m"
+    neo4j_start_timeout_s: float = 180.0
+    batch_size: int = 2000
+    query_timeout_s: float = 30.0
+    cypher_row_cap: int = 1000
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        s = cls()
+        if env.get("UNFRAGILE_HOME"):
+            s = replace(s, home=Path(env["UNFRAGILE_HOME"]).expanduser())
+        if env.get("UNFRAGILE_CACHE"):
+            s = replace(s, cache_dir=Path(env["UNFRAGILE_CACHE"]).expanduser())
+        if env.get("NEO4J_URI"):
+            s = replace(
+                s,
+                neo4j_uri=env["NEO4J_URI"],
+                neo4j_user=env.get("NEO4J_USER", "neo4j"),
+                neo4j_password=env.get("NEO4J_PASSWORD"),
+            )
+        if env.get("NEO4J_DATABASE"):
+            s = replace(s, neo4j_database=env["NEO4J_DATABASE"])
+        if env.get("UNFRAGILE_NEO4J_HEAP"):
+            s = replace(s, neo4j_heap=env["UNFRAGILE_NEO4J_HEAP"])
+        if env.get("UNFRAGILE_NEO4J_PAGECACHE"):
+            s = replace(s, neo4j_pagecache=env["UNFRAGILE_NEO4J_PAGECACHE"])
+        return s
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+    @property
+    def external_neo4j(self) -> bool:
+        return self.neo4j_uri is not None
+
+    @property
+    def neo4j_dir(self) -> Path:
+        return self.home / "neo4j"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "indexes"

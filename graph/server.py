@@ -1,0 +1,302 @@
+"""The project's own Neo4j 5 Community: resolved from Maven Central, started on loopback with auth."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+NEO4J_SOURCES = Path(__file__).resolve().parent / "neo4j"
+POM = NEO4J_SOURCES / "pom.xml"
+LAUNCHER = NEO4J_SOURCES / "Launcher.java"
+
+
+class ServerError(RuntimeError):
+    """A local Neo4j could not be provisioned, started or stopped; the message says why."""
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    pid: int
+    bolt_port: int
+    home: Path
+
+    @property
+    def uri(self) -> str:
+        return f"bolt://127.0.0.1:{self.bolt_port}"
+
+
+class LocalServer:
+    """One Neo4j DBMS living in `<home>/neo4j`: data, logs, config, password and pid file."""
+
+    def __init__(self, home: Path, cache_dir: Path, heap: str = "2g", pagecache: str = "512m"):
+        self.dir = Path(home) / "neo4j"
+        self.cache_dir = Path(cache_dir)
+        self.heap = heap
+        self.pagecache = pagecache
+
+    # -- files -------------------------------------------------------------------------
+    @property
+    def password_file(self) -> Path:
+        return self.dir / "password"
+
+    @property
+    def state_file(self) -> Path:
+        return self.dir / "server.json"
+
+    @property
+    def conf_file(self) -> Path:
+        return self.dir / "neo4j.conf"
+
+    @property
+    def log_file(self) -> Path:
+        return self.dir / "logs" / "launcher.log"
+
+    def password(self) -> str:
+        """The generated password, created on first use with mode 0600."""
+        if not self.password_file.exists():
+            self.dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(24) + "\n")
+        return self.password_file.read_text().strip()
+
+    def info(self) -> ServerInfo | None:
+        """The running server recorded in server.json, or None when none is alive."""
+        try:
+            state = json.loads(self.state_file.read_text())
+            info = ServerInfo(pid=int(state["pid"]), bolt_port=int(state["bolt_port"]),
+                              home=self.dir.parent)
+        except (OSError, ValueError, KeyError):
+            return None
+        return info if _alive(info.pid) and _is_launcher(info.pid) else None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self, timeout_s: float = 180.0) -> tuple[ServerInfo, bool]:
+        """Start the server unless it runs already; return (info, started_now)."""
+        running = self.info()
+        if running is not None:
+            _wait_for_bolt(running, self, timeout_s)
+            return running, False
+        classpath = self.runtime_classpath()
+        self.password()  # the launcher reads it from the file
+        port = self._choose_port()
+        self._write_conf(port)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
+        java = _java()
+        cmd = [java, "-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC",
+               "-Dfile.encoding=UTF-8", "-cp", classpath, "Launcher",
+               str(self.dir / "dbms"), str(self.conf_file), str(self.password_file)]
+        with open(self.log_file, "ab") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        info = ServerInfo(pid=proc.pid, bolt_port=port, home=self.dir.parent)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pid": proc.pid, "bolt_port": port}))
+        tmp.replace(self.state_file)
+        try:
+            _wait_for_bolt(info, self, timeout_s, proc=proc, log_offset=log_offset)
+        except ServerError:
+            self.stop()
+            raise
+        return info, True
+
+    def stop(self, timeout_s: float = 60.0) -> bool:
+        """Stop the server cleanly (SIGTERM, then SIGKILL after timeout); False if none ran."""
+        info = self.info()
+        if info is None:
+            self.state_file.unlink(missing_ok=True)
+            return False
+        os.killpg(info.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while _alive(info.pid) and time.monotonic() < deadline:
+            _reap(info.pid)
+            time.sleep(0.2)
+        if _alive(info.pid):
+            os.killpg(info.pid, signal.SIGKILL)
+            _reap(info.pid)
+        self.state_file.unlink(missing_ok=True)
+        return True
+
+    # -- provisioning ------------------------------------------------------------------
+    def runtime_classpath(self) -> str:
+        """Resolve the Neo4j jars with mvn and compile the launcher, once per pom+launcher."""
+        digest = hashlib.sha256(POM.read_bytes() + LAUNCHER.read_bytes()).hexdigest()[:12]
+        runtime = self.cache_dir / f"neo4j-runtime-{digest}"
+        cp_file = runtime / "classpath.txt"
+        classes = runtime / "classes"
+        if cp_file.exists() and (classes / "Launcher.class").exists():
+            return f"{cp_file.read_text().strip()}{os.pathsep}{classes}"
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise ServerError("Maven (mvn) is not on PATH: it is needed once to fetch Neo4j "
+                              "from Maven Central. Install Maven, or set NEO4J_URI, "
+                              "NEO4J_USER and NEO4J_PASSWORD to use another Neo4j server.")
+        building = runtime.with_name(runtime.name + f".building-{os.getpid()}")
+        shutil.rmtree(building, ignore_errors=True)
+        (building / "classes").mkdir(parents=True)
+        result = subprocess.run(
+            [mvn, "-q", "-B", "-f", str(POM), "dependency:build-classpath",
+             f"-Dmdep.outputFile={building / 'classpath.txt'}"],
+            capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ServerError("mvn could not resolve Neo4j from Maven Central:\n"
+                              + _tail(result.stdout + result.stderr))
+        classpath = (building / "classpath.txt").read_text().strip()
+        result = subprocess.run(
+            [_javac(), "-d", str(building / "classes"), "-cp", classpath, str(LAUNCHER)],
+            capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ServerError("javac could not compile the Neo4j launcher:\n"
+                              + _tail(result.stdout + result.stderr))
+        try:
+            building.rename(runtime)
+        except OSError:  # another process finished first; use its build
+            shutil.rmtree(building, ignore_errors=True)
+        return f"{(runtime / 'classpath.txt').read_text().strip()}{os.pathsep}{runtime / 'classes'}"
+
+    def _choose_port(self) -> int:
+        # Keep the last port when it is free so client configs stay valid across restarts.
+        try:
+            last = int(json.loads(self.state_file.read_text())["bolt_port"])
+            if _port_free(last):
+                return last
+        except (OSError, ValueError, KeyError):
+            pass
+        if _port_free(7687):
+            return 7687
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def _write_conf(self, port: int) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        lines = [
+            "# Written by `unfragile db start` on every start; edits are overwritten.",
+            "server.bolt.enabled=true",
+            f"server.bolt.listen_address=127.0.0.1:{port}",
+            f"server.bolt.advertised_address=127.0.0.1:{port}",
+            "server.bolt.tls_level=DISABLED",
+            "server.http.enabled=false",
+            "server.https.enabled=false",
+            "dbms.security.auth_enabled=true",
+            f"server.memory.pagecache.size={self.pagecache}",
+            "db.tx_log.rotation.retention_policy=2 files",
+            "db.transaction.timeout=0s",
+            "dbms.usage_report.enabled=false",
+        ]
+        self.conf_file.write_text("\n".join(lines) + "\n")
+
+
+def _wait_for_bolt(info: ServerInfo, server: LocalServer, timeout_s: float,
+                   proc: subprocess.Popen | None = None, log_offset: int | None = None) -> None:
+    """Return once Bolt accepts connections (and, for a fresh start, the launcher is ready)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise ServerError(f"Neo4j exited with code {proc.returncode} while starting. "
+                              f"Last lines of {server.log_file}:\n{_tail_file(server.log_file)}")
+        try:
+            with socket.create_connection(("127.0.0.1", info.bolt_port), timeout=1):
+                pass
+            if log_offset is None or _launcher_ready(server.log_file, log_offset):
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise ServerError(f"Neo4j did not answer on {info.uri} within {timeout_s:.0f}s. "
+                      f"Last lines of {server.log_file}:\n{_tail_file(server.log_file)}")
+
+
+def _launcher_ready(log_file: Path, offset: int) -> bool:
+    try:
+        with open(log_file, "rb") as f:
+            f.seek(offset)
+            return b"unfragile-neo4j: ready" in f.read()
+    except OSError:
+        return False
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (OSError, IndexError):
+        return False
+
+
+def _is_launcher(pid: int) -> bool:
+    # Guards against a recycled pid: only a JVM running our Launcher counts as our server.
+    try:
+        return b"Launcher" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc (macOS): trust the pid file
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _java() -> str:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    java = shutil.which("java")
+    if java is None:
+        raise ServerError("Java 17 or 21 is needed to run the local Neo4j: none is on PATH. "
+                          "Install a JDK, or set NEO4J_URI to use another Neo4j server.")
+    return java
+
+
+def _javac() -> str:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "javac").exists():
+        return str(Path(home) / "bin" / "javac")
+    javac = shutil.which("javac")
+    if javac is None:
+        raise ServerError("javac is needed once to compile the Neo4j launcher: install a JDK.")
+    return javac
+
+
+def _tail(text: str, chars: int = 2000) -> str:
+    return text[-chars:].strip()
+
+
+def _tail_file(path: Path, chars: int = 2000) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - chars))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""

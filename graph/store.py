@@ -1,0 +1,230 @@
+"""Batched, idempotent writes and the counts: every statement is UNWIND … MERGE on stable ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import neo4j
+
+from graph.connection import Graph
+
+# Which label an Evidence target_kind names. Labels cannot be parameters in Cypher, so the
+# few allowed ones are spelled out here and never taken from input.
+TARGET_LABELS = {"Capability": "Capability", "Artifact": "Artifact"}
+
+UPSERT_ARTIFACTS = """
+UNWIND $rows AS r
+MERGE (a:Artifact {id: r.id})
+SET a += r.props
+WITH a, r
+OPTIONAL MATCH (a)-[old:PROVIDED_BY|SUPPORTS|IN_CATEGORY]->()
+DELETE old
+WITH DISTINCT a, r
+FOREACH (name IN CASE WHEN r.provider IS NULL THEN [] ELSE [r.provider] END |
+    MERGE (o:Organization {name: name}) MERGE (a)-[:PROVIDED_BY]->(o))
+FOREACH (name IN r.frameworks | MERGE (f:Framework {name: name}) MERGE (a)-[:SUPPORTS]->(f))
+FOREACH (name IN r.categories | MERGE (c:Category {name: name}) MERGE (a)-[:IN_CATEGORY]->(c))
+"""
+
+UPSERT_CAPABILITIES = """
+UNWIND $rows AS r
+MATCH (a:Artifact {id: r.artifact})
+MERGE (c:Capability {id: r.id})
+SET c.title = r.title, c.text = r.text, c.unique = r.unique,
+    c.vs_alternatives = r.vs_alternatives, c.artifact = r.artifact, c.position = r.position
+MERGE (a)-[:HAS_CAPABILITY]->(c)
+"""
+
+# Capabilities an artifact no longer lists go, with the evidence that pointed at them.
+STALE_CAPABILITIES = """
+UNWIND $rows AS r
+MATCH (:Artifact {id: r.id})-[:HAS_CAPABILITY]->(c:Capability)
+WHERE NOT c.id IN r.capability_ids
+RETURN c.id AS id
+"""
+
+DELETE_CAPABILITIES = """
+UNWIND $ids AS id
+MATCH (c:Capability {id: id})
+OPTIONAL MATCH (e:Evidence {target: id, target_kind: 'Capability'})
+WITH c, collect(e) AS evidence, collect(DISTINCT e.query) AS queries
+FOREACH (e IN evidence | DELETE e)
+DETACH DELETE c
+WITH queries UNWIND queries AS q
+RETURN DISTINCT q AS query
+"""
+
+LINK_ARTIFACTS = """
+UNWIND $rows AS r
+MATCH (a:Artifact {id: r.id})
+OPTIONAL MATCH (a)-[old:DERIVED_FROM|INTEGRATES_WITH]->()
+DELETE old
+WITH DISTINCT a, r
+CALL (a, r) {
+  UNWIND r.derived_from AS other
+  MATCH (b:Artifact {id: other})
+  MERGE (a)-[:DERIVED_FROM]->(b)
+}
+CALL (a, r) {
+  UNWIND r.integrates_with AS other
+  MATCH (b:Artifact {id: other})
+  MERGE (a)-[:INTEGRATES_WITH]->(b)
+}
+"""
+
+# Evidence merges are set-like (OR, MAX, latest-by-time, union of event ids) so that loading
+# the same events again, in any batching, leaves every property as it was.
+MERGE_EVIDENCE = """
+UNWIND $rows AS r
+MERGE (q:Query {id: r.query_id})
+  ON CREATE SET q.text = r.query_text
+MERGE (e:Evidence {key: r.key})
+  ON CREATE SET e.pair = r.pair, e.query = r.query_id, e.target = r.target,
+                e.target_kind = r.target_kind, e.loser = r.loser, e.session = r.session,
+                e.clicked = false, e.dwell = 0.0, e.feedback = 0, e.feedback_time = '',
+                e.events = [], e.first_seen = r.first_seen, e.last_seen = r.last_seen
+WITH e, r, [x IN r.events WHERE NOT x IN e.events] AS fresh
+SET e.clicked = e.clicked OR r.clicked,
+    e.dwell = CASE WHEN r.dwell > e.dwell THEN r.dwell ELSE e.dwell END,
+    e.feedback = CASE
+        WHEN r.feedback_time > e.feedback_time THEN r.feedback
+        WHEN r.feedback_time = e.feedback_time AND r.feedback_time <> ''
+             AND r.feedback < e.feedback THEN r.feedback
+        ELSE e.feedback END,
+    e.feedback_time = CASE WHEN r.feedback_time > e.feedback_time
+        THEN r.feedback_time ELSE e.feedback_time END,
+    e.events = e.events + fresh[..($events_per_session - size(e.events))],
+    e.first_seen = CASE WHEN r.first_seen < e.first_seen THEN r.first_seen ELSE e.first_seen END,
+    e.last_seen = CASE WHEN r.last_seen > e.last_seen THEN r.last_seen ELSE e.last_seen END
+"""
+
+# The MATCHED edge is a pure function of its Evidence nodes, recomputed for touched pairs.
+REFRESH_MATCHED = """
+UNWIND $pairs AS p
+MATCH (q:Query {id: p.query_id})
+MATCH (t:%(label)s {id: p.target})
+CALL (p) {
+  MATCH (e:Evidence {pair: p.pair})
+  RETURN count(e) AS sessions, sum(size(e.events)) AS events,
+         sum(CASE WHEN e.clicked THEN 1 ELSE 0 END) AS clicks,
+         sum(e.dwell) AS dwell,
+         sum(CASE WHEN e.dwell >= $long_dwell_s THEN 1 ELSE 0 END) AS long_dwells,
+         sum(e.feedback) AS feedback,
+         min(e.first_seen) AS first_seen, max(e.last_seen) AS last_seen
+}
+WITH q, t, sessions, events, clicks, dwell, long_dwells, feedback, first_seen, last_seen,
+     sessions * $w_session + clicks * $w_click + long_dwells * $w_long_dwell
+       + feedback * $w_feedback AS z
+MERGE (q)-[m:MATCHED]->(t)
+SET m.count = events, m.sessions = sessions, m.clicks = clicks, m.dwell = dwell,
+    m.long_dwells = long_dwells, m.feedback = feedback,
+    m.first_seen = first_seen, m.last_seen = last_seen,
+    m.confidence = CASE WHEN z <= 0 THEN 0.0 ELSE 1.0 - exp(-z / $confidence_scale) END
+"""
+
+REFRESH_PREFERRED = """
+UNWIND $pairs AS p
+MATCH (w:Artifact {id: p.target})
+MATCH (l:Artifact {id: p.loser})
+CALL (p) {
+  MATCH (e:Evidence {pair: p.pair})
+  RETURN count(DISTINCT e.session) AS sessions, sum(size(e.events)) AS events,
+         max(e.last_seen) AS last_seen
+}
+MERGE (w)-[m:PREFERRED_OVER]->(l)
+SET m.sessions = sessions, m.count = events, m.last_seen = last_seen
+"""
+
+REFRESH_QUERIES = """
+UNWIND $ids AS id
+MATCH (q:Query {id: id})
+CALL (id) {
+  MATCH (e:Evidence {query: id})
+  RETURN count(DISTINCT e.session) AS sessions, sum(size(e.events)) AS events,
+         max(e.last_seen) AS last_seen
+}
+SET q.sessions = sessions, q.count = events, q.last_seen = last_seen
+"""
+
+EXISTING_ARTIFACTS = "UNWIND $ids AS id MATCH (a:Artifact {id: id}) RETURN a.id AS id"
+EXISTING_CAPABILITIES = """
+UNWIND $ids AS id MATCH (c:Capability {id: id}) RETURN c.id AS id, c.artifact AS artifact
+"""
+
+STATS = """
+CALL () { MATCH (a:Artifact) RETURN count(a) AS artifacts }
+CALL () { MATCH (c:Capability) RETURN count(c) AS capabilities }
+CALL () { MATCH (q:Query) RETURN count(q) AS queries }
+CALL () { MATCH ()-[m:MATCHED]->() RETURN count(m) AS match_edges }
+CALL () { MATCH (i:Image) RETURN count(i) AS images }
+RETURN artifacts, capabilities, queries, match_edges, images
+"""
+
+DELETE_EVERYTHING = """
+MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS
+"""
+
+
+def upsert_artifacts(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> list[str]:
+    """Write artifacts and their capabilities; return ids of queries whose evidence was cut."""
+    tx.run(UPSERT_ARTIFACTS, rows=rows).consume()
+    capabilities = [cap for r in rows for cap in r["capabilities"]]
+    tx.run(UPSERT_CAPABILITIES, rows=capabilities).consume()
+    keep = [{"id": r["id"], "capability_ids": [c["id"] for c in r["capabilities"]]} for r in rows]
+    stale = [rec["id"] for rec in tx.run(STALE_CAPABILITIES, rows=keep)]
+    if not stale:
+        return []
+    return [rec["query"] for rec in tx.run(DELETE_CAPABILITIES, ids=stale) if rec["query"]]
+
+
+def link_artifacts(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> None:
+    tx.run(LINK_ARTIFACTS, rows=rows).consume()
+
+
+def merge_evidence(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]],
+                   weights: dict[str, float], events_per_session: int) -> None:
+    """Merge per-session evidence, then recompute the MATCHED / PREFERRED_OVER edges it feeds."""
+    tx.run(MERGE_EVIDENCE, rows=rows, events_per_session=events_per_session).consume()
+    pairs: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        pairs.setdefault(r["pair"], {"pair": r["pair"], "query_id": r["query_id"],
+                                     "target": r["target"], "loser": r["loser"],
+                                     "target_kind": r["target_kind"]})
+    for kind, label in TARGET_LABELS.items():
+        batch = [p for p in pairs.values() if p["target_kind"] == kind]
+        if batch:
+            tx.run(REFRESH_MATCHED % {"label": label}, pairs=batch, **weights).consume()
+    prefer = [p for p in pairs.values() if p["target_kind"] == "Prefer"]
+    if prefer:
+        tx.run(REFRESH_PREFERRED, pairs=prefer).consume()
+    refresh_queries(tx, sorted({r["query_id"] for r in rows}))
+
+
+def refresh_queries(tx: neo4j.ManagedTransaction, query_ids: list[str]) -> None:
+    if query_ids:
+        tx.run(REFRESH_QUERIES, ids=query_ids).consume()
+
+
+def existing_artifacts(graph: Graph, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(ids), 10000):
+        found.update(r["id"] for r in graph.read(EXISTING_ARTIFACTS, ids=ids[start:start + 10000]))
+    return found
+
+
+def existing_capabilities(graph: Graph, ids: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 10000):
+        for r in graph.read(EXISTING_CAPABILITIES, ids=ids[start:start + 10000]):
+            found[r["id"]] = r["artifact"]
+    return found
+
+
+def stats(graph: Graph) -> dict[str, int]:
+    return graph.read(STATS)[0]
+
+
+def delete_everything(graph: Graph) -> None:
+    """Empty the graph (constraints and indexes stay), in chunks so memory stays flat."""
+    with graph.driver.session(database=graph.database) as session:
+        session.run(DELETE_EVERYTHING).consume()

@@ -1,0 +1,1 @@
+"""Embeddings and FAISS indexes: text, images and sample renders."""
