@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from graph import store
-from graph.connection import GraphUnavailable, QueryError
-from graph.server import ServerError
 
 from engine.db import local_server, open_graph
 from engine.records import InputError
 from engine.settings import Settings
+from graph import store
+from graph.connection import GraphUnavailable, QueryError
+from graph.server import ServerError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,7 +61,8 @@ def friendly(fn: F) -> F:
 @app.callback()
 def main(ctx: typer.Context,
          home: Annotated[Path | None, typer.Option(
-             help="Folder for everything the engine keeps (default: $UNFRAGILE_HOME or ~/.local/share/unfragile).")] = None,
+             help="Folder for everything the engine keeps "
+                  "(default: $UNFRAGILE_HOME or ~/.local/share/unfragile).")] = None,
          ) -> None:
     settings = Settings.from_env()
     if home is not None:
@@ -150,7 +151,7 @@ def db_status(ctx: typer.Context,
         typer.echo(f"  data {status['data']}")
         typer.echo(f"  log  {status['log']}")
     else:
-        typer.echo(f"Neo4j: local, not running. Start it with `unfragile db start`.")
+        typer.echo("Neo4j: local, not running. Start it with `unfragile db start`.")
     if status["reachable"]:
         v = status["version"]
         typer.echo(f"  answers: {v['name']} {v['version']} {v['edition']}")

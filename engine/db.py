@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from engine.settings import Settings
 from graph.connection import Graph, GraphUnavailable
 from graph.server import LocalServer
-
-from engine.settings import Settings
 
 
 def local_server(settings: Settings) -> LocalServer:

@@ -8,9 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graph import store
-from graph.connection import Graph
-
 from engine.decompose import decompose
 from engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS, fold
 from engine.progress import progress
@@ -25,6 +22,8 @@ from engine.records import (
     validate_artifact,
     validate_event,
 )
+from graph import store
+from graph.connection import Graph
 
 
 @dataclass

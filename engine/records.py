@@ -204,7 +204,8 @@ class _Checker:
         self.raw, self.data = raw, raw.data
         unknown = sorted(set(self.data) - allowed)
         if unknown:
-            self.fail(unknown[0], f"unknown field for {what} (allowed: {', '.join(sorted(allowed))})")
+            self.fail(unknown[0],
+                      f"unknown field for {what} (allowed: {', '.join(sorted(allowed))})")
 
     def fail(self, name: str | None, message: str) -> None:
         raise InputError(self.raw.source, self.raw.line, name, message)

@@ -1,4 +1,4 @@
-"""A connection to Neo4j through the official driver: schema, write transactions, read-only queries."""
+"""A connection to Neo4j through the official driver: schema, writes, read-only queries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The project's own Neo4j 5 Community: resolved from Maven Central, started on loopback with auth."""
+"""The project's own Neo4j 5 Community: fetched from Maven Central, run on loopback with auth."""
 
 from __future__ import annotations
 

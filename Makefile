@@ -1,0 +1,39 @@
+# Unfragile: `make run` runs the engine on the bundled data, `make test` runs the tests.
+VENV    := .venv
+BIN     := $(VENV)/bin
+PYTHON  ?= python3
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup run test lint bench clean stop
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## run: start Neo4j, load the bundled catalog and events, print the counts
+run: setup
+	$(BIN)/unfragile db start
+	$(BIN)/unfragile ingest data/catalog
+	$(BIN)/unfragile stats
+
+## test: set up, start a throwaway Neo4j, run pytest against it, stop it
+test: setup
+	scripts/test.sh $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check engine graph indexing api tests bench
+	$(BIN)/ruff format --check engine graph indexing api tests bench
+
+bench: setup
+	$(BIN)/python bench/ingest.py
+
+stop:
+	-$(BIN)/unfragile db stop
+
+clean: stop
+	rm -rf $(VENV) .unfragile *.egg-info

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `make test`: start a throwaway Neo4j in its own home, run pytest against it, stop it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+export UNFRAGILE_HOME="${UNFRAGILE_TEST_HOME:-$PWD/.unfragile/test-home}"
+unfragile=.venv/bin/unfragile
+
+if [ -z "${NEO4J_URI:-}" ]; then
+  # A fresh home each run, so no test depends on what an earlier run left.
+  "$unfragile" db stop >/dev/null 2>&1 || true
+  rm -rf "$UNFRAGILE_HOME"
+  "$unfragile" db start
+  trap '"$unfragile" db stop' EXIT
+fi
+.venv/bin/python -m pytest "$@"

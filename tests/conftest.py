@@ -1,0 +1,71 @@
+"""Test fixtures: one real Neo4j for the session, an empty graph for each test that asks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from engine.db import local_server, open_graph  # noqa: E402
+from engine.settings import Settings  # noqa: E402
+from graph import store  # noqa: E402
+from graph.connection import Graph  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+METATOOL = Path(os.environ.get("UNFRAGILE_METATOOL_DIR", REPO.parent / "shared" / "metatool"))
+CATALOG = REPO / "data" / "catalog"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings for the test Neo4j: `make test`'s home, else a fresh one started here."""
+    settings = Settings.from_env()
+    if "UNFRAGILE_HOME" not in os.environ and not settings.external_neo4j:
+        settings = settings.with_(home=tmp_path_factory.mktemp("home"))
+    started_here = False
+    if not settings.external_neo4j:
+        server = local_server(settings)
+        if server.info() is None:
+            server.start(timeout_s=settings.neo4j_start_timeout_s)
+            started_here = True
+    yield settings
+    if started_here:
+        local_server(settings).stop()
+
+
+@pytest.fixture(scope="session")
+def graph_session(settings: Settings) -> Iterator[Graph]:
+    graph = open_graph(settings, apply_schema=True)
+    yield graph
+    graph.close()
+
+
+@pytest.fixture
+def graph(graph_session: Graph) -> Graph:
+    """The test Neo4j, emptied before the test."""
+    store.delete_everything(graph_session)
+    return graph_session
+
+
+@pytest.fixture
+def cli(settings: Settings):
+    """Run the real `unfragile` command in a subprocess against the test home."""
+
+    def run(*args: str, input: str | None = None, check: bool = False,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+        env = dict(os.environ, UNFRAGILE_HOME=str(settings.home))
+        result = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=REPO, env=env,
+                                capture_output=True, text=True, input=input, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"unfragile {' '.join(args)} failed ({result.returncode}):\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return result
+
+    return run

@@ -1,0 +1,130 @@
+"""The project's own Neo4j: password, loopback-only Bolt, two homes, stop and restart."""
+
+from __future__ import annotations
+
+import json
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+
+from engine.db import local_server, open_graph
+from engine.ingest import ingest
+from graph import store
+from tests.helpers import artifact, write_jsonl
+
+OWN_SERVER = "uses the project's own server, not an external one"
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses in LISTEN state on `port`, read from /proc/net/tcp{,6}."""
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:
+                raw = bytes.fromhex(address)
+                # /proc prints each 32-bit word in host (little-endian) order.
+                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(socket.inet_ntop(socket.AF_INET if width == 8 else socket.AF_INET6,
+                                           raw))
+    return found
+
+
+@pytest.fixture
+def own_server(settings):
+    if settings.external_neo4j:
+        pytest.skip(OWN_SERVER)
+    return local_server(settings)
+
+
+def test_password_file_is_private(own_server):
+    mode = stat.S_IMODE(own_server.password_file.stat().st_mode)
+    assert mode == 0o600
+    assert len(own_server.password()) >= 24
+
+
+def test_bolt_listens_on_loopback_only(own_server):
+    info = own_server.info()
+    addresses = _listening_addresses(info.bolt_port)
+    assert addresses, "nothing listens on the Bolt port"
+    assert addresses <= {"127.0.0.1", "::ffff:127.0.0.1"}, addresses
+
+
+def test_authentication_is_required(own_server):
+    from neo4j import GraphDatabase
+    from neo4j.exceptions import AuthError
+
+    info = own_server.info()
+    with GraphDatabase.driver(info.uri, auth=("neo4j", "wrong-password")) as driver:
+        with pytest.raises(AuthError):
+            driver.verify_connectivity()
+
+
+def test_db_start_is_idempotent_and_status_says_where(own_server, cli):
+    result = cli("db", "start", check=True)
+    assert "Already running" in result.stdout
+    status = json.loads(cli("db", "status", "--json", check=True).stdout)
+    assert status["mode"] == "local" and status["running"] and status["reachable"]
+    assert status["uri"] == own_server.info().uri
+    assert status["version"]["version"].startswith("5.")
+
+
+def test_two_homes_side_by_side_and_restart_keeps_data(settings, own_server, tmp_path, cli):
+    second = local_server(settings.with_(home=tmp_path / "home2"))
+    info, started = second.start()
+    try:
+        assert started
+        assert info.bolt_port != own_server.info().bolt_port
+        other = settings.with_(home=tmp_path / "home2")
+        with open_graph(other, apply_schema=True) as g:
+            ingest(g, write_jsonl(tmp_path / "a.jsonl", [artifact("only-here")]),
+                   show_progress=False)
+        assert second.stop()
+        assert second.info() is None
+        second.start()
+        with open_graph(other) as g:
+            assert store.stats(g)["artifacts"] == 1
+        # The first home never saw that artifact.
+        with open_graph(settings) as g:
+            assert g.read("MATCH (a:Artifact {id: 'only-here'}) RETURN a") == []
+    finally:
+        second.stop()
+
+
+def test_commands_say_clearly_when_neo4j_is_down(settings, tmp_path, cli):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, UNFRAGILE_HOME=str(tmp_path / "never-started"))
+    env.pop("NEO4J_URI", None)
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "stats"], env=env,
+                            capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert result.returncode == 3
+    assert "Neo4j is not running" in result.stderr and "unfragile db start" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_db_reset_needs_yes_and_empties(graph, cli, tmp_path, settings):
+    ingest(graph, write_jsonl(tmp_path / "a.jsonl", [artifact("x")]), show_progress=False)
+    settings.index_dir.mkdir(parents=True, exist_ok=True)
+    (settings.index_dir / "marker").write_text("x")
+    refused = cli("db", "reset")
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert store.stats(graph)["artifacts"] == 1
+    cli("db", "reset", "--yes", check=True)
+    assert store.stats(graph) == {"artifacts": 0, "capabilities": 0, "queries": 0,
+                                  "match_edges": 0, "images": 0}
+    assert not settings.index_dir.exists()
+
+
+def test_schema_has_constraints_and_fulltext_indexes(graph):
+    names = {r["name"] for r in graph.read("SHOW INDEXES YIELD name RETURN name")}
+    assert {"artifact_id", "capability_id", "query_id", "evidence_key", "capability_text",
+            "artifact_text"} <= names
+    types = {r["name"]: r["type"] for r in graph.read(
+        "SHOW INDEXES YIELD name, type RETURN name, type")}
+    assert types["capability_text"] == "FULLTEXT"
