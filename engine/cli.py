@@ -134,12 +134,18 @@ def db_status(ctx: typer.Context,
                 status["version"] = graph.read(
                     "CALL dbms.components() YIELD name, versions, edition "
                     "RETURN name, versions[0] AS version, edition")[0]
-                procs = {r["name"] for r in graph.read(
-                    "SHOW PROCEDURES YIELD name WHERE name STARTS WITH 'gds.' "
-                    "RETURN name LIMIT 1")}
-                status["gds"] = bool(procs)
-    status.setdefault("gds", False)
-    status["browser"] = False
+                gds = graph.read("SHOW FUNCTIONS YIELD name WHERE name = 'gds.version' "
+                                 "RETURN name")
+                status["gds"] = graph.read("RETURN gds.version() AS v")[0]["v"] if gds else None
+    status.setdefault("gds", None)
+    if status["gds"] is None:
+        status["gds_problem"] = (
+            "not installed on the external server" if settings.external_neo4j else
+            local_server(settings).runtime().gds_problem or "not loaded (is the server running?)")
+    status["browser"] = None
+    status["browser_problem"] = ("Neo4j Browser is served by the Neo4j server's HTTP "
+                                 "connector; the embedded DBMS has none (use `unfragile "
+                                 "cypher`)")
     if as_json:
         typer.echo(json.dumps(status, indent=2))
         return
@@ -157,10 +163,11 @@ def db_status(ctx: typer.Context,
         typer.echo(f"  answers: {v['name']} {v['version']} {v['edition']}")
     elif "error" in status:
         typer.echo(f"  not answering: {status['error']}")
-    typer.echo(f"  Graph Data Science: {'enabled' if status['gds'] else 'not installed'}"
-               " (ranking uses networkx)" * (not status["gds"]))
-    typer.echo("  Neo4j Browser: not served (the embedded DBMS has no HTTP server; use "
-               "`unfragile cypher`)")
+    if status["gds"]:
+        typer.echo(f"  Graph Data Science {status['gds']}: enabled")
+    else:
+        typer.echo(f"  Graph Data Science: off: {status['gds_problem']}")
+    typer.echo(f"  Neo4j Browser: off: {status['browser_problem']}")
     typer.echo(f"  home {status['home']}")
 
 

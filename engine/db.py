@@ -9,7 +9,7 @@ from graph.server import LocalServer
 
 def local_server(settings: Settings) -> LocalServer:
     return LocalServer(settings.home, settings.cache_dir, heap=settings.neo4j_heap,
-                       pagecache=settings.neo4j_pagecache)
+                       pagecache=settings.neo4j_pagecache, gds=settings.gds)
 
 
 def open_graph(settings: Settings, apply_schema: bool = False) -> Graph:

@@ -40,6 +40,8 @@ class Settings:
     neo4j_heap: str = "2g"
     neo4j_pagecache: str = "512m"
     neo4j_start_timeout_s: float = 180.0
+    # Neo4j Graph Data Science in the local server (UNFRAGILE_GDS=0 turns it off).
+    gds: bool = True
     batch_size: int = 2000
     query_timeout_s: float = 30.0
     cypher_row_cap: int = 1000
@@ -65,6 +67,8 @@ class Settings:
             s = replace(s, neo4j_heap=env["UNFRAGILE_NEO4J_HEAP"])
         if env.get("UNFRAGILE_NEO4J_PAGECACHE"):
             s = replace(s, neo4j_pagecache=env["UNFRAGILE_NEO4J_PAGECACHE"])
+        if env.get("UNFRAGILE_GDS", "").strip().lower() in ("0", "false", "no", "off"):
+            s = replace(s, gds=False)
         return s
 
     def with_(self, **changes: object) -> Settings:

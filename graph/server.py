@@ -16,11 +16,16 @@ from pathlib import Path
 
 NEO4J_SOURCES = Path(__file__).resolve().parent / "neo4j"
 POM = NEO4J_SOURCES / "pom.xml"
+GDS_POM = NEO4J_SOURCES / "gds-pom.xml"
 LAUNCHER = NEO4J_SOURCES / "Launcher.java"
 
 
 class ServerError(RuntimeError):
     """A local Neo4j could not be provisioned, started or stopped; the message says why."""
+
+
+class PortTaken(ServerError):
+    """The chosen Bolt port was bound by someone else first."""
 
 
 @dataclass(frozen=True)
@@ -34,14 +39,25 @@ class ServerInfo:
         return f"bolt://127.0.0.1:{self.bolt_port}"
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """What the launcher runs with: its classpath and, when GDS resolved, the plugins folder."""
+
+    classpath: str
+    plugins: Path | None
+    gds_problem: str | None
+
+
 class LocalServer:
     """One Neo4j DBMS living in `<home>/neo4j`: data, logs, config, password and pid file."""
 
-    def __init__(self, home: Path, cache_dir: Path, heap: str = "2g", pagecache: str = "512m"):
+    def __init__(self, home: Path, cache_dir: Path, heap: str = "2g", pagecache: str = "512m",
+                 gds: bool = True):
         self.dir = Path(home) / "neo4j"
         self.cache_dir = Path(cache_dir)
         self.heap = heap
         self.pagecache = pagecache
+        self.gds = gds
 
     # -- files -------------------------------------------------------------------------
     @property
@@ -86,15 +102,23 @@ class LocalServer:
         if running is not None:
             _wait_for_bolt(running, self, timeout_s)
             return running, False
-        classpath = self.runtime_classpath()
+        runtime = self.runtime()
         self.password()  # the launcher reads it from the file
         port = self._choose_port()
-        self._write_conf(port)
+        for _ in range(3):
+            try:
+                return self._launch(runtime, port, timeout_s), True
+            except PortTaken:
+                # Another server took the port between our check and its bind: pick again.
+                port = _random_free_port()
+        raise ServerError("could not find a free port for Bolt after 3 tries")
+
+    def _launch(self, runtime: Runtime, port: int, timeout_s: float) -> ServerInfo:
+        self._write_conf(port, runtime.plugins)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
-        java = _java()
-        cmd = [java, "-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC",
-               "-Dfile.encoding=UTF-8", "-cp", classpath, "Launcher",
+        cmd = [_java(), "-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC",
+               "-Dfile.encoding=UTF-8", "-cp", runtime.classpath, "Launcher",
                str(self.dir / "dbms"), str(self.conf_file), str(self.password_file)]
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
@@ -107,8 +131,10 @@ class LocalServer:
             _wait_for_bolt(info, self, timeout_s, proc=proc, log_offset=log_offset)
         except ServerError:
             self.stop()
+            if _log_since(self.log_file, log_offset).find(b"Address already in use") >= 0:
+                raise PortTaken() from None
             raise
-        return info, True
+        return info
 
     def stop(self, timeout_s: float = 60.0) -> bool:
         """Stop the server cleanly (SIGTERM, then SIGKILL after timeout); False if none ran."""
@@ -128,41 +154,59 @@ class LocalServer:
         return True
 
     # -- provisioning ------------------------------------------------------------------
-    def runtime_classpath(self) -> str:
-        """Resolve the Neo4j jars with mvn and compile the launcher, once per pom+launcher."""
-        digest = hashlib.sha256(POM.read_bytes() + LAUNCHER.read_bytes()).hexdigest()[:12]
-        runtime = self.cache_dir / f"neo4j-runtime-{digest}"
-        cp_file = runtime / "classpath.txt"
-        classes = runtime / "classes"
-        if cp_file.exists() and (classes / "Launcher.class").exists():
-            return f"{cp_file.read_text().strip()}{os.pathsep}{classes}"
+    def runtime(self) -> Runtime:
+        """Resolve the Neo4j jars with mvn and compile the launcher, once per pom+launcher.
+
+        Graph Data Science is resolved too, when enabled; if that fails the DBMS still runs
+        without it and `gds_problem` says why.
+        """
+        sources = POM.read_bytes() + LAUNCHER.read_bytes()
+        if self.gds:
+            sources += GDS_POM.read_bytes()
+        digest = hashlib.sha256(sources).hexdigest()[:12]
+        root = self.cache_dir / f"neo4j-runtime-{digest}"
+        if not (root / "complete").exists():
+            self._build_runtime(root)
+        classpath = f"{(root / 'classpath.txt').read_text().strip()}{os.pathsep}{root / 'classes'}"
+        plugins = root / "plugins"
+        if plugins.is_dir():
+            classpath += os.pathsep + os.pathsep.join(str(j) for j in sorted(plugins.glob("*.jar")))
+        problem = root / "gds-problem.txt"
+        return Runtime(classpath=classpath, plugins=plugins if plugins.is_dir() else None,
+                       gds_problem=problem.read_text().strip() if problem.exists() else
+                       (None if self.gds else "disabled by UNFRAGILE_GDS=0"))
+
+    def _build_runtime(self, root: Path) -> None:
         mvn = shutil.which("mvn")
         if mvn is None:
             raise ServerError("Maven (mvn) is not on PATH: it is needed once to fetch Neo4j "
                               "from Maven Central. Install Maven, or set NEO4J_URI, "
                               "NEO4J_USER and NEO4J_PASSWORD to use another Neo4j server.")
-        building = runtime.with_name(runtime.name + f".building-{os.getpid()}")
+        building = root.with_name(root.name + f".building-{os.getpid()}")
         shutil.rmtree(building, ignore_errors=True)
         (building / "classes").mkdir(parents=True)
-        result = subprocess.run(
-            [mvn, "-q", "-B", "-f", str(POM), "dependency:build-classpath",
-             f"-Dmdep.outputFile={building / 'classpath.txt'}"],
-            capture_output=True, text=True)
-        if result.returncode != 0:
-            raise ServerError("mvn could not resolve Neo4j from Maven Central:\n"
-                              + _tail(result.stdout + result.stderr))
-        classpath = (building / "classpath.txt").read_text().strip()
+        classpath = _resolve(mvn, POM, building / "classpath.txt")
         result = subprocess.run(
             [_javac(), "-d", str(building / "classes"), "-cp", classpath, str(LAUNCHER)],
             capture_output=True, text=True)
         if result.returncode != 0:
             raise ServerError("javac could not compile the Neo4j launcher:\n"
                               + _tail(result.stdout + result.stderr))
+        if self.gds:
+            try:
+                jars = _resolve(mvn, GDS_POM, building / "gds-classpath.txt").split(os.pathsep)
+                (building / "plugins").mkdir()
+                for jar in jars:
+                    shutil.copy2(jar, building / "plugins" / Path(jar).name)
+            except (ServerError, OSError) as e:
+                shutil.rmtree(building / "plugins", ignore_errors=True)
+                (building / "gds-problem.txt").write_text(
+                    f"Graph Data Science could not be resolved: {e}")
+        (building / "complete").write_text("ok\n")
         try:
-            building.rename(runtime)
+            building.rename(root)
         except OSError:  # another process finished first; use its build
             shutil.rmtree(building, ignore_errors=True)
-        return f"{(runtime / 'classpath.txt').read_text().strip()}{os.pathsep}{runtime / 'classes'}"
 
     def _choose_port(self) -> int:
         # Keep the last port when it is free so client configs stay valid across restarts.
@@ -174,11 +218,9 @@ class LocalServer:
             pass
         if _port_free(7687):
             return 7687
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
+        return _random_free_port()
 
-    def _write_conf(self, port: int) -> None:
+    def _write_conf(self, port: int, plugins: Path | None) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         lines = [
             "# Written by `unfragile db start` on every start; edits are overwritten.",
@@ -194,6 +236,9 @@ class LocalServer:
             "db.transaction.timeout=0s",
             "dbms.usage_report.enabled=false",
         ]
+        if plugins is not None:
+            lines += [f"server.directories.plugins={plugins}",
+                      "dbms.security.procedures.unrestricted=gds.*"]
         self.conf_file.write_text("\n".join(lines) + "\n")
 
 
@@ -217,13 +262,33 @@ def _wait_for_bolt(info: ServerInfo, server: LocalServer, timeout_s: float,
                       f"Last lines of {server.log_file}:\n{_tail_file(server.log_file)}")
 
 
-def _launcher_ready(log_file: Path, offset: int) -> bool:
+def _resolve(mvn: str, pom: Path, output: Path) -> str:
+    result = subprocess.run(
+        [mvn, "-q", "-B", "-f", str(pom), "dependency:build-classpath",
+         f"-Dmdep.outputFile={output}"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ServerError(f"mvn could not resolve {pom.name} from Maven Central:\n"
+                          + _tail(result.stdout + result.stderr))
+    return output.read_text().strip()
+
+
+def _log_since(log_file: Path, offset: int) -> bytes:
     try:
         with open(log_file, "rb") as f:
             f.seek(offset)
-            return b"unfragile-neo4j: ready" in f.read()
+            return f.read()
     except OSError:
-        return False
+        return b""
+
+
+def _launcher_ready(log_file: Path, offset: int) -> bool:
+    return b"unfragile-neo4j: ready" in _log_since(log_file, offset)
+
+
+def _random_free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _port_free(port: int) -> bool:
