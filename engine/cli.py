@@ -34,6 +34,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(images_app, name="images")
 app.add_typer(probe_app, name="probe")
+events_app = typer.Typer(help="Search events: what people searched, clicked and said.",
+                         no_args_is_help=True)
+app.add_typer(events_app, name="events")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -52,7 +55,7 @@ def friendly(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except InputError as e:
-            _fail(f"{e}\nNothing was written.", 2)
+            _fail(f"{e}\nNothing was written." if e.writes else str(e), 2)
         except QueryError as e:
             _fail(str(e), 2)
         except (GraphUnavailable, ServerError) as e:
@@ -226,6 +229,21 @@ def ingest(ctx: typer.Context,
     _report(report.as_dict(), as_json)
 
 
+@events_app.command("ingest")
+@friendly
+def events_ingest(ctx: typer.Context,
+                  path: Annotated[Path, typer.Argument(help="A .jsonl/.json file or folder.")],
+                  batch_size: Annotated[int, typer.Option(min=1)] = 2000,
+                  as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Add search events (match, click, dwell, feedback, prefer); then run `unfragile index`."""
+    from engine.ingest import ingest as run_ingest
+
+    settings = _settings(ctx)
+    with open_graph(settings, apply_schema=True) as graph:
+        report = run_ingest(graph, path, batch_size=batch_size, events_only=True)
+    _report(report.as_dict(), as_json)
+
+
 @import_app.command("metatool")
 @friendly
 def import_metatool(ctx: typer.Context,
@@ -360,19 +378,112 @@ def probe_render(ctx: typer.Context,
 @app.command()
 @friendly
 def search(ctx: typer.Context,
+           query: Annotated[str | None, typer.Argument(help="What you need, in words.")] = None,
            image: Annotated[Path | None, typer.Option(
                help="Find artifacts whose images look like this one.")] = None,
+           batch: Annotated[Path | None, typer.Option(
+               help="A file of queries, one a line; writes one JSON line per query.")] = None,
+           alternatives_to: Annotated[str | None, typer.Option(
+               "--alternatives-to", help="Artifacts that do what this one does.")] = None,
            top_k: Annotated[int, typer.Option("--top-k", min=1, max=100)] = 10,
+           kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+           pricing: Annotated[str | None, typer.Option(help="Only this pricing tier.")] = None,
+           open_weights: Annotated[bool | None, typer.Option(
+               "--open-weights/--closed-weights", help="Only open (or closed) weights.")] = None,
+           modality: Annotated[str | None, typer.Option(help="Only with this modality.")] = None,
+           provider: Annotated[str | None, typer.Option(help="Only from this provider.")] = None,
            as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
            ) -> None:
-    """Search artifacts by an example image."""
-    from engine.indexer import Indexer
+    """Find artifacts for a need, ranked, with the capability and evidence behind each."""
+    from engine.search import Filters
 
     settings = _settings(ctx)
-    if image is None:
-        _fail("give --image PATH.", 2)
+    modes = sum(x is not None for x in (query, image, batch, alternatives_to))
+    if modes != 1:
+        _fail("give one of: QUERY, --image PATH, --batch FILE or --alternatives-to ID.", 2)
+    filters = Filters(kind=kind, pricing=pricing, open_weights=open_weights,
+                      modality=modality, provider=provider)
+    filters.check()
     with open_graph(settings) as graph:
-        results = Indexer(settings, graph).search_image(image, top_k)
+        if image is not None:
+            from engine.indexer import Indexer
+
+            _print_image_results(Indexer(settings, graph).search_image(image, top_k), image,
+                                 as_json)
+            return
+        from engine.search import SearchEngine, check_providers
+
+        check_providers(graph, filters)
+        engine = SearchEngine(settings, graph)
+        if batch is not None:
+            _search_batch(engine, batch, top_k, filters)
+            return
+        if alternatives_to is not None:
+            results = engine.alternatives(alternatives_to, top_k, filters)
+            shown_query = f"alternatives to {alternatives_to}"
+        else:
+            results = engine.search(query, top_k, filters)
+            shown_query = query
+    if as_json:
+        typer.echo(json.dumps({"query": shown_query,
+                               "results": [r.as_dict() for r in results]}))
+        return
+    if not results:
+        typer.echo("No match. Try other words, or fewer filters.")
+    for rank, r in enumerate(results, start=1):
+        typer.echo(f"{rank:>2}. {r.name} [{r.artifact}, {r.kind}]  score {r.score:.3f}  "
+                   + " ".join(f"{n} {v:.2f}" for n, v in r.components.items()))
+        if r.capability:
+            typer.echo(f"    capability: {r.capability['title']}")
+        for e in r.evidence:
+            typer.echo(f"    searched as \"{e['query']}\" (similarity {e['similarity']:.2f}, "
+                       f"{e['sessions']} session{'s' * (e['sessions'] != 1)}, "
+                       f"{e['clicks']} click{'s' * (e['clicks'] != 1)})")
+
+
+def _search_batch(engine: Any, path: Path, top_k: int, filters: Any) -> None:
+    """One JSON line per input line; a bad line is reported (stderr) and skipped."""
+    from engine.search import SearchError, check_query
+
+    failures = 0
+    try:
+        raw_lines = path.read_bytes().splitlines()
+    except OSError as e:
+        raise InputError(str(path), None, None, f"cannot read it ({e.strerror})") from None
+    pending: list[tuple[int, str]] = []
+
+    def flush() -> None:
+        if pending:
+            answers = engine.search_many([q for _, q in pending], top_k, filters)
+            for (_, q), results in zip(pending, answers, strict=True):
+                typer.echo(json.dumps({"query": q, "results": [
+                    {"artifact": r.artifact, "score": r.score, "capability": r.capability,
+                     "components": r.components, "evidence": r.evidence} for r in results]}))
+            pending.clear()
+
+    for number, raw in enumerate(raw_lines, start=1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            failures += 1
+            typer.echo(f"error: {path}:{number}: not valid UTF-8; skipped", err=True)
+            continue
+        if not text.strip():
+            continue
+        try:
+            pending.append((number, check_query(text)))
+        except SearchError as e:
+            failures += 1
+            typer.echo(f"error: {path}:{number}: query {e.message}; skipped", err=True)
+            continue
+        if len(pending) >= 64:
+            flush()
+    flush()
+    if failures:
+        raise typer.Exit(2)
+
+
+def _print_image_results(results: list[dict[str, Any]], image: Path, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps({"image": str(image), "results": results}))
         return

@@ -141,7 +141,7 @@ def _check_references(plan: _Plan, graph: Graph | None) -> None:
 
 def ingest(graph: Graph, path: Path | None = None, batch_size: int = 2000,
            decompose_fn: Callable = decompose, show_progress: bool = True,
-           records: list[RawRecord] | None = None) -> IngestReport:
+           records: list[RawRecord] | None = None, events_only: bool = False) -> IngestReport:
     """Validate `path` (or `records`) whole, then write it.
 
     Safe to re-run, and to re-run after a crash: every write is an idempotent merge, one
@@ -149,6 +149,10 @@ def ingest(graph: Graph, path: Path | None = None, batch_size: int = 2000,
     """
     started = time.perf_counter()
     plan = validate(graph, path, decompose_fn, show_progress, records)
+    if events_only and plan.artifacts:
+        source, line = next(iter(plan.artifact_ids.values()))
+        raise InputError(source, line, "query", "not a search event (no query field): load "
+                                                "artifacts with `unfragile ingest`")
     write_artifacts(graph, _artifacts(plan, decompose_fn), plan.artifacts, batch_size,
                     show_progress)
     write_events(graph, _events(plan), plan.events, batch_size, show_progress)

@@ -26,7 +26,8 @@ def _load_json(path: Path) -> Any:
 
 
 def metatool_records(folder: Path, with_queries: bool = True,
-                     decompose_fn: Callable = decompose) -> list[RawRecord]:
+                     decompose_fn: Callable = decompose,
+                     keep_query: Callable[[str], bool] | None = None) -> list[RawRecord]:
     """Convert the benchmark's files to catalog records (artifacts first, then events)."""
     folder = Path(folder)
     missing = [name for name in FILES if not (folder / name).is_file()]
@@ -62,7 +63,8 @@ def metatool_records(folder: Path, with_queries: bool = True,
             "capabilities": [{"title": p.title, "text": p.text} for p in parts],
         }))
     if with_queries:
-        records.extend(_query_events(folder / "queries.csv", set(tools)))
+        records.extend(e for e in _query_events(folder / "queries.csv", set(tools))
+                       if keep_query is None or keep_query(e.data["query"]))
     return records
 
 

@@ -33,6 +33,8 @@ EVENT_FIELDS = {"id", "query", "artifact", "capability", "session", "event", "ti
 class InputError(ValueError):
     """Bad input: names the file, the line and the field, and says what is wrong."""
 
+    writes = True  # raised by a command that writes: the CLI says nothing was written
+
     def __init__(self, source: str, line: int | None, field_name: str | None, message: str):
         self.source, self.line, self.field, self.message = source, line, field_name, message
         where = source if line is None else f"{source}:{line}"
@@ -356,13 +358,15 @@ def validate_artifact(raw: RawRecord, decompose_fn: Any) -> ArtifactRecord:
     props["signal_names"] = sorted(signals)
     props["benchmark_names"] = sorted(benchmarks)
 
+    provider = c.text("provider", limits.MAX_NAME_CHARS)
+    props["provider"] = provider  # also an Organization node; kept here for filters
     capabilities = _capabilities(c, artifact_id, description, decompose_fn)
     if not capabilities:
         c.fail("capabilities", "an artifact needs a capability list or a description to "
                                "decompose into capabilities")
     return ArtifactRecord(
         id=artifact_id, props=props,
-        provider=c.text("provider", limits.MAX_NAME_CHARS),
+        provider=provider,
         frameworks=c.string_list("frameworks", 50),
         categories=c.string_list("categories", 50),
         derived_from=c.string_list("derived_from", 50, ident=True),

@@ -1,0 +1,101 @@
+"""Reads behind search: full-text matches, match-graph evidence, artifact and capability details."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from graph.connection import Graph
+
+FULLTEXT = """
+CALL db.index.fulltext.queryNodes('capability_text', $text, {limit: $limit})
+YIELD node, score
+RETURN node.id AS id, node.artifact AS artifact, score
+"""
+
+EVIDENCE = """
+UNWIND $queries AS query_id
+MATCH (q:Query {id: query_id})-[m:MATCHED]->(t)
+RETURN q.id AS query, q.text AS text, t.id AS target, coalesce(t.artifact, t.id) AS artifact,
+       'Capability' IN labels(t) AS is_capability, m.confidence AS confidence,
+       m.sessions AS sessions, m.clicks AS clicks, m.count AS count, m.feedback AS feedback,
+       m.last_seen AS last_seen
+"""
+
+ARTIFACTS = """
+UNWIND $ids AS id
+MATCH (a:Artifact {id: id})
+RETURN a.id AS id, a.name AS name, a.kind AS kind, a.pricing AS pricing,
+       a.open_weights AS open_weights, a.modalities AS modalities, a.provider AS provider,
+       a.unfragile_rank AS rank
+"""
+
+CAPABILITIES = """
+UNWIND $ids AS id
+MATCH (c:Capability {id: id})
+RETURN c.id AS id, c.artifact AS artifact, c.title AS title, c.text AS text
+"""
+
+CAPABILITIES_OF = """
+MATCH (:Artifact {id: $id})-[:HAS_CAPABILITY]->(c:Capability)
+RETURN c.id AS id ORDER BY c.position
+"""
+
+CO_MATCHED = """
+MATCH (a:Artifact {id: $id})
+OPTIONAL MATCH (a)-[:HAS_CAPABILITY]->(c)
+WITH a, collect(c) + [a] AS targets
+UNWIND targets AS t
+MATCH (q:Query)-[:MATCHED]->(t)
+RETURN DISTINCT q.id AS query
+"""
+
+LATEST_EVIDENCE = "MATCH (:Query)-[m:MATCHED]->() RETURN max(m.last_seen) AS latest"
+
+FILTER_VALUES = """
+CALL () { MATCH (o:Organization) RETURN collect(o.name) AS providers }
+RETURN providers
+"""
+
+# Characters with a meaning in Lucene's query syntax; user text is reduced to plain words.
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_LUCENE_WORDS = {"and", "or", "not", "to"}
+
+
+def lucene_terms(text: str, max_terms: int = 32) -> str:
+    """Plain words of the user's text, safe for the full-text index (no operators)."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in _LUCENE_WORDS]
+    return " ".join(words[:max_terms])
+
+
+def fulltext(graph: Graph, text: str, limit: int = 50) -> list[dict[str, Any]]:
+    terms = lucene_terms(text)
+    return graph.read(FULLTEXT, text=terms, limit=limit) if terms else []
+
+
+def evidence(graph: Graph, query_ids: list[str]) -> list[dict[str, Any]]:
+    return graph.read(EVIDENCE, queries=query_ids) if query_ids else []
+
+
+def artifacts(graph: Graph, ids: list[str]) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in graph.read(ARTIFACTS, ids=ids)} if ids else {}
+
+
+def capabilities(graph: Graph, ids: list[str]) -> dict[str, dict[str, Any]]:
+    return {r["id"]: r for r in graph.read(CAPABILITIES, ids=ids)} if ids else {}
+
+
+def capabilities_of(graph: Graph, artifact_id: str) -> list[str]:
+    return [r["id"] for r in graph.read(CAPABILITIES_OF, id=artifact_id)]
+
+
+def co_matched_queries(graph: Graph, artifact_id: str) -> list[str]:
+    return [r["query"] for r in graph.read(CO_MATCHED, id=artifact_id)]
+
+
+def latest_evidence(graph: Graph) -> str | None:
+    return graph.read(LATEST_EVIDENCE)[0]["latest"]
+
+
+def providers(graph: Graph) -> set[str]:
+    return set(graph.read(FILTER_VALUES)[0]["providers"])

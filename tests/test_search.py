@@ -1,0 +1,134 @@
+"""Search against the real Neo4j and indexes: explanations, learning from events, filters."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from engine.indexer import Indexer
+from engine.ingest import ingest
+from engine.search import Filters, SearchEngine, SearchError
+from tests.conftest import CATALOG
+from tests.helpers import event, write_jsonl
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    from indexing.text import TextEncoder
+
+    return TextEncoder()
+
+
+@pytest.fixture
+def catalog(graph, settings, encoder):
+    """The bundled catalog and its events, indexed."""
+    shutil.rmtree(settings.index_dir, ignore_errors=True)
+    ingest(graph, CATALOG, show_progress=False)
+    indexer = Indexer(settings, graph)
+    indexer._text_encoder = encoder
+    indexer.sync_text("capabilities", show_progress=False)
+    indexer.sync_text("queries", show_progress=False)
+    return indexer
+
+
+def engine_for(settings, graph, encoder) -> SearchEngine:
+    return SearchEngine(settings, graph, encoder=encoder)
+
+
+def test_results_explain_with_capabilities_and_evidence_from_the_graph(catalog, graph, settings,
+                                                                       encoder):
+    results = engine_for(settings, graph, encoder).search("open source alternative to midjourney",
+                                                          k=5)
+    assert results, "no results"
+    assert len({r.artifact for r in results}) == len(results)  # one result per artifact
+    assert results == sorted(results, key=lambda r: -r.score)
+    for r in results:
+        assert r.capability is not None
+        owner = graph.read("MATCH (a:Artifact)-[:HAS_CAPABILITY]->(c:Capability {id: $id}) "
+                           "RETURN a.id AS a", id=r.capability["id"])
+        assert owner == [{"a": r.artifact}]
+        assert set(r.components) == {"dense", "lexical", "evidence", "prior"}
+        for e in r.evidence:
+            rows = graph.read("MATCH (q:Query)-[m:MATCHED]->(t) WHERE q.text = $q AND "
+                              "coalesce(t.artifact, t.id) = $a RETURN m.sessions AS s",
+                              q=e["query"], a=r.artifact)
+            assert rows and rows[0]["s"] == e["sessions"]
+    assert any(r.evidence for r in results)
+
+
+def test_new_events_move_the_target_up_after_index(catalog, graph, settings, encoder):
+    query = "draw a logo for my bakery"
+    before = [r.artifact for r in engine_for(settings, graph, encoder).search(query, k=20)]
+    target = before[-1]  # the weakest of the twenty
+    events = [event(query, target, f"user-{i}", kind)
+              for i in range(6) for kind in ("match", "click")]
+    ingest(graph, write_jsonl(settings.home / "new-events.jsonl", events), show_progress=False)
+    report = catalog.sync_text("queries", show_progress=False)
+    assert report.added == 1 and report.updated == 0  # incremental: one new query
+    after = [r.artifact for r in engine_for(settings, graph, encoder).search(query, k=20)]
+    assert after.index(target) < before.index(target)
+    assert after[0] == target
+
+
+def test_one_session_cannot_outvote_many(catalog, graph, settings, encoder):
+    query = "tool to transcribe meetings offline"
+    spam = [event(query, "whisper-tiny", "bot", "click", time=f"2026-10-01T10:00:{i:02d}Z")
+            for i in range(60)]
+    honest = [event(query, "whisper-large-v3", f"person-{i}", "click") for i in range(4)]
+    ingest(graph, write_jsonl(settings.home / "votes.jsonl", spam + honest), show_progress=False)
+    catalog.sync_text("queries", show_progress=False)
+    results = engine_for(settings, graph, encoder).search(query, k=10)
+    scores = {r.artifact: r.components["evidence"] for r in results}
+    assert scores["whisper-large-v3"] > scores.get("whisper-tiny", 0.0)
+
+
+def test_alternatives_exclude_the_artifact_itself(catalog, graph, settings, encoder):
+    results = engine_for(settings, graph, encoder).alternatives("flux-1-pro", k=10)
+    ids = [r.artifact for r in results]
+    assert "flux-1-pro" not in ids
+    assert {"flux-1-dev", "flux-1-schnell"} & set(ids[:5])
+
+
+@pytest.mark.parametrize("filters", [
+    Filters(kind="mcp-server"), Filters(open_weights=True), Filters(pricing="free"),
+    Filters(modality="audio"), Filters(provider="OpenAI"),
+])
+def test_filters_hold(catalog, graph, settings, encoder, filters):
+    results = engine_for(settings, graph, encoder).search("read files and search the web",
+                                                          k=10, filters=filters)
+    assert results
+    ids = [r.artifact for r in results]
+    rows = {r["id"]: r for r in graph.read(
+        "UNWIND $ids AS id MATCH (a:Artifact {id: id}) RETURN a.id AS id, a.kind AS kind, "
+        "a.open_weights AS open_weights, a.pricing AS pricing, a.modalities AS modalities, "
+        "a.provider AS provider", ids=ids)}
+    assert all(filters.allows(rows[i]) for i in ids)
+
+
+@pytest.mark.parametrize("text,words", [("", "empty"), ("   ", "empty"),
+                                        ("x" * 2001, "limit is 2000")])
+def test_bad_queries(catalog, graph, settings, encoder, text, words):
+    with pytest.raises(SearchError, match=words):
+        engine_for(settings, graph, encoder).search(text)
+
+
+def test_cli_search_errors_and_batch(catalog, cli, tmp_path):
+    unknown = cli("search", "anything", "--kind", "robot")
+    assert unknown.returncode == 2 and "kind: unknown value 'robot'" in unknown.stderr
+    provider = cli("search", "anything", "--provider", "Nobody Inc")
+    assert provider.returncode == 2 and "unknown provider" in provider.stderr
+    batch = tmp_path / "queries.txt"
+    batch.write_bytes(b"speech to text\n\n" + b"\xff\xfe broken\n" + b"x" * 2001 + b"\n"
+                      + b"generate images from text\n")
+    result = cli("search", "--batch", str(batch), "--top-k", "3")
+    assert result.returncode == 2  # some lines failed, the rest were answered
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["query"] for line in lines] == ["speech to text", "generate images from text"]
+    assert all(len(line["results"]) == 3 for line in lines)
+    assert {"artifact", "score", "capability", "evidence"} <= set(lines[0]["results"][0])
+    assert f"{batch}:3: not valid UTF-8" in result.stderr
+    assert f"{batch}:4: query is 2001 characters long" in result.stderr
+    single = cli("search", "speech to text", "--json", "--top-k", "2", check=True)
+    assert len(json.loads(single.stdout)["results"]) == 2
