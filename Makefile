@@ -15,11 +15,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-## run: start Neo4j, load the bundled catalog and events, print the counts
+## run: start Neo4j, load the bundled catalog and events, index them, print counts and a search
 run: setup
 	$(BIN)/unfragile db start
 	$(BIN)/unfragile ingest data/catalog
+	$(BIN)/unfragile index
 	$(BIN)/unfragile stats
+	$(BIN)/unfragile search "open source alternative to midjourney" --top-k 3
 
 ## test: set up, start a throwaway Neo4j, run pytest against it, stop it
 test: setup
@@ -31,6 +33,11 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/encode_text.py
+	$(BIN)/python bench/encode_images.py
+	$(BIN)/python bench/vector_search.py
+	$(BIN)/python bench/neo4j_vectors.py
+	$(BIN)/python bench/search_quality.py
 
 stop:
 	-$(BIN)/unfragile db stop
