@@ -1,0 +1,317 @@
+"""Graph algorithms behind the ranking: pure functions over networkx graphs and arrays, plus GDS."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from graph.connection import Graph
+
+
+def edge_arrays(
+    G: nx.Graph, weight: str = "weight"
+) -> tuple[list[Hashable], np.ndarray, np.ndarray, np.ndarray]:
+    """The nodes of `G` (sorted when sortable) and its edges as index and weight arrays.
+
+    Parameters
+    ----------
+    G : networkx.Graph (undirected)
+    weight : edge attribute holding a non-negative weight (missing = 1.0)
+
+    Returns
+    -------
+    (nodes, src, dst, w): each undirected edge appears once.
+
+    Complexity: O(V log V + E).
+    """
+    try:
+        nodes = sorted(G.nodes)
+    except TypeError:
+        nodes = list(G.nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    m = G.number_of_edges()
+    src = np.empty(m, dtype=np.int64)
+    dst = np.empty(m, dtype=np.int64)
+    w = np.empty(m, dtype=np.float64)
+    for k, (u, v, d) in enumerate(G.edges(data=weight, default=1.0)):
+        src[k], dst[k], w[k] = index[u], index[v], d
+    return nodes, src, dst, w
+
+
+def pagerank_arrays(
+    n: int,
+    src: np.ndarray,
+    dst: np.ndarray,
+    w: np.ndarray,
+    alpha: float = 0.85,
+    tol: float = 1.0e-10,
+    max_iter: int = 200,
+    x0: np.ndarray | None = None,
+) -> np.ndarray:
+    """Weighted PageRank of an *undirected* graph given as edge arrays, by power iteration.
+
+    Each undirected edge {u, v} of weight w is a pair of directed links u→v and v→u of weight
+    w; a node passes `alpha` of its score to its neighbours in proportion to edge weight and
+    the rest teleports uniformly. Dangling nodes (no positive edge) teleport uniformly, as in
+    `networkx.pagerank`, so the result equals `networkx.pagerank(G, alpha, weight=...)` up to
+    `tol`.
+
+    Parameters
+    ----------
+    n : number of nodes (indices 0..n-1)
+    src, dst, w : one entry per undirected edge; weights must be >= 0
+    alpha : damping factor
+    tol : stop when the L1 change (times n, as networkx counts it) falls below n·tol
+    max_iter : upper bound on iterations; the last iterate is returned if not converged
+    x0 : optional starting vector (a warm start, e.g. for bootstrap replicates)
+
+    Returns
+    -------
+    numpy array of n scores summing to 1.
+
+    Complexity: O(iterations · (V + E)); one sparse mat-vec per iteration.
+
+    References
+    ----------
+    L. Page, S. Brin, R. Motwani, T. Winograd, "The PageRank citation ranking: bringing order
+    to the web", Stanford InfoLab, 1999.
+    """
+    if n == 0:
+        return np.zeros(0)
+    rows = np.concatenate([src, dst])
+    cols = np.concatenate([dst, src])
+    data = np.concatenate([w, w]).astype(np.float64)
+    A = sp.csr_array((data, (rows, cols)), shape=(n, n))
+    out = np.asarray(A.sum(axis=1)).ravel()
+    dangling = out <= 0
+    inv = np.where(dangling, 0.0, 1.0 / np.where(dangling, 1.0, out))
+    P = sp.diags_array(inv) @ A  # row-stochastic on non-dangling rows
+    PT = P.T.tocsr()
+    x = np.full(n, 1.0 / n) if x0 is None else np.asarray(x0, dtype=np.float64) / np.sum(x0)
+    for _ in range(max_iter):
+        prev = x
+        x = alpha * (PT @ prev + prev[dangling].sum() / n) + (1.0 - alpha) / n
+        if np.abs(x - prev).sum() < n * tol:
+            break
+    return x / x.sum()
+
+
+def pagerank(
+    G: nx.Graph,
+    alpha: float = 0.85,
+    weight: str = "weight",
+    tol: float = 1.0e-10,
+    max_iter: int = 200,
+) -> dict[Hashable, float]:
+    """Weighted PageRank of an undirected networkx graph (see `pagerank_arrays`).
+
+    Equal to `networkx.pagerank(G, alpha, weight=weight)` within `tol`; kept here so the
+    bootstrap can re-run it on re-weighted edges without rebuilding a graph.
+
+    Complexity: O(iterations · (V + E)).
+    """
+    nodes, src, dst, w = edge_arrays(G, weight)
+    scores = pagerank_arrays(len(nodes), src, dst, w, alpha, tol, max_iter)
+    return dict(zip(nodes, scores.tolist(), strict=True))
+
+
+def midrank_percentiles(values: Iterable[float]) -> list[float]:
+    """Percentile of each value among all of them, in [0, 1], ties sharing their mid rank.
+
+    p(x) = (#{v < x} + (#{v = x} − 1) / 2) / (n − 1), and 0.5 when n = 1: the lowest value
+    scores 0, the highest 1, equal values the same.
+
+    Complexity: O(n log n).
+
+    References
+    ----------
+    The "mid-rank" convention for ties: W. Kruskal, W. A. Wallis, "Use of ranks in one-criterion
+    variance analysis", JASA 47 (1952).
+    """
+    vals = np.asarray(list(values), dtype=np.float64)
+    n = len(vals)
+    if n == 0:
+        return []
+    if n == 1:
+        return [0.5]
+    order = np.sort(vals)
+    below = np.searchsorted(order, vals, side="left")
+    upto = np.searchsorted(order, vals, side="right")
+    ties = upto - below
+    return ((below + (ties - 1) / 2.0) / (n - 1)).tolist()
+
+
+def bradley_terry(
+    wins: dict[tuple[Hashable, Hashable], float],
+    prior_games: float = 1.0,
+    max_iter: int = 1000,
+    tol: float = 1.0e-10,
+) -> dict[Hashable, float]:
+    """Bradley–Terry strengths from pairwise wins, by Hunter's MM algorithm, regularised.
+
+    Model: P(i beats j) = π_i / (π_i + π_j). Every player also plays `prior_games` wins and
+    as many losses against a virtual player of strength 1, which keeps strengths finite for
+    unbeaten (or winless) players and shrinks thin evidence towards 1.
+
+    Update (Hunter 2004, eq. 3): π_i ← W_i / Σ_j n_ij / (π_i + π_j), where W_i counts i's wins
+    and n_ij the games between i and j (virtual games included). The virtual player stays at 1,
+    which fixes the scale: a strength of 1 is an even match for the average.
+
+    Parameters
+    ----------
+    wins : {(winner, loser): weight}, e.g. distinct sessions that preferred winner over loser
+    prior_games : virtual wins (and losses) of each player against the strength-1 reference
+
+    Returns
+    -------
+    {player: π} for every player that appears in `wins`.
+
+    Complexity: O(iterations · (P + pairs)).
+
+    References
+    ----------
+    R. A. Bradley, M. E. Terry, "Rank analysis of incomplete block designs: I. The method of
+    paired comparisons", Biometrika 39 (1952); D. R. Hunter, "MM algorithms for generalized
+    Bradley–Terry models", Annals of Statistics 32 (2004).
+    """
+    players = sorted({p for pair in wins for p in pair}, key=str)
+    if not players:
+        return {}
+    idx = {p: i for i, p in enumerate(players)}
+    n = len(players)
+    w_count = np.full(n, prior_games, dtype=np.float64)
+    games: dict[tuple[int, int], float] = {}
+    for (a, b), k in wins.items():
+        if a == b or k <= 0:
+            continue
+        w_count[idx[a]] += k
+        key = (min(idx[a], idx[b]), max(idx[a], idx[b]))
+        games[key] = games.get(key, 0.0) + k
+    gi = np.array([k[0] for k in games], dtype=np.int64)
+    gj = np.array([k[1] for k in games], dtype=np.int64)
+    gn = np.array(list(games.values()), dtype=np.float64)
+    pi = np.ones(n)
+    for _ in range(max_iter):
+        pair = gn / (pi[gi] + pi[gj])
+        denom = 2.0 * prior_games / (pi + 1.0)
+        denom += np.bincount(gi, pair, n) + np.bincount(gj, pair, n)
+        new = w_count / denom
+        if np.max(np.abs(np.log(new) - np.log(pi))) < tol:
+            pi = new
+            break
+        pi = new
+    return {p: float(pi[i]) for p, i in idx.items()}
+
+
+def top_k_similar(M: sp.csr_array, k: int, min_score: float = 0.0) -> list[list[tuple[int, float]]]:
+    """For each row of M, the k other rows with the highest cosine similarity of rows.
+
+    Used for co-matching: rows are artifacts, columns queries, values match weights, so two
+    artifacts are similar when the same queries led to both.
+
+    Complexity: O(nnz(Mᵀ-products) + R · k log k) — the sparse product M·Mᵀ, which only holds
+    pairs that share a column.
+    """
+    norms = np.sqrt(np.asarray(M.multiply(M).sum(axis=1)).ravel())
+    inv = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0)
+    N = sp.diags_array(inv) @ M
+    S = (N @ N.T).tocsr()
+    out: list[list[tuple[int, float]]] = []
+    for r in range(S.shape[0]):
+        start, end = S.indptr[r], S.indptr[r + 1]
+        cols, vals = S.indices[start:end], S.data[start:end]
+        keep = (cols != r) & (vals > min_score)
+        cols, vals = cols[keep], vals[keep]
+        if len(cols) > k:
+            part = np.argpartition(-vals, k)[:k]
+            cols, vals = cols[part], vals[part]
+        order = sorted(
+            zip(cols.tolist(), vals.tolist(), strict=True), key=lambda cv: (-cv[1], cv[0])
+        )
+        out.append(order)
+    return out
+
+
+def saturate(x: float, half: float) -> float:
+    """x / (x + half): 0 at 0, 1/2 at `half`, → 1; one extra unit moves it by at most 1/half."""
+    return 0.0 if x <= 0 else x / (x + half)
+
+
+def exp_decay(age_days: float, half_life_days: float) -> float:
+    """2^(−age / half-life), 1 for age ≤ 0."""
+    return 1.0 if age_days <= 0 else math.pow(2.0, -age_days / half_life_days)
+
+
+# -- the same centrality in Neo4j Graph Data Science ----------------------------------------
+
+GDS_AVAILABLE = "SHOW PROCEDURES YIELD name WHERE name = 'gds.pageRank.stream' RETURN count(*) AS n"
+GDS_DROP = "CALL gds.graph.drop($name, false) YIELD graphName RETURN graphName"
+# Cypher aggregation projection from integer node ids: the edge list is exactly the one the
+# networkx path uses, so the two differ only in the algorithm's implementation.
+GDS_PROJECT = """
+UNWIND $edges AS e
+WITH gds.graph.project($name, e[0], e[1], {relationshipProperties: {weight: e[2]}},
+                       {undirectedRelationshipTypes: ['*']}) AS g
+RETURN g.nodeCount AS nodes, g.relationshipCount AS relationships
+"""
+GDS_PAGERANK = """
+CALL gds.pageRank.stream($name, {relationshipWeightProperty: 'weight', dampingFactor: $alpha,
+                                 maxIterations: $max_iter, tolerance: $tol})
+YIELD nodeId, score
+RETURN nodeId, score
+"""
+
+
+def gds_available(graph: Graph) -> bool:
+    """Whether the server has Graph Data Science's PageRank."""
+    try:
+        return bool(graph.read(GDS_AVAILABLE)[0]["n"])
+    except Exception:  # noqa: BLE001 - an older server without SHOW PROCEDURES: treat as absent
+        return False
+
+
+def gds_pagerank_arrays(
+    graph: Graph,
+    n: int,
+    src: np.ndarray,
+    dst: np.ndarray,
+    w: np.ndarray,
+    alpha: float = 0.85,
+    tol: float = 1.0e-10,
+    max_iter: int = 200,
+    name: str = "unfragile-rank",
+) -> np.ndarray:
+    """`pagerank_arrays` computed by GDS's `gds.pageRank` on an in-memory projection.
+
+    GDS scores are not normalised (they sum to about n); they are divided by their sum so they
+    compare with the networkx result. Nodes with no edge are absent from a Cypher aggregation
+    projection; they get the teleport share (1 − alpha) / n before normalising, as in
+    networkx. Edges of weight 0 are dropped (GDS would keep them as links).
+
+    Complexity: O(E) to ship the edges plus GDS's O(iterations · (V + E)).
+
+    References
+    ----------
+    Neo4j Graph Data Science manual, "PageRank" and "Projecting graphs using Cypher".
+    """
+    keep = w > 0
+    edges = np.column_stack(
+        [src[keep].astype(np.float64), dst[keep].astype(np.float64), w[keep]]
+    ).tolist()
+    edges = [[int(a), int(b), c] for a, b, c in edges]
+    scores = np.full(n, (1.0 - alpha))
+    with graph.driver.session(database=graph.database) as session:
+        session.run(GDS_DROP, name=name).consume()
+        try:
+            session.run(GDS_PROJECT, name=name, edges=edges).consume()
+            for node_id, score in session.run(
+                GDS_PAGERANK, name=name, alpha=alpha, max_iter=max_iter, tol=tol
+            ).values():
+                scores[int(node_id)] = score
+        finally:
+            session.run(GDS_DROP, name=name).consume()
+    return scores / scores.sum()

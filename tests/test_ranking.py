@@ -1,0 +1,364 @@
+"""UnfragileRank on the real Neo4j: determinism, robustness to spam, intervals, GDS, pages."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from engine import ranking
+from engine.ingest import ingest
+from graph import algorithms
+from graph.connection import Graph
+from tests.conftest import CATALOG
+from tests.helpers import event, write_jsonl
+
+SCORE_PROPS = (
+    "unfragile_rank",
+    "rank_low",
+    "rank_high",
+    "adoption",
+    "quality",
+    "quality_source",
+    "ecosystem",
+    "match_graph",
+    "freshness",
+    "times_matched",
+)
+
+
+def _scores(graph: Graph) -> dict[str, dict]:
+    rows = graph.read("MATCH (a:Artifact) RETURN a.id AS id, properties(a) AS p ORDER BY id")
+    return {r["id"]: {k: r["p"].get(k) for k in SCORE_PROPS} for r in rows}
+
+
+def _alternatives(graph: Graph) -> list[dict]:
+    return graph.read(
+        "MATCH (a:Artifact)-[x:ALTERNATIVE_TO]->(b) "
+        "RETURN a.id AS a, b.id AS b, x.score AS score ORDER BY a, b"
+    )
+
+
+def _rank(graph: Graph, **kw) -> ranking.RankReport:
+    return ranking.rank(graph, ranking.load_config(env={}), show_progress=False, **kw)
+
+
+def _add_events(graph: Graph, folder: Path, name: str, events: list[dict]) -> None:
+    ingest(
+        graph, write_jsonl(folder / f"{name}.jsonl", events), show_progress=False, events_only=True
+    )
+
+
+@pytest.fixture
+def catalog(graph: Graph) -> Graph:
+    ingest(graph, CATALOG, show_progress=False)
+    return graph
+
+
+# -- pure algorithms -----------------------------------------------------------------------
+
+
+def test_pagerank_equals_networkx_on_a_random_weighted_graph() -> None:
+    rng = random.Random(3)
+    G = nx.gnm_random_graph(300, 900, seed=3)
+    G.add_node(300)  # an isolated (dangling) node
+    for u, v in G.edges:
+        G[u][v]["weight"] = rng.uniform(0.1, 3.0)
+    ours = algorithms.pagerank(G, tol=1e-12)
+    ref = nx.pagerank(G, weight="weight", tol=1e-12, max_iter=1000)
+    assert max(abs(ours[n] - ref[n]) for n in G) < 1e-8
+
+
+def test_bradley_terry_orders_by_wins_and_stays_finite() -> None:
+    s = algorithms.bradley_terry({("a", "b"): 5, ("b", "c"): 5, ("a", "c"): 1})
+    assert s["a"] > s["b"] > s["c"] > 0
+    assert all(np.isfinite(list(s.values())))
+
+
+def test_midrank_percentiles_share_ties() -> None:
+    assert algorithms.midrank_percentiles([1, 2, 2, 3]) == [0.0, 0.5, 0.5, 1.0]
+    assert algorithms.midrank_percentiles([7]) == [0.5]
+
+
+def test_checklist_quality_is_not_a_constant() -> None:
+    bare = {
+        "description_chars": 0,
+        "capabilities": 1,
+        "with_unique": 0,
+        "with_vs": 0,
+        "signal_names": ["downloads"],
+        "illustrative": True,
+    }
+    rich = {
+        **bare,
+        "description_chars": 900,
+        "capabilities": 4,
+        "with_unique": 4,
+        "with_vs": 4,
+        "url": "https://x.org",
+        "task": "t",
+        "provider": "p",
+        "license": "mit",
+        "released": "2024-01-01",
+        "modalities": ["text"],
+        "pricing": "free",
+        "categories": 1,
+        "images": 1,
+        "illustrative": False,
+    }
+    assert ranking.checklist_quality(bare) < 20 < 90 < ranking.checklist_quality(rich)
+
+
+def test_weights_override_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text(
+        "[weights.model]\nadoption = 1\nquality = 0\necosystem = 0\n"
+        "match_graph = 0\nfreshness = 0\n"
+    )
+    config = ranking.load_config(env={"UNFRAGILE_RANK_WEIGHTS": str(path)})
+    assert config.weights["model"]["adoption"] == 1.0
+    assert config.weights["cli"] == ranking.load_config(env={}).weights["cli"]
+    path.write_text("[weights.model]\npopularity = 1\n")
+    with pytest.raises(ranking.RankError, match="unknown sub-score"):
+        ranking.load_config(env={"UNFRAGILE_RANK_WEIGHTS": str(path)})
+
+
+# -- on the bundled catalog ----------------------------------------------------------------
+
+
+def test_rank_is_deterministic_and_writes_every_property(catalog: Graph) -> None:
+    _rank(catalog)
+    first, first_alts = _scores(catalog), _alternatives(catalog)
+    _rank(catalog)
+    assert _scores(catalog) == first
+    assert _alternatives(catalog) == first_alts
+    assert first_alts and all(0 < a["score"] <= 1.0 + 1e-9 for a in first_alts)
+    per_artifact = {}
+    for a in first_alts:
+        per_artifact[a["a"]] = per_artifact.get(a["a"], 0) + 1
+    assert max(per_artifact.values()) <= ranking.load_config(env={}).alternatives_top_n
+    for artifact_id, s in first.items():
+        assert all(s[k] is not None for k in SCORE_PROPS), artifact_id
+        assert 0 <= s["unfragile_rank"] <= 100
+        for k in ranking.SUBSCORES:
+            assert 0 <= s[k] <= 100, (artifact_id, k)
+        # The interval contains the estimate.
+        assert s["rank_low"] <= s["unfragile_rank"] <= s["rank_high"], artifact_id
+        assert s["quality_source"] in ("preferences", "benchmarks", "checklist")
+    # Each quality source occurs in the bundled catalog.
+    assert {s["quality_source"] for s in first.values()} == {
+        "preferences",
+        "benchmarks",
+        "checklist",
+    }
+
+
+def test_gds_agrees_with_networkx(catalog: Graph) -> None:
+    if not algorithms.gds_available(catalog):
+        pytest.skip("Graph Data Science is not loaded in this Neo4j")
+    config = ranking.load_config(env={})
+    nx_scores, _ = ranking.compute(catalog, config, engine="networkx")
+    gds_scores, _ = ranking.compute(catalog, config, engine="gds")
+    # Stated tolerance: match_graph within 0.01 points, hence identical UnfragileRank.
+    for a, b in zip(nx_scores, gds_scores, strict=True):
+        assert a.id == b.id
+        assert abs(a.match_graph - b.match_graph) <= 0.01, a.id
+        assert a.unfragile_rank == b.unfragile_rank, a.id
+    mg = ranking.build_match_graph(
+        [s.id for s in nx_scores],
+        ranking.projection.capability_owners(catalog),
+        ranking.projection.evidence(catalog),
+    )
+    pr_nx = ranking.centrality(mg, 0.85, "networkx")
+    pr_gds = ranking.centrality(mg, 0.85, "gds", catalog)
+    assert np.max(np.abs(pr_nx - pr_gds)) < 1e-6
+
+
+def _spam(artifact_id: str, n: int = 1000) -> list[dict]:
+    """n events from one session: many queries, clicks, long dwells, positive feedback."""
+    out = []
+    kinds = ["match", "click", "dwell", "feedback"]
+    for i in range(n):
+        kind = kinds[i % 4]
+        extra = {"seconds": 600} if kind == "dwell" else {"value": 1} if kind == "feedback" else {}
+        out.append(
+            event(
+                f"spam query {i // 4}",
+                artifact_id,
+                "spammer",
+                kind,
+                time=f"2026-11-01T10:{(i // 60) % 60:02d}:{i % 60:02d}Z",
+                **extra,
+            )
+        )
+    return out
+
+
+def _sessions(artifact_id: str, n: int, query: str = "best thing for my need") -> list[dict]:
+    out = []
+    for i in range(n):
+        out.append(event(query, artifact_id, f"user-{artifact_id}-{i}", "match"))
+        out.append(event(query, artifact_id, f"user-{artifact_id}-{i}", "click"))
+    return out
+
+
+@pytest.mark.parametrize("artifact_id", ["ollama", "vit-base-patch16-224", "comfyui"])
+def test_one_session_of_spam_moves_the_rank_by_at_most_one_point(
+    catalog: Graph, settings, artifact_id: str
+) -> None:
+    _rank(catalog)
+    before = _scores(catalog)[artifact_id]
+    _add_events(catalog, settings.home, f"spam-{artifact_id}", _spam(artifact_id))
+    _rank(catalog)
+    after = _scores(catalog)[artifact_id]
+    assert after["times_matched"] == before["times_matched"] + 1
+    assert abs(after["unfragile_rank"] - before["unfragile_rank"]) <= 1, (before, after)
+
+
+@pytest.mark.parametrize("artifact_id", ["ollama", "vit-base-patch16-224", "comfyui"])
+def test_many_distinct_sessions_do_move_the_rank(
+    catalog: Graph, settings, artifact_id: str
+) -> None:
+    _rank(catalog)
+    before = _scores(catalog)[artifact_id]
+    _add_events(catalog, settings.home, f"crowd-{artifact_id}", _sessions(artifact_id, 200))
+    _rank(catalog)
+    after = _scores(catalog)[artifact_id]
+    assert after["times_matched"] == before["times_matched"] + 200
+    assert after["unfragile_rank"] >= before["unfragile_rank"] + 3, (before, after)
+
+
+def test_adding_distinct_session_matches_never_lowers_match_graph(catalog: Graph, settings) -> None:
+    targets = ["flux-1-pro", "mcp-server-git", "whisper-tiny"]
+    _rank(catalog)
+    last = {t: _scores(catalog)[t]["match_graph"] for t in targets}
+    rng = random.Random(5)
+    for step in range(4):
+        events = []
+        for t in targets:
+            for i in range(rng.randint(1, 6)):
+                q = rng.choice(
+                    ["transcribe audio", "generate an image", "git in an agent", f"new need {step}"]
+                )
+                events.append(event(q, t, f"s-{step}-{t}-{i}", "match"))
+        _add_events(catalog, settings.home, f"step-{step}", events)
+        _rank(catalog)
+        now = {t: _scores(catalog)[t]["match_graph"] for t in targets}
+        for t in targets:
+            assert now[t] >= last[t], (step, t, last[t], now[t])
+        last = now
+
+
+# -- the comparison page, through the real command -----------------------------------------
+
+
+def test_compare_page_for_the_bundled_pair(cli) -> None:
+    cli("db", "reset", "--yes", check=True)
+    cli("ingest", str(CATALOG), check=True)
+    ranked = cli("rank", "--json", check=True)
+    assert json.loads(ranked.stdout)["artifacts"] == 67
+
+    page = json.loads(
+        cli("compare", "vit-base-patch16-224", "FLUX-1-PRO", "--format", "json", check=True).stdout
+    )
+    a, b, v = page["a"], page["b"], page["verdict"]
+    assert page["title"] == f"{a['name']} vs {b['name']}"
+    assert (a["id"], b["id"]) == ("vit-base-patch16-224", "flux-1-pro")
+    higher, lower = (a, b) if a["unfragile_rank"] > b["unfragile_rank"] else (b, a)
+    assert v["sentence"].startswith(
+        f"{higher['name']} ranks higher at "
+        f"{higher['unfragile_rank']}/100 vs {lower['name']} at "
+        f"{lower['unfragile_rank']}/100."
+    )
+    labels = [r["label"] for r in page["table"]]
+    assert labels == [
+        "Type",
+        "UnfragileRank",
+        "Adoption",
+        "Quality",
+        "Ecosystem",
+        "Match graph",
+        "Freshness",
+        "Pricing",
+        "Capabilities",
+        "Times matched",
+    ]
+    caps = page["capabilities"]
+    assert caps["a"]["total"] == 6 and caps["b"]["total"] == 10
+    assert caps["b"]["more"] == 10 - len(caps["b"]["shown"]) > 0
+    assert all(c["unique"] and c["vs_alternatives"] for c in caps["b"]["shown"])
+    assert (
+        "unfragile search --alternatives-to flux-1-pro" in page["something_different"]["commands"]
+    )
+    for side in (a, b):
+        assert set(side["scores"]) == set(ranking.SUBSCORES)
+        assert side["rank_low"] <= side["unfragile_rank"] <= side["rank_high"]
+
+    md = cli("compare", "vit-base-patch16-224", "flux-1-pro", check=True).stdout
+    assert md.startswith(f"# {page['title']}\n")
+    for text in (
+        v["sentence"],
+        "| Type |",
+        "| UnfragileRank |",
+        "| Times matched |",
+        "10 decomposed",
+        "6 decomposed",
+        "Unique:",
+        "Vs alternatives:",
+        f"+{caps['b']['more']} more capabilities",
+        "Need something different?",
+        "unfragile search --alternatives-to vit-base-patch16-224",
+    ):
+        assert text in md, text
+
+    page_html = cli(
+        "compare", "vit-base-patch16-224", "flux-1-pro", "--format", "html", check=True
+    ).stdout
+    assert page_html.startswith("<!DOCTYPE html>") and page_html.rstrip().endswith("</html>")
+    assert "<script" not in page_html and "http" not in page_html.split("<body>")[0]
+    assert "ViT-Base/16 (224px, ImageNet-21k → ImageNet-1k)" in page_html
+    assert "FLUX.1 [pro]" in page_html and "Need something different?" in page_html
+    assert f"+{caps['b']['more']} more capabilities" in page_html
+
+    board = json.loads(
+        cli("leaderboard", "--kind", "model", "--top", "5", "--json", check=True).stdout
+    )
+    assert len(board) == 5 and all(r["kind"] == "model" for r in board)
+    assert [r["unfragile_rank"] for r in board] == sorted(
+        (r["unfragile_rank"] for r in board), reverse=True
+    )
+
+
+def test_compare_names_unknown_and_ambiguous_artifacts_clearly(cli) -> None:
+    cli("db", "reset", "--yes", check=True)
+    cli("ingest", str(CATALOG), check=True)
+    unranked = cli("compare", "flux-1-pro", "vit-base-patch16-224")
+    assert unranked.returncode == 2 and "unfragile rank" in unranked.stderr
+    cli("rank", check=True)
+    unknown = cli("compare", "no-such-model", "flux-1-pro")
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == (
+        "error: no artifact has the id or name 'no-such-model'; "
+        "list them with `unfragile leaderboard`"
+    )
+    ambiguous = cli("compare", "flux", "vit-base-patch16-224")
+    assert ambiguous.returncode == 2
+    assert "'flux' is ambiguous" in ambiguous.stderr
+    for candidate in ("flux-1-dev", "flux-1-pro", "flux-1-schnell"):
+        assert candidate in ambiguous.stderr
+    assert "Traceback" not in unknown.stderr + ambiguous.stderr
+    by_name = cli(
+        "compare",
+        "flux.1 [PRO]",
+        "ViT-Base/16 (224px, ImageNet-21k → ImageNet-1k)",
+        "--format",
+        "json",
+        check=True,
+    )
+    assert json.loads(by_name.stdout)["a"]["id"] == "flux-1-pro"
+    bad = cli("compare", "flux-1-pro", "vit-base-patch16-224", "--format", "pdf")
+    assert bad.returncode == 2 and "--format" in bad.stderr
