@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,29 @@ class _Plan:
     artifacts: int = 0
     capabilities: int = 0
     events: int = 0
+    # Validated events, spilled as JSON lines in chunks while validation reads them, so the
+    # write pass neither parses nor checks them again. None: the write pass reads the input.
+    spill: Any = None
+    _pending: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def keep(self, ev: EventRecord) -> None:
+        if self.spill is None:
+            return
+        self._pending.append(tuple(ev.__dict__.values()))
+        if len(self._pending) >= 5000:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.spill is not None and self._pending:
+            self.spill.write(json.dumps(self._pending).encode() + b"\n")
+            self._pending = []
+
+    def spilled(self) -> Iterator[EventRecord]:
+        self.flush()
+        self.spill.seek(0)
+        for line in self.spill:
+            for values in json.loads(line):
+                yield EventRecord(*values)
 
 
 def validate(graph: Graph | None, path: Path | None = None, decompose_fn: Callable = decompose,
@@ -67,7 +93,7 @@ def validate(graph: Graph | None, path: Path | None = None, decompose_fn: Callab
         for raw in records:
             _check_record(plan, raw, decompose_fn)
     else:
-        plan = _Plan(files=input_files(path))
+        plan = _Plan(files=input_files(path), spill=tempfile.TemporaryFile())
         total = sum(f.stat().st_size for f in plan.files)
         with progress(total=total, desc="validate", unit="B", unit_scale=True,
                       enabled=show_progress) as bar:
@@ -79,10 +105,16 @@ def validate(graph: Graph | None, path: Path | None = None, decompose_fn: Callab
     return plan
 
 
+@lru_cache(maxsize=256)
+def _path(source: str) -> Path:
+    return Path(source)
+
+
 def _check_record(plan: _Plan, raw: RawRecord, decompose_fn: Callable) -> None:
-    path = Path(raw.source)
+    path = _path(raw.source)
     if is_event(raw):
         ev = validate_event(raw)
+        plan.keep(ev)
         plan.event_files.add(path)
         plan.events += 1
         for name, ref in zip(("winner", "loser") if ev.event == "prefer" else ("artifact",),
@@ -153,9 +185,13 @@ def ingest(graph: Graph, path: Path | None = None, batch_size: int = 2000,
         source, line = next(iter(plan.artifact_ids.values()))
         raise InputError(source, line, "query", "not a search event (no query field): load "
                                                 "artifacts with `unfragile ingest`")
-    write_artifacts(graph, _artifacts(plan, decompose_fn), plan.artifacts, batch_size,
-                    show_progress)
-    write_events(graph, _events(plan), plan.events, batch_size, show_progress)
+    try:
+        write_artifacts(graph, _artifacts(plan, decompose_fn), plan.artifacts, batch_size,
+                        show_progress)
+        write_events(graph, _events(plan), plan.events, batch_size, show_progress)
+    finally:
+        if plan.spill is not None:
+            plan.spill.close()
     return IngestReport(files=len(plan.files), artifacts=plan.artifacts,
                         capabilities=plan.capabilities, events=plan.events,
                         seconds=time.perf_counter() - started)
@@ -177,6 +213,9 @@ def _artifacts(plan: _Plan, decompose_fn: Callable) -> Iterator[ArtifactRecord]:
 
 
 def _events(plan: _Plan) -> Iterator[EventRecord]:
+    if plan.spill is not None:
+        yield from plan.spilled()
+        return
     for raw in _raw(plan, plan.event_files):
         if is_event(raw):
             yield validate_event(raw)
@@ -213,13 +252,28 @@ def write_artifacts(graph: Graph, records: Iterator[ArtifactRecord], total: int,
 
 def write_events(graph: Graph, records: Iterator[EventRecord], total: int, batch_size: int,
                  show_progress: bool = True) -> None:
-    """Fold events into per-session evidence and merge it, one transaction per batch."""
+    """Fold events into per-session evidence and merge it, one transaction per batch; then
+    recompute each touched MATCHED / PREFERRED_OVER edge and Query once, from all its evidence.
+
+    Until that last step ends the edges lag the evidence; re-running the same ingest after a
+    crash touches the same pairs again, so it repairs them.
+    """
+    pairs: dict[str, dict[str, Any]] = {}
+    queries: set[str] = set()
     with progress(total=total, desc="events", unit="event", enabled=show_progress) as bar:
         for batch in _chunks(records, batch_size):
             rows = fold(batch)
             graph.write(lambda tx, rows=rows: store.merge_evidence(
-                tx, rows, MATCH_WEIGHTS, EVENTS_PER_SESSION))
+                tx, rows, MATCH_WEIGHTS, EVENTS_PER_SESSION, refresh=False))
+            for r in rows:
+                if r["pair"] not in pairs:
+                    pairs[r["pair"]] = store.pair_of(r)
+                queries.add(r["query_id"])
             bar.update(len(batch))
+    for chunk in _chunks(iter(pairs.values()), batch_size):
+        graph.write(lambda tx, chunk=chunk: store.refresh_pairs(tx, chunk, MATCH_WEIGHTS))
+    for chunk in _chunks(iter(sorted(queries)), batch_size):
+        graph.write(lambda tx, chunk=chunk: store.refresh_queries(tx, chunk))
 
 
 def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:

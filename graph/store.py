@@ -74,17 +74,24 @@ CALL (a, r) {
 
 # Evidence merges are set-like (OR, MAX, latest-by-time, union of event ids) so that loading
 # the same events again, in any batching, leaves every property as it was.
+MERGE_QUERIES = """
+UNWIND $rows AS r
+MERGE (q:Query {id: r.id})
+  ON CREATE SET q.text = r.text
+"""
+
+# A new Evidence node takes the row as it is (one write per property); only an existing one
+# needs the set-like merge.
 MERGE_EVIDENCE = """
 UNWIND $rows AS r
-MERGE (q:Query {id: r.query_id})
-  ON CREATE SET q.text = r.query_text
 MERGE (e:Evidence {key: r.key})
   ON CREATE SET e.pair = r.pair, e.query = r.query_id, e.target = r.target,
                 e.target_kind = r.target_kind, e.loser = r.loser, e.session = r.session,
-                e.clicked = false, e.dwell = 0.0, e.feedback = 0, e.feedback_time = '',
-                e.events = [], e.first_seen = r.first_seen, e.last_seen = r.last_seen
-WITH e, r, [x IN r.events WHERE NOT x IN e.events] AS fresh
-SET e.clicked = e.clicked OR r.clicked,
+                e.clicked = r.clicked, e.dwell = r.dwell, e.feedback = r.feedback,
+                e.feedback_time = r.feedback_time, e.events = r.events[..$events_per_session],
+                e.first_seen = r.first_seen, e.last_seen = r.last_seen
+  ON MATCH SET
+    e.clicked = e.clicked OR r.clicked,
     e.dwell = CASE WHEN r.dwell > e.dwell THEN r.dwell ELSE e.dwell END,
     e.feedback = CASE
         WHEN r.feedback_time > e.feedback_time THEN r.feedback
@@ -93,7 +100,8 @@ SET e.clicked = e.clicked OR r.clicked,
         ELSE e.feedback END,
     e.feedback_time = CASE WHEN r.feedback_time > e.feedback_time
         THEN r.feedback_time ELSE e.feedback_time END,
-    e.events = e.events + fresh[..($events_per_session - size(e.events))],
+    e.events = e.events + [x IN r.events WHERE NOT x IN e.events]
+                          [..($events_per_session - size(e.events))],
     e.first_seen = CASE WHEN r.first_seen < e.first_seen THEN r.first_seen ELSE e.first_seen END,
     e.last_seen = CASE WHEN r.last_seen > e.last_seen THEN r.last_seen ELSE e.last_seen END
 """
@@ -182,22 +190,34 @@ def link_artifacts(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> 
 
 
 def merge_evidence(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]],
-                   weights: dict[str, float], events_per_session: int) -> None:
-    """Merge per-session evidence, then recompute the MATCHED / PREFERRED_OVER edges it feeds."""
-    tx.run(MERGE_EVIDENCE, rows=rows, events_per_session=events_per_session).consume()
-    pairs: dict[str, dict[str, Any]] = {}
+                   weights: dict[str, float], events_per_session: int,
+                   refresh: bool = True) -> None:
+    """Merge per-session evidence; with `refresh`, recompute the edges it feeds as well."""
+    queries: dict[str, dict[str, str]] = {}
     for r in rows:
-        pairs.setdefault(r["pair"], {"pair": r["pair"], "query_id": r["query_id"],
-                                     "target": r["target"], "loser": r["loser"],
-                                     "target_kind": r["target_kind"]})
+        queries.setdefault(r["query_id"], {"id": r["query_id"], "text": r["query_text"]})
+    tx.run(MERGE_QUERIES, rows=list(queries.values())).consume()
+    tx.run(MERGE_EVIDENCE, rows=rows, events_per_session=events_per_session).consume()
+    if refresh:
+        refresh_pairs(tx, list({r["pair"]: pair_of(r) for r in rows}.values()), weights)
+        refresh_queries(tx, sorted(queries))
+
+
+def pair_of(row: dict[str, Any]) -> dict[str, Any]:
+    return {"pair": row["pair"], "query_id": row["query_id"], "target": row["target"],
+            "loser": row["loser"], "target_kind": row["target_kind"]}
+
+
+def refresh_pairs(tx: neo4j.ManagedTransaction, pairs: list[dict[str, Any]],
+                  weights: dict[str, float]) -> None:
+    """Recompute MATCHED / PREFERRED_OVER for these pairs from all their Evidence."""
     for kind, label in TARGET_LABELS.items():
-        batch = [p for p in pairs.values() if p["target_kind"] == kind]
+        batch = [p for p in pairs if p["target_kind"] == kind]
         if batch:
             tx.run(REFRESH_MATCHED % {"label": label}, pairs=batch, **weights).consume()
-    prefer = [p for p in pairs.values() if p["target_kind"] == "Prefer"]
+    prefer = [p for p in pairs if p["target_kind"] == "Prefer"]
     if prefer:
         tx.run(REFRESH_PREFERRED, pairs=prefer).consume()
-    refresh_queries(tx, sorted({r["query_id"] for r in rows}))
 
 
 def refresh_queries(tx: neo4j.ManagedTransaction, query_ids: list[str]) -> None:

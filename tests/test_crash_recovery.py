@@ -43,7 +43,9 @@ def test_kill_and_rerun_counts_every_record_once(graph, settings, tmp_path):
     assert proc.poll() is None, "the loader finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    partial = graph.read("MATCH (:Query)-[m:MATCHED]->() RETURN sum(m.count) AS n")[0]["n"]
+    # Evidence is merged batch by batch; the edges it feeds are recomputed at the end, so a
+    # killed loader leaves part of the evidence and possibly no edges yet.
+    partial = graph.read("MATCH (e:Evidence) RETURN sum(size(e.events)) AS n")[0]["n"]
     assert 0 < partial < n_events
 
     subprocess.run(cmd, cwd=REPO, env=env, check=True, capture_output=True)
