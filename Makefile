@@ -15,13 +15,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-## run: start Neo4j, load the bundled catalog and events, index them, print counts and a search
+## run: start Neo4j, load the bundled catalog and events, index, rank; print counts, a search
+## and the vit-base-patch16-224 vs flux-1-pro comparison page
 run: setup
 	$(BIN)/unfragile db start
 	$(BIN)/unfragile ingest data/catalog
 	$(BIN)/unfragile index
+	$(BIN)/unfragile rank
 	$(BIN)/unfragile stats
 	$(BIN)/unfragile search "open source alternative to midjourney" --top-k 3
+	$(BIN)/unfragile compare vit-base-patch16-224 flux-1-pro
 
 ## test: set up, start a throwaway Neo4j, run pytest against it, stop it
 test: setup
@@ -38,6 +41,8 @@ bench: setup
 	$(BIN)/python bench/vector_search.py
 	$(BIN)/python bench/neo4j_vectors.py
 	$(BIN)/python bench/search_quality.py
+	$(BIN)/python bench/search_latency.py
+	$(BIN)/python bench/rank.py
 
 stop:
 	-$(BIN)/unfragile db stop
