@@ -1,0 +1,819 @@
+"""Search quality on real data: the MetaTool tools and their labelled queries.
+
+    python bench/search_quality.py                       # salt A, every dev query
+    python bench/search_quality.py --salt B --json       # the second split, saved as JSON
+    python bench/search_quality.py --limit 1000 --tune   # a subsample, plus the tuning sweep
+
+What it does:
+
+1. Reads `queries.csv` from the MetaTool folder (UNFRAGILE_METATOOL_DIR, else
+   ../shared/metatool beside the repository) and splits its *distinct normalised query texts*
+   50/50 into search logs and dev queries by blake2b(salt + text): a text is in exactly one
+   half, so no dev query is ever answered by its own log entry. A dev query whose text carries
+   two labels in the csv (4 texts do) counts as found when either label is.
+2. Starts its own Neo4j in a fresh temporary UNFRAGILE_HOME (indexes under it too), unless
+   NEO4J_URI is set, in which case it uses that (empty) server; the local server is stopped
+   at the end, whatever happens.
+3. Phase "cold": imports the 199 tools alone (engine.metatool.metatool_records without queries),
+   indexes capabilities (and the empty query index), then evaluates the dev queries with the
+   real SearchEngine for: lexical only, dense only, dense + lexical (the default weights of
+   those two), and the full engine with its default weights and no logs (cold start; with no
+   Query nodes and no UnfragileRank it scores like dense + lexical). A reference row: a plain
+   dense retriever over the tools' own descriptions (not something the engine indexes).
+4. Phase "logs": imports the log half as match events (one session per csv row), indexes the
+   queries incrementally, and evaluates the full engine with its default weights. A reference
+   row: a similarity-weighted vote of the 10 nearest past queries.
+5. Metrics per row: Recall@1, Recall@5 and MRR@10 (label = the csv's tool; an artifact's id is
+   the tool name) and, as a side figure, the median time of one SearchEngine.search call with
+   the query's embedding cached (FAISS, Neo4j reads, fusion); single-query encoding time is
+   reported once, separately.
+
+`--tune` then sweeps the tunable constants of engine/search.py against the loaded graph without
+rebuilding it: each dev query's candidates and score components are read once per evidence
+shape (CAPABILITY_CANDIDATES, NEIGHBOUR_QUERIES, NEIGHBOUR_MIN_SIMILARITY, NEIGHBOUR_SHARPNESS)
+through the engine's own SearchEngine._answer (graph reads served from memory), and the fusion
+weights are then swept over those components in numpy. It also reports a few fusion variants
+as recommendations (not what the engine does): the tool description as one more dense item,
+the dense score relative to the query's best hit, and reciprocal-rank fusion.
+
+Targets (issue 4): full engine R@1 >= 0.86 and R@5 >= 0.96 with logs; R@1 >= 0.60 cold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import hashlib
+import itertools
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from engine import search  # noqa: E402
+from engine.records import normalise_query  # noqa: E402
+from engine.search import Filters, SearchEngine, Weights  # noqa: E402
+from graph import retrieval  # noqa: E402
+
+TARGETS = {"logs": {"r1": 0.86, "r5": 0.96}, "cold": {"r1": 0.60}}
+K = 10  # results asked of the engine; MRR is cut at this depth
+RESULTS = ROOT / "bench" / "results"
+# Deepest candidate lists the tuning sweep may ask for (the engine asks for fewer).
+MAX_CAPABILITIES = 500
+MAX_NEIGHBOURS = 50
+
+
+# -- data ----------------------------------------------------------------------------------
+
+
+def metatool_dir() -> Path:
+    return Path(os.environ.get("UNFRAGILE_METATOOL_DIR") or ROOT.parent / "shared" / "metatool")
+
+
+@dataclass
+class Split:
+    salt: str
+    logs: dict[str, set[str]]  # normalised text -> tools
+    dev: list[tuple[str, frozenset[str]]]  # (text as first written, tools)
+    log_rows: int
+    dev_rows: int
+
+
+def in_logs(salt: str, norm: str, log_share: float = 0.5) -> bool:
+    digest = hashlib.blake2b((salt + norm).encode(), digest_size=8).digest()
+    if log_share == 0.5:
+        return int.from_bytes(digest, "big") % 2 == 0
+    return int.from_bytes(digest, "big") / 2.0**64 < log_share
+
+
+def split_queries(path: Path, salt: str, log_share: float = 0.5) -> Split:
+    texts: dict[str, tuple[str, set[str], int]] = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            norm = normalise_query(row["query"])
+            if not norm:
+                continue
+            first, tools, n = texts.get(norm, (row["query"].strip(), set(), 0))
+            tools.add(row["tool"])
+            texts[norm] = (first, tools, n + 1)
+    logs, dev, log_rows, dev_rows = {}, [], 0, 0
+    for norm, (first, tools, n) in texts.items():
+        if in_logs(salt, norm, log_share):
+            logs[norm] = tools
+            log_rows += n
+        else:
+            dev.append((first, frozenset(tools)))
+            dev_rows += n
+    assert not {normalise_query(t) for t, _ in dev} & set(logs)
+    return Split(salt, logs, dev, log_rows, dev_rows)
+
+
+def subsample(
+    dev: list[tuple[str, frozenset[str]]], limit: int | None, salt: str
+) -> list[tuple[str, frozenset[str]]]:
+    """A deterministic subsample: the dev queries with the smallest hashes, in csv order."""
+    if limit is None or limit >= len(dev):
+        return dev
+
+    def key(item: tuple[str, frozenset[str]]) -> bytes:
+        return hashlib.blake2b(
+            f"{salt}\x1fsample\x1f{normalise_query(item[0])}".encode(), digest_size=8
+        ).digest()
+
+    keep = set(sorted(range(len(dev)), key=lambda i: key(dev[i]))[:limit])
+    return [d for i, d in enumerate(dev) if i in keep]
+
+
+# -- metrics -------------------------------------------------------------------------------
+
+
+def first_hit(ranking: list[str], labels: frozenset[str]) -> int | None:
+    for i, a in enumerate(ranking, start=1):
+        if a in labels:
+            return i
+    return None
+
+
+def metrics(ranks: list[int | None] | np.ndarray, k: int = K) -> dict[str, float]:
+    r = np.array([np.inf if x is None else x for x in ranks], dtype=float)
+    return {
+        "r1": float(np.mean(r <= 1)),
+        "r5": float(np.mean(r <= 5)),
+        "mrr10": float(np.mean(np.where(r <= k, 1.0 / r, 0.0))),
+    }
+
+
+@dataclass
+class Row:
+    phase: str
+    name: str
+    r1: float
+    r5: float
+    mrr10: float
+    queries: int
+    median_ms: float | None = None
+    weights: dict[str, float] | None = None
+    note: str = ""
+
+
+# -- the engine, with embeddings cached ----------------------------------------------------
+
+
+class CachedEncoder:
+    """The engine's encoder with a memory: each text is embedded once per run."""
+
+    def __init__(self, encoder: Any):
+        self.encoder = encoder
+        self.dim = encoder.dim
+        self.cache: dict[str, np.ndarray] = {}
+
+    def prime(self, texts: list[str]) -> None:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
+        if missing:
+            for t, v in zip(missing, self.encoder.encode(missing), strict=True):
+                self.cache[t] = v
+
+    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        self.prime(texts)
+        return np.stack([self.cache[t] for t in texts]).astype(np.float32)
+
+
+def evaluate(
+    engine: SearchEngine, dev: list[tuple[str, frozenset[str]]]
+) -> tuple[dict[str, float], float, list[list[str]]]:
+    """The real engine, one search call per query: metrics, median ms, top-K of each."""
+    ranks, times, rankings = [], [], []
+    for text, labels in dev:
+        t0 = time.perf_counter()
+        results = engine.search(text, k=K)
+        times.append(time.perf_counter() - t0)
+        ranking = [r.artifact for r in results]
+        rankings.append(ranking)
+        ranks.append(first_hit(ranking, labels))
+    return metrics(ranks), 1000 * statistics.median(times), rankings
+
+
+# -- replay: the engine's fusion against cached candidates ---------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The constants that decide candidates and components (not the weights)."""
+
+    capabilities: int = search.CAPABILITY_CANDIDATES
+    neighbours: int = search.NEIGHBOUR_QUERIES
+    min_similarity: float = search.NEIGHBOUR_MIN_SIMILARITY
+    sharpness: float = search.NEIGHBOUR_SHARPNESS
+
+
+@dataclass
+class Components:
+    """Per dev query, every candidate the engine scored and its four components."""
+
+    ids: np.ndarray  # [Q, M] artifact order (position in the sorted artifact ids), -1 = none
+    parts: np.ndarray  # [Q, M, 4] dense, lexical, evidence, prior
+    label: np.ndarray  # [Q, M] bool: the candidate is a correct tool
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # [Q, M] more signals
+
+    def ranks(self, score: np.ndarray) -> np.ndarray:
+        """Rank of the best-placed correct tool under `score` [Q, M] (engine's tie-break)."""
+        score = np.where(self.ids >= 0, score, -np.inf)
+        q, m = np.nonzero(self.label)
+        mine = score[q, m][:, None]
+        ahead = (score[q] > mine) | (
+            (score[q] == mine) & (self.ids[q] < self.ids[q, m][:, None]) & (self.ids[q] >= 0)
+        )
+        rank = np.full(len(self.ids), np.inf)
+        np.minimum.at(rank, q, ahead.sum(axis=1) + 1.0)
+        return rank
+
+    def linear(self, w: Weights) -> np.ndarray:
+        return self.parts @ np.array([w.dense, w.lexical, w.evidence, w.prior])
+
+
+class Replay:
+    """Runs SearchEngine._answer on cached FAISS hits with graph reads served from memory."""
+
+    def __init__(
+        self,
+        engine: SearchEngine,
+        graph: Any,
+        encoder: CachedEncoder,
+        dev: list[tuple[str, frozenset[str]]],
+        artifact_ids: list[str],
+    ):
+        self.engine, self.dev = engine, dev
+        texts = [t for t, _ in dev]
+        vectors = encoder.encode(texts)
+        self.order = {a: i for i, a in enumerate(sorted(artifact_ids))}
+        self.cap_hits = engine.capabilities.search(vectors, MAX_CAPABILITIES)
+        self.query_hits = (
+            engine.queries.search(vectors, MAX_NEIGHBOURS)
+            if engine.queries is not None and len(engine.queries)
+            else [[] for _ in texts]
+        )
+        self.caps = {
+            r["id"]: r
+            for r in graph.read(
+                "MATCH (c:Capability) RETURN c.id AS id, c.artifact AS artifact, c.title AS title, "
+                "c.text AS text"
+            )
+        }
+        self.artifacts = retrieval.artifacts(graph, sorted(artifact_ids))
+        neighbours = sorted({q for hits in self.query_hits for q, _ in hits})
+        self.edges: dict[str, list[dict[str, Any]]] = {}
+        for start in range(0, len(neighbours), 2000):
+            for e in retrieval.evidence(graph, neighbours[start : start + 2000]):
+                self.edges.setdefault(e["query"], []).append(e)
+        self.fulltext = {t: retrieval.fulltext(graph, t) for t in texts}
+
+    @contextlib.contextmanager
+    def patched(self, shape: Shape) -> Iterator[None]:
+        saved_r = {
+            n: getattr(retrieval, n) for n in ("fulltext", "evidence", "artifacts", "capabilities")
+        }
+        saved_s = {
+            n: getattr(search, n) for n in ("NEIGHBOUR_MIN_SIMILARITY", "NEIGHBOUR_SHARPNESS")
+        }
+        retrieval.fulltext = lambda graph, text, limit=50: self.fulltext[text]
+        retrieval.evidence = lambda graph, ids: [e for q in ids for e in self.edges.get(q, [])]
+        retrieval.artifacts = lambda graph, ids: {
+            i: self.artifacts[i] for i in ids if i in self.artifacts
+        }
+        retrieval.capabilities = lambda graph, ids: {i: self.caps[i] for i in ids if i in self.caps}
+        search.NEIGHBOUR_MIN_SIMILARITY = shape.min_similarity
+        search.NEIGHBOUR_SHARPNESS = shape.sharpness
+        try:
+            yield
+        finally:
+            for n, v in saved_r.items():
+                setattr(retrieval, n, v)
+            for n, v in saved_s.items():
+                setattr(search, n, v)
+
+    def answer(self, shape: Shape, weights: Weights, k: int) -> list[list[Any]]:
+        saved = self.engine.weights
+        self.engine.weights = weights
+        try:
+            with self.patched(shape):
+                return [
+                    self.engine._answer(
+                        text,
+                        caps[: shape.capabilities],
+                        past[: shape.neighbours],
+                        k,
+                        Filters(),
+                        None,
+                    )
+                    for (text, _), caps, past in zip(
+                        self.dev, self.cap_hits, self.query_hits, strict=True
+                    )
+                ]
+        finally:
+            self.engine.weights = saved
+
+    def components(self, shape: Shape) -> Components:
+        # All four weights non-zero so every signal is read; the components do not depend
+        # on the weights, only the order does, and every candidate is asked for.
+        answers = self.answer(shape, Weights(1.0, 1.0, 1.0, 1.0), k=len(self.order) + 1)
+        width = max(1, max(len(a) for a in answers))
+        ids = np.full((len(answers), width), -1, dtype=np.int64)
+        parts = np.zeros((len(answers), width, 4))
+        label = np.zeros((len(answers), width), dtype=bool)
+        for i, (results, (_, labels)) in enumerate(zip(answers, self.dev, strict=True)):
+            for j, r in enumerate(results):
+                ids[i, j] = self.order[r.artifact]
+                c = r.components
+                parts[i, j] = (c["dense"], c["lexical"], c["evidence"], c["prior"])
+                label[i, j] = r.artifact in labels
+        return Components(ids, parts, label)
+
+
+# -- reference rows ------------------------------------------------------------------------
+
+
+def description_scores(
+    encoder: CachedEncoder, descriptions: dict[str, str], dev: list[tuple[str, frozenset[str]]]
+) -> tuple[list[str], np.ndarray]:
+    names = sorted(descriptions)
+    tools = encoder.encode([descriptions[n] for n in names])
+    queries = encoder.encode([t for t, _ in dev])
+    return names, queries @ tools.T
+
+
+def ranks_from_scores(
+    names: list[str], scores: np.ndarray, dev: list[tuple[str, frozenset[str]]]
+) -> list[int | None]:
+    out = []
+    for row, (_, labels) in zip(scores, dev, strict=True):
+        order = sorted(range(len(names)), key=lambda i: (-row[i], names[i]))
+        out.append(first_hit([names[i] for i in order[:K]], labels))
+    return out
+
+
+def vote_ranks(
+    replay: Replay, dev: list[tuple[str, frozenset[str]]], k: int = 10
+) -> list[int | None]:
+    out = []
+    for hits, (_, labels) in zip(replay.query_hits, dev, strict=True):
+        votes: dict[str, float] = {}
+        for q, s in hits[:k]:
+            for e in replay.edges.get(q, []):
+                votes[e["artifact"]] = votes.get(e["artifact"], 0.0) + s
+        ranking = sorted(votes, key=lambda a: (-votes[a], a))
+        out.append(first_hit(ranking[:K], labels))
+    return out
+
+
+# -- tuning --------------------------------------------------------------------------------
+
+LEXICAL = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
+EVIDENCE = (0.5, 1.0, 1.2, 1.5, 2.0, 3.0, 5.0)
+COLD_CAPABILITIES = (50, 100, 200, 500)
+NEIGHBOUR_GRID = (10, 20, 50)
+MIN_SIMILARITY_GRID = (0.0, 0.3, 0.5)
+SHARPNESS_GRID = (5.0, 10.0, 20.0)
+
+
+def desc_matrix(
+    comp: Components, names: list[str], scores: np.ndarray, order: dict[str, int]
+) -> np.ndarray:
+    """Each candidate's cosine to its tool description, aligned with `comp.ids`."""
+    by_order = np.zeros_like(scores)
+    by_order[:, [order[n] for n in names]] = scores
+    return np.where(comp.ids >= 0, np.take_along_axis(by_order, np.maximum(comp.ids, 0), 1), 0.0)
+
+
+def rrf(columns: list[np.ndarray], valid: np.ndarray, k0: float = 60.0) -> np.ndarray:
+    """Reciprocal-rank fusion of several score columns (a zero score contributes nothing)."""
+    total = np.zeros(valid.shape)
+    for col in columns:
+        rank = (-np.where(valid, col, -np.inf)).argsort(axis=1).argsort(axis=1) + 1
+        total += np.where(valid & (col > 0), 1.0 / (k0 + rank), 0.0)
+    return total
+
+
+def _m(ranks: np.ndarray) -> dict[str, float]:
+    return {k: round(v, 4) for k, v in metrics(ranks).items()}
+
+
+def tune(
+    replay_cold: Replay,
+    replay_logs: Replay,
+    desc: tuple[list[str], np.ndarray],
+    say: Callable[..., None],
+) -> dict[str, Any]:
+    """Sweep shapes through the engine and weights in numpy; variants for the report."""
+    out: dict[str, Any] = {"cold": [], "logs": [], "variants": []}
+    # Cold: only the capability depth and the lexical weight matter (no evidence, no prior).
+    kept_cold = None
+    for caps in sorted({*COLD_CAPABILITIES, search.CAPABILITY_CANDIDATES}):
+        comp = replay_cold.components(Shape(capabilities=caps))
+        if caps == search.CAPABILITY_CANDIDATES:
+            kept_cold = comp
+        for lex in LEXICAL:
+            m = _m(comp.ranks(comp.linear(Weights(1.0, lex, 0.0, 0.0))))
+            out["cold"].append({"capabilities": caps, "lexical": lex, **m})
+    # Logs: each evidence shape once through the engine, then every weight pair in numpy.
+    shapes = [
+        Shape(search.CAPABILITY_CANDIDATES, n, ms, sh)
+        for n in NEIGHBOUR_GRID
+        for ms in MIN_SIMILARITY_GRID
+        for sh in SHARPNESS_GRID
+    ]
+    shapes += [Shape(c) for c in (50, 200) if c != search.CAPABILITY_CANDIDATES]
+    if Shape() not in shapes:
+        shapes.append(Shape())
+    kept = None
+    for i, shape in enumerate(shapes, start=1):
+        t0 = time.perf_counter()
+        comp = replay_logs.components(shape)
+        for lex, ev in itertools.product(LEXICAL, sorted({*EVIDENCE, search.W_EVIDENCE})):
+            m = _m(comp.ranks(comp.linear(Weights(1.0, lex, ev, 0.0))))
+            out["logs"].append({**asdict(shape), "lexical": lex, "evidence": ev, **m})
+        if shape == Shape():
+            kept = comp
+        say(f"  shape {i}/{len(shapes)} {shape} in {time.perf_counter() - t0:.1f}s")
+    for phase, keys in (("cold", ("r1", "mrr10")), ("logs", ("mrr10", "r1"))):
+        top = sorted(out[phase], key=lambda r: tuple(-r[k] for k in keys))[:10]
+        out[f"{phase}_top"] = top
+        say(f"  {phase}, best 10 by {'/'.join(keys)}:")
+        for r in top:
+            say(f"    {r}")
+    # Variants (recommendations only, not what the engine does) at the current constants.
+    names, scores = desc
+    d = desc_matrix(kept, names, scores, replay_logs.order)
+    dense, lex, ev = (kept.parts[..., i] for i in range(3))
+    valid = kept.ids >= 0
+    top = np.where(valid, dense, 0.0).max(axis=1, keepdims=True)
+    w = Weights()
+    variants = {
+        "engine as it is": kept.linear(w),
+        "dense = max(best capability, description)": np.maximum(dense, d)
+        + w.lexical * lex
+        + w.evidence * ev,
+        "dense = mean(best capability, description)": (dense + d) / 2
+        + w.lexical * lex
+        + w.evidence * ev,
+        "dense relative to the query's best hit": dense / np.maximum(top, 1e-9)
+        + w.lexical * lex
+        + w.evidence * ev,
+        "reciprocal-rank fusion of dense, lexical, evidence": rrf([dense, lex, ev], valid),
+    }
+    d_cold = desc_matrix(kept_cold, names, scores, replay_cold.order)
+    dense_c, lex_c = kept_cold.parts[..., 0], kept_cold.parts[..., 1]
+    cold = {
+        "cold: engine as it is": kept_cold.linear(w),
+        "cold: dense = mean(best capability, description)": (dense_c + d_cold) / 2
+        + w.lexical * lex_c,
+    }
+    for name, score in variants.items():
+        out["variants"].append({"variant": name, **_m(kept.ranks(score))})
+        say(f"  variant {name}: {out['variants'][-1]}")
+    for name, score in cold.items():
+        out["variants"].append({"variant": name, **_m(kept_cold.ranks(score))})
+        say(f"  variant {name}: {out['variants'][-1]}")
+    return out
+
+
+# -- machine -------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    with contextlib.suppress(OSError):
+        info["loadavg"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    with contextlib.suppress(Exception):
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+    return info
+
+
+def to_json(result: dict[str, Any]) -> str:
+    """Indented JSON, with the tuning sweep's rows one per line (thousands of them)."""
+    result = dict(result)
+    tuning = result.pop("tuning", None)
+    text = json.dumps(result, indent=1, default=str)
+    if tuning is not None:
+        parts = []
+        for key, rows in tuning.items():
+            body = ",\n".join("   " + json.dumps(r, default=str) for r in rows)
+            parts.append(f"  {json.dumps(key)}: [\n{body}\n  ]")
+        text = text[:-2] + ',\n "tuning": {\n' + ",\n".join(parts) + "\n }\n}"
+    return text
+
+
+def print_table(rows: list[Row], out: Callable[..., None]) -> None:
+    out(f"{'phase':<5} {'configuration':<40} {'R@1':>6} {'R@5':>6} {'MRR@10':>7} {'ms/q':>6}  n")
+    for r in rows:
+        ms = "" if r.median_ms is None else f"{r.median_ms:.1f}"
+        out(
+            f"{r.phase:<5} {r.name:<40} {r.r1:>6.3f} {r.r5:>6.3f} {r.mrr10:>7.3f} {ms:>6}  "
+            f"{r.queries}{'  ' + r.note if r.note else ''}"
+        )
+
+
+# -- main ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--salt", default="A", help="salt of the logs/dev split (default A)")
+    p.add_argument(
+        "--log-share",
+        type=float,
+        default=0.5,
+        help="share of the query texts that become search logs (default 0.5)",
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="evaluate a deterministic subsample of N dev queries (default all)",
+    )
+    p.add_argument(
+        "--json",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="PATH",
+        help="write the results as JSON (default bench/results/search_quality_<salt>.json)",
+    )
+    p.add_argument(
+        "--tune",
+        action="store_true",
+        help="also sweep the tunable constants against the loaded graph",
+    )
+    p.add_argument(
+        "--dump",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="pickle the cached candidates (for offline analysis) to PATH",
+    )
+    args = p.parse_args(argv)
+
+    from engine.db import local_server, open_graph
+    from engine.indexer import Indexer
+    from engine.ingest import ingest
+    from engine.metatool import metatool_records
+    from engine.settings import Settings
+    from graph import store
+    from indexing.text import TextEncoder
+
+    say = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
+    command = shlex.join([Path(sys.executable).name, *sys.argv])
+    folder = metatool_dir()
+    if not 0.0 < args.log_share < 1.0:
+        p.error("--log-share must be between 0 and 1")
+    split = split_queries(folder / "queries.csv", args.salt, args.log_share)
+    dev = subsample(split.dev, args.limit, args.salt)
+    say(
+        f"split {args.salt!r}: {len(split.logs)} log texts ({split.log_rows} rows), "
+        f"{len(split.dev)} dev texts ({split.dev_rows} rows); evaluating {len(dev)}"
+    )
+
+    work = Path(tempfile.mkdtemp(prefix="unfragile-quality-"))
+    settings = Settings.from_env()
+    server = graph = None
+    owned = False  # an external graph is emptied at the end only if it was empty at the start
+    rows: list[Row] = []
+    timings: dict[str, float] = {}
+    tuning = None
+    try:
+        if settings.external_neo4j:
+            graph = open_graph(settings, apply_schema=True)
+            if any(store.stats(graph).values()):
+                raise SystemExit(f"the graph at {settings.neo4j_uri} is not empty")
+            owned = True
+            settings = settings.with_(home=work / "home")  # indexes still go to the temp home
+        else:
+            settings = settings.with_(home=work / "home")
+            server = local_server(settings)
+            say(f"starting Neo4j in {settings.home} ...")
+            server.start(timeout_s=settings.neo4j_start_timeout_s)
+            graph = open_graph(settings, apply_schema=True)
+
+        t0 = time.perf_counter()
+        encoder = CachedEncoder(TextEncoder(settings.text_model))
+        singles = [t for t, _ in dev[:20]]
+        t1 = time.perf_counter()
+        for t in singles:
+            encoder.encoder.encode([t])
+        timings["encode_single_ms"] = 1000 * (time.perf_counter() - t1) / max(1, len(singles))
+        say(f"encoding {len(dev)} dev queries ...")
+        t1 = time.perf_counter()
+        encoder.prime([t for t, _ in dev])
+        timings["encode_dev_s"] = time.perf_counter() - t1
+        indexer = Indexer(settings, graph)
+        indexer._text_encoder = encoder.encoder  # one model in memory, not two
+
+        # -- cold ----------------------------------------------------------------------
+        say("cold: importing the tools ...")
+        t1 = time.perf_counter()
+        tools = metatool_records(folder, with_queries=False)
+        ingest(graph, records=tools, show_progress=False)
+        indexer.sync_text("capabilities", show_progress=False)
+        indexer.sync_text("queries", show_progress=False)
+        timings["cold_import_index_s"] = time.perf_counter() - t1
+        artifact_ids = [r.data["id"] for r in tools]
+        descriptions = {r.data["id"]: r.data["description"] for r in tools}
+        stats = {"cold": store.stats(graph)}
+        say(f"  {stats['cold']}")
+        configs = [
+            ("lexical only", Weights(dense=0.0, lexical=1.0, evidence=0.0, prior=0.0)),
+            ("dense only", Weights(dense=1.0, lexical=0.0, evidence=0.0, prior=0.0)),
+            (
+                "dense + lexical",
+                Weights(dense=search.W_DENSE, lexical=search.W_LEXICAL, evidence=0.0, prior=0.0),
+            ),
+            ("full engine, cold start (no logs)", Weights()),
+        ]
+        for name, w in configs:
+            engine = SearchEngine(settings, graph, encoder=encoder, weights=w)
+            m, ms, _ = evaluate(engine, dev)
+            rows.append(Row("cold", name, **m, queries=len(dev), median_ms=ms, weights=asdict(w)))
+            say(f"  {name}: {m} {ms:.1f} ms")
+        desc = description_scores(encoder, descriptions, dev)
+        m = metrics(ranks_from_scores(*desc, dev))
+        rows.append(
+            Row(
+                "ref",
+                "dense over tool descriptions",
+                **m,
+                queries=len(dev),
+                note="reference, not indexed by the engine",
+            )
+        )
+        replay_cold = (
+            Replay(
+                SearchEngine(settings, graph, encoder=encoder), graph, encoder, dev, artifact_ids
+            )
+            if args.tune
+            else None
+        )
+
+        # -- logs ----------------------------------------------------------------------
+        say(f"logs: importing {split.log_rows} log rows as match events and indexing them ...")
+        t1 = time.perf_counter()
+        records = metatool_records(folder, keep_query=lambda q: normalise_query(q) in split.logs)
+        ingest(graph, records=records, show_progress=False)
+        indexer.sync_text("capabilities", show_progress=False)
+        indexer.sync_text("queries", show_progress=False)
+        timings["logs_import_index_s"] = time.perf_counter() - t1
+        stats["logs"] = store.stats(graph)
+        say(f"  {stats['logs']}")
+        engine = SearchEngine(settings, graph, encoder=encoder)
+        m, ms, rankings = evaluate(engine, dev)
+        rows.append(
+            Row(
+                "logs",
+                "full engine (with logs)",
+                **m,
+                queries=len(dev),
+                median_ms=ms,
+                weights=asdict(engine.weights),
+            )
+        )
+        say(f"  full engine: {m} {ms:.1f} ms")
+        replay = Replay(engine, graph, encoder, dev, artifact_ids)
+        m = metrics(vote_ranks(replay, dev))
+        rows.append(
+            Row(
+                "ref",
+                "vote of the 10 nearest past queries",
+                **m,
+                queries=len(dev),
+                note="reference",
+            )
+        )
+        # The replay must reproduce the engine exactly, or the sweep means nothing.
+        replayed = replay.answer(Shape(), engine.weights, K)
+        agree = sum([r.artifact for r in a] == b for a, b in zip(replayed, rankings, strict=True))
+        timings["replay_agreement"] = agree / max(1, len(dev))
+        say(f"  replay reproduces the engine's top-{K} on {agree}/{len(dev)} queries")
+        if args.dump is not None:
+            import pickle
+
+            keep = (
+                "dev",
+                "order",
+                "cap_hits",
+                "query_hits",
+                "caps",
+                "artifacts",
+                "edges",
+                "fulltext",
+            )
+            with open(args.dump, "wb") as f:
+                pickle.dump(
+                    {
+                        "logs": {n: getattr(replay, n) for n in keep},
+                        "descriptions": descriptions,
+                        "latest": engine._latest,
+                        "vectors": encoder.encode([t for t, _ in dev]),
+                    },
+                    f,
+                )
+        if args.tune:
+            say("tuning ...")
+            tuning = tune(replay_cold, replay, desc, say)
+        timings["total_s"] = time.perf_counter() - t0
+    finally:
+        if graph is not None:
+            with contextlib.suppress(Exception):
+                if owned:
+                    store.delete_everything(graph)
+            graph.close()
+        if server is not None:
+            server.stop()
+
+    constants = {
+        n: getattr(search, n)
+        for n in (
+            "W_DENSE",
+            "W_LEXICAL",
+            "W_EVIDENCE",
+            "W_PRIOR",
+            "CAPABILITY_CANDIDATES",
+            "NEIGHBOUR_QUERIES",
+            "NEIGHBOUR_MIN_SIMILARITY",
+            "NEIGHBOUR_SHARPNESS",
+        )
+    }
+    result = {
+        "command": command,
+        "machine": machine(),
+        "salt": args.salt,
+        "log_share": args.log_share,
+        "split": {
+            "log_texts": len(split.logs),
+            "log_rows": split.log_rows,
+            "dev_texts": len(split.dev),
+            "dev_rows": split.dev_rows,
+            "evaluated": len(dev),
+        },
+        "graph": stats,
+        "constants": constants,
+        "targets": TARGETS,
+        "timings": timings,
+        "rows": [asdict(r) for r in rows],
+    }
+    if tuning is not None:
+        result["tuning"] = tuning
+    print_table(rows, print)
+    full = {r.phase: r for r in rows if r.name.startswith("full engine")}
+    print(
+        f"targets: with logs R@1 {full['logs'].r1:.3f} (>= 0.86), R@5 {full['logs'].r5:.3f} "
+        f"(>= 0.96); cold R@1 {full['cold'].r1:.3f} (>= 0.60)"
+    )
+    print(
+        f"ms/q: median SearchEngine.search with the query embedding cached; one query's "
+        f"encoding adds ~{timings['encode_single_ms']:.0f} ms"
+    )
+    print(f"constants: {constants}")
+    mi = result["machine"]
+    print(
+        f"machine: {mi.get('cpu', '?')}, {mi['nproc']} CPUs, load {mi.get('loadavg', '?')}, "
+        f"Python {mi['python']}"
+    )
+    print(f"command: {command}")
+    if args.json is not None:
+        share = "" if args.log_share == 0.5 else f"_logs{round(100 * args.log_share)}"
+        path = Path(args.json) if args.json else RESULTS / f"search_quality_{args.salt}{share}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(to_json(result) + "\n")
+        print(f"saved {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
