@@ -43,11 +43,13 @@ def fingerprint(model: str, text: str) -> str:
 class Indexer:
     """Builds and updates the indexes under `<home>/indexes`; encoders load on first use."""
 
-    def __init__(self, settings: Settings, graph: Graph):
+    def __init__(self, settings: Settings, graph: Graph, text_encoder: Any = None,
+                 image_encoder: Any = None):
         self.settings = settings
         self.graph = graph
-        self._text_encoder = None
-        self._image_encoder = None
+        # Loaded on first use unless given (a server or a test shares one across indexers).
+        self._text_encoder = text_encoder
+        self._image_encoder = image_encoder
 
     # -- encoders ------------------------------------------------------------------------
     def text_encoder(self):

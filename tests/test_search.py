@@ -26,8 +26,7 @@ def catalog(graph, settings, encoder):
     """The bundled catalog and its events, indexed."""
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     ingest(graph, CATALOG, show_progress=False)
-    indexer = Indexer(settings, graph)
-    indexer._text_encoder = encoder
+    indexer = Indexer(settings, graph, text_encoder=encoder)
     indexer.sync_text("capabilities", show_progress=False)
     indexer.sync_text("queries", show_progress=False)
     return indexer
