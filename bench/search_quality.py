@@ -50,6 +50,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import sys
 import tempfile
@@ -572,13 +573,6 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also sweep the tunable constants against the loaded graph",
     )
-    p.add_argument(
-        "--dump",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="pickle the cached candidates (for offline analysis) to PATH",
-    )
     args = p.parse_args(argv)
 
     from engine.db import local_server, open_graph
@@ -633,8 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         t1 = time.perf_counter()
         encoder.prime([t for t, _ in dev])
         timings["encode_dev_s"] = time.perf_counter() - t1
-        indexer = Indexer(settings, graph)
-        indexer._text_encoder = encoder.encoder  # one model in memory, not two
+        indexer = Indexer(settings, graph, text_encoder=encoder.encoder)  # one model, not two
 
         # -- cold ----------------------------------------------------------------------
         say("cold: importing the tools ...")
@@ -720,29 +713,6 @@ def main(argv: list[str] | None = None) -> int:
         agree = sum([r.artifact for r in a] == b for a, b in zip(replayed, rankings, strict=True))
         timings["replay_agreement"] = agree / max(1, len(dev))
         say(f"  replay reproduces the engine's top-{K} on {agree}/{len(dev)} queries")
-        if args.dump is not None:
-            import pickle
-
-            keep = (
-                "dev",
-                "order",
-                "cap_hits",
-                "query_hits",
-                "caps",
-                "artifacts",
-                "edges",
-                "fulltext",
-            )
-            with open(args.dump, "wb") as f:
-                pickle.dump(
-                    {
-                        "logs": {n: getattr(replay, n) for n in keep},
-                        "descriptions": descriptions,
-                        "latest": engine._latest,
-                        "vectors": encoder.encode([t for t, _ in dev]),
-                    },
-                    f,
-                )
         if args.tune:
             say("tuning ...")
             tuning = tune(replay_cold, replay, desc, say)
@@ -755,6 +725,7 @@ def main(argv: list[str] | None = None) -> int:
             graph.close()
         if server is not None:
             server.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
     constants = {
         n: getattr(search, n)
