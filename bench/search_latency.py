@@ -1,0 +1,1280 @@
+"""Search latency: single queries and batches on a synthetic graph of 10k artifacts.
+
+    python bench/search_latency.py                          # 10k artifacts, 100k capabilities,
+                                                            # 100k past queries, 300 test queries
+    python bench/search_latency.py --sweep-threads --json   # also try torch/FAISS thread counts
+    python bench/search_latency.py --artifacts 500 --capabilities 5000 --queries 5000 \\
+        --events 10000 --test-queries 60                    # a quick smoke run
+
+What it does:
+
+1. Generates a deterministic (seeded) data set as JSONL in a temporary folder: the catalog of
+   bench/ingest.py (artifacts with capabilities titled "<Verb> <object> <qualifier>"), and
+   search events of its own over `--queries` distinct query texts from bench/ingest.py's
+   generator: every query is searched at least once, popular ones (Zipf) again in other
+   sessions; each search matches capabilities (half the time naming the capability, else only
+   the artifact) about the same verb and object, picked with position bias; clicks, dwell and
+   feedback follow in the same session; the events span a year, so recency counts.
+2. Starts its own Neo4j in a fresh temporary UNFRAGILE_HOME (never the user's data; NEO4J_URI
+   is ignored) and loads both files through the engine's own `engine.ingest.ingest`. The
+   server is stopped at the end, whatever happens.
+3. Builds the two FAISS stores (capabilities, queries) under settings.index_dir *without*
+   running MiniLM over 200k texts (about 30 minutes on this CPU). The INDEX VECTORS ARE
+   SYNTHETIC, but placed in MiniLM's own space: the real model encodes each "<verb> <object>"
+   pair, qualifier and adjective of the generator's vocabulary once (~2,800 short phrases), and
+   the vector of a capability or past query is the normalised sum of its parts' embeddings
+   plus seeded noise. Real MiniLM query vectors therefore land near the capabilities and past
+   queries of their topic with realistic similarities, and the evidence path of the engine
+   (neighbour queries above its minimum similarity, then the MATCHED edges) does real work.
+   Fingerprints are engine.indexer.fingerprint(model, text) of the exact text the indexer
+   embeds, so `unfragile index` considers the stores current (checked with the engine's own
+   Indexer.sync_text, which must find nothing to add or update).
+4. Opens a SearchEngine(settings, graph) with the real MiniLM encoder: QUERY ENCODING AT
+   SEARCH TIME IS REAL. After a warm-up it times `--test-queries` realistic query strings (none
+   of them a past query verbatim) one at a time through SearchEngine.search, end to end, with
+   a breakdown taken by wrapping the engine's calls (no engine code is changed): encoding,
+   FAISS (capability and query index), each Neo4j read (full text, capability owners,
+   evidence, artifacts, best-capability details) and the rest (fusion, grouping, checks).
+   Then batch throughput through SearchEngine.search_many in batches of `--batch` (median of
+   `--batch-passes` passes over the same queries). `--sweep-threads` first compares 1 thread
+   and all CPUs for torch and FAISS; the variants of step 5 run the engine with the changes
+   recommended. Both let their configurations take turns every 10 queries and every batch,
+   so the shared machine's drifting load hits each of them alike.
+5. Variants, end to end (prototyped by patching in this process; the engine is unchanged):
+   W_LEXICAL = 0 (the engine then skips its full-text read), artifact and capability rows
+   served from memory instead of three reads per query, and both.
+   Diagnostics behind the recommendations (prototypes timed here, not what the engine does):
+   the fixed cost of one Neo4j round trip (the engine's Graph.read vs. a reused session); the
+   engine's five reads per query vs. one Cypher statement doing all of them (per query and
+   for a whole batch) vs. only the reads that change between ingests (full text + evidence,
+   with artifact details and capability owners held in memory); the encoder's cost split into
+   tokenising, the transformer forward pass and sentence-transformers' own overhead, and an
+   int8 dynamically quantised copy of the model (its time and its cosine to the float32
+   vectors).
+
+torch and FAISS threads are set with --torch-threads / --faiss-threads (default 1 and 1: on
+this 2-core machine shared with Neo4j, one thread each was fastest; --sweep-threads measures
+the alternatives). The machine is shared: load average and the CPU other processes took
+during the measurement are printed, with a warning when they are high.
+
+Targets (issue 4): single-query p50 <= 20 ms and p99 <= 60 ms end to end (encoding
+included); batch throughput >= 150 queries/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import os
+import random
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import ingest as ingest_bench  # noqa: E402  (the synthetic catalog and vocabulary)
+
+TARGET_P50_MS = 20.0
+TARGET_P99_MS = 60.0
+TARGET_QPS = 150.0
+
+MIX = ingest_bench.MIX  # match / click / dwell / feedback shares, as in bench/ingest.py
+VERBS = ingest_bench._VERBS
+OBJECTS = ingest_bench._OBJECT_LIST
+QUALIFIERS = ingest_bench._QUALIFIERS
+HOWS = ingest_bench._HOW
+ORGS = ingest_bench._ORGS
+
+# How a synthetic vector is put together from MiniLM embeddings of its parts (all unit
+# vectors): "<verb> <object>" + QUAL_WEIGHT * qualifier + HOW_WEIGHT * adjective + noise.
+QUAL_WEIGHT = 0.45
+HOW_WEIGHT = 0.25
+QUERY_NOISE = 0.35
+CAPABILITY_NOISE = 0.5
+
+_OBJECTS_LONGEST_FIRST = sorted(range(len(OBJECTS)), key=lambda i: -len(OBJECTS[i]))
+_QUALS_LONGEST_FIRST = sorted(range(len(QUALIFIERS)), key=lambda i: -len(QUALIFIERS[i]))
+_VERB_INDEX = {v: i for i, v in enumerate(VERBS)}
+_HOW_INDEX = {h: i for i, h in enumerate(HOWS)}
+
+
+def say(*parts: Any) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+# -- topics of the generator's texts ------------------------------------------------------
+
+
+def topic(text: str) -> tuple[int, int, int | None, int | None]:
+    """(verb, object, qualifier, adjective) indexes of a generated title or query text.
+
+    Titles read "<Verb> <object> <qualifier>[ #n]", past queries "[adjective] <verb> <object>
+    [qualifier]". A text that does not parse gets a verb/object from its hash.
+    """
+    low = " ".join(text.lower().split())
+    words = low.split()
+    verb = next((_VERB_INDEX[w] for w in words if w in _VERB_INDEX), None)
+    how = _HOW_INDEX.get(words[0]) if words else None
+    obj, end = None, 0
+    for i in _OBJECTS_LONGEST_FIRST:
+        at = low.find(OBJECTS[i])
+        if at >= 0:
+            obj, end = i, at + len(OBJECTS[i])
+            break
+    rest = low[end:]
+    qual = next((i for i in _QUALS_LONGEST_FIRST if QUALIFIERS[i] in rest), None)
+    if verb is None or obj is None:
+        h = int.from_bytes(low.encode()[:16].ljust(16, b"\0"), "big")
+        verb, obj = (verb if verb is not None else h % len(VERBS),
+                     obj if obj is not None else (h // 97) % len(OBJECTS))
+    return verb, obj, qual, how
+
+
+class TopicSpace:
+    """Real MiniLM embeddings of the vocabulary, and synthetic vectors built from them."""
+
+    def __init__(self, encoder: Any):
+        pairs = [f"{v} {o}" for v in VERBS for o in OBJECTS]
+        started = time.perf_counter()
+        self.pair = encoder.encode(pairs)
+        self.qual = encoder.encode(QUALIFIERS)
+        self.how = encoder.encode(HOWS)
+        self.phrases = len(pairs) + len(QUALIFIERS) + len(HOWS)
+        self.seconds = time.perf_counter() - started
+        self.dim = self.pair.shape[1]
+
+    def vectors(self, texts: list[str], noise: float, seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            verb, obj, qual, how = topic(text)
+            v = self.pair[verb * len(OBJECTS) + obj].copy()
+            if qual is not None:
+                v += QUAL_WEIGHT * self.qual[qual]
+            if how is not None:
+                v += HOW_WEIGHT * self.how[how]
+            out[row] = v
+        jitter = rng.standard_normal(out.shape).astype(np.float32)
+        jitter /= np.linalg.norm(jitter, axis=1, keepdims=True)
+        out += noise * jitter * np.linalg.norm(out, axis=1, keepdims=True)
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        return out
+
+
+# -- synthetic data -----------------------------------------------------------------------
+
+
+def generate_catalog(out: Path, artifacts: int, capabilities: int, seed: int) -> dict[str, Any]:
+    """bench/ingest.py's catalog (its events file is left empty: ours follow)."""
+    info = ingest_bench.generate(out, artifacts, capabilities, events=0, queries=1,
+                                 sessions=1, zipf_s=1.0, seed=seed)
+    return {"artifacts": info["artifacts"], "capabilities": info["capabilities"],
+            "catalog_bytes": info["catalog_bytes"]}
+
+
+def generate_events(out: Path, queries: int, events: int, zipf_s: float,
+                    seed: int) -> tuple[dict[str, Any], list[str]]:
+    """events.jsonl over `queries` distinct texts, every one used; returns its summary and texts.
+
+    Each search matches capabilities about the query's verb and object (or, failing enough of
+    those, its object), so the match graph points where the capability vectors do.
+    """
+    from engine.records import slug
+
+    rng = random.Random(seed * 1_000_003 + 11)
+    by_pair: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
+    by_object: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    with open(out / "catalog.jsonl", encoding="utf-8") as f:
+        for line in f:
+            record = json.loads(line)
+            for cap in record["capabilities"]:
+                verb, obj, _, _ = topic(cap["title"])
+                target = (record["id"], f"{record['id']}/{slug(cap['title'])}")
+                by_pair[(verb, obj)].append(target)
+                by_object[obj].append(target)
+
+    texts = ingest_bench._query_texts(queries, rng)
+    cum, acc = [], 0.0
+    for rank in range(queries):
+        acc += 1.0 / (rank + 1) ** zipf_s
+        cum.append(acc)
+    p_click = MIX["click"] / MIX["match"]
+    p_dwell = MIX["dwell"] / MIX["click"]
+    p_feedback = MIX["feedback"] / MIX["click"]
+    searches = max(queries, round(events / (1 + p_click * (1 + p_dwell + p_feedback))))
+    extra = searches - queries
+    order = list(range(queries)) + [
+        min(queries - 1, bisect.bisect_left(cum, rng.random() * acc)) for _ in range(extra)
+    ]
+    rng.shuffle(order)
+    results: dict[int, list[tuple[str, str]]] = {}
+    written = Counter()
+    sessions = 0
+    with_capability = 0
+    start = 1_735_689_600.0  # 2025-01-01T00:00:00Z; the events span 365 days
+    span = 365 * 86_400.0
+    i = 0
+    with open(out / "events.jsonl", "w", encoding="utf-8") as f:
+        while i < len(order):
+            session = f"sess-{seed}-{sessions:07d}"
+            sessions += 1
+            size = 1 + min(7, int(rng.expovariate(1 / 2.0)))  # searches in this session
+            t = start + span * i / len(order) + rng.uniform(0, 3600)
+            for rank in order[i:i + size]:
+                text = texts[rank]
+                if rank not in results:
+                    verb, obj, _, _ = topic(text)
+                    pool = by_pair.get((verb, obj), [])
+                    if len(pool) < 5:
+                        pool = pool + by_object.get(obj, [])
+                    rrng = random.Random(f"{seed}:{rank}")
+                    results[rank] = rrng.sample(pool, min(8, len(pool)))
+                shown = results[rank]
+                if not shown:
+                    continue
+                k = rng.choices(range(len(shown)), [1 / (j + 1) for j in range(len(shown))])[0]
+                artifact, capability = shown[k]
+                typed = text
+                if rng.random() < 0.1:  # as typed: the same Query node after normalisation
+                    typed = text.capitalize() if rng.random() < 0.5 else f" {text.upper()} "
+                base = {"query": typed, "artifact": artifact, "session": session}
+                if rng.random() < 0.5:
+                    base["capability"] = capability
+                    with_capability += 1
+                kinds = ["match"]
+                if rng.random() < p_click:
+                    kinds.append("click")
+                    if rng.random() < p_dwell:
+                        kinds.append("dwell")
+                    if rng.random() < p_feedback:
+                        kinds.append("feedback")
+                for kind in kinds:
+                    t += rng.uniform(0.5, 20)
+                    ev = {**base, "event": kind, "time": _stamp(t)}
+                    if kind == "dwell":
+                        ev["seconds"] = round(rng.lognormvariate(3.0, 1.0), 1)
+                    elif kind == "feedback":
+                        ev["value"] = 1 if rng.random() < 0.8 else -1
+                    f.write(json.dumps(ev) + "\n")
+                    written[kind] += 1
+            i += size
+    summary = {
+        "events": sum(written.values()),
+        "event_mix": dict(written),
+        "searches": len(order),
+        "distinct_queries": queries,
+        "interactions_naming_capability": with_capability,
+        "sessions": sessions,
+        "zipf_s": zipf_s,
+        "events_bytes": (out / "events.jsonl").stat().st_size,
+    }
+    return summary, texts
+
+
+def _stamp(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
+
+
+_TEMPLATES = [
+    "i need a tool to {verb} {obj} {qual}",
+    "looking for something that can {verb} my {obj}",
+    "how do i {verb} {obj} {qual}",
+    "{how} api to {verb} {obj}",
+    "{verb} {obj} automatically {qual}",
+    "app that will {verb} our {obj} for the whole team",
+    "is there a model that can {verb} {obj} {qual}?",
+    "{obj}: {verb} them {qual}",
+    "alternative to {org} for {obj}, need to {verb} them {qual}",
+    "help me {verb} a batch of {obj}",
+    "{how} {verb} {obj} tool",
+    "want to {verb} {obj} and {verb2} {obj2}",
+    "{verb} {obj}",
+    "something {how} that can {verb} {obj} {qual} without much setup",
+]
+
+
+def test_queries(count: int, seed: int, past: set[str]) -> list[str]:
+    """Realistic search strings built from the same vocabulary, none a past query verbatim."""
+    from engine.records import normalise_query
+
+    rng = random.Random(seed)
+    out: list[str] = []
+    seen: set[str] = set()
+    while len(out) < count:
+        text = rng.choice(_TEMPLATES).format(
+            verb=rng.choice(VERBS), obj=rng.choice(OBJECTS), qual=rng.choice(QUALIFIERS),
+            how=rng.choice(HOWS), org=rng.choice(ORGS).title(), verb2=rng.choice(VERBS),
+            obj2=rng.choice(OBJECTS))
+        key = normalise_query(text)
+        if key in past or key in seen:
+            continue
+        seen.add(key)
+        out.append(" ".join(text.split()))
+    return out
+
+
+# -- measurement --------------------------------------------------------------------------
+
+
+class Probe:
+    """Wraps the engine's collaborators and adds each call's time to the current record."""
+
+    READS = ("fulltext", "evidence", "artifacts", "capabilities")
+
+    def __init__(self) -> None:
+        self.current: dict[str, float] = defaultdict(float)
+        self.calls: Counter = Counter()
+        self._undo: list[Callable[[], None]] = []
+
+    def reset(self) -> dict[str, float]:
+        done = dict(self.current)
+        self.current = defaultdict(float)
+        self.calls = Counter()
+        return done
+
+    def _timed(self, label: Callable[[], str], fn: Callable) -> Callable:
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            name = label()
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                self.current[name] += time.perf_counter() - t0
+        return wrapper
+
+    def _counted(self, name: str, fn: Callable) -> Callable:
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            self.calls[name] += 1
+            return fn(*a, **kw)
+        return wrapper
+
+    def attach(self, engine: Any) -> None:
+        from graph import retrieval
+
+        encoder = engine.encoder
+        engine.encoder = _TimedEncoder(encoder, self)
+        self._undo.append(lambda: setattr(engine, "encoder", encoder))
+        for store_name in ("capabilities", "queries"):
+            store = getattr(engine, store_name)
+            if store is not None:
+                store.search = self._timed(lambda n=store_name: f"faiss {n}", store.search)
+                self._undo.append(lambda s=store: s.__dict__.pop("search", None))
+        for name in self.READS:
+            original = getattr(retrieval, name)
+
+            def label(n: str = name) -> str:
+                self.calls[f"fn {n}"] += 1
+                if n == "capabilities":  # _answer reads capabilities twice, in this order
+                    first = self.calls["fn capabilities"] % 2 == 1
+                    return ("neo4j capabilities (owners of dense hits)" if first else
+                            "neo4j capabilities (best-capability details)")
+                return f"neo4j {n}"
+            setattr(retrieval, name, self._timed(label, original))
+            self._undo.append(lambda n=name, o=original: setattr(retrieval, n, o))
+        graph = engine.graph
+        read = graph.read
+        graph.read = self._counted("round trips", read)
+        self._undo.append(lambda: graph.__dict__.pop("read", None))
+
+    def detach(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+
+class _TimedEncoder:
+    def __init__(self, encoder: Any, probe: Probe):
+        self._encoder, self._probe = encoder, probe
+        self.dim = encoder.dim
+
+    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        t0 = time.perf_counter()
+        try:
+            return self._encoder.encode(texts, show_progress)
+        finally:
+            self._probe.current["encode"] += time.perf_counter() - t0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._encoder, name)
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def time_one(engine: Any, probe: Probe, text: str, k: int) -> dict[str, Any]:
+    """One SearchEngine.search, end to end, with the probe's breakdown (seconds)."""
+    probe.reset()
+    t0 = time.perf_counter()
+    found = engine.search(text, k)
+    total = time.perf_counter() - t0
+    trips = probe.calls["round trips"]
+    record: dict[str, Any] = probe.reset()
+    record.update(total=total, trips=trips, results=len(found),
+                  with_evidence=sum(1 for r in found if r.evidence))
+    return record
+
+
+_META = ("total", "trips", "results", "with_evidence")
+
+
+def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Percentiles of end-to-end time and of each part over `records` (from time_one)."""
+    totals = [r["total"] * 1000 for r in records]
+    names = sorted({n for r in records for n in r if n not in _META})
+    breakdown = {n: _summ([r.get(n, 0.0) * 1000 for r in records]) for n in names}
+
+    def part_sum(r: dict[str, Any], prefix: str = "") -> float:
+        return sum(v for n, v in r.items() if n not in _META and n.startswith(prefix))
+
+    other = [(r["total"] - part_sum(r)) * 1000 for r in records]
+    breakdown["fusion + other (python)"] = _summ(other)
+    return {
+        "queries": len(records),
+        "p50_ms": _pct(totals, 50),
+        "p90_ms": _pct(totals, 90),
+        "p99_ms": _pct(totals, 99),
+        "mean_ms": statistics.fmean(totals),
+        "max_ms": max(totals),
+        "breakdown": breakdown,
+        "groups": {
+            "encode": _summ([r.get("encode", 0.0) * 1000 for r in records]),
+            "faiss": _summ([part_sum(r, "faiss") * 1000 for r in records]),
+            "neo4j": _summ([part_sum(r, "neo4j") * 1000 for r in records]),
+            "fusion + other": _summ(other),
+        },
+        "round_trips_per_query": statistics.fmean(r["trips"] for r in records),
+        "results_per_query": statistics.fmean(r["results"] for r in records),
+        "results_with_evidence_per_query": statistics.fmean(r["with_evidence"] for r in records),
+    }
+
+
+def single_queries(engine: Any, probe: Probe, queries: list[str], k: int) -> dict[str, Any]:
+    return summarise([time_one(engine, probe, text, k) for text in queries])
+
+
+Config = tuple[str, Callable[[], Callable[[], None]]]  # name, apply() -> undo()
+
+
+def interleaved(engine: Any, probe: Probe, configs: list[Config], queries: list[str],
+                size: int, k: int, block: int = 10,
+                settle: int = 0) -> dict[str, dict[str, Any]]:
+    """Each config on the same queries, switched every `block` queries (and every batch).
+
+    The machine is shared and its load drifts over minutes; running the configs one after
+    another would compare the load as much as the configs. Here they take turns (the order
+    rotates), so every config sees the same stretches of load. `settle` untimed queries run
+    after each switch (thread counts: OpenMP workers of the previous setting spin for a while).
+    """
+    records: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in configs}
+    batch_s: dict[str, float] = dict.fromkeys(records, 0.0)
+
+    def under(apply: Callable[[], Callable[[], None]], work: Callable[[], Any]) -> None:
+        probe.detach()
+        undo = apply()
+        probe.attach(engine)
+        try:
+            work()
+        finally:
+            probe.detach()
+            undo()
+
+    for turn, at in enumerate(range(0, len(queries), block)):
+        chunk = queries[at:at + block]
+        shift = turn % len(configs)
+        for name, apply in configs[shift:] + configs[:shift]:
+            def run(n: str = name, c: list[str] = chunk) -> None:
+                for text in queries[:settle]:
+                    engine.search(text, k)
+                records[n].extend(time_one(engine, probe, t, k) for t in c)
+            under(apply, run)
+    for turn, at in enumerate(range(0, len(queries), size)):
+        chunk = queries[at:at + size]
+        shift = turn % len(configs)
+        for name, apply in configs[shift:] + configs[:shift]:
+            def run(n: str = name, c: list[str] = chunk) -> None:
+                for text in queries[:settle]:
+                    engine.search(text, k)
+                t0 = time.perf_counter()
+                engine.search_many(c, k)
+                batch_s[n] += time.perf_counter() - t0
+            under(apply, run)
+    probe.attach(engine)
+    return {name: {**summarise(records[name]), "batch_qps": len(queries) / batch_s[name]}
+            for name, _ in configs}
+
+
+def _summ(ms: list[float]) -> dict[str, float]:
+    return {"mean_ms": statistics.fmean(ms), "p50_ms": _pct(ms, 50), "p99_ms": _pct(ms, 99)}
+
+
+def batches(engine: Any, probe: Probe, queries: list[str], size: int, k: int,
+            passes: int) -> dict[str, Any]:
+    runs = []
+    for _ in range(passes):
+        probe.reset()
+        seconds = 0.0
+        per_batch = []
+        for at in range(0, len(queries), size):
+            chunk = queries[at:at + size]
+            t0 = time.perf_counter()
+            engine.search_many(chunk, k)
+            dt = time.perf_counter() - t0
+            seconds += dt
+            per_batch.append(round(len(chunk) / dt, 1))
+        trips = probe.calls["round trips"]
+        parts = probe.reset()
+        runs.append({"seconds": seconds, "qps": len(queries) / seconds, "per_batch_qps": per_batch,
+                     "parts_ms_per_query": {n: 1000 * v / len(queries) for n, v in parts.items()},
+                     "round_trips_per_query": trips / len(queries)})
+    runs.sort(key=lambda r: r["qps"])
+    median = runs[len(runs) // 2]
+    known = sum(median["parts_ms_per_query"].values())
+    per_query_ms = 1000 * median["seconds"] / len(queries)
+    return {"batch": size, "queries": len(queries), "passes": passes,
+            "qps": median["qps"], "qps_all_passes": [round(r["qps"], 1) for r in runs],
+            "ms_per_query": per_query_ms,
+            "parts_ms_per_query": {**median["parts_ms_per_query"],
+                                   "fusion + other (python)": per_query_ms - known},
+            "per_batch_qps": median["per_batch_qps"],
+            "round_trips_per_query": median["round_trips_per_query"]}
+
+
+def set_threads(torch_threads: int, faiss_threads: int) -> None:
+    import faiss
+    import torch
+
+    torch.set_num_threads(torch_threads)
+    faiss.omp_set_num_threads(faiss_threads)
+
+
+def sweep_threads(engine: Any, probe: Probe, queries: list[str], size: int, k: int,
+                  chosen: tuple[int, int]) -> list[dict[str, Any]]:
+    """1 thread vs. all CPUs for torch and FAISS, interleaved on the same queries."""
+    cpus = os.cpu_count() or 1
+    combos = sorted({(t, f) for t in (1, cpus) for f in (1, cpus)})
+
+    def config(t: int, f: int) -> Config:
+        def apply() -> Callable[[], None]:
+            set_threads(t, f)
+            return lambda: set_threads(*chosen)
+        return f"torch {t} / FAISS {f}", apply
+
+    configs = [config(t, f) for t, f in combos]
+    runs = interleaved(engine, probe, configs, queries, size, k, block=32, settle=3)
+    out = []
+    for (t, f), (name, _) in zip(combos, configs, strict=True):
+        r = runs[name]
+        out.append({"torch_threads": t, "faiss_threads": f, "p50_ms": r["p50_ms"],
+                    "p99_ms": r["p99_ms"], "encode_p50_ms": r["groups"]["encode"]["p50_ms"],
+                    "faiss_p50_ms": r["groups"]["faiss"]["p50_ms"], "batch_qps": r["batch_qps"],
+                    "queries": len(queries)})
+        say(f"  {name}: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
+            f"batch {r['batch_qps']:.0f} q/s")
+    return out
+
+
+def load_details(graph: Any) -> tuple[dict[str, Any], dict[str, Any], float]:
+    """Every artifact's and capability's row as retrieval.artifacts/capabilities return it."""
+    from graph import retrieval
+
+    t0 = time.perf_counter()
+    art_ids = [r["id"] for r in graph.read("MATCH (a:Artifact) RETURN a.id AS id")]
+    cap_ids = [r["id"] for r in graph.read("MATCH (c:Capability) RETURN c.id AS id")]
+    artifacts: dict[str, Any] = {}
+    capabilities: dict[str, Any] = {}
+    for at in range(0, len(art_ids), 10_000):
+        artifacts.update(retrieval.artifacts(graph, art_ids[at:at + 10_000]))
+    for at in range(0, len(cap_ids), 10_000):
+        capabilities.update(retrieval.capabilities(graph, cap_ids[at:at + 10_000]))
+    return artifacts, capabilities, time.perf_counter() - t0
+
+
+def variants(engine: Any, probe: Probe, queries: list[str], size: int,
+             k: int) -> dict[str, Any]:
+    """End-to-end numbers for the engine as is and with the changes recommended, prototyped
+    here by patching (engine code is untouched): no full-text read (W_LEXICAL = 0, which the
+    engine already supports: it skips the read), and artifact details and capability rows
+    served from memory instead of three reads per query."""
+    from dataclasses import replace
+
+    from graph import retrieval
+
+    probe.detach()  # so that `originals` are the engine's own functions, not the probe's
+    artifacts, capabilities, load_s = load_details(engine.graph)
+    originals = retrieval.artifacts, retrieval.capabilities
+
+    def from_memory() -> Callable[[], None]:
+        retrieval.artifacts = lambda graph, ids: {i: artifacts[i] for i in ids if i in artifacts}
+        retrieval.capabilities = lambda graph, ids: {
+            i: capabilities[i] for i in ids if i in capabilities}
+
+        def undo() -> None:
+            retrieval.artifacts, retrieval.capabilities = originals
+        return undo
+
+    saved = engine.weights
+
+    def config(name: str, lexical: float | None, memory: bool) -> Config:
+        def apply() -> Callable[[], None]:
+            undo_memory = from_memory() if memory else None
+            if lexical is not None:
+                engine.weights = replace(saved, lexical=lexical)
+
+            def undo() -> None:
+                engine.weights = saved
+                if undo_memory is not None:
+                    undo_memory()
+            return undo
+        return name, apply
+
+    configs = [config("as is", None, False),
+               config("W_LEXICAL = 0 (no full-text read)", 0.0, False),
+               config("artifact + capability rows from memory", None, True),
+               config("both", 0.0, True)]
+    # The in-memory prototype must answer exactly as the engine does.
+    same = 0
+    for text in queries[:20]:
+        answers = []
+        for _, apply in configs[:3:2]:  # "as is", "rows from memory"
+            undo = apply()
+            try:
+                answers.append([(r.artifact, r.score, r.capability, r.evidence)
+                                for r in engine.search(text, k)])
+            finally:
+                undo()
+        same += answers[0] == answers[1]
+    load0 = ingest_bench._loadavg()
+    runs = interleaved(engine, probe, configs, queries, size, k)
+    probe.detach()
+    if (retrieval.artifacts, retrieval.capabilities) != originals:
+        raise RuntimeError("variants left graph.retrieval patched")
+    out: dict[str, Any] = {"details_load_s": load_s, "artifacts_held": len(artifacts),
+                           "capabilities_held": len(capabilities), "queries": len(queries),
+                           "loadavg": [load0, ingest_bench._loadavg()],
+                           "memory_prototype_identical_results": f"{same}/{min(20, len(queries))}",
+                           "runs": []}
+    for name, _ in configs:
+        r = runs[name]
+        out["runs"].append({
+            "variant": name, "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"],
+            "mean_ms": r["mean_ms"],
+            "groups_mean_ms": {n: v["mean_ms"] for n, v in r["groups"].items()},
+            "round_trips_per_query": r["round_trips_per_query"], "batch_qps": r["batch_qps"]})
+        say(f"  {name}: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
+            f"batch {r['batch_qps']:.0f} q/s")
+    return out
+
+
+def round_trip_floor(graph: Any, n: int = 200) -> dict[str, Any]:
+    """The fixed cost of one read, apart from what the query itself does."""
+    import neo4j
+
+    def timed(fn: Callable[[], Any]) -> dict[str, float]:
+        for _ in range(20):
+            fn()
+        ms = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            ms.append((time.perf_counter() - t0) * 1000)
+        return {"p50_ms": _pct(ms, 50), "p99_ms": _pct(ms, 99)}
+
+    out = {"graph.read (new session + managed read tx), RETURN 1":
+           timed(lambda: graph.read("RETURN 1 AS x"))}
+    with graph.driver.session(database=graph.database,
+                              default_access_mode=neo4j.READ_ACCESS) as session:
+        out["reused session, auto-commit run, RETURN 1"] = timed(
+            lambda: session.run("RETURN 1 AS x").data())
+        out["reused session, execute_read, RETURN 1"] = timed(
+            lambda: session.execute_read(lambda tx: tx.run("RETURN 1 AS x").data()))
+    return out
+
+
+def encoder_split(encoder: Any, queries: list[str]) -> dict[str, Any]:
+    """Single-query encoding: tokenising, the transformer forward pass, the rest (ST's encode)."""
+    import torch
+
+    model = encoder._model
+    tok, fwd, full = [], [], []
+    for text in queries[:5]:
+        encoder.encode([text])
+    for text in queries:
+        t0 = time.perf_counter()
+        features = (model.preprocess if hasattr(model, "preprocess") else model.tokenize)([text])
+        t1 = time.perf_counter()
+        with torch.inference_mode():
+            model({k: v.to(model.device) if isinstance(v, torch.Tensor) else v
+                   for k, v in features.items()})
+        t2 = time.perf_counter()
+        encoder.encode([text])
+        t3 = time.perf_counter()
+        tok.append((t1 - t0) * 1000)
+        fwd.append((t2 - t1) * 1000)
+        full.append((t3 - t2) * 1000)
+    out = {"queries": len(queries), "tokenize": _summ(tok),
+           "forward (incl. pooling)": _summ(fwd), "TextEncoder.encode (all of it)": _summ(full),
+           "max_seq_length": getattr(model, "max_seq_length", None)}
+    # A recommendation candidate, not what the engine does: int8 dynamic quantisation of the
+    # Linear layers (torch.ao.quantization.quantize_dynamic), timed the same way, and how close
+    # its vectors stay to the float32 ones.
+    try:
+        import copy
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notices
+            quantized = torch.ao.quantization.quantize_dynamic(
+                copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+        qt, cos = [], []
+        for text in queries[:5]:
+            quantized.encode([text], normalize_embeddings=True)
+        for text in queries:
+            t0 = time.perf_counter()
+            v = quantized.encode([text], normalize_embeddings=True, convert_to_numpy=True,
+                                 show_progress_bar=False)
+            qt.append((time.perf_counter() - t0) * 1000)
+            cos.append(float(np.dot(v[0], encoder.encode([text])[0])))
+        out["int8 dynamic quantisation, encode"] = _summ(qt)
+        out["int8 vs float32 cosine"] = {"mean": statistics.fmean(cos), "min": min(cos)}
+    except Exception as exc:  # informational only
+        out["int8 dynamic quantisation, encode"] = {"error": repr(exc)}
+    return out
+
+
+COMBINED = """
+UNWIND $items AS item
+CALL (item) {
+  CALL db.index.fulltext.queryNodes('capability_text', item.terms, {limit: 50})
+  YIELD node, score
+  RETURN collect({id: node.id, artifact: node.artifact, score: score, title: node.title,
+                  text: node.text}) AS lexical
+}
+CALL (item) {
+  UNWIND item.caps AS cid
+  MATCH (c:Capability {id: cid})
+  RETURN collect({id: c.id, artifact: c.artifact, title: c.title, text: c.text}) AS caps
+}
+CALL (item) {
+  UNWIND item.queries AS qid
+  MATCH (q:Query {id: qid})-[m:MATCHED]->(t)
+  RETURN collect({query: q.id, text: q.text, target: t.id, artifact: coalesce(t.artifact, t.id),
+                  is_capability: 'Capability' IN labels(t), confidence: m.confidence,
+                  sessions: m.sessions, clicks: m.clicks, count: m.count,
+                  feedback: m.feedback, last_seen: m.last_seen}) AS edges
+}
+CALL (lexical, caps, edges) {
+  UNWIND [x IN lexical | x.artifact] + [x IN caps | x.artifact] + [x IN edges | x.artifact]
+    AS aid
+  WITH DISTINCT aid
+  MATCH (a:Artifact {id: aid})
+  RETURN collect({id: a.id, name: a.name, kind: a.kind, pricing: a.pricing,
+                  open_weights: a.open_weights, modalities: a.modalities,
+                  provider: a.provider, rank: a.unfragile_rank}) AS artifacts
+}
+RETURN item.n AS n, lexical, caps, edges, artifacts
+"""
+
+# What would stay a graph read if artifact details and capability owners/titles were held in
+# memory (they change only on ingest): full text and match-graph evidence, one statement.
+COMBINED_DYNAMIC = """
+UNWIND $items AS item
+CALL (item) {
+  CALL db.index.fulltext.queryNodes('capability_text', item.terms, {limit: 50})
+  YIELD node, score
+  RETURN collect({id: node.id, artifact: node.artifact, score: score}) AS lexical
+}
+CALL (item) {
+  UNWIND item.queries AS qid
+  MATCH (q:Query {id: qid})-[m:MATCHED]->(t)
+  RETURN collect({query: q.id, text: q.text, target: t.id, artifact: coalesce(t.artifact, t.id),
+                  is_capability: 'Capability' IN labels(t), confidence: m.confidence,
+                  sessions: m.sessions, clicks: m.clicks, count: m.count,
+                  feedback: m.feedback, last_seen: m.last_seen}) AS edges
+}
+RETURN item.n AS n, lexical, edges
+"""
+
+
+def combined_reads(engine: Any, queries: list[str], batch: int) -> dict[str, Any]:
+    """The engine's five reads per query vs. one Cypher statement doing all of them.
+
+    A prototype for the recommendation, not what the engine does: the same candidates (dense
+    capability hits, neighbour queries above the engine's minimum similarity, full-text terms)
+    are read (a) the way engine/search.py reads them, five round trips, and (b) by COMBINED in
+    one round trip, for one query at a time and for `batch` queries at once (title and text
+    of every candidate capability come back, so no read for the best capability is needed).
+    """
+    from engine import search as engine_search
+    from graph import retrieval
+
+    graph = engine.graph
+    vectors = engine.encoder.encode(queries)
+    cap_hits = engine.capabilities.search(vectors, engine_search.CAPABILITY_CANDIDATES)
+    past_hits = (engine.queries.search(vectors, engine_search.NEIGHBOUR_QUERIES)
+                 if engine.queries else [[] for _ in queries])
+    items = []
+    for n, (text, caps, past) in enumerate(zip(queries, cap_hits, past_hits, strict=True)):
+        items.append({"n": n, "text": text, "terms": retrieval.lucene_terms(text) or "none",
+                      "caps": [c for c, _ in caps],
+                      "queries": [q for q, sim in past
+                                  if sim >= engine_search.NEIGHBOUR_MIN_SIMILARITY]})
+
+    def separate(item: dict[str, Any]) -> None:
+        lexical = retrieval.fulltext(graph, item["text"])
+        edges = retrieval.evidence(graph, item["queries"])
+        owners = retrieval.capabilities(graph, item["caps"])
+        ids = ({r["artifact"] for r in lexical} | {r["artifact"] for r in owners.values()}
+               | {e["artifact"] for e in edges})
+        retrieval.artifacts(graph, sorted(ids))
+        retrieval.capabilities(graph, item["caps"][:10])
+
+    for item in items[:10]:
+        separate(item)
+        graph.read(COMBINED, items=[item])
+        graph.read(COMBINED_DYNAMIC, items=[item])
+    a, b, c = [], [], []
+    for item in items:
+        t0 = time.perf_counter()
+        separate(item)
+        t1 = time.perf_counter()
+        graph.read(COMBINED, items=[item])
+        t2 = time.perf_counter()
+        graph.read(COMBINED_DYNAMIC, items=[item])
+        t3 = time.perf_counter()
+        a.append((t1 - t0) * 1000)
+        b.append((t2 - t1) * 1000)
+        c.append((t3 - t2) * 1000)
+    per_query_batched = []
+    for at in range(0, len(items), batch):
+        chunk = items[at:at + batch]
+        graph.read(COMBINED, items=chunk)  # warm-up of the batched shape
+        t0 = time.perf_counter()
+        graph.read(COMBINED, items=chunk)
+        per_query_batched.append((time.perf_counter() - t0) * 1000 / len(chunk))
+    return {"queries": len(items),
+            "five reads as the engine does them": _summ(a),
+            "one combined statement, one query": _summ(b),
+            "full text + evidence only (details from memory), one query": _summ(c),
+            f"one combined statement, {batch} queries per call (ms per query)":
+                {"mean_ms": statistics.fmean(per_query_batched)}}
+
+
+# -- machine --------------------------------------------------------------------------------
+
+
+def _cpu_s() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+@contextmanager
+def cpu_window(server_pid: int | None, out: dict[str, Any]) -> Iterator[None]:
+    """What this process, Neo4j and everything else used of the CPUs during the block."""
+    wall0, own0 = time.perf_counter(), _cpu_s()
+    srv0, sys0 = ingest_bench._proc_cpu_s(server_pid), ingest_bench._system_busy_s()
+    load0 = ingest_bench._loadavg()
+    try:
+        yield
+    finally:
+        wall = time.perf_counter() - wall0
+        own = _cpu_s() - own0
+        srv1, sys1 = ingest_bench._proc_cpu_s(server_pid), ingest_bench._system_busy_s()
+        server = None if srv0 is None or srv1 is None else srv1 - srv0
+        total = None if sys0 is None or sys1 is None else sys1 - sys0
+        cpus = os.cpu_count() or 1
+        out.update({
+            "wall_s": wall, "loadavg_start": load0, "loadavg_end": ingest_bench._loadavg(),
+            "bench_cpu_s": own, "neo4j_cpu_s": server,
+            "others_cpu_s": None if total is None else max(0.0, total - own - (server or 0.0)),
+        })
+        if out["others_cpu_s"] is not None and wall > 0:
+            out["others_share_of_machine"] = out["others_cpu_s"] / (wall * cpus)
+
+
+def git_state() -> dict[str, Any]:
+    def git(*a: str) -> str:
+        try:
+            return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True,
+                                  check=True).stdout.rstrip("\n")
+        except (OSError, subprocess.CalledProcessError):
+            return "?"
+
+    return {"head": git("rev-parse", "--short", "HEAD").strip(),
+            "modified": [line[3:] for line in git("status", "--porcelain").splitlines()
+                         if line[:2].strip() and not line.startswith("??")]}
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def table(result: dict[str, Any]) -> str:
+    m, d, s, b = result["machine"], result["data"], result["single"], result["batch"]
+    idx = result["indexes"]
+    win = result["measurement_window"]
+    ok = lambda good: "PASS" if good else "MISS"  # noqa: E731
+    lines = [
+        f"command: {result['command']}",
+        f"machine: {m.get('nproc')} CPUs ({m.get('cpu', '?')}), {m.get('ram_gb', '?')} GB RAM, "
+        f"Python {m.get('python')}; load average {result['loadavg_start']} at start, "
+        f"{m.get('loadavg_end')} at end",
+        f"code:    HEAD {result['git']['head']}"
+        + (f", uncommitted changes in {', '.join(result['git']['modified'])}"
+           if result["git"]["modified"] else ""),
+        f"neo4j:   {result['neo4j'].get('edition', '')} {result['neo4j'].get('version', '?')}, "
+        f"local temporary server, heap {result['neo4j'].get('heap')}, "
+        f"pagecache {result['neo4j'].get('pagecache')}",
+        f"threads: torch {result['threads']['torch']}, FAISS (OpenMP) "
+        f"{result['threads']['faiss']}; encoder {result['encoder']['model']} on "
+        f"{result['encoder']['device']}",
+        f"data:    {d['graph']['artifacts']:,} artifacts, {d['graph']['capabilities']:,} "
+        f"capabilities, {d['graph']['queries']:,} past queries, {d['events']['events']:,} events "
+        f"({d['events']['searches']:,} searches in {d['events']['sessions']:,} sessions, "
+        f"mix {d['events']['event_mix']}), {d['graph']['matched_edges']:,} MATCHED edges; "
+        f"generated in {d['generate_s']:.0f}s, ingested in {d['ingest_s']:.0f}s",
+        f"indexes: capabilities {idx['capabilities']['count']:,} vectors "
+        f"{idx['capabilities']['index_type']} (nprobe {idx['capabilities']['nprobe']}), queries "
+        f"{idx['queries']['count']:,} vectors {idx['queries']['index_type']} (nprobe "
+        f"{idx['queries']['nprobe']}); built in {idx['build_s']:.0f}s",
+        "         INDEX VECTORS ARE SYNTHETIC (sums of real MiniLM embeddings of each text's "
+        "verb+object, qualifier and adjective, plus noise);",
+        "         QUERY ENCODING AT SEARCH TIME IS THE REAL MiniLM. Synthetic vs real MiniLM "
+        f"vector of the same text: mean cosine {idx['sanity']['queries_mean_cos']:.2f} "
+        f"(queries), {idx['sanity']['capabilities_mean_cos']:.2f} (capabilities); "
+        f"`unfragile index` would change {idx['sync_check']}",
+        "",
+        f"single query, end to end (SearchEngine.search, top-{result['top_k']}), "
+        f"{s['queries']} queries after {result['warmup']} warm-up:",
+        f"  {'p50':<44}{s['p50_ms']:>9.1f} ms  {ok(s['p50_ms'] <= TARGET_P50_MS)} "
+        f"(target <= {TARGET_P50_MS:.0f} ms)",
+        f"  {'p99':<44}{s['p99_ms']:>9.1f} ms  {ok(s['p99_ms'] <= TARGET_P99_MS)} "
+        f"(target <= {TARGET_P99_MS:.0f} ms)",
+        f"  {'p90 / mean / max':<44}{s['p90_ms']:>9.1f} / {s['mean_ms']:.1f} / "
+        f"{s['max_ms']:.1f} ms",
+        f"  breakdown per query{'':<25}{'mean':>9} {'p50':>9} {'p99':>9}  (ms)",
+    ]
+    for name, v in sorted(s["breakdown"].items(), key=lambda kv: -kv[1]["mean_ms"]):
+        lines.append(f"    {name:<42}{v['mean_ms']:>9.2f} {v['p50_ms']:>9.2f} {v['p99_ms']:>9.2f}")
+    groups = ", ".join(f"{n} {v['mean_ms']:.1f}" for n, v in s["groups"].items())
+    lines.append(f"  groups (mean ms): {groups}")
+    lines.append(f"  Neo4j round trips per query {s['round_trips_per_query']:.2f}; "
+                 f"results per query {s['results_per_query']:.1f}, of which with match-graph "
+                 f"evidence {s['results_with_evidence_per_query']:.1f}")
+    lines += [
+        "",
+        f"batch (SearchEngine.search_many, {b['batch']} per call, {b['queries']} queries, median "
+        f"of {b['passes']} passes {b['qps_all_passes']}):",
+        f"  {'throughput':<44}{b['qps']:>9.1f} q/s {ok(b['qps'] >= TARGET_QPS)} "
+        f"(target >= {TARGET_QPS:.0f} q/s); {b['ms_per_query']:.2f} ms per query",
+        f"  per query{'':<35}{'mean':>9}  (ms)",
+    ]
+    for name, v in sorted(b["parts_ms_per_query"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"    {name:<42}{v:>9.2f}")
+    lines.append(f"  Neo4j round trips per query {b['round_trips_per_query']:.2f}")
+    if result.get("sweep"):
+        n = result["sweep"][0]["queries"]
+        lines += ["", f"thread sweep ({n} queries, settings taking turns every 32 queries and "
+                      "every batch, 3 untimed queries after each switch):"]
+        for r in result["sweep"]:
+            lines.append(f"  torch {r['torch_threads']} / FAISS {r['faiss_threads']}: p50 "
+                         f"{r['p50_ms']:6.1f} ms (encode {r['encode_p50_ms']:.1f}, FAISS "
+                         f"{r['faiss_p50_ms']:.2f}), p99 {r['p99_ms']:6.1f} ms, batch "
+                         f"{r['batch_qps']:4.0f} q/s")
+    if result.get("variants"):
+        v = result["variants"]
+        lines += ["", "end to end with the recommended changes prototyped in this bench by "
+                      f"patching (same {v['queries']} queries, variants taking turns every 10 "
+                      f"queries and every batch of {b['batch']}; rows held in memory: "
+                      f"{v['artifacts_held']:,} artifacts + {v['capabilities_held']:,} "
+                      f"capabilities, loaded in {v['details_load_s']:.1f}s; same results as "
+                      f"the engine's reads for {v['memory_prototype_identical_results']} "
+                      "queries; load average "
+                      f"{v['loadavg'][0]} -> {v['loadavg'][1]}):"]
+        for r in v["runs"]:
+            g = r["groups_mean_ms"]
+            lines.append(f"  {r['variant']:<40} p50 {r['p50_ms']:6.1f} ms, p99 "
+                         f"{r['p99_ms']:6.1f} ms, batch {r['batch_qps']:4.0f} q/s; mean ms: "
+                         f"encode {g['encode']:.1f}, neo4j {g['neo4j']:.1f} in "
+                         f"{r['round_trips_per_query']:.0f} round trips")
+    diag = result["diagnostics"]
+    lines += ["", "diagnostics:"]
+    for name, v in diag["round_trip"].items():
+        lines.append(f"  round trip: {name:<58} p50 {v['p50_ms']:.2f} ms, p99 {v['p99_ms']:.2f} ms")
+    enc = diag["encoder"]
+    for name in ("tokenize", "forward (incl. pooling)", "TextEncoder.encode (all of it)",
+                 "int8 dynamic quantisation, encode"):
+        v = enc.get(name, {})
+        if "p50_ms" in v:
+            lines.append(f"  encoder: {name:<58} p50 {v['p50_ms']:.2f} ms, "
+                         f"p99 {v['p99_ms']:.2f} ms")
+        elif v:
+            lines.append(f"  encoder: {name}: {v}")
+    if "int8 vs float32 cosine" in enc:
+        c = enc["int8 vs float32 cosine"]
+        lines.append(f"  encoder: int8 vs float32 vectors, cosine mean {c['mean']:.4f}, "
+                     f"min {c['min']:.4f}")
+    lines.append(f"  encoder max_seq_length {enc['max_seq_length']}")
+    for name, v in diag["combined_reads"].items():
+        if isinstance(v, dict):
+            tail = (f", p50 {v['p50_ms']:.2f} ms, p99 {v['p99_ms']:.2f} ms"
+                    if "p50_ms" in v else "")
+            lines.append(f"  neo4j reads: {name:<56} mean {v['mean_ms']:.2f} ms{tail}")
+    lines += [
+        "",
+        f"machine during the measurement ({win['wall_s']:.0f}s): load average "
+        f"{win['loadavg_start']} -> {win['loadavg_end']}; CPU seconds: bench "
+        f"{win['bench_cpu_s']:.1f}, Neo4j {win['neo4j_cpu_s'] or 0:.1f}, other processes "
+        f"{win.get('others_cpu_s') or 0:.1f}"
+        + (f" ({100 * win['others_share_of_machine']:.0f}% of the machine)"
+           if win.get("others_share_of_machine") is not None else ""),
+    ]
+    for w in result["warnings"]:
+        lines.append(f"WARNING: {w}")
+    return "\n".join(lines)
+
+
+def _warnings(result: dict[str, Any]) -> list[str]:
+    out = []
+    cpus = result["machine"].get("nproc") or 1
+    for when, load in (("start", result["loadavg_start"]),
+                       ("end", result["machine"].get("loadavg_end")),
+                       ("measurement start", result["measurement_window"]["loadavg_start"])):
+        if load and float(load.split()[0]) > 0.5 * cpus:
+            out.append(f"load average {load.split()[0]} at {when} on {cpus} CPUs: the machine is "
+                       "shared and busy, so latencies are worse than on an idle machine")
+    share = result["measurement_window"].get("others_share_of_machine")
+    if share is not None and share > 0.15:
+        out.append(f"other processes used {100 * share:.0f}% of the machine's CPU during the "
+                   "measurement")
+    return out
+
+
+# -- main -----------------------------------------------------------------------------------
+
+
+def build_indexes(settings: Any, graph: Any, encoder: Any, seed: int) -> dict[str, Any]:
+    from engine.indexer import Indexer, capability_text, fingerprint
+    from graph import store
+    from indexing.vectors import VectorStore
+
+    started = time.perf_counter()
+    space = TopicSpace(encoder)
+    say(f"  vocabulary: {space.phrases:,} phrases encoded with MiniLM in {space.seconds:.1f}s")
+    model = settings.text_model
+    info: dict[str, Any] = {"vocabulary_phrases": space.phrases,
+                            "vocabulary_encode_s": space.seconds}
+    sanity: dict[str, float] = {}
+    for name, rows, to_text, noise, salt in (
+        ("capabilities", store.capability_texts(graph), capability_text, CAPABILITY_NOISE, 1),
+        ("queries", store.query_texts(graph), lambda r: r["text"] or r["id"], QUERY_NOISE, 2),
+    ):
+        t0 = time.perf_counter()
+        keys = [r["id"] for r in rows]
+        texts = [to_text(r) for r in rows]
+        # The vector is built from the title (capabilities) or the text (queries): the parts
+        # the generator put together; the fingerprint is of what the indexer would embed.
+        sources = [r["title"] for r in rows] if name == "capabilities" else texts
+        vectors = space.vectors(sources, noise, seed * 10 + salt)
+        vs = VectorStore.create(settings.index_dir, name, model, space.dim,
+                                exact_limit=settings.exact_limit, kind=settings.index_kind)
+        vs.upsert(keys, [fingerprint(model, t) for t in texts], vectors)
+        vs.save()
+        sample = np.random.default_rng(seed).choice(len(texts), min(200, len(texts)),
+                                                    replace=False)
+        real = encoder.encode([texts[i] for i in sample])
+        sanity[f"{name}_mean_cos"] = float(np.mean(np.sum(real * vectors[sample], axis=1)))
+        info[name] = {"count": len(vs), "index_type": vs.index_type, "nprobe": vs.search_effort,
+                      "seconds": time.perf_counter() - t0}
+        say(f"  {name}: {len(vs):,} vectors, {vs.index_type}, nprobe {vs.search_effort}, "
+            f"{time.perf_counter() - t0:.1f}s")
+    info["sanity"] = sanity
+    indexer = Indexer(settings, graph)
+    reports = [indexer.sync_text(n, show_progress=False) for n in ("capabilities", "queries")]
+    changed = sum(r.added + r.updated + r.removed for r in reports)
+    info["sync_check"] = ("nothing (both stores current)" if changed == 0 else
+                          f"{changed} vectors: " + "; ".join(str(r.as_dict()) for r in reports))
+    info["build_s"] = time.perf_counter() - started
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--artifacts", type=int, default=10_000)
+    p.add_argument("--capabilities", type=int, default=100_000, help="in total")
+    p.add_argument("--queries", type=int, default=100_000, help="distinct past query texts")
+    p.add_argument("--events", type=int, default=200_000, help="about this many events")
+    p.add_argument("--zipf", type=float, default=1.0, help="popularity of repeated searches")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--test-queries", type=int, default=300)
+    p.add_argument("--warmup", type=int, default=200,
+                   help="distinct warm-up queries (the JVM and caches need a few hundred)")
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--batch-passes", type=int, default=3)
+    p.add_argument("--torch-threads", type=int, default=1)
+    p.add_argument("--faiss-threads", type=int, default=1)
+    p.add_argument("--sweep-threads", action="store_true",
+                   help="also time short runs with 1 and all CPUs for torch and FAISS")
+    p.add_argument("--no-variants", action="store_true",
+                   help="skip the end-to-end runs of the recommended changes (prototypes)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--save", type=Path, default=None, help="also write the JSON result here")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = p.parse_args(argv)
+    if args.queries > args.events:
+        p.error("--events must be at least --queries (every past query is searched once)")
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # A kill (SIGTERM) still runs the `finally` below, which stops the bench's Neo4j. (SIGINT
+    # is ignored by jobs a non-interactive shell puts in the background.)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    from engine.db import local_server, open_graph
+    from engine.ingest import ingest
+    from engine.records import normalise_query
+    from engine.search import SearchEngine
+    from engine.settings import Settings
+    from indexing.text import TextEncoder
+
+    command = shlex.join([sys.executable, *sys.argv])
+    loadavg_start = ingest_bench._loadavg()
+    work = Path(tempfile.mkdtemp(prefix="unfragile-latency-"))
+    settings = Settings.from_env().with_(home=work / "home", neo4j_uri=None)
+    server = graph = None
+    try:
+        set_threads(args.torch_threads, args.faiss_threads)
+        say(f"generating data in {work / 'data'} ...")
+        t0 = time.perf_counter()
+        catalog = generate_catalog(work / "data", args.artifacts, args.capabilities, args.seed)
+        events, past_texts = generate_events(work / "data", args.queries, args.events,
+                                             args.zipf, args.seed)
+        generate_s = time.perf_counter() - t0
+        say(f"  {catalog['capabilities']:,} capabilities, {events['events']:,} events over "
+            f"{args.queries:,} queries in {generate_s:.0f}s")
+
+        server = local_server(settings)
+        say(f"starting Neo4j in {settings.home} ...")
+        info, _ = server.start(timeout_s=settings.neo4j_start_timeout_s)
+        graph = open_graph(settings, apply_schema=True)
+        say("ingesting through engine.ingest.ingest ...")
+        t0 = time.perf_counter()
+        for name in ("catalog.jsonl", "events.jsonl"):
+            ingest(graph, work / "data" / name, batch_size=settings.batch_size,
+                   show_progress=False)
+        ingest_s = time.perf_counter() - t0
+        counts = {
+            "artifacts": "MATCH (a:Artifact) RETURN count(a) AS n",
+            "capabilities": "MATCH (c:Capability) RETURN count(c) AS n",
+            "queries": "MATCH (q:Query) RETURN count(q) AS n",
+            "matched_edges": "MATCH (:Query)-[m:MATCHED]->() RETURN count(m) AS n",
+        }
+        graph_counts = {k: graph.read(q)[0]["n"] for k, q in counts.items()}
+        say(f"  {graph_counts} in {ingest_s:.0f}s")
+
+        say("loading MiniLM and building the FAISS stores (synthetic vectors) ...")
+        encoder = TextEncoder(settings.text_model)
+        indexes = build_indexes(settings, graph, encoder, args.seed)
+
+        past = {normalise_query(t) for t in past_texts}
+        queries = test_queries(args.test_queries + args.warmup, args.seed + 1, past)
+        warm, measured = queries[:args.warmup], queries[args.warmup:]
+        engine = SearchEngine(settings, graph, encoder=encoder)
+        probe = Probe()
+        probe.attach(engine)
+        window: dict[str, Any] = {}
+        sweep = None
+        with cpu_window(info.pid, window):
+            say(f"warm-up: {len(warm)} queries, one at a time and in batches ...")
+            for text in warm:
+                engine.search(text, args.top_k)
+            for at in range(0, len(warm), args.batch):
+                engine.search_many(warm[at:at + args.batch], args.top_k)
+            if args.sweep_threads:
+                say("thread sweep ...")
+                sweep = sweep_threads(engine, probe, measured[:64], args.batch, args.top_k,
+                                      (args.torch_threads, args.faiss_threads))
+                set_threads(args.torch_threads, args.faiss_threads)
+            say(f"single queries: {len(measured)} ...")
+            single = single_queries(engine, probe, measured, args.top_k)
+            say(f"  p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms")
+            say(f"batches of {args.batch}: {args.batch_passes} passes ...")
+            batch = batches(engine, probe, measured, args.batch, args.top_k, args.batch_passes)
+            say(f"  {batch['qps']:.1f} q/s")
+        variant_runs = None
+        if not args.no_variants:
+            say("variants (prototypes of the recommendations, same queries) ...")
+            variant_runs = variants(engine, probe, measured, args.batch, args.top_k)
+        probe.detach()
+        say("diagnostics ...")
+        diagnostics = {"round_trip": round_trip_floor(graph),
+                       "combined_reads": combined_reads(engine, measured[:128], args.batch),
+                       "encoder": encoder_split(encoder, measured[:100])}
+
+        import faiss
+        import torch
+
+        result = {
+            "command": command,
+            "machine": ingest_bench._machine(),
+            "loadavg_start": loadavg_start,
+            "git": git_state(),
+            "neo4j": ingest_bench._neo4j_info(graph, settings),
+            "threads": {"torch": torch.get_num_threads(), "faiss": faiss.omp_get_max_threads()},
+            "encoder": {"model": settings.text_model, "device": encoder.device},
+            "data": {"catalog": catalog, "events": events, "graph": graph_counts,
+                     "generate_s": generate_s, "ingest_s": ingest_s, "seed": args.seed},
+            "indexes": indexes,
+            "synthetic_index_vectors": True,
+            "real_query_encoding": True,
+            "top_k": args.top_k,
+            "warmup": args.warmup,
+            "test_query_examples": measured[:8],
+            "single": single,
+            "batch": batch,
+            "sweep": sweep,
+            "variants": variant_runs,
+            "diagnostics": diagnostics,
+            "measurement_window": window,
+            "targets": {"p50_ms": TARGET_P50_MS, "p99_ms": TARGET_P99_MS, "qps": TARGET_QPS},
+            "pass": {"p50": single["p50_ms"] <= TARGET_P50_MS,
+                     "p99": single["p99_ms"] <= TARGET_P99_MS,
+                     "qps": batch["qps"] >= TARGET_QPS},
+        }
+        result["warnings"] = _warnings(result)
+        if args.save is not None:
+            args.save.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        if args.json:
+            print(json.dumps(result, indent=2, default=str))
+        else:
+            print(table(result))
+        return 0
+    finally:
+        if graph is not None:
+            graph.close()
+        if server is not None:
+            server.stop()
+        if args.keep:
+            say(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
