@@ -188,8 +188,9 @@ class Indexer:
 
         known = {r["id"] for r in store.image_files(self.graph)}
         for row in store.artifact_image_paths(self.graph):
-            fresh = [img for img in (load_image(Path(p)) for p in row["paths"])
-                     if img.sha256 not in known]
+            # Hashing the bytes is enough to skip known images; only new ones are decoded
+            # (and checked) on every index run.
+            fresh = [load_image(Path(p)) for p in row["paths"] if _file_sha256(p) not in known]
             if fresh:
                 self.store_images(fresh, row["id"])
                 known.update(img.sha256 for img in fresh)
@@ -223,3 +224,12 @@ class Indexer:
                                           "image": link["image"], "relation": link["relation"],
                                           "prompt": link["prompt"]}
         return sorted(best.values(), key=lambda r: (-r["score"], r["artifact"]))[:k]
+
+
+def _file_sha256(path: str) -> str | None:
+    """The content hash an Image node is keyed by, or None when the file cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
