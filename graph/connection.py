@@ -85,14 +85,19 @@ class Graph:
                       row_cap: int) -> tuple[list[str], list[dict[str, Any]], bool]:
         """Run a user's query in a READ transaction with a timeout and a row cap.
 
-        Returns (columns, rows, truncated). Neo4j itself refuses any write in a read
-        transaction, so this cannot change the graph whatever the text says.
+        Returns (columns, rows, truncated). First the guard plans it with EXPLAIN and
+        raises QueryRefused (a QueryError) for writes, LOAD CSV, admin commands and
+        procedures off its allowlist; then Neo4j itself refuses any write in a read
+        transaction, a second line of defence whatever the text says.
         """
+        from graph.readonly import check_read_only  # it imports QueryError from here
+
         rows: list[dict[str, Any]] = []
         truncated = False
         try:
             with self.driver.session(database=self.database,
                                      default_access_mode=neo4j.READ_ACCESS) as session:
+                check_read_only(session, query, params, self.database, timeout_s)
                 tx = session.begin_transaction(timeout=timeout_s)
                 try:
                     result = tx.run(query, params)
