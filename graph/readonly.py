@@ -86,9 +86,9 @@ def check_read_only(session: neo4j.Session, query: str, params: dict[str, Any],
         first = _user_position(message.splitlines()[0] if message else code)
         if (code.endswith(("UnsupportedAdministrationCommand", "DatabaseNotFound"))
                 or code.startswith("Neo.ClientError.Security.") or _ADMIN_ERROR.search(message)):
-            raise QueryRefused(f"refused (administration): {first.rstrip('.')}. Administration commands "
-                               "and other databases are not allowed, and Cypher runs here "
-                               "are read-only.", ["administration"]) from e
+            raise QueryRefused(f"refused (administration): {first.rstrip('.')}. Administration "
+                               "commands and other databases are not allowed, and Cypher runs "
+                               "here are read-only.", ["administration"]) from e
         raise QueryError(f"Cypher error ({code.rsplit('.', 1)[-1]}): {first}") from e
     refused = _refusals(summary.plan, database)
     if summary.query_type == "s":  # CreateIndex is a schema command, not a data write
