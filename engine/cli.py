@@ -290,20 +290,29 @@ def cypher(ctx: typer.Context,
            query: Annotated[str | None, typer.Argument(help="A Cypher query (read-only).")]
            = None,
            file: Annotated[Path | None, typer.Option(help="Read the query from a file.")] = None,
+           saved: Annotated[str | None, typer.Option(
+               help="Run a saved exploration from cypher/explore by name.")] = None,
            param: Annotated[list[str] | None, typer.Option(
                help="A parameter as name=value (JSON values allowed); repeatable.")] = None,
            as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array of rows.")]
            = False) -> None:
     """Run a read-only Cypher query with a timeout and a row cap."""
+    from engine import explore
+
     settings = _settings(ctx)
-    if (query is None) == (file is None):
-        _fail("give either a QUERY or --file PATH.", 2)
+    if [query, file, saved].count(None) != 2:
+        _fail("give one of a QUERY, --file PATH or --saved NAME.", 2)
+    params = parse_params(param or [])
+    if saved is not None:
+        exploration = explore.get(saved)
+        query, params = exploration.text, exploration.bind(params)
     if file is not None:
         try:
             query = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             _fail(f"{file}: cannot read it ({e.__class__.__name__}).", 2)
-    params = parse_params(param or [])
+        # A saved query's header declares its parameters: defaults apply, types are checked.
+        params = explore.bind_text(query, str(file), params)
     with open_graph(settings) as graph:
         columns, rows, truncated = graph.run_read_only(
             query, params, settings.query_timeout_s, settings.cypher_row_cap)
