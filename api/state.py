@@ -4,44 +4,123 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
+from neo4j import GraphDatabase
 
+from api.config import ApiConfig
 from engine.settings import Settings
 from graph.connection import Graph
 
 if TYPE_CHECKING:
+    from engine.indexer import Indexer
     from engine.search import SearchEngine
+
+# The driver's own retry loop waits up to 30 s (with back-off) for a server that is gone; an
+# API answers 503 at once instead and reconnects on a later request.
+RETRY_S = 1.0
+CONNECT_TIMEOUT_S = 3.0
+
+
+def open_api_graph(settings: Settings) -> Graph:
+    """Connect as the engine does (same checks, same messages), with short retries."""
+    from engine.db import local_server, open_graph
+
+    graph = open_graph(settings)
+    if settings.external_neo4j:
+        auth = (settings.neo4j_user, settings.neo4j_password or "")
+    else:
+        auth = ("neo4j", local_server(settings).password())
+    patient = graph.driver
+    graph.driver = GraphDatabase.driver(graph.uri, auth=auth,
+                                        connection_acquisition_timeout=CONNECT_TIMEOUT_S,
+                                        connection_timeout=CONNECT_TIMEOUT_S,
+                                        max_transaction_retry_time=RETRY_S,
+                                        max_connection_lifetime=3600,
+                                        notifications_min_severity="OFF")
+    patient.close()
+    return graph
+
+
+def _index_stamp(settings: Settings) -> tuple[int, ...]:
+    """Changes whenever `unfragile index` commits a new manifest, so search reloads."""
+    stamps = []
+    for name in ("capabilities", "queries"):
+        try:
+            stamps.append((settings.index_dir / f"{name}.manifest.json").stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return tuple(stamps)
 
 
 @dataclass
 class Services:
-    """Opened lazily, so the server starts (and /healthz answers 503) while Neo4j is down."""
+    """Opened lazily, so the server starts (and /healthz answers 503) while Neo4j is down.
+
+    When Neo4j goes away a request calls `lost`, which drops the connection; the next request
+    opens a new one, reading the server's address again (a restarted local server may listen
+    on another port). Encoders survive reconnects: only the cheap parts are rebuilt.
+    """
 
     settings: Settings
+    config: ApiConfig = field(default_factory=ApiConfig)
     _graph: Graph | None = None
     _search: SearchEngine | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _search_stamp: tuple[int, ...] = ()
+    _text_encoder: Any = None
+    _image_encoder: Any = None
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def graph(self) -> Graph:
         """The connection; raises GraphUnavailable while Neo4j cannot be reached."""
         with self._lock:
             if self._graph is None:
-                from engine.db import open_graph
-
-                self._graph = open_graph(self.settings)
+                self._graph = open_api_graph(self.settings)
             return self._graph
 
     def search(self) -> SearchEngine:
-        """The search engine (encoder and indexes loaded once)."""
+        """The search engine (encoder and indexes loaded once, reloaded when rebuilt)."""
         graph = self.graph()
+        stamp = _index_stamp(self.settings)
+        engine = self._search
+        if engine is not None and engine.graph is graph and self._search_stamp == stamp:
+            return engine
         with self._lock:
-            if self._search is None:
+            if (self._search is None or self._search.graph is not graph
+                    or self._search_stamp != stamp):
                 from engine.search import SearchEngine
 
-                self._search = SearchEngine(self.settings, graph)
+                self._search = SearchEngine(self.settings, graph, encoder=self._text_encoder)
+                self._text_encoder = self._search.encoder
+                self._search_stamp = stamp
             return self._search
+
+    def indexer(self) -> Indexer:
+        """An indexer on the current connection sharing the loaded encoders."""
+        from engine.indexer import Indexer
+
+        return Indexer(self.settings, self.graph(), text_encoder=self._text_encoder,
+                       image_encoder=self._image_encoder)
+
+    def keep_encoders(self, indexer: Indexer) -> None:
+        """Keep what an indexer loaded, so the next request does not load it again."""
+        with self._lock:
+            self._image_encoder = self._image_encoder or indexer._image_encoder
+            self._text_encoder = self._text_encoder or indexer._text_encoder
+
+    def lost(self, graph: Graph | None = None) -> None:
+        """Neo4j went away: drop the connection (unless another request already replaced it)."""
+        with self._lock:
+            current = self._graph
+            if current is None or (graph is not None and graph is not current):
+                return
+            self._graph = None
+            self._search = None
+        try:
+            current.close()
+        except Exception:  # noqa: BLE001 - closing a dead driver may fail; nothing to keep
+            pass
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,38 @@
+"""The API's own settings: keys that may write, CORS origins and request size limits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """Read from the environment by `from_env`; tests pass their own."""
+
+    # Keys accepted in the X-API-Key header for writes; none configured: writes are refused.
+    api_keys: tuple[str, ...] = ()
+    # Origins allowed by CORS; empty: no CORS headers at all (browsers block cross-origin).
+    cors_origins: tuple[str, ...] = ()
+    max_image_bytes: int = 10 * MiB
+    max_body_bytes: int = 5 * MiB
+    max_events: int = 10_000
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> ApiConfig:
+        env = dict(os.environ if env is None else env)
+        config = cls(api_keys=_split(env.get("UNFRAGILE_API_KEYS")),
+                     cors_origins=_split(env.get("UNFRAGILE_CORS_ORIGINS")))
+        if env.get("UNFRAGILE_MAX_UPLOAD_BYTES"):
+            try:
+                size = int(env["UNFRAGILE_MAX_UPLOAD_BYTES"])
+            except ValueError:
+                raise ValueError("UNFRAGILE_MAX_UPLOAD_BYTES must be a whole number") from None
+            config = cls(config.api_keys, config.cors_origins, max_image_bytes=size)
+        return config

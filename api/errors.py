@@ -1,0 +1,145 @@
+"""Every error an API call can meet, turned into a JSON answer: 4xx for the caller, 503 for
+Neo4j down, and a bare 500 (logged, no internals) for anything unforeseen."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from engine.records import InputError
+from graph.connection import GraphUnavailable, QueryError
+
+log = logging.getLogger("unfragile.api")
+
+try:  # the read-only guard; until it exists Neo4j's READ transaction is the only guard
+    from graph.readonly import QueryRefused
+except ImportError:  # pragma: no cover - depends on the tree's state
+    QueryRefused = None  # type: ignore[assignment,misc]
+
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
+         413: "too_large", 415: "unsupported_media_type", 422: "invalid",
+         500: "internal", 503: "unavailable"}
+
+
+class ApiError(Exception):
+    """An answer other than 200 that a route decides on."""
+
+    def __init__(self, status: int, message: str, field: str | None = None,
+                 index: int | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.field, self.index = status, message, field, index
+        self.headers = headers
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while the body streams in; an HTTPException so FastAPI's body parsing passes it
+    through instead of turning it into a 400."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"the request body is over the limit of {limit:,} bytes")
+
+
+def _plain(value: Any) -> Any:
+    """JSON cannot carry NaN or infinity: they become null instead of failing the answer."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return value.hex()
+    return value
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSONResponse that never fails on NaN, infinity or bytes (a Cypher row may hold them)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return json.dumps(content, ensure_ascii=False, allow_nan=False,
+                              separators=(",", ":")).encode("utf-8")
+        except (ValueError, TypeError):
+            return json.dumps(_plain(content), ensure_ascii=False, allow_nan=False,
+                              separators=(",", ":"), default=str).encode("utf-8")
+
+
+def error_response(status: int, message: str, field: str | None = None,
+                   index: int | None = None, headers: dict[str, str] | None = None
+                   ) -> JSONResponse:
+    body = {"error": CODES.get(status, "error"), "message": message, "field": field,
+            "index": index}
+    return SafeJSONResponse(body, status_code=status, headers=headers)
+
+
+def _field_of(loc: tuple[Any, ...]) -> tuple[str | None, int | None]:
+    """('query', 'k') -> 'k'; ('body', 'params', 'x') -> 'params.x'."""
+    parts = [p for p in loc[1:] if not isinstance(p, int)] if len(loc) > 1 else list(loc)
+    index = next((p for p in loc if isinstance(p, int)), None)
+    return (".".join(str(p) for p in parts) or None), index
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on `app`."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, e: ApiError) -> JSONResponse:
+        return error_response(e.status, e.message, e.field, e.index, e.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+        errors = e.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        field, index = _field_of(tuple(first.get("loc", ())))
+        where = f"{field}: " if field else ""
+        return error_response(422, f"{where}{first.get('msg', 'invalid')}", field, index)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, e: StarletteHTTPException) -> JSONResponse:
+        message = e.detail if isinstance(e.detail, str) else CODES.get(e.status_code, "error")
+        return error_response(e.status_code, message, headers=getattr(e, "headers", None))
+
+    @app.exception_handler(GraphUnavailable)
+    async def graph_down(request: Request, e: GraphUnavailable) -> JSONResponse:
+        request.app.state.services.lost()
+        return error_response(503, f"the graph database is unavailable: {e} Retry shortly.",
+                              headers={"Retry-After": "2"})
+
+    @app.exception_handler(QueryError)
+    async def query_error(request: Request, e: QueryError) -> JSONResponse:
+        if QueryRefused is not None and isinstance(e, QueryRefused):
+            return error_response(403, str(e))
+        return error_response(400, str(e))
+
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, e: InputError) -> JSONResponse:
+        return error_response(422, str(e), e.field, e.line)
+
+    from indexing.images import ImageRejected
+    from indexing.text import ModelLoadError
+    from indexing.vectors import IndexProblem
+
+    @app.exception_handler(ImageRejected)
+    async def bad_image(request: Request, e: ImageRejected) -> JSONResponse:
+        return error_response(422, str(e), "file")
+
+    @app.exception_handler(ModelLoadError)
+    @app.exception_handler(IndexProblem)
+    async def not_ready(request: Request, e: Exception) -> JSONResponse:
+        # A model that cannot load or an index to rebuild: the operator's to fix, not the
+        # caller's; the message says what to run.
+        log.error("%s %s: %s", request.method, request.url.path, e)
+        return error_response(503, str(e))
+
+    @app.exception_handler(Exception)
+    async def unforeseen(request: Request, e: Exception) -> JSONResponse:
+        log.exception("unhandled error in %s %s", request.method, request.url.path)
+        return error_response(500, "internal error; the server log has the details")

@@ -1,0 +1,209 @@
+"""Request and response bodies of the HTTP API, as pydantic models (they make the OpenAPI)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from engine.records import KINDS, MODALITIES, PRICING
+from engine.settings import MAX_QUERY_CHARS
+
+Kind = Literal[KINDS]  # type: ignore[valid-type]
+Pricing = Literal[PRICING]  # type: ignore[valid-type]
+Modality = Literal[MODALITIES]  # type: ignore[valid-type]
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer: a short code, one sentence, and the field at fault if any."""
+
+    error: str = Field(description="A short code: invalid, not_found, unauthorized, ...")
+    message: str
+    field: str | None = None
+    index: int | None = Field(None, description="Which event of a list was at fault.")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    neo4j: bool
+    indexes: dict[str, int] = Field(
+        default_factory=dict, description="Vectors per loaded index (capabilities, queries).")
+    reason: str | None = None
+
+
+# -- search --------------------------------------------------------------------------------
+
+class MatchedCapability(BaseModel):
+    id: str
+    title: str | None
+    text: str | None
+
+
+class Evidence(BaseModel):
+    """A past search that led to the artifact: how alike it is and what people did."""
+
+    query: str
+    similarity: float
+    sessions: int | None
+    clicks: int | None
+    count: int | None
+    confidence: float
+    capability: str | None
+
+
+class SearchResult(BaseModel):
+    artifact: str
+    name: str
+    kind: str
+    score: float
+    components: dict[str, float] = Field(description="dense, lexical, evidence, prior")
+    capability: MatchedCapability | None
+    evidence: list[Evidence]
+
+
+class SearchResponse(BaseModel):
+    query: str
+    k: int
+    filters: dict[str, Any]
+    results: list[SearchResult]
+
+
+class ImageResult(BaseModel):
+    artifact: str
+    name: str | None
+    kind: str | None
+    score: float
+    image: str
+    relation: str | None
+    prompt: str | None
+
+
+class ImageSearchResponse(BaseModel):
+    k: int
+    results: list[ImageResult]
+
+
+# -- artifacts and ranking ---------------------------------------------------------------
+
+class Scores(BaseModel):
+    unfragile_rank: int | None = None
+    rank_low: int | None = None
+    rank_high: int | None = None
+    adoption: float | None = None
+    quality: float | None = None
+    quality_source: str | None = None
+    ecosystem: float | None = None
+    match_graph: float | None = None
+    freshness: float | None = None
+    times_matched: int | None = None
+
+
+class Capability(BaseModel):
+    id: str
+    title: str | None
+    text: str | None
+    unique: str | None = None
+    vs_alternatives: str | None = None
+
+
+class AlternativeEdge(BaseModel):
+    id: str
+    name: str | None
+    score: float | None
+
+
+class Artifact(BaseModel):
+    id: str
+    record: dict[str, Any] = Field(description="The catalog fields as stored in the graph.")
+    scores: Scores
+    capabilities: list[Capability]
+    alternatives: list[AlternativeEdge] = Field(
+        description="The ranking's ALTERNATIVE_TO edges, best first.")
+
+
+class AlternativesResponse(BaseModel):
+    artifact: str
+    k: int
+    results: list[SearchResult] = Field(
+        description="Artifacts that do what this one does, found by search, with evidence.")
+    ranked: list[AlternativeEdge] = Field(description="The ranking's ALTERNATIVE_TO edges.")
+
+
+class LeaderboardRow(BaseModel):
+    id: str
+    name: str | None
+    kind: str | None
+    unfragile_rank: int
+    rank_low: int | None
+    rank_high: int | None
+    adoption: float | None
+    quality: float | None
+    quality_source: str | None
+    ecosystem: float | None
+    match_graph: float | None
+    freshness: float | None
+    times_matched: int | None
+
+
+class Leaderboard(BaseModel):
+    kind: str | None
+    top: int
+    ranked: int = Field(description="How many artifacts carry an UnfragileRank.")
+    rows: list[LeaderboardRow]
+
+
+class ComparePage(BaseModel):
+    """Issue 5's comparison page as fields; Markdown and HTML render from exactly this."""
+
+    title: str
+    a: dict[str, Any]
+    b: dict[str, Any]
+    verdict: dict[str, Any]
+    table: list[dict[str, Any]]
+    capabilities: dict[str, Any]
+    something_different: dict[str, Any]
+
+
+# -- events --------------------------------------------------------------------------------
+
+EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A search event as in data/catalog/events.jsonl (see the README).",
+    "properties": {
+        "id": {"type": "string", "description": "Optional; retries with the same id count once."},
+        "query": {"type": "string", "maxLength": MAX_QUERY_CHARS},
+        "event": {"type": "string", "enum": ["match", "click", "dwell", "feedback", "prefer"]},
+        "session": {"type": "string"},
+        "time": {"type": "string", "description": "ISO 8601, e.g. 2026-10-03T14:22:05Z"},
+        "artifact": {"type": "string"},
+        "capability": {"type": "string"},
+        "seconds": {"type": "number", "minimum": 0},
+        "value": {"type": "integer", "enum": [1, -1]},
+        "winner": {"type": "string"},
+        "loser": {"type": "string"},
+    },
+    "required": ["query", "event", "session", "time"],
+}
+
+
+class EventsAccepted(BaseModel):
+    events: int = Field(description="Events in the request, all written (or already there).")
+    ids: list[str] = Field(description="Each event's id: given, or derived from its content.")
+
+
+# -- Cypher --------------------------------------------------------------------------------
+
+class CypherRequest(BaseModel):
+    query: str = Field(min_length=1, max_length=100_000)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class SavedParams(BaseModel):
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class CypherResult(BaseModel):
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    truncated: bool = Field(description="True when the row cap cut the result.")
+    row_cap: int

@@ -1,0 +1,77 @@
+"""GET /artifacts/{id}, /artifacts/{id}/alternatives and /leaderboard."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from api.errors import ApiError
+from api.models import AlternativesResponse, Artifact, ErrorBody, Kind, Leaderboard, Scores
+from api.routes.search import ERRORS, K, filters_of, raise_search_error
+from api.state import Services, services
+from engine.search import SearchError
+from engine.settings import MAX_ID_CHARS
+from graph import projection
+
+router = APIRouter(tags=["artifacts"])
+
+ArtifactId = Annotated[str, Path(max_length=MAX_ID_CHARS, description="An artifact id.")]
+SCORE_FIELDS = tuple(Scores.model_fields)
+HIDDEN = {"name_lower"}  # an index helper, not part of the record
+
+
+def _page(svc: Services, artifact_id: str) -> dict[str, Any]:
+    row = projection.artifact_page(svc.graph(), artifact_id)
+    if row is None:
+        raise ApiError(404, f"no artifact has the id {artifact_id!r}", "artifact_id")
+    return row
+
+
+@router.get("/artifacts/{artifact_id}", response_model=Artifact, responses=ERRORS)
+def artifact(artifact_id: ArtifactId,
+             svc: Annotated[Services, Depends(services)]) -> dict[str, Any]:
+    """One artifact: its catalog record, its scores, its capabilities and alternatives."""
+    row = _page(svc, artifact_id)
+    props = row["props"]
+    return {
+        "id": artifact_id,
+        "record": {k: v for k, v in sorted(props.items())
+                   if k not in SCORE_FIELDS and k not in HIDDEN},
+        "scores": {k: props.get(k) for k in SCORE_FIELDS},
+        "capabilities": row["capabilities"],
+        "alternatives": row["alternatives"],
+    }
+
+
+@router.get("/artifacts/{artifact_id}/alternatives", response_model=AlternativesResponse,
+            responses=ERRORS)
+def alternatives(
+    artifact_id: ArtifactId,
+    svc: Annotated[Services, Depends(services)],
+    k: K = 10,
+    kind: Kind | None = None,
+) -> dict[str, Any]:
+    """Artifacts that do what this one does: found by search (with evidence) and the
+    ranking's ALTERNATIVE_TO edges."""
+    row = _page(svc, artifact_id)
+    engine = svc.search()
+    try:
+        results = engine.alternatives(artifact_id, k, filters_of(kind, None, None, None, None))
+    except SearchError as e:
+        raise_search_error(e)
+    return {"artifact": artifact_id, "k": k, "results": [r.as_dict() for r in results],
+            "ranked": row["alternatives"]}
+
+
+@router.get("/leaderboard", response_model=Leaderboard,
+            responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}})
+def leaderboard(
+    svc: Annotated[Services, Depends(services)],
+    kind: Kind | None = None,
+    top: Annotated[int, Query(ge=1, le=1000, description="How many.")] = 20,
+) -> dict[str, Any]:
+    """The best-ranked artifacts with their interval and sub-scores (after `unfragile rank`)."""
+    graph = svc.graph()
+    rows = projection.leaderboard(graph, kind, top)
+    return {"kind": kind, "top": top, "ranked": projection.ranked_count(graph), "rows": rows}

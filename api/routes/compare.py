@@ -1,0 +1,76 @@
+"""GET /compare: issue 5's page as JSON, or Markdown / HTML by `format` or `Accept`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query
+from fastapi.responses import HTMLResponse, Response
+
+from api.errors import ApiError, SafeJSONResponse
+from api.models import ComparePage, ErrorBody
+from api.state import Services, services
+from engine.compare import CompareError, build_page, render_html, render_md
+from engine.settings import MAX_NAME_CHARS
+from graph import projection
+
+router = APIRouter(tags=["compare"])
+
+MEDIA = {"application/json": "json", "text/markdown": "md", "text/html": "html",
+         "text/plain": "md"}
+
+
+def negotiate(accept: str | None) -> str:
+    """The format the Accept header prefers among ours (by q-value, then order); JSON when
+    it names none of them."""
+    best: tuple[float, int, str] | None = None
+    for position, item in enumerate((accept or "").split(",")):
+        media, *options = [part.strip() for part in item.split(";")]
+        q = 1.0
+        for option in options:
+            name, _, value = option.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        fmt = MEDIA.get(media.lower())
+        if fmt is not None and q > 0 and (best is None or (q, -position) > best[:2]):
+            best = (q, -position, fmt)
+    return best[2] if best else "json"
+
+
+@router.get("/compare", response_model=ComparePage, responses={
+    200: {"content": {"text/markdown": {}, "text/html": {}},
+          "description": "The page, as JSON (default), Markdown or HTML"},
+    404: {"model": ErrorBody, "description": "a or b names no artifact"},
+    409: {"model": ErrorBody, "description": "not ranked yet"},
+    422: {"model": ErrorBody}, 503: {"model": ErrorBody}})
+def compare(
+    svc: Annotated[Services, Depends(services)],
+    a: Annotated[str, Query(min_length=1, max_length=MAX_NAME_CHARS,
+                            description="An artifact id or name.")],
+    b: Annotated[str, Query(min_length=1, max_length=MAX_NAME_CHARS,
+                            description="Another artifact id or name.")],
+    format: Annotated[Literal["json", "md", "html"] | None, Query(
+        description="Overrides the Accept header.")] = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Any:
+    """Two artifacts side by side: verdict, scores table, capabilities, where to look instead."""
+    graph = svc.graph()
+    for field, text in (("a", a), ("b", b)):
+        if text.strip() and not projection.resolve(graph, text):
+            raise ApiError(404, f"{field}: no artifact has the id or name {text!r}", field)
+    try:
+        page = build_page(graph, a, b)
+    except CompareError as e:
+        if e.field == "artifact":  # known but not ranked yet
+            raise ApiError(409, e.message) from None
+        field = (e.field or "b").lower()
+        raise ApiError(422, e.message, field) from None
+    fmt = format or negotiate(accept)
+    if fmt == "md":
+        return Response(render_md(page), media_type="text/markdown; charset=utf-8")
+    if fmt == "html":
+        return HTMLResponse(render_html(page))
+    return SafeJSONResponse(page)

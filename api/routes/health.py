@@ -1,0 +1,45 @@
+"""GET /healthz: Neo4j answers and the search indexes are loaded, or 503 with the reason."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from api.errors import SafeJSONResponse
+from api.models import Health
+from api.state import Services, services
+from graph.connection import GraphUnavailable
+
+router = APIRouter(tags=["health"])
+
+
+def _down(reason: str, neo4j: bool) -> SafeJSONResponse:
+    body = Health(status="unavailable", neo4j=neo4j, reason=reason)
+    return SafeJSONResponse(body.model_dump(), status_code=503)
+
+
+@router.get("/healthz", response_model=Health,
+            responses={503: {"model": Health, "description": "Neo4j down or no indexes"}})
+def healthz(svc: Annotated[Services, Depends(services)]) -> Health | SafeJSONResponse:
+    """200 when Neo4j answers and the capability index is loaded; 503 with a reason if not."""
+    from indexing.text import ModelLoadError
+    from indexing.vectors import IndexProblem
+
+    try:
+        svc.graph().check()
+    except GraphUnavailable as e:
+        svc.lost()
+        return _down(str(e), neo4j=False)
+    try:
+        engine = svc.search()
+    except GraphUnavailable as e:
+        svc.lost()
+        return _down(str(e), neo4j=False)
+    except (ModelLoadError, IndexProblem) as e:
+        return _down(str(e), neo4j=True)
+    if engine.capabilities is None:
+        return _down("no capability index yet: run `unfragile index`", neo4j=True)
+    indexes = {"capabilities": len(engine.capabilities),
+               "queries": len(engine.queries) if engine.queries is not None else 0}
+    return Health(status="ok", neo4j=True, indexes=indexes)

@@ -1,0 +1,127 @@
+"""GET /search and POST /search/image: issue 4's results with their explanations."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Query, UploadFile
+
+from api.errors import ApiError
+from api.models import (
+    ErrorBody,
+    ImageSearchResponse,
+    Kind,
+    Modality,
+    Pricing,
+    SearchResponse,
+)
+from api.state import Services, services
+from engine.search import Filters, SearchError, check_providers
+from engine.settings import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_QUERY_CHARS
+from graph import retrieval
+
+router = APIRouter(tags=["search"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "alternatives_to names no artifact"},
+    422: {"model": ErrorBody, "description": "a bad parameter, named in `field`"},
+    503: {"model": ErrorBody, "description": "Neo4j down or no index yet"},
+}
+
+K = Annotated[int, Query(ge=1, le=100, description="How many results.")]
+
+
+def filters_of(kind: str | None, pricing: str | None, open_weights: bool | None,
+               modality: str | None, provider: str | None) -> Filters:
+    return Filters(kind=kind, pricing=pricing, open_weights=open_weights, modality=modality,
+                   provider=provider)
+
+
+def raise_search_error(e: SearchError) -> None:
+    """Map a SearchError to the API's answer: unknown artifact 404, no index 503, else 422."""
+    if e.field == "alternatives_to":
+        raise ApiError(404, e.message, "alternatives_to") from None
+    if e.field == "index":
+        raise ApiError(503, e.message) from None
+    field = "q" if e.field == "query" else e.field
+    raise ApiError(422, f"{field}: {e.message}", field) from None
+
+
+@router.get("/search", response_model=SearchResponse, responses=ERRORS)
+def search(
+    svc: Annotated[Services, Depends(services)],
+    q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS,
+                                   description="What you need, in words.")] = None,
+    k: K = 10,
+    kind: Kind | None = None,
+    pricing: Pricing | None = None,
+    open_weights: bool | None = None,
+    modality: Modality | None = None,
+    provider: Annotated[str | None, Query(max_length=MAX_NAME_CHARS)] = None,
+    alternatives_to: Annotated[str | None, Query(
+        max_length=MAX_ID_CHARS,
+        description="An artifact id: find what does what it does (with q: exclude it).")]
+    = None,
+) -> dict[str, Any]:
+    """Artifacts for a need, best first, each with the capability that matched and the past
+    searches (evidence) behind it."""
+    if q is None and alternatives_to is None:
+        raise ApiError(422, "q: give q (what you need) or alternatives_to (an artifact id)",
+                       "q")
+    filters = filters_of(kind, pricing, open_weights, modality, provider)
+    engine = svc.search()
+    try:
+        check_providers(engine.graph, filters)
+        if alternatives_to is not None and not retrieval.artifacts(engine.graph,
+                                                                   [alternatives_to]):
+            raise ApiError(404, f"no artifact has the id {alternatives_to!r}",
+                           "alternatives_to")
+        if q is None:
+            results = engine.alternatives(alternatives_to, k, filters)
+            shown = f"alternatives to {alternatives_to}"
+        else:
+            results = engine.search(q, k, filters, alternatives_to=alternatives_to)
+            shown = q
+    except SearchError as e:
+        raise_search_error(e)
+    applied = {name: value for name, value in (
+        ("kind", kind), ("pricing", pricing), ("open_weights", open_weights),
+        ("modality", modality), ("provider", provider), ("alternatives_to", alternatives_to))
+        if value is not None}
+    return {"query": shown, "k": k, "filters": applied,
+            "results": [r.as_dict() for r in results]}
+
+
+@router.post("/search/image", response_model=ImageSearchResponse,
+             responses={**ERRORS, 413: {"model": ErrorBody, "description": "file too large"}})
+def search_image(
+    svc: Annotated[Services, Depends(services)],
+    file: Annotated[UploadFile, File(description="A PNG, JPEG, WebP or GIF image.")],
+    k: K = 10,
+) -> dict[str, Any]:
+    """Artifacts whose images look most like the uploaded one (ViT embeddings)."""
+    limit = svc.config.max_image_bytes
+    if file.size is not None and file.size > limit:
+        raise ApiError(413, f"the image is over the limit of {limit:,} bytes", "file")
+    from indexing.images import ImageRejected
+
+    name = Path(file.filename or "upload").name[:100] or "upload"
+    with tempfile.NamedTemporaryFile(prefix="unfragile-upload-") as tmp:
+        copied = 0
+        while chunk := file.file.read(1024 * 1024):
+            copied += len(chunk)
+            if copied > limit:
+                raise ApiError(413, f"the image is over the limit of {limit:,} bytes", "file")
+            tmp.write(chunk)
+        tmp.flush()
+        indexer = svc.indexer()
+        try:
+            results = indexer.search_image(Path(tmp.name), k)
+        except ImageRejected as e:
+            message = str(e).replace(tmp.name, name).replace(Path(tmp.name).name, name)
+            raise ApiError(422, message, "file") from None
+        finally:
+            svc.keep_encoders(indexer)
+    return {"k": k, "results": results}
