@@ -302,33 +302,54 @@ class MatchGraph:
         return np.bincount(self.pair_artifact, w, n_artifacts).astype(np.float64)
 
 
-def _factorize(values: list[str]) -> tuple[np.ndarray, list[str]]:
+def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
     """Integer codes in sorted order of the distinct values (stable across read orders)."""
-    uniq = sorted(set(values))
-    index = {v: i for i, v in enumerate(uniq)}
-    return np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values)), uniq
+    first: dict[str, int] = {}
+    raw = np.fromiter(
+        (first.setdefault(v, len(first)) for v in values), dtype=np.int64, count=len(values)
+    )
+    uniq = sorted(first)
+    remap = np.empty(len(uniq), dtype=np.int64)
+    remap[np.fromiter((first[u] for u in uniq), dtype=np.int64, count=len(uniq))] = np.arange(
+        len(uniq)
+    )
+    return remap[raw], uniq
 
 
-def build_match_graph(
-    art_ids: list[str], owners: dict[str, str], rows: list[tuple[Any, ...]]
-) -> MatchGraph:
-    """Project Evidence rows into the query — capability — artifact graph (see module doc)."""
+def _compact(codes: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Drop names no code uses any more; codes keep the sorted order."""
+    used, inverse = np.unique(codes, return_inverse=True)
+    return inverse.ravel().astype(np.int64), [names[i] for i in used.tolist()]
+
+
+def read_evidence(graph: Graph) -> dict[str, Any]:
+    """Evidence as compact columns (see `projection.evidence_columns`)."""
+    return projection.evidence_columns(graph, MATCH_WEIGHTS)
+
+
+def build_match_graph(art_ids: list[str], owners: dict[str, str], ev: dict[str, Any]) -> MatchGraph:
+    """Project Evidence columns into the query — capability — artifact graph (module doc).
+
+    `ev` holds parallel lists session, query, target, is_capability and z (confidence units
+    per Evidence node), as `read_evidence` returns them.
+    """
     art_index = {a: i for i, a in enumerate(art_ids)}
     n_art = len(art_ids)
-    w = MATCH_WEIGHTS
-    kept = []
-    for session, query, target, is_cap, clicked, dwell, feedback in rows:
-        owner = owners.get(target) if is_cap else target
-        if owner not in art_index:
-            continue  # evidence for something deleted since
-        z = (
-            w["w_session"]
-            + w["w_click"] * bool(clicked)
-            + w["w_long_dwell"] * ((dwell or 0.0) >= w["long_dwell_s"])
-            + w["w_feedback"] * (feedback or 0)
-        )
-        kept.append((session, query, target if is_cap else "", art_index[owner], max(z, 0.0)))
-    if not kept:
+    is_cap = np.asarray(ev["is_capability"], dtype=bool)
+    targets = ev["target"]
+    cap_rows = np.flatnonzero(is_cap)
+    art_rows = np.flatnonzero(~is_cap)
+    cap_code, cap_names = _codes([targets[i] for i in cap_rows.tolist()])
+    tgt_code, tgt_names = _codes([targets[i] for i in art_rows.tolist()])
+    a_idx = np.full(len(is_cap), -1, dtype=np.int64)
+    cap_owner = np.array([art_index.get(owners.get(c, ""), -1) for c in cap_names], np.int64)
+    tgt_owner = np.array([art_index.get(t, -1) for t in tgt_names], np.int64)
+    a_idx[cap_rows] = cap_owner[cap_code]
+    a_idx[art_rows] = tgt_owner[tgt_code]
+    c_all = np.full(len(is_cap), -1, dtype=np.int64)  # -1 = evidence on the artifact itself
+    c_all[cap_rows] = cap_code
+    kept = np.flatnonzero(a_idx >= 0)  # drop evidence for something deleted since
+    if not len(kept):
         empty = np.zeros(0, dtype=np.int64)
         return MatchGraph(
             0,
@@ -346,16 +367,20 @@ def build_match_graph(
             sp.csr_array((n_art, 0)),
             0,
         )
-    sessions, queries, caps, arts, votes = zip(*kept, strict=True)
-    s_idx, s_names = _factorize(list(sessions))
-    q_idx, q_names = _factorize(list(queries))
-    c_idx, c_names = _factorize(list(caps))  # "" (no capability) sorts first: code 0
-    a_idx = np.asarray(arts, dtype=np.int64)
-    vote = np.asarray(votes, dtype=np.float64)
+    s_all, s_names = _codes(ev["session"])
+    q_all, q_names = _codes(ev["query"])
+    s_idx, s_names = _compact(s_all[kept], s_names)
+    q_idx, q_names = _compact(q_all[kept], q_names)
+    c_kept = c_all[kept]
+    c_idx = np.zeros(len(kept), dtype=np.int64)  # 0 = no capability, then capabilities + 1
+    has = c_kept >= 0
+    c_code_kept, real_caps = _compact(c_kept[has], cap_names)
+    c_idx[has] = c_code_kept + 1
+    a_idx = a_idx[kept]
+    vote = np.maximum(np.asarray(ev["z"], dtype=np.float64)[kept], 0.0)
     order = np.lexsort((a_idx, c_idx, q_idx, s_idx))
     s_idx, q_idx, c_idx, a_idx, vote = (x[order] for x in (s_idx, q_idx, c_idx, a_idx, vote))
-    has_cap_name = bool(c_names) and c_names[0] == ""
-    cap_code = c_idx - (1 if has_cap_name else 0)  # -1 = evidence on the artifact itself
+    cap_code = c_idx - 1  # -1 = evidence on the artifact itself
 
     # One session, one vote: its rows share one unit in proportion to their z.
     per_session = np.bincount(s_idx, vote, minlength=len(s_names))
@@ -369,7 +394,6 @@ def build_match_graph(
     matched = np.unique(a_idx)
     artifact_nodes = np.full(n_art, -1, dtype=np.int64)
     artifact_nodes[matched] = np.arange(len(matched))
-    real_caps = [c for c in c_names if c]
     cap_base = len(matched)
     q_base = cap_base + len(real_caps)
     ground = q_base + len(q_names)
@@ -682,13 +706,13 @@ def compute(
     arts = projection.artifacts(graph)
     art_ids = [a["id"] for a in arts]
     owners = projection.capability_owners(graph)
-    rows = projection.evidence(graph)
+    ev = read_evidence(graph)
     prefs = projection.preferences(graph)
     lap("read")
-    mg = build_match_graph(art_ids, owners, rows)
-    report.evidence_rows, report.sessions = len(rows), mg.n_sessions
+    mg = build_match_graph(art_ids, owners, ev)
+    report.evidence_rows, report.sessions = len(ev["z"]), mg.n_sessions
     report.projection_nodes, report.projection_edges = mg.n_nodes, len(mg.src)
-    del rows
+    del ev
     lap("project")
     pr = centrality(mg, config.pagerank_alpha, engine, graph)
     lap("centrality")
@@ -747,12 +771,11 @@ def compute(
     replicates = []
     if mg.n_sessions and config.bootstrap_replicates > 0:
         rng = np.random.default_rng(config.bootstrap_seed)
+        pagerank = algorithms.UndirectedPageRank(mg.n_nodes, mg.src, mg.dst)
         for _ in range(config.bootstrap_replicates):
             omega = rng.poisson(1.0, mg.n_sessions).astype(np.float64)
             w_b = mg.weights(omega)
-            pr_b = algorithms.pagerank_arrays(
-                mg.n_nodes, mg.src, mg.dst, w_b, config.pagerank_alpha, tol=1.0e-9, x0=pr
-            )
+            pr_b = pagerank.run(w_b, config.pagerank_alpha, tol=1.0e-9, x0=pr)
             tm_b = mg.times_matched(n, omega)
             replicates.append(
                 rank_of(adoption_of(tm_b), match_graph_scores(mg, pr_b, tm_b, config.session_half))
@@ -804,7 +827,7 @@ def rank(
     config: RankConfig | None = None,
     engine: str = "networkx",
     settings: Settings | None = None,
-    batch_size: int = 2000,
+    batch_size: int = 2500,
     show_progress: bool = True,
 ) -> RankReport:
     """Compute everything and write it back (scores and ALTERNATIVE_TO) in UNWIND batches."""
@@ -819,15 +842,15 @@ def rank(
 
         scores, report = compute(graph, config, engine, settings, step)
         start = time.perf_counter()
-        rows = [
-            {
-                "id": s.id,
-                "props": {**s.props(), "rank_reference_date": report.reference_date},
-                "alternatives": s.alternatives,
-            }
-            for s in scores
-        ]
-        projection.write_scores(graph, rows, batch_size)
+        props = [{**s.props(), "rank_reference_date": report.reference_date} for s in scores]
+        columns = {p: [d[p] for d in props] for p in projection.SCORE_PROPERTIES}
+        projection.write_scores(
+            graph,
+            [s.id for s in scores],
+            columns,
+            [[(alt["id"], alt["score"]) for alt in s.alternatives] for s in scores],
+            batch_size,
+        )
         report.seconds["write"] = round(time.perf_counter() - start, 3)
         bar.update(1)
     report.seconds["total"] = round(sum(report.seconds.values()), 3)

@@ -37,18 +37,29 @@ RETURN a.id AS id, a.name AS name, a.kind AS kind, a.provider AS provider,
 ORDER BY id
 """
 
+# Large reads come back as one row of parallel lists (compact columns): the driver decodes a
+# few long lists far faster than hundreds of thousands of records. collect() skips nulls, so
+# every collected value is made non-null to keep the columns aligned.
 CAPABILITY_OWNERS = """
 MATCH (a:Artifact)-[:HAS_CAPABILITY]->(c:Capability)
-RETURN c.id AS id, a.id AS artifact
+RETURN collect(c.id) AS id, collect(a.id) AS artifact
 """
 
-# Per-session evidence behind every MATCHED edge (Prefer evidence feeds PREFERRED_OVER).
-EVIDENCE = """
+# Per-session evidence behind every MATCHED edge (Prefer evidence feeds PREFERRED_OVER), one
+# entry per Evidence node, with its confidence units z (engine/evidence.py's MATCH_WEIGHTS)
+# computed in Cypher so that three properties cross the wire as one float.
+EVIDENCE_COLUMNS = """
 MATCH (e:Evidence)
 WHERE e.target_kind IN ['Capability', 'Artifact']
-RETURN e.session AS session, e.query AS query, e.target AS target,
-       e.target_kind = 'Capability' AS is_capability, e.clicked AS clicked,
-       e.dwell AS dwell, e.feedback AS feedback
+RETURN collect(coalesce(e.session, '')) AS session,
+       collect(coalesce(e.query, '')) AS query,
+       collect(coalesce(e.target, '')) AS target,
+       collect(e.target_kind = 'Capability') AS is_capability,
+       collect(toFloat($w_session
+               + CASE WHEN e.clicked THEN $w_click ELSE 0.0 END
+               + CASE WHEN coalesce(e.dwell, 0.0) >= $long_dwell_s THEN $w_long_dwell
+                      ELSE 0.0 END
+               + $w_feedback * coalesce(e.feedback, 0))) AS z
 """
 
 PREFERENCES = """
@@ -56,22 +67,54 @@ MATCH (w:Artifact)-[p:PREFERRED_OVER]->(l:Artifact)
 RETURN w.id AS winner, l.id AS loser, p.sessions AS sessions
 """
 
-# Everything for one artifact in one transaction: its scores replace the old ones and its
-# ALTERNATIVE_TO edges are replaced, so a crash leaves each artifact either before or after.
-WRITE_SCORES = """
-UNWIND $rows AS r
-MATCH (a:Artifact {id: r.id})
-SET a += r.props
-WITH a, r
-OPTIONAL MATCH (a)-[old:ALTERNATIVE_TO]->()
-DELETE old
-WITH DISTINCT a, r
-CALL (a, r) {
-  UNWIND r.alternatives AS alt
-  MATCH (b:Artifact {id: alt.id})
-  MERGE (a)-[x:ALTERNATIVE_TO]->(b)
-  SET x.score = alt.score
-}
+# The properties `write_scores` sets on Artifact, in the order of its columns.
+SCORE_PROPERTIES = (
+    "adoption",
+    "quality",
+    "quality_source",
+    "ecosystem",
+    "match_graph",
+    "freshness",
+    "times_matched",
+    "unfragile_rank",
+    "rank_low",
+    "rank_high",
+    "rank_reference_date",
+)
+
+# Write-back, one transaction per batch of artifacts, so a crash leaves each artifact either
+# before or after: its scores, then its ALTERNATIVE_TO edges made to equal the new list (stale
+# ones deleted, new ones created, changed scores set; unchanged edges are not touched, which
+# spares most writes on a recompute). Parameters are compact parallel lists, not row maps.
+WRITE_SCORES = (
+    """
+UNWIND range(0, size($ids) - 1) AS i
+MATCH (a:Artifact {id: $ids[i]})
+SET a += {"""
+    + ", ".join(f"{p}: $columns.{p}[i]" for p in SCORE_PROPERTIES)
+    + """}
+"""
+)
+
+DROP_STALE_ALTERNATIVES = """
+UNWIND range(0, size($ids) - 1) AS i
+MATCH (a:Artifact {id: $ids[i]})-[x:ALTERNATIVE_TO]->(b:Artifact)
+WHERE NOT b.id IN $keep[i]
+DELETE x
+"""
+
+# $nodes: the ids the batch's edges touch, looked up once; $src, $dst index into it.
+UPSERT_ALTERNATIVES = """
+UNWIND $nodes AS id
+OPTIONAL MATCH (n:Artifact {id: id})
+WITH collect([n]) AS nodes
+UNWIND range(0, size($src) - 1) AS k
+WITH nodes[$src[k]][0] AS a, nodes[$dst[k]][0] AS b, $score[k] AS score
+WHERE a IS NOT NULL AND b IS NOT NULL
+MERGE (a)-[x:ALTERNATIVE_TO]->(b)
+WITH x, score
+WHERE x.score IS NULL OR x.score <> score
+SET x.score = score
 """
 
 LEADERBOARD = """
@@ -132,31 +175,90 @@ def artifacts(graph: Graph) -> list[dict[str, Any]]:
     return graph.read(ARTIFACTS)
 
 
+def _columns(graph: Graph, query: str, **params: Any) -> dict[str, list[Any]]:
+    """The single row of a collect() query as {column: list}."""
+
+    def work(tx: neo4j.ManagedTransaction) -> dict[str, list[Any]]:
+        record = tx.run(query, params).single(strict=True)
+        return dict(zip(record.keys(), record.values(), strict=True))
+
+    with graph._translate(), graph.driver.session(database=graph.database) as session:
+        return session.execute_read(work)
+
+
 def capability_owners(graph: Graph) -> dict[str, str]:
-    return dict(_values(graph, CAPABILITY_OWNERS))
+    cols = _columns(graph, CAPABILITY_OWNERS)
+    return dict(zip(cols["id"], cols["artifact"], strict=True))
 
 
-def evidence(graph: Graph) -> list[tuple[Any, ...]]:
-    """(session, query, target, is_capability, clicked, dwell, feedback) per Evidence node."""
-    return _values(graph, EVIDENCE)
+def evidence_columns(graph: Graph, weights: dict[str, float]) -> dict[str, list[Any]]:
+    """Parallel lists session, query, target, is_capability, z: one entry per Evidence node."""
+    return _columns(
+        graph,
+        EVIDENCE_COLUMNS,
+        **{k: weights[k] for k in ("w_session", "w_click", "w_long_dwell", "w_feedback")},
+        long_dwell_s=weights["long_dwell_s"],
+    )
 
 
 def preferences(graph: Graph) -> list[tuple[str, str, int]]:
     return [(w, loser, int(s or 0)) for w, loser, s in _values(graph, PREFERENCES)]
 
 
+def _write_batch(
+    tx: neo4j.ManagedTransaction,
+    ids: list[str],
+    columns: dict[str, list[Any]],
+    keep: list[list[str]],
+    nodes: list[str],
+    src: list[int],
+    dst: list[int],
+    score: list[float],
+) -> None:
+    tx.run(WRITE_SCORES, ids=ids, columns=columns).consume()
+    tx.run(DROP_STALE_ALTERNATIVES, ids=ids, keep=keep).consume()
+    if src:
+        tx.run(UPSERT_ALTERNATIVES, nodes=nodes, src=src, dst=dst, score=score).consume()
+
+
 def write_scores(
     graph: Graph,
-    rows: list[dict[str, Any]],
-    batch_size: int = 2000,
+    ids: list[str],
+    columns: dict[str, list[Any]],
+    alternatives: list[list[tuple[str, float]]],
+    batch_size: int = 2500,
     on_batch: Callable[[int], None] | None = None,
 ) -> None:
-    """Write {id, props, alternatives} rows in UNWIND batches, one transaction each."""
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start : start + batch_size]
-        graph.write(lambda tx, b=batch: tx.run(WRITE_SCORES, rows=b).consume())
+    """Write scores and ALTERNATIVE_TO edges, one transaction per batch of artifacts.
+
+    `columns` maps each of SCORE_PROPERTIES to one value per artifact of `ids`;
+    `alternatives[i]` is artifact i's [(other id, score), ...], which replaces its edges.
+    """
+    missing = set(SCORE_PROPERTIES) - set(columns)
+    if missing:
+        raise ValueError(f"write_scores: no column for {sorted(missing)}")
+    for start in range(0, len(ids), batch_size):
+        end = min(start + batch_size, len(ids))
+        batch_ids = ids[start:end]
+        cols = {p: columns[p][start:end] for p in SCORE_PROPERTIES}
+        keep = [[b for b, _ in alts] for alts in alternatives[start:end]]
+        node_index: dict[str, int] = {a: i for i, a in enumerate(batch_ids)}
+        src: list[int] = []
+        dst: list[int] = []
+        score: list[float] = []
+        for i, alts in enumerate(alternatives[start:end]):
+            for b, s in alts:
+                src.append(i)
+                dst.append(node_index.setdefault(b, len(node_index)))
+                score.append(s)
+
+        graph.write(
+            lambda tx, b=(batch_ids, cols, keep, list(node_index), src, dst, score): _write_batch(
+                tx, *b
+            )
+        )
         if on_batch is not None:
-            on_batch(len(batch))
+            on_batch(end - start)
 
 
 def leaderboard(graph: Graph, kind: str | None, top: int) -> list[dict[str, Any]]:

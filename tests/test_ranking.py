@@ -171,7 +171,7 @@ def test_gds_agrees_with_networkx(catalog: Graph) -> None:
     mg = ranking.build_match_graph(
         [s.id for s in nx_scores],
         ranking.projection.capability_owners(catalog),
-        ranking.projection.evidence(catalog),
+        ranking.read_evidence(catalog),
     )
     pr_nx = ranking.centrality(mg, 0.85, "networkx")
     pr_gds = ranking.centrality(mg, 0.85, "gds", catalog)
