@@ -304,7 +304,7 @@ def test_compare_json_markdown_and_html(client):
                            headers={"Accept": "text/markdown"})
     assert by_accept.text == md.text
     weighted = client.get("/compare", params={"a": VIT, "b": FLUX},
-                          headers={"Accept": "text/html;q=0.5, text/markdown;q=0.9"})
+                          headers={"Accept": "application/json;q=0.5, text/markdown;q=0.9"})
     assert weighted.text == md.text
 
     html = client.get("/compare", params={"a": VIT, "b": FLUX, "format": "html"})
@@ -421,7 +421,8 @@ def test_cypher_reads(client):
     "MATCH (a) /* comment */ MERGE (b:Artifact {id: 'evil'}) RETURN b",
     "CALL { CREATE (:Artifact {id: 'evil'}) } RETURN 1",
     "LOAD CSV FROM 'file:///etc/passwd' AS row RETURN row",
-    "CALL dbms.security.createUser('x', 'y', false)",
+    "CALL db.createLabel('Evil')",
+    "CREATE USER bob SET PASSWORD 'secret-password'",
 ])
 def test_cypher_writes_are_refused_403(client, graph_session, query):
     before = graph_session.read("MATCH (n) RETURN count(n) AS n")[0]["n"]
