@@ -6,6 +6,12 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 export UNFRAGILE_HOME="${UNFRAGILE_TEST_HOME:-$PWD/.unfragile/test-home}"
 unfragile=.venv/bin/unfragile
 
+# tests/test_web.py drives a real headless Chromium; on a clean Debian machine, install it.
+if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; } \
+   && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+fi
+
 if [ -z "${NEO4J_URI:-}" ]; then
   # A fresh home each run, so no test depends on what an earlier run left.
   "$unfragile" db stop >/dev/null 2>&1 || true

@@ -1,0 +1,321 @@
+"""The web page: search, artifact, comparison and leaderboard pages as server-rendered HTML.
+
+Every page reads through the engine (search, compare, projection); no Cypher is written here,
+and user text reaches Neo4j only as query parameters inside those functions. Templates are
+Jinja2 with autoescape on. `/compare` and `/leaderboard` share their paths with the JSON API:
+their routes here match only a browser's request for a page (an Accept header that prefers
+text/html, and no `format` parameter), so include this router before the API's routes and
+every other request falls through to the API.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode
+
+import jinja2
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.templating import Jinja2Templates
+from starlette.types import Scope
+
+from api.state import Services, services
+from engine import compare
+from engine.records import KINDS, MODALITIES, PRICING
+from engine.search import Filters, SearchError
+from engine.verdict import LABELS, SUBSCORES, shown
+from graph import projection
+from graph.connection import GraphUnavailable
+from indexing.text import ModelLoadError
+from indexing.vectors import IndexProblem
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+STYLESHEET = "unfragile.css"
+RESULTS_DEFAULT, RESULTS_MAX = 10, 50
+LEADERBOARD_DEFAULT, LEADERBOARD_MAX = 50, 1000
+SEARCH_PARAMS = ("q", "k", "kind", "pricing", "open_weights", "modality", "alternatives_to")
+CANDIDATES_SHOWN = 10
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=True,  # every page; templates never mark user text safe
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.globals.update(
+    KINDS=KINDS, PRICING=PRICING, MODALITIES=MODALITIES, SUBSCORES=SUBSCORES, LABELS=LABELS,
+    shown=shown, STYLESHEET=STYLESHEET,
+)
+_env.filters["num"] = lambda v, digits=3: "–" if v is None else f"{float(v):.{digits}f}"
+templates = Jinja2Templates(env=_env)
+
+
+def link(path: str, **params: Any) -> str:
+    """A local URL with its parameters percent-encoded (None and "" left out)."""
+    kept = {k: v for k, v in params.items() if v is not None and v != ""}
+    return f"{path}?{urlencode(kept)}" if kept else path
+
+
+_env.globals["link"] = link
+
+
+def wants_page(scope: Scope) -> bool:
+    """A browser asking for a page: text/html accepted at least as much as JSON, no `format`."""
+    if "format" in parse_qs(scope.get("query_string", b"").decode("latin-1")):
+        return False
+    accept = ""
+    for name, value in scope.get("headers", []):
+        if name == b"accept":
+            accept = value.decode("latin-1").lower()
+    quality = {"html": 0.0, "json": 0.0}
+    for part in accept.split(","):
+        media, *options = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for option in options:
+            key, _, value = option.partition("=")
+            if key.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media in ("text/html", "application/xhtml+xml"):
+            quality["html"] = max(quality["html"], q)
+        elif media == "application/json":
+            quality["json"] = max(quality["json"], q)
+    return quality["html"] > 0 and quality["html"] >= quality["json"]
+
+
+class PageRoute(APIRoute):
+    """A route that matches only when `wants_page`; anything else falls through to the API."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE and not wants_page(scope):
+            return Match.NONE, {}
+        return match, child
+
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+class PageError(Exception):
+    """A person's request that gets a friendly page with this status instead of content."""
+
+    def __init__(self, status: int, title: str, message: str,
+                 candidates: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.status, self.title, self.message = status, title, message
+        self.candidates = candidates or []
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def error_page(request: Request, e: PageError) -> HTMLResponse:
+    response = render(request, "error.html", e.status, title=e.title, message=e.message,
+                      candidates=e.candidates, status=e.status)
+    if e.status == 503:
+        response.headers["Retry-After"] = "5"
+    return response
+
+
+UNREACHABLE = PageError(503, "The graph is unreachable",
+                        "The graph is unreachable, try again shortly.")
+
+
+def friendly(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Turn the errors a page can meet into pages: 4xx for the person, 503 for Neo4j down."""
+
+    @functools.wraps(view)
+    def wrapper(request: Request, **kwargs: Any) -> Response:
+        try:
+            return view(request, **kwargs)
+        except PageError as e:
+            return error_page(request, e)
+        except GraphUnavailable as e:
+            log.warning("page %s: %s", request.url.path, e)
+            # Drop the dead connection so a later request reconnects when Neo4j is back.
+            request.app.state.services.lost()
+            return error_page(request, UNREACHABLE)
+        except (ModelLoadError, IndexProblem) as e:
+            log.error("page %s: %s", request.url.path, e)
+            return error_page(request, PageError(503, "Search is not ready", str(e)))
+        except Exception:
+            log.exception("page %s failed", request.url.path)
+            return error_page(request, PageError(
+                500, "Something went wrong", "This page could not be built. The error is "
+                "logged on the server; try again, or another page."))
+
+    return wrapper
+
+
+# -- parameters ------------------------------------------------------------------------------
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    if value not in allowed:
+        raise PageError(400, "Unknown filter",
+                        f"{name}: unknown value {value!r}; use one of {', '.join(allowed)}.")
+    return value
+
+
+def _yes_no(name: str, value: str) -> bool | None:
+    value = value.strip().lower()
+    if not value:
+        return None
+    if value in ("true", "yes", "1"):
+        return True
+    if value in ("false", "no", "0"):
+        return False
+    raise PageError(400, "Unknown filter", f"{name}: use yes or no (or leave it empty).")
+
+
+def _count(name: str, value: str, default: int, most: int) -> int:
+    value = value.strip()
+    if not value:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= most:
+        raise PageError(400, "Bad parameter", f"{name}: give a whole number from 1 to {most}.")
+    return int(value)
+
+
+def _record(graph: Any, artifact_id: str) -> dict[str, Any]:
+    row = projection.artifact_page(graph, artifact_id)
+    if row is None:
+        raise PageError(404, "No such artifact", f"No artifact has the id {artifact_id!r}.")
+    return row
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+@router.get("/static/" + STYLESHEET)
+def stylesheet() -> FileResponse:
+    return FileResponse(STATIC / STYLESHEET, media_type="text/css",
+                        headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/")
+@friendly
+def search_page(request: Request, svc: ServicesDep) -> Response:
+    """'Need something different?': the search box, and results with their evidence."""
+    params = request.query_params
+    form = {name: params.get(name, "") for name in SEARCH_PARAMS}
+    try:
+        results, heading, anchor = _search(svc, params, form)
+    except PageError as e:
+        return render(request, "search.html", e.status, form=form, results=None,
+                      heading=None, anchor=None, error=e)
+    return render(request, "search.html", form=form, heading=heading, anchor=anchor,
+                  results=None if results is None else [r.as_dict() for r in results],
+                  error=None)
+
+
+def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]:
+    """(results, heading, anchor): what the search page shows for these parameters."""
+    unknown = sorted(set(params) - set(SEARCH_PARAMS))
+    if unknown:
+        raise PageError(400, "Unknown filter", f"{unknown[0]}: unknown parameter; the "
+                        f"search takes {', '.join(SEARCH_PARAMS)}.")
+    filters = Filters(kind=_choice("kind", form["kind"], KINDS),
+                      pricing=_choice("pricing", form["pricing"], PRICING),
+                      open_weights=_yes_no("open_weights", form["open_weights"]),
+                      modality=_choice("modality", form["modality"], MODALITIES))
+    k = _count("k", form["k"], RESULTS_DEFAULT, RESULTS_MAX)
+    alternatives_to = form["alternatives_to"].strip()
+    try:
+        if alternatives_to:
+            record = _record(svc.graph(), alternatives_to)
+            anchor = {"id": alternatives_to,
+                      "name": record["props"].get("name") or alternatives_to}
+            results = svc.search().alternatives(alternatives_to, k, filters)
+            return results, f"Alternatives to {anchor['name']}", anchor
+        if "q" in params:
+            results = svc.search().search(form["q"], k, filters)
+            anchor = {"id": results[0].artifact, "name": results[0].name} if results else None
+            return results, f"Results for “{form['q'].strip()}”", anchor
+    except SearchError as e:
+        status = 503 if e.field == "index" else 400
+        raise PageError(status, "Search needs something else", str(e)) from None
+    return None, None, None
+
+
+@router.get("/artifact/{artifact_id:path}")
+@friendly
+def artifact_page(request: Request, artifact_id: str,
+                  svc: ServicesDep) -> Response:
+    """One artifact: its record, UnfragileRank with interval and sub-scores, capabilities."""
+    row = _record(svc.graph(), artifact_id)
+    props = row["props"]
+    # Ingest records which signal_* / benchmark_* properties exist in signal_names and
+    # benchmark_names; "illustrative" is a flag about the figures, not a figure.
+    signals = {n: props.get(f"signal_{n}") for n in props.get("signal_names") or []
+               if n != "illustrative"}
+    benchmarks = {n: props.get(f"benchmark_{n}") for n in props.get("benchmark_names") or []}
+    url = props.get("url") or ""
+    return render(request, "artifact.html", id=artifact_id, a=props,
+                  capabilities=row["capabilities"], alternatives=row["alternatives"],
+                  signals=signals, illustrative=bool(props.get("signal_illustrative")),
+                  benchmarks=benchmarks,
+                  # Only web links become links: no javascript: or data: URLs from the catalog.
+                  url=url if url.lower().startswith(("https://", "http://")) else None)
+
+
+def compare_page(request: Request, svc: ServicesDep) -> Response:
+    """Two artifacts side by side, from the same dict the JSON API serves."""
+    params = request.query_params
+    a_text, b_text = params.get("a", ""), params.get("b", "")
+    if not a_text.strip() and not b_text.strip():
+        return render(request, "compare_form.html", a=a_text, b=b_text)
+    graph = svc.graph()
+    ids = [_resolve(graph, text, side) for text, side in ((a_text, "A"), (b_text, "B"))]
+    try:
+        page = compare.build_page(graph, ids[0], ids[1])
+    except compare.CompareError as e:
+        status = 409 if e.field == "artifact" else 400  # "artifact": known, not ranked yet
+        raise PageError(status, "These two cannot be compared", str(e)) from None
+    return render(request, "compare.html", page=page)
+
+
+def _resolve(graph: Any, text: str, side: str) -> str:
+    if not text.strip():
+        raise PageError(400, "Name two artifacts", f"{side}: give an artifact id or name.")
+    try:
+        return compare.resolve(graph, text, side)
+    except compare.CompareError as e:
+        candidates = projection.resolve(graph, text)
+        if not candidates:
+            raise PageError(404, "No such artifact", str(e)) from None
+        raise PageError(400, f"Which one did you mean for {side}?", str(e),
+                        candidates[:CANDIDATES_SHOWN]) from None
+
+
+def leaderboard_page(request: Request, svc: ServicesDep) -> Response:
+    """The best-ranked artifacts, optionally of one kind."""
+    params = request.query_params
+    kind = _choice("kind", params.get("kind", ""), KINDS)
+    top = _count("top", params.get("top", ""), LEADERBOARD_DEFAULT, LEADERBOARD_MAX)
+    graph = svc.graph()
+    rows = projection.leaderboard(graph, kind, top)
+    ranked = bool(rows) or projection.ranked_count(graph) > 0
+    return render(request, "leaderboard.html", rows=rows, kind=kind or "", top=top,
+                  ranked=ranked)
+
+
+for _path, _view in (("/compare", compare_page), ("/leaderboard", leaderboard_page)):
+    router.add_api_route(_path, friendly(_view), methods=["GET"], route_class_override=PageRoute,
+                         response_class=HTMLResponse, include_in_schema=False)
