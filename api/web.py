@@ -52,8 +52,13 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 _env.globals.update(
-    KINDS=KINDS, PRICING=PRICING, MODALITIES=MODALITIES, SUBSCORES=SUBSCORES, LABELS=LABELS,
-    shown=shown, STYLESHEET=STYLESHEET,
+    KINDS=KINDS,
+    PRICING=PRICING,
+    MODALITIES=MODALITIES,
+    SUBSCORES=SUBSCORES,
+    LABELS=LABELS,
+    shown=shown,
+    STYLESHEET=STYLESHEET,
 )
 _env.filters["num"] = lambda v, digits=3: "–" if v is None else f"{float(v):.{digits}f}"
 templates = Jinja2Templates(env=_env)
@@ -111,8 +116,9 @@ ServicesDep = Annotated[Services, Depends(services)]
 class PageError(Exception):
     """A person's request that gets a friendly page with this status instead of content."""
 
-    def __init__(self, status: int, title: str, message: str,
-                 candidates: list[dict[str, Any]] | None = None):
+    def __init__(
+        self, status: int, title: str, message: str, candidates: list[dict[str, Any]] | None = None
+    ):
         super().__init__(message)
         self.status, self.title, self.message = status, title, message
         self.candidates = candidates or []
@@ -123,15 +129,23 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 
 
 def error_page(request: Request, e: PageError) -> HTMLResponse:
-    response = render(request, "error.html", e.status, title=e.title, message=e.message,
-                      candidates=e.candidates, status=e.status)
+    response = render(
+        request,
+        "error.html",
+        e.status,
+        title=e.title,
+        message=e.message,
+        candidates=e.candidates,
+        status=e.status,
+    )
     if e.status == 503:
         response.headers["Retry-After"] = "5"
     return response
 
 
-UNREACHABLE = PageError(503, "The graph is unreachable",
-                        "The graph is unreachable, try again shortly.")
+UNREACHABLE = PageError(
+    503, "The graph is unreachable", "The graph is unreachable, try again shortly."
+)
 
 
 def friendly(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -153,9 +167,15 @@ def friendly(view: Callable[..., Response]) -> Callable[..., Response]:
             return error_page(request, PageError(503, "Search is not ready", str(e)))
         except Exception:
             log.exception("page %s failed", request.url.path)
-            return error_page(request, PageError(
-                500, "Something went wrong", "This page could not be built. The error is "
-                "logged on the server; try again, or another page."))
+            return error_page(
+                request,
+                PageError(
+                    500,
+                    "Something went wrong",
+                    "This page could not be built. The error is "
+                    "logged on the server; try again, or another page.",
+                ),
+            )
 
     return wrapper
 
@@ -168,8 +188,11 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str | None:
     if not value:
         return None
     if value not in allowed:
-        raise PageError(400, "Unknown filter",
-                        f"{name}: unknown value {value!r}; use one of {', '.join(allowed)}.")
+        raise PageError(
+            400,
+            "Unknown filter",
+            f"{name}: unknown value {value!r}; use one of {', '.join(allowed)}.",
+        )
     return value
 
 
@@ -205,8 +228,9 @@ def _record(graph: Any, artifact_id: str) -> dict[str, Any]:
 
 @router.get("/static/" + STYLESHEET)
 def stylesheet() -> FileResponse:
-    return FileResponse(STATIC / STYLESHEET, media_type="text/css",
-                        headers={"Cache-Control": "public, max-age=300"})
+    return FileResponse(
+        STATIC / STYLESHEET, media_type="text/css", headers={"Cache-Control": "public, max-age=300"}
+    )
 
 
 @router.get("/")
@@ -218,30 +242,48 @@ def search_page(request: Request, svc: ServicesDep) -> Response:
     try:
         results, heading, anchor = _search(svc, params, form)
     except PageError as e:
-        return render(request, "search.html", e.status, form=form, results=None,
-                      heading=None, anchor=None, error=e)
-    return render(request, "search.html", form=form, heading=heading, anchor=anchor,
-                  results=None if results is None else [r.as_dict() for r in results],
-                  error=None)
+        return render(
+            request,
+            "search.html",
+            e.status,
+            form=form,
+            results=None,
+            heading=None,
+            anchor=None,
+            error=e,
+        )
+    return render(
+        request,
+        "search.html",
+        form=form,
+        heading=heading,
+        anchor=anchor,
+        results=None if results is None else [r.as_dict() for r in results],
+        error=None,
+    )
 
 
 def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]:
     """(results, heading, anchor): what the search page shows for these parameters."""
     unknown = sorted(set(params) - set(SEARCH_PARAMS))
     if unknown:
-        raise PageError(400, "Unknown filter", f"{unknown[0]}: unknown parameter; the "
-                        f"search takes {', '.join(SEARCH_PARAMS)}.")
-    filters = Filters(kind=_choice("kind", form["kind"], KINDS),
-                      pricing=_choice("pricing", form["pricing"], PRICING),
-                      open_weights=_yes_no("open_weights", form["open_weights"]),
-                      modality=_choice("modality", form["modality"], MODALITIES))
+        raise PageError(
+            400,
+            "Unknown filter",
+            f"{unknown[0]}: unknown parameter; the search takes {', '.join(SEARCH_PARAMS)}.",
+        )
+    filters = Filters(
+        kind=_choice("kind", form["kind"], KINDS),
+        pricing=_choice("pricing", form["pricing"], PRICING),
+        open_weights=_yes_no("open_weights", form["open_weights"]),
+        modality=_choice("modality", form["modality"], MODALITIES),
+    )
     k = _count("k", form["k"], RESULTS_DEFAULT, RESULTS_MAX)
     alternatives_to = form["alternatives_to"].strip()
     try:
         if alternatives_to:
             record = _record(svc.graph(), alternatives_to)
-            anchor = {"id": alternatives_to,
-                      "name": record["props"].get("name") or alternatives_to}
+            anchor = {"id": alternatives_to, "name": record["props"].get("name") or alternatives_to}
             results = svc.search().alternatives(alternatives_to, k, filters)
             return results, f"Alternatives to {anchor['name']}", anchor
         if "q" in params:
@@ -256,23 +298,30 @@ def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]
 
 @router.get("/artifact/{artifact_id:path}")
 @friendly
-def artifact_page(request: Request, artifact_id: str,
-                  svc: ServicesDep) -> Response:
+def artifact_page(request: Request, artifact_id: str, svc: ServicesDep) -> Response:
     """One artifact: its record, UnfragileRank with interval and sub-scores, capabilities."""
     row = _record(svc.graph(), artifact_id)
     props = row["props"]
     # Ingest records which signal_* / benchmark_* properties exist in signal_names and
     # benchmark_names; "illustrative" is a flag about the figures, not a figure.
-    signals = {n: props.get(f"signal_{n}") for n in props.get("signal_names") or []
-               if n != "illustrative"}
+    signals = {
+        n: props.get(f"signal_{n}") for n in props.get("signal_names") or [] if n != "illustrative"
+    }
     benchmarks = {n: props.get(f"benchmark_{n}") for n in props.get("benchmark_names") or []}
     url = props.get("url") or ""
-    return render(request, "artifact.html", id=artifact_id, a=props,
-                  capabilities=row["capabilities"], alternatives=row["alternatives"],
-                  signals=signals, illustrative=bool(props.get("signal_illustrative")),
-                  benchmarks=benchmarks,
-                  # Only web links become links: no javascript: or data: URLs from the catalog.
-                  url=url if url.lower().startswith(("https://", "http://")) else None)
+    return render(
+        request,
+        "artifact.html",
+        id=artifact_id,
+        a=props,
+        capabilities=row["capabilities"],
+        alternatives=row["alternatives"],
+        signals=signals,
+        illustrative=bool(props.get("signal_illustrative")),
+        benchmarks=benchmarks,
+        # Only web links become links: no javascript: or data: URLs from the catalog.
+        url=url if url.lower().startswith(("https://", "http://")) else None,
+    )
 
 
 def compare_page(request: Request, svc: ServicesDep) -> Response:
@@ -300,8 +349,9 @@ def _resolve(graph: Any, text: str, side: str) -> str:
         candidates = projection.resolve(graph, text)
         if not candidates:
             raise PageError(404, "No such artifact", str(e)) from None
-        raise PageError(400, f"Which one did you mean for {side}?", str(e),
-                        candidates[:CANDIDATES_SHOWN]) from None
+        raise PageError(
+            400, f"Which one did you mean for {side}?", str(e), candidates[:CANDIDATES_SHOWN]
+        ) from None
 
 
 def leaderboard_page(request: Request, svc: ServicesDep) -> Response:
@@ -312,10 +362,15 @@ def leaderboard_page(request: Request, svc: ServicesDep) -> Response:
     graph = svc.graph()
     rows = projection.leaderboard(graph, kind, top)
     ranked = bool(rows) or projection.ranked_count(graph) > 0
-    return render(request, "leaderboard.html", rows=rows, kind=kind or "", top=top,
-                  ranked=ranked)
+    return render(request, "leaderboard.html", rows=rows, kind=kind or "", top=top, ranked=ranked)
 
 
 for _path, _view in (("/compare", compare_page), ("/leaderboard", leaderboard_page)):
-    router.add_api_route(_path, friendly(_view), methods=["GET"], route_class_override=PageRoute,
-                         response_class=HTMLResponse, include_in_schema=False)
+    router.add_api_route(
+        _path,
+        friendly(_view),
+        methods=["GET"],
+        route_class_override=PageRoute,
+        response_class=HTMLResponse,
+        include_in_schema=False,
+    )

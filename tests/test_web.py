@@ -34,20 +34,55 @@ from engine.settings import Settings
 from graph import projection, store
 from graph.connection import Graph
 from tests.conftest import CATALOG
+from tests.helpers import artifact, event, write_jsonl
 
 HTML = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 A, B = "vit-base-patch16-224", "flux-1-pro"
 
 
+HOSTILE = "<img src=x onerror=alert(1)>"
+PROBE = artifact(
+    "xss-probe",
+    name=f"Probe {HOSTILE}",
+    kind="tool",
+    provider=f"Evil {HOSTILE}",
+    url='https://example.com/?q="><script>alert(4)</script>',
+    capabilities=[
+        {
+            "title": f"Rune vowels {HOSTILE}",
+            "text": "Counts the vowels in Old Norse runes <script>alert(2)</script>.",
+            "unique": f"Unique {HOSTILE}",
+            "vs_alternatives": f"Versus {HOSTILE}",
+        }
+    ],
+)
+PROBE_QUERY = "count vowels in norse runes <script>alert(3)</script>"
+
+
 @pytest.fixture(scope="module")
-def loaded(settings: Settings, graph_session: Graph) -> Settings:
-    """The bundled catalog and events, indexed and ranked, once for this module."""
+def loaded(
+    settings: Settings, graph_session: Graph, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """The bundled catalog and events, plus one artifact and search made of markup, indexed
+    and ranked, once for this module."""
     from indexing.text import TextEncoder
 
     store.delete_everything(graph_session)
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     ingest(graph_session, CATALOG, show_progress=False)
+    hostile = write_jsonl(
+        tmp_path_factory.mktemp("hostile") / "probe.jsonl",
+        [
+            PROBE,
+            *(
+                event(PROBE_QUERY, "xss-probe", f"s-x{i}", kind)
+                for i in range(2)
+                for kind in ("match", "click")
+            ),
+        ],
+    )
+    ingest(graph_session, hostile, show_progress=False)
     indexer = Indexer(settings, graph_session, text_encoder=TextEncoder())
     indexer.sync_text("capabilities", show_progress=False)
     indexer.sync_text("queries", show_progress=False)
@@ -102,8 +137,9 @@ def test_landing_page_is_the_search_box(client: TestClient) -> None:
     assert "font-family" in css.text
 
 
-def test_search_shows_the_engine_results_with_evidence(client: TestClient,
-                                                       services: Services) -> None:
+def test_search_shows_the_engine_results_with_evidence(
+    client: TestClient, services: Services
+) -> None:
     query = "classify images"
     expected = services.search().search(query, 10)
     r = client.get("/?" + urlencode({"q": query}))
@@ -128,8 +164,9 @@ def test_search_shows_the_engine_results_with_evidence(client: TestClient,
 
 
 def test_filters_narrow_the_results(client: TestClient) -> None:
-    r = client.get("/?" + urlencode({"q": "generate an image from text", "kind": "api",
-                                     "open_weights": "no"}))
+    r = client.get(
+        "/?" + urlencode({"q": "generate an image from text", "kind": "api", "open_weights": "no"})
+    )
     assert r.status_code == 200
     kinds = re.findall(r'<span class="kind">([^<]+)</span>', r.text)
     assert kinds and set(kinds) == {"api"}
@@ -146,18 +183,22 @@ def test_alternatives_exclude_the_artifact(client: TestClient) -> None:
     assert missing.status_code == 404 and "no-such-artifact" in missing.text
 
 
-@pytest.mark.parametrize("params, status, words", [
-    ({"q": ""}, 400, "query: is empty"),
-    ({"q": "   "}, 400, "query: is empty"),
-    ({"q": "x" * 2001}, 400, "the limit is 2000"),
-    ({"q": "images", "kind": "spaceship"}, 400, "kind: unknown value 'spaceship'"),
-    ({"q": "images", "modality": "smell"}, 400, "modality: unknown value 'smell'"),
-    ({"q": "images", "open_weights": "maybe"}, 400, "open_weights: use yes or no"),
-    ({"q": "images", "k": "0"}, 400, "k: give a whole number from 1 to 50"),
-    ({"q": "images", "colour": "red"}, 400, "colour: unknown parameter"),
-])
-def test_bad_search_input_is_a_4xx_page_with_the_message(client: TestClient, params, status,
-                                                         words) -> None:
+@pytest.mark.parametrize(
+    "params, status, words",
+    [
+        ({"q": ""}, 400, "query: is empty"),
+        ({"q": "   "}, 400, "query: is empty"),
+        ({"q": "x" * 2001}, 400, "the limit is 2000"),
+        ({"q": "images", "kind": "spaceship"}, 400, "kind: unknown value 'spaceship'"),
+        ({"q": "images", "modality": "smell"}, 400, "modality: unknown value 'smell'"),
+        ({"q": "images", "open_weights": "maybe"}, 400, "open_weights: use yes or no"),
+        ({"q": "images", "k": "0"}, 400, "k: give a whole number from 1 to 50"),
+        ({"q": "images", "colour": "red"}, 400, "colour: unknown parameter"),
+    ],
+)
+def test_bad_search_input_is_a_4xx_page_with_the_message(
+    client: TestClient, params, status, words
+) -> None:
     r = client.get("/?" + urlencode(params))
     assert r.status_code == status
     assert r.headers["content-type"].startswith("text/html")
@@ -171,11 +212,34 @@ def test_hostile_text_is_escaped(client: TestClient) -> None:
     assert r.status_code == 200
     assert "<script>" not in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
-    for path in ("/artifact/" + hostile, "/compare?" + urlencode({"a": hostile, "b": B}),
-                 "/?" + urlencode({"q": "x", "kind": hostile})):
+    for path in (
+        "/artifact/" + hostile,
+        "/compare?" + urlencode({"a": hostile, "b": B}),
+        "/?" + urlencode({"q": "x", "kind": hostile}),
+    ):
         r = client.get(path)
         assert 400 <= r.status_code < 500, path
         assert "<script>" not in r.text and "&lt;script&gt;" in r.text, path
+
+
+def test_stored_markup_is_escaped_on_every_page(client: TestClient) -> None:
+    pages = {
+        "search": client.get("/?" + urlencode({"q": "count the vowels in norse runes"})),
+        "artifact": client.get("/artifact/xss-probe"),
+        "compare": client.get("/compare?" + urlencode({"a": "xss-probe", "b": A})),
+        "leaderboard": client.get("/leaderboard?kind=tool"),
+        "alternatives": client.get("/?" + urlencode({"alternatives_to": "xss-probe"})),
+    }
+    for name, r in pages.items():
+        assert r.status_code == 200, name
+        assert "<img" not in r.text and "<script" not in r.text, name
+        assert html.escape(f"Probe {HOSTILE}", quote=False) in r.text, name
+    search = pages["search"].text
+    assert 'href="/artifact/xss-probe"' in search.split('id="result-1"')[1][:400]
+    assert html.escape(PROBE_QUERY, quote=False) in search  # the past query, as evidence
+    assert html.escape(f"Rune vowels {HOSTILE}", quote=False) in pages["artifact"].text
+    assert 'href="https://example.com/?q=&#34;&gt;&lt;script&gt;' in pages["artifact"].text
+    assert html.escape(f"Unique {HOSTILE}", quote=False) in pages["compare"].text
 
 
 def test_artifact_page(client: TestClient, services: Services) -> None:
@@ -275,8 +339,13 @@ def test_neo4j_down_is_a_503_page(loaded: Settings) -> None:
         port = s.getsockname()[1]
         down = loaded.with_(neo4j_uri=f"bolt://127.0.0.1:{port}", neo4j_password="unused")
         client = TestClient(make_app(down), headers=HTML)
-        for path in ("/?q=images", f"/artifact/{A}", f"/compare?a={A}&b={B}", "/leaderboard",
-                     f"/?alternatives_to={A}"):
+        for path in (
+            "/?q=images",
+            f"/artifact/{A}",
+            f"/compare?a={A}&b={B}",
+            "/leaderboard",
+            f"/?alternatives_to={A}",
+        ):
             r = client.get(path)
             assert r.status_code == 503, path
             assert "the graph is unreachable, try again shortly" in text_of(r.text).lower()
@@ -289,8 +358,9 @@ def test_neo4j_down_is_a_503_page(loaded: Settings) -> None:
 
 def _missing_browser(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason}; CI must run the browser test (apt-get install chromium "
-                    "chromium-driver)")
+        pytest.fail(
+            f"{reason}; CI must run the browser test (apt-get install chromium chromium-driver)"
+        )
     pytest.skip(reason)
 
 
@@ -327,8 +397,14 @@ def browser() -> Iterator[object]:
             _missing_browser(f"{path} is missing (apt-get install chromium chromium-driver)")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,900", "--lang=en-US"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+        "--lang=en-US",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
@@ -338,8 +414,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = Path(os.environ.get("UNFRAGILE_SCREENSHOTS") or
-                  tmp_path_factory.mktemp("screenshots"))
+    folder = Path(os.environ.get("UNFRAGILE_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
     folder.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots: {folder}")
     return folder
@@ -356,8 +431,9 @@ def screenshot(driver, folder: Path, name: str) -> Path:
     return path
 
 
-def test_browser_search_then_compare(browser, live_url: str, shots: Path,
-                                     services: Services) -> None:
+def test_browser_search_then_compare(
+    browser, live_url: str, shots: Path, services: Services
+) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -375,12 +451,16 @@ def test_browser_search_then_compare(browser, live_url: str, shots: Path,
 
     expected = services.search().search("classify images", 10, Filters(modality="image"))
     results = browser.find_elements(By.CSS_SELECTOR, "li.result")
-    assert [r.find_element(By.CSS_SELECTOR, "h3").text for r in results] == \
-        [e.name for e in expected]
+    assert [r.find_element(By.CSS_SELECTOR, "h3").text for r in results] == [
+        e.name for e in expected
+    ]
     evidence = browser.find_elements(By.CSS_SELECTOR, "details.evidence li")
     assert evidence and all(("session" in e.text and "click" in e.text) for e in evidence)
-    assert results[0].find_element(By.CSS_SELECTOR, ".capability").text.startswith(
-        expected[0].capability["title"])
+    assert (
+        results[0]
+        .find_element(By.CSS_SELECTOR, ".capability")
+        .text.startswith(expected[0].capability["title"])
+    )
     screenshot(browser, shots, "1-search")
 
     # The second result's "compare with the top result" link opens the comparison.
@@ -395,8 +475,9 @@ def test_browser_search_then_compare(browser, live_url: str, shots: Path,
     assert browser.find_element(By.TAG_NAME, "h1").text == page["title"]
     assert browser.find_element(By.ID, "verdict").text == page["verdict"]["sentence"]
     rows = browser.find_elements(By.CSS_SELECTOR, "#compare-table tbody tr")
-    assert [r.find_element(By.TAG_NAME, "th").text for r in rows] == \
-        [row["label"] for row in page["table"]]
+    assert [r.find_element(By.TAG_NAME, "th").text for r in rows] == [
+        row["label"] for row in page["table"]
+    ]
     assert rows[0].text.endswith(f"{page['a']['kind']} {page['b']['kind']}")
     screenshot(browser, shots, "2-compare")
 
