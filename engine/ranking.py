@@ -80,6 +80,7 @@ import time
 import tomllib
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -224,10 +225,12 @@ class ArtifactScore:
     alternatives: list[dict[str, Any]] = field(default_factory=list)
 
     def props(self) -> dict[str, Any]:
-        d = asdict(self)
-        for k in ("id", "name", "kind", "alternatives", "estimate"):
-            d.pop(k)
-        return d
+        """The scores written on the Artifact node (asdict would deep-copy alternatives)."""
+        return {
+            k: getattr(self, k)
+            for k in self.__dataclass_fields__
+            if k not in ("id", "name", "kind", "alternatives", "estimate")
+        }
 
 
 @dataclass
@@ -304,27 +307,32 @@ class MatchGraph:
 
 def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
     """Integer codes in sorted order of the distinct values (stable across read orders)."""
-    first: dict[str, int] = {}
-    raw = np.fromiter(
-        (first.setdefault(v, len(first)) for v in values), dtype=np.int64, count=len(values)
-    )
-    uniq = sorted(first)
-    remap = np.empty(len(uniq), dtype=np.int64)
-    remap[np.fromiter((first[u] for u in uniq), dtype=np.int64, count=len(uniq))] = np.arange(
-        len(uniq)
-    )
-    return remap[raw], uniq
+    uniq = sorted(dict.fromkeys(values))
+    index = {v: i for i, v in enumerate(uniq)}
+    return np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values)), uniq
 
 
 def _compact(codes: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
     """Drop names no code uses any more; codes keep the sorted order."""
-    used, inverse = np.unique(codes, return_inverse=True)
-    return inverse.ravel().astype(np.int64), [names[i] for i in used.tolist()]
+    used = np.bincount(codes, minlength=len(names)) > 0
+    new_code = np.cumsum(used) - 1
+    return new_code[codes], [n for n, u in zip(names, used.tolist(), strict=True) if u]
 
 
-def read_evidence(graph: Graph) -> dict[str, Any]:
-    """Evidence as compact columns (see `projection.evidence_columns`)."""
-    return projection.evidence_columns(graph, MATCH_WEIGHTS)
+def read_evidence(graph: Graph, pool: ThreadPoolExecutor | None = None) -> dict[str, Any]:
+    """Evidence as compact columns (see `projection.evidence_columns`); with a pool, the
+    capability and the artifact evidence are read side by side."""
+    if pool is None:
+        return projection.evidence_columns(graph, MATCH_WEIGHTS)
+    parts = [
+        pool.submit(projection.evidence_columns, graph, MATCH_WEIGHTS, (kind,))
+        for kind in ("Capability", "Artifact")
+    ]
+    return _concat([p.result() for p in parts])
+
+
+def _concat(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
+    return {k: [x for part in parts for x in part[k]] for k in parts[0]}
 
 
 def build_match_graph(art_ids: list[str], owners: dict[str, str], ev: dict[str, Any]) -> MatchGraph:
@@ -703,11 +711,14 @@ def compute(
         clock = now
         step(name)
 
-    arts = projection.artifacts(graph)
+    # The reads are server-bound and independent: run them side by side.
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        arts_f = pool.submit(projection.artifacts, graph)
+        owners_f = pool.submit(projection.capability_owners, graph)
+        prefs_f = pool.submit(projection.preferences, graph)
+        ev = read_evidence(graph, pool)
+        arts, owners, prefs = arts_f.result(), owners_f.result(), prefs_f.result()
     art_ids = [a["id"] for a in arts]
-    owners = projection.capability_owners(graph)
-    ev = read_evidence(graph)
-    prefs = projection.preferences(graph)
     lap("read")
     mg = build_match_graph(art_ids, owners, ev)
     report.evidence_rows, report.sessions = len(ev["z"]), mg.n_sessions

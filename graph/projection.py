@@ -47,10 +47,13 @@ RETURN collect(c.id) AS id, collect(a.id) AS artifact
 
 # Per-session evidence behind every MATCHED edge (Prefer evidence feeds PREFERRED_OVER), one
 # entry per Evidence node, with its confidence units z (engine/evidence.py's MATCH_WEIGHTS)
-# computed in Cypher so that three properties cross the wire as one float.
+# computed in Cypher so that three properties cross the wire as one float. $kinds: the
+# target kinds to read, ['Capability', 'Artifact'] for all (two reads can run side by side).
+# The map projection reads the node's properties in one pass (faster than seven e.x reads).
 EVIDENCE_COLUMNS = """
 MATCH (e:Evidence)
-WHERE e.target_kind IN ['Capability', 'Artifact']
+WITH e {.session, .query, .target, .target_kind, .clicked, .dwell, .feedback} AS e
+WHERE e.target_kind IN $kinds
 RETURN collect(coalesce(e.session, '')) AS session,
        collect(coalesce(e.query, '')) AS query,
        collect(coalesce(e.target, '')) AS target,
@@ -191,11 +194,15 @@ def capability_owners(graph: Graph) -> dict[str, str]:
     return dict(zip(cols["id"], cols["artifact"], strict=True))
 
 
-def evidence_columns(graph: Graph, weights: dict[str, float]) -> dict[str, list[Any]]:
-    """Parallel lists session, query, target, is_capability, z: one entry per Evidence node."""
+def evidence_columns(
+    graph: Graph, weights: dict[str, float], kinds: tuple[str, ...] = ("Capability", "Artifact")
+) -> dict[str, list[Any]]:
+    """Parallel lists session, query, target, is_capability, z: one entry per Evidence node
+    whose target_kind is one of `kinds` (MATCHED evidence only: Capability, Artifact)."""
     return _columns(
         graph,
         EVIDENCE_COLUMNS,
+        kinds=list(kinds),
         **{k: weights[k] for k in ("w_session", "w_click", "w_long_dwell", "w_feedback")},
         long_dwell_s=weights["long_dwell_s"],
     )
