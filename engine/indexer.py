@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.settings import Settings
-from graph import store
+from graph import retrieval, store
 from graph.connection import Graph
 from indexing.vectors import VectorStore
 
-TEXT_COLLECTIONS = ("capabilities", "queries")
+TEXT_COLLECTIONS = ("capabilities", "queries", "artifacts")
 
 
 @dataclass
@@ -34,6 +34,12 @@ class SyncReport:
 def capability_text(row: dict[str, Any]) -> str:
     """What a capability is embedded as: its title, then its text."""
     return f"{row['title']}: {row['text']}"
+
+
+def artifact_text(row: dict[str, Any]) -> str:
+    """What an artifact is embedded (and matched by words) as: its name, then its description."""
+    name = row.get("name") or row["id"]
+    return f"{name}: {row['description']}" if row.get("description") else name
 
 
 def fingerprint(model: str, text: str) -> str:
@@ -80,6 +86,8 @@ class Indexer:
         if collection == "capabilities":
             rows = store.capability_texts(self.graph)
             texts = {r["id"]: capability_text(r) for r in rows}
+        elif collection == "artifacts":
+            texts = {r["id"]: artifact_text(r) for r in retrieval.artifact_rows(self.graph)}
         else:
             rows = store.query_texts(self.graph)
             texts = {r["id"]: r["text"] or r["id"] for r in rows}
@@ -198,6 +206,7 @@ class Indexer:
     def sync_all(self, rebuild: bool = False, show_progress: bool = True) -> list[SyncReport]:
         return [self.sync_text("capabilities", rebuild, show_progress),
                 self.sync_text("queries", rebuild, show_progress),
+                self.sync_text("artifacts", rebuild, show_progress),
                 self.sync_images(rebuild, show_progress)]
 
     # -- image search --------------------------------------------------------------------

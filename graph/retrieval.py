@@ -50,6 +50,42 @@ MATCH (q:Query)-[:MATCHED]->(t)
 RETURN DISTINCT q.id AS query
 """
 
+# Everything search keeps in memory, read once per reload (keyset-paged like graph.store).
+ARTIFACT_ROWS = """
+MATCH (a:Artifact)
+WHERE a.id > $after
+RETURN a.id AS id, a.name AS name, a.kind AS kind, a.pricing AS pricing,
+       a.open_weights AS open_weights, a.modalities AS modalities, a.provider AS provider,
+       a.unfragile_rank AS rank, a.description AS description
+ORDER BY a.id LIMIT $limit
+"""
+
+CAPABILITY_ROWS = """
+MATCH (c:Capability)
+WHERE c.id > $after
+RETURN c.id AS id, c.artifact AS artifact, c.title AS title, c.text AS text
+ORDER BY c.id LIMIT $limit
+"""
+
+# The one read a search makes: the MATCHED edges of the neighbouring past queries, plus a
+# cheap stamp of the graph (node and relationship counts come from Neo4j's count store in
+# O(1)) that tells the engine when the rows it holds in memory may be out of date.
+EVIDENCE_AND_STAMP = """
+CALL () { MATCH (a:Artifact) RETURN count(a) AS artifacts }
+CALL () { MATCH (c:Capability) RETURN count(c) AS capabilities }
+CALL () { MATCH ()-[m:MATCHED]->() RETURN count(m) AS matched }
+CALL () {
+  UNWIND $queries AS query_id
+  MATCH (q:Query {id: query_id})-[m:MATCHED]->(t)
+  RETURN collect({query: q.id, text: q.text, target: t.id,
+                  artifact: coalesce(t.artifact, t.id),
+                  is_capability: 'Capability' IN labels(t), confidence: m.confidence,
+                  sessions: m.sessions, clicks: m.clicks, count: m.count,
+                  feedback: m.feedback, last_seen: m.last_seen}) AS edges
+}
+RETURN artifacts, capabilities, matched, edges
+"""
+
 LATEST_EVIDENCE = "MATCH (:Query)-[m:MATCHED]->() RETURN max(m.last_seen) AS latest"
 
 FILTER_VALUES = """
@@ -91,6 +127,34 @@ def capabilities_of(graph: Graph, artifact_id: str) -> list[str]:
 
 def co_matched_queries(graph: Graph, artifact_id: str) -> list[str]:
     return [r["query"] for r in graph.read(CO_MATCHED, id=artifact_id)]
+
+
+def _paged(graph: Graph, query: str, page: int = 10000) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    after = ""
+    while True:
+        batch = graph.read(query, after=after, limit=page)
+        rows.extend(batch)
+        if len(batch) < page:
+            return rows
+        after = batch[-1]["id"]
+
+
+def artifact_rows(graph: Graph) -> list[dict[str, Any]]:
+    """Every artifact with what search filters, shows and indexes (name, description)."""
+    return _paged(graph, ARTIFACT_ROWS)
+
+
+def capability_rows(graph: Graph) -> list[dict[str, Any]]:
+    return _paged(graph, CAPABILITY_ROWS)
+
+
+def evidence_and_stamp(
+    graph: Graph, query_ids: list[str]
+) -> tuple[list[dict[str, Any]], tuple[int, int, int]]:
+    """MATCHED edges of `query_ids` and (artifacts, capabilities, matched edges) counts."""
+    row = graph.read(EVIDENCE_AND_STAMP, queries=query_ids)[0]
+    return row["edges"], (row["artifacts"], row["capabilities"], row["matched"])
 
 
 def latest_evidence(graph: Graph) -> str | None:

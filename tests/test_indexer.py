@@ -45,6 +45,7 @@ def test_index_builds_then_follows_edits_without_rebuild(home, graph, cli, tmp_p
     first = index_json(cli)
     assert first["capabilities"]["total"] == first["capabilities"]["added"] == 6
     assert first["queries"]["total"] == 2 and first["images"]["total"] == 0
+    assert first["artifacts"]["total"] == first["artifacts"]["added"] == 2
     again = index_json(cli)
     assert (again["capabilities"]["added"], again["capabilities"]["updated"],
             again["capabilities"]["removed"]) == (0, 0, 0)
@@ -57,6 +58,7 @@ def test_index_builds_then_follows_edits_without_rebuild(home, graph, cli, tmp_p
     update = index_json(cli)["capabilities"]
     assert (update["added"], update["updated"], update["removed"], update["total"]) == \
         (3, 1, 1, 8)
+    assert index_json(cli)["artifacts"]["total"] == 3  # gamma is new; nothing else changed
 
     vectors = VectorStore.open(home.index_dir, "capabilities", home.text_model, 384)
     graph_ids = {r["id"] for r in store.capability_texts(graph)}

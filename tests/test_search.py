@@ -29,6 +29,7 @@ def catalog(graph, settings, encoder):
     indexer = Indexer(settings, graph, text_encoder=encoder)
     indexer.sync_text("capabilities", show_progress=False)
     indexer.sync_text("queries", show_progress=False)
+    indexer.sync_text("artifacts", show_progress=False)
     return indexer
 
 
@@ -48,7 +49,7 @@ def test_results_explain_with_capabilities_and_evidence_from_the_graph(catalog, 
         owner = graph.read("MATCH (a:Artifact)-[:HAS_CAPABILITY]->(c:Capability {id: $id}) "
                            "RETURN a.id AS a", id=r.capability["id"])
         assert owner == [{"a": r.artifact}]
-        assert set(r.components) == {"dense", "lexical", "evidence", "prior"}
+        assert set(r.components) == {"dense", "description", "lexical", "evidence", "prior"}
         for e in r.evidence:
             rows = graph.read("MATCH (q:Query)-[m:MATCHED]->(t) WHERE q.text = $q AND "
                               "coalesce(t.artifact, t.id) = $a RETURN m.sessions AS s",
@@ -69,6 +70,55 @@ def test_new_events_move_the_target_up_after_index(catalog, graph, settings, enc
     after = [r.artifact for r in engine_for(settings, graph, encoder).search(query, k=20)]
     assert after.index(target) < before.index(target)
     assert after[0] == target
+
+
+def test_a_long_lived_engine_follows_events_and_index_without_restart(catalog, graph, settings,
+                                                                      encoder):
+    engine = engine_for(settings, graph, encoder)
+    query = "sketch a floor plan from a photo"
+    before = [r.artifact for r in engine.search(query, k=20)]
+    target = before[-1]
+    reads = []
+    original = graph.read
+    graph.read = lambda *a, **kw: reads.append(a[0]) or original(*a, **kw)
+    try:
+        engine.search(query, k=20)
+        assert len(reads) == 1  # nothing changed: the evidence read is the only one
+    finally:
+        del graph.read
+    loaded = engine.reloads
+    events = [event(query, target, f"fan-{i}", kind) for i in range(6) for kind in ("match",
+                                                                                      "click")]
+    ingest(graph, write_jsonl(settings.home / "more-events.jsonl", events), show_progress=False)
+    catalog.sync_text("queries", show_progress=False)
+    after = engine.search(query, k=20)  # the same engine, no restart
+    assert engine.reloads > loaded
+    assert after[0].artifact == target
+    assert any(e["query"] == query for e in after[0].evidence)
+
+
+def test_threads_share_one_engine(catalog, graph, settings, encoder):
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = engine_for(settings, graph, encoder)
+    texts = ["speech to text", "generate images from text", "read files and search the web",
+             "translate documents", "open source alternative to midjourney"] * 4
+    alone = [[r.artifact for r in engine.search(t, k=5)] for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda t: [r.artifact for r in engine.search(t, k=5)], texts))
+    assert together == alone
+
+
+def test_bm25_ranks_by_rare_words():
+    from indexing.lexical import BM25
+
+    index = BM25(["speech to text for meetings", "text to image generation",
+                  "a text model", "speech synthesis from text"])
+    hits = index.top("speech meetings", 10)
+    assert [i for i, _ in hits] == [0, 3]
+    assert hits[0][1] > hits[1][1] > 0
+    assert index.top("nothing matches", 5) == []
+    assert len(index.top("text", 2)) == 2
 
 
 def test_one_session_cannot_outvote_many(catalog, graph, settings, encoder):

@@ -1,0 +1,59 @@
+"""BM25 over short texts, in memory: postings as numpy arrays, one bincount per query."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+import numpy as np
+
+# Plain words, the same tokens Neo4j's full-text index would see after reducing user text.
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def tokens(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+class BM25:
+    """Okapi BM25 (k1, b) over `docs`; `top` returns the best documents by index."""
+
+    def __init__(self, docs: list[str], k1: float = 1.2, b: float = 0.75):
+        self.size = len(docs)
+        counts = [Counter(tokens(d)) for d in docs]
+        lengths = np.array([sum(c.values()) for c in counts], dtype=np.float64)
+        average = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
+        norm = k1 * (1.0 - b + b * lengths / average)
+        rows: dict[str, list[int]] = {}
+        freqs: dict[str, list[int]] = {}
+        for i, c in enumerate(counts):
+            for word, f in c.items():
+                rows.setdefault(word, []).append(i)
+                freqs.setdefault(word, []).append(f)
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for word, docs_of in rows.items():
+            idx = np.array(docs_of, dtype=np.int64)
+            f = np.array(freqs[word], dtype=np.float64)
+            idf = math.log(1.0 + (self.size - len(idx) + 0.5) / (len(idx) + 0.5))
+            self._postings[word] = (idx, (idf * f * (k1 + 1.0) / (f + norm[idx])).astype(
+                np.float32))
+
+    def top(self, text: str, n: int) -> list[tuple[int, float]]:
+        """Up to n (document index, score) pairs with a positive score, best first."""
+        parts = [self._postings[w] for w in set(tokens(text)) if w in self._postings]
+        if not parts or n <= 0:
+            return []
+        if len(parts) == 1:
+            docs, weights = parts[0]
+            scores = np.zeros(self.size, dtype=np.float64)
+            scores[docs] = weights
+        else:
+            docs = np.concatenate([p[0] for p in parts])
+            weights = np.concatenate([p[1] for p in parts])
+            scores = np.bincount(docs, weights=weights, minlength=self.size)
+        hit = np.flatnonzero(scores > 0)
+        if len(hit) > n:
+            hit = hit[np.argpartition(-scores[hit], n - 1)[:n]]
+        order = sorted(hit.tolist(), key=lambda i: (-scores[i], i))
+        return [(i, float(scores[i])) for i in order]
