@@ -319,6 +319,12 @@ def _compact(codes: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]
     return new_code[codes], [n for n, u in zip(names, used.tolist(), strict=True) if u]
 
 
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """np.unique by sorting (numpy's hash-based unique is slower on these int keys)."""
+    k = np.sort(keys)
+    return k[np.concatenate([[True], k[1:] != k[:-1]])] if len(k) else k
+
+
 def read_evidence(graph: Graph, pool: ThreadPoolExecutor | None = None) -> dict[str, Any]:
     """Evidence as compact columns (see `projection.evidence_columns`); with a pool, the
     capability and the artifact evidence are read side by side."""
@@ -399,7 +405,7 @@ def build_match_graph(art_ids: list[str], owners: dict[str, str], ev: dict[str, 
     )
 
     # Nodes: matched artifacts, then capabilities, then queries.
-    matched = np.unique(a_idx)
+    matched = np.flatnonzero(np.bincount(a_idx, minlength=n_art))
     artifact_nodes = np.full(n_art, -1, dtype=np.int64)
     artifact_nodes[matched] = np.arange(len(matched))
     cap_base = len(matched)
@@ -427,7 +433,7 @@ def build_match_graph(art_ids: list[str], owners: dict[str, str], ev: dict[str, 
     dst_ca = artifact_nodes[ca_keys % n_art]
 
     positive = vote > 0
-    pair_key = np.unique(s_idx[positive] * n_art + a_idx[positive])
+    pair_key = _sorted_unique(s_idx[positive] * n_art + a_idx[positive])
     comatch = sp.csr_array((vote, (a_idx, q_idx)), shape=(n_art, len(q_names)))
     comatch.data = np.log1p(comatch.data)
     return MatchGraph(
@@ -449,18 +455,23 @@ def build_match_graph(art_ids: list[str], owners: dict[str, str], ev: dict[str, 
     )
 
 
-def to_networkx(mg: MatchGraph, weights: np.ndarray | None = None) -> Any:
-    """The projection as a weighted undirected networkx graph (nodes 'a:', 'c:', 'q:' ids)."""
+def to_networkx(mg: MatchGraph, weights: np.ndarray | None = None, labels: bool = True) -> Any:
+    """The projection as a weighted undirected networkx graph: nodes named by their 'a:', 'c:',
+    'q:' ids, or with labels=False by their index 0..n-1 (cheaper to build and to hash)."""
     import networkx as nx
 
     w = mg.weights() if weights is None else weights
     G = nx.Graph()
-    G.add_nodes_from(mg.node_names)
-    names = mg.node_names
-    G.add_weighted_edges_from(
-        (names[u], names[v], x)
-        for u, v, x in zip(mg.src.tolist(), mg.dst.tolist(), w.tolist(), strict=True)
-    )
+    src, dst = mg.src.tolist(), mg.dst.tolist()
+    if labels:
+        names = mg.node_names
+        G.add_nodes_from(names)
+        G.add_weighted_edges_from(
+            (names[u], names[v], x) for u, v, x in zip(src, dst, w.tolist(), strict=True)
+        )
+    else:
+        G.add_nodes_from(range(mg.n_nodes))
+        G.add_weighted_edges_from(zip(src, dst, w.tolist(), strict=True))
     return G
 
 
@@ -480,9 +491,9 @@ def centrality(
         return algorithms.gds_pagerank_arrays(graph, mg.n_nodes, mg.src, mg.dst, w, alpha)
     import networkx as nx
 
-    G = to_networkx(mg, w)
+    G = to_networkx(mg, w, labels=False)
     pr = nx.pagerank(G, alpha=alpha, weight="weight", tol=1.0e-10, max_iter=500)
-    return np.array([pr[n] for n in mg.node_names])
+    return np.fromiter(map(pr.__getitem__, range(mg.n_nodes)), dtype=np.float64, count=mg.n_nodes)
 
 
 def match_graph_scores(
