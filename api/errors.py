@@ -113,6 +113,26 @@ def install(app: FastAPI) -> None:
         return error_response(503, f"the graph database is unavailable: {e} Retry shortly.",
                               headers={"Retry-After": "2"})
 
+    from neo4j.exceptions import (
+        IncompleteCommit,
+        ServiceUnavailable,
+        SessionExpired,
+        TransientError,
+    )
+
+    @app.exception_handler(IncompleteCommit)
+    @app.exception_handler(ServiceUnavailable)
+    @app.exception_handler(SessionExpired)
+    @app.exception_handler(TransientError)
+    async def driver_down(request: Request, e: Exception) -> JSONResponse:
+        # What the graph layer does not translate: a database shutting down or starting
+        # (DatabaseUnavailable), a commit cut off mid-way. Retrying is right for both (event
+        # writes are idempotent).
+        request.app.state.services.lost()
+        return error_response(503, "the graph database is unavailable (Neo4j "
+                                   f"{e.__class__.__name__}). Retry shortly.",
+                              headers={"Retry-After": "2"})
+
     @app.exception_handler(QueryError)
     async def query_error(request: Request, e: QueryError) -> JSONResponse:
         if QueryRefused is not None and isinstance(e, QueryRefused):

@@ -1,0 +1,177 @@
+"""Neo4j stops under traffic: graph routes answer 503 JSON, the API stays up, and it recovers
+on its own within 10 s of Neo4j coming back, with every accepted event still there.
+
+The API runs as `unfragile serve` in a subprocess against a Neo4j this test starts in its own
+home, so stopping that server leaves the session's Neo4j (and the other tests) alone.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from engine.db import local_server, open_graph
+from engine.indexer import Indexer
+from engine.ingest import ingest
+from tests.helpers import artifact, event, write_jsonl
+
+REPO = Path(__file__).resolve().parents[1]
+KEY = "fault-key"
+RECOVERY_S = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(check, timeout: float, what: str) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if check():
+            return time.monotonic() - start
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout} s")
+
+
+class Traffic(threading.Thread):
+    """Mixed graph-route requests in a loop; events carry unique ids and sessions."""
+
+    def __init__(self, base: str):
+        super().__init__(daemon=True)
+        self.base = base
+        self.stop = threading.Event()
+        self.log: list[tuple[float, str, int, dict | None]] = []
+        self.accepted: list[str] = []
+        self.n = 0
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.base, timeout=20) as client:
+            while not self.stop.is_set():
+                self.n += 1
+                i = self.n
+                calls = [
+                    ("artifact", lambda: client.get("/artifacts/fault-art-1")),
+                    ("leaderboard", lambda: client.get("/leaderboard")),
+                    ("search", lambda: client.get("/search", params={"q": "thing number 2"})),
+                    ("cypher", lambda: client.post("/cypher", json={
+                        "query": "MATCH (a:Artifact) RETURN count(a) AS n"})),
+                    ("events", lambda i=i: client.post("/events", headers={"X-API-Key": KEY},
+                                                       json={**event("fault query",
+                                                                     "fault-art-1", f"s{i}"),
+                                                             "id": f"fault-{i}"})),
+                ]
+                for name, call in calls:
+                    r = call()
+                    try:
+                        body = r.json()
+                    except ValueError:
+                        body = None
+                    self.log.append((time.monotonic(), name, r.status_code, body))
+                    if name == "events" and r.status_code == 200:
+                        self.accepted.append(f"fault-{i}")
+                time.sleep(0.02)
+
+
+@pytest.fixture
+def own_home(settings, tmp_path):
+    if settings.external_neo4j:
+        pytest.skip("stops and restarts its own local Neo4j")
+    own = settings.with_(home=tmp_path / "faults-home", gds=False, neo4j_heap="512m")
+    server = local_server(own)
+    server.start(timeout_s=own.neo4j_start_timeout_s)
+    try:
+        yield own, server
+    finally:
+        server.stop()
+
+
+def test_neo4j_stops_under_traffic_then_the_api_recovers(own_home, tmp_path):
+    own, server = own_home
+    with open_graph(own, apply_schema=True) as graph:
+        ingest(graph, write_jsonl(tmp_path / "a.jsonl",
+                                  [artifact(f"fault-art-{i}") for i in range(1, 4)]),
+               show_progress=False)
+        indexer = Indexer(own, graph)
+        indexer.sync_text("capabilities", show_progress=False)
+        indexer.sync_text("queries", show_progress=False)
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, UNFRAGILE_HOME=str(own.home), UNFRAGILE_API_KEYS=KEY,
+               UNFRAGILE_GDS="0", UNFRAGILE_NEO4J_HEAP="512m")
+    log = open(tmp_path / "serve.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port)],
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    traffic = Traffic(base)
+    try:
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        _wait_for(healthy, 120, "the API answering /healthz with 200")
+        traffic.start()
+        _wait_for(lambda: len(traffic.accepted) >= 5, 60, "five events accepted")
+
+        stopped_at = time.monotonic()
+        assert server.stop()
+        gone_at = time.monotonic()
+        time.sleep(4)  # traffic goes on against a stopped Neo4j
+        assert proc.poll() is None, "the API process died with Neo4j"
+        down = httpx.get(f"{base}/healthz", timeout=10)
+        assert down.status_code == 503 and down.json()["status"] == "unavailable"
+        assert down.json()["neo4j"] is False and down.json()["reason"]
+        # Routes that need no graph still answer.
+        assert httpx.get(f"{base}/openapi.json", timeout=10).status_code == 200
+
+        restart_at = time.monotonic()
+        server.start(timeout_s=own.neo4j_start_timeout_s)
+        back_at = time.monotonic()
+        recovered = _wait_for(healthy, RECOVERY_S, "recovery after Neo4j came back")
+        rounds = traffic.n  # let every route go round at least once more
+        _wait_for(lambda: traffic.n >= rounds + 2, 60, "two more rounds of traffic")
+        traffic.stop.set()
+        traffic.join(timeout=60)
+        assert proc.poll() is None
+    finally:
+        traffic.stop.set()
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+    statuses = {status for _, _, status, _ in traffic.log}
+    assert statuses <= {200, 503}, (statuses, (tmp_path / "serve.log").read_text()[-3000:])
+    # Requests sent while Neo4j was down (not while it stopped or started).
+    outage = [(name, status, body) for t, name, status, body in traffic.log
+              if gone_at + 0.5 < t < restart_at]
+    assert {name for name, _, _ in outage} == {"artifact", "leaderboard", "search", "cypher",
+                                               "events"}
+    for name, status, body in outage:
+        assert status == 503, (name, status, body)
+        assert body["error"] == "unavailable" and "Neo4j" in body["message"]
+    after = [(name, status) for t, name, status, _ in traffic.log if t > back_at + recovered]
+    assert {name for name, _ in after} == {"artifact", "leaderboard", "search", "cypher",
+                                           "events"}
+    assert all(status == 200 for _, status in after), after
+    assert sum(1 for t, _, s, _ in traffic.log if t < stopped_at and s == 200) >= 25
+
+    # Every event the API accepted (200), before the stop and after the restart, is there.
+    with open_graph(own) as graph:
+        stored = {r["id"] for r in graph.read(
+            "MATCH (e:Evidence) UNWIND e.events AS id RETURN DISTINCT id")}
+    assert traffic.accepted and set(traffic.accepted) <= stored
+    assert "Traceback" not in (tmp_path / "serve.log").read_text()
