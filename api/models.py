@@ -183,6 +183,9 @@ EVENT_SCHEMA: dict[str, Any] = {
         "loser": {"type": "string"},
     },
     "required": ["query", "event", "session", "time"],
+    "example": {"id": "e-1", "query": "classify photos", "event": "click",
+                "session": "s-1", "time": "2026-10-03T14:22:05Z",
+                "artifact": "vit-base-patch16-224"},
 }
 
 
@@ -194,8 +197,9 @@ class EventsAccepted(BaseModel):
 # -- Cypher --------------------------------------------------------------------------------
 
 class CypherRequest(BaseModel):
-    query: str = Field(min_length=1, max_length=100_000)
-    params: dict[str, Any] = Field(default_factory=dict)
+    query: str = Field(min_length=1, max_length=100_000, examples=[
+        "MATCH (a:Artifact {kind: $kind}) RETURN a.id, a.unfragile_rank LIMIT 5"])
+    params: dict[str, Any] = Field(default_factory=dict, examples=[{"kind": "model"}])
 
 
 class SavedParams(BaseModel):

@@ -16,7 +16,8 @@ from graph import projection
 
 router = APIRouter(tags=["artifacts"])
 
-ArtifactId = Annotated[str, Path(max_length=MAX_ID_CHARS, description="An artifact id.")]
+ArtifactId = Annotated[str, Path(max_length=MAX_ID_CHARS, description="An artifact id.",
+                                 examples=["vit-base-patch16-224"])]
 SCORE_FIELDS = tuple(Scores.model_fields)
 HIDDEN = {"name_lower"}  # an index helper, not part of the record
 

@@ -49,9 +49,11 @@ def negotiate(accept: str | None) -> str:
 def compare(
     svc: Annotated[Services, Depends(services)],
     a: Annotated[str, Query(min_length=1, max_length=MAX_NAME_CHARS,
-                            description="An artifact id or name.")],
+                            description="An artifact id or name.",
+                            examples=["vit-base-patch16-224"])],
     b: Annotated[str, Query(min_length=1, max_length=MAX_NAME_CHARS,
-                            description="Another artifact id or name.")],
+                            description="Another artifact id or name.",
+                            examples=["flux-1-pro"])],
     format: Annotated[Literal["json", "md", "html"] | None, Query(
         description="Overrides the Accept header.")] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,

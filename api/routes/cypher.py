@@ -60,7 +60,7 @@ def saved() -> list[dict[str, Any]]:
 
 @router.post("/cypher/saved/{name}", response_model=CypherResult,
              responses={**ERRORS, 404: {"model": ErrorBody}})
-def run_saved(name: Annotated[str, Path(max_length=100)],
+def run_saved(name: Annotated[str, Path(max_length=100, examples=["top_by_kind"])],
               svc: Annotated[Services, Depends(services)],
               body: SavedParams | None = None) -> dict[str, Any]:
     """Run a saved exploration with its parameters (defaults filled in, types checked)."""

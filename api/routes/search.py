@@ -53,16 +53,19 @@ def raise_search_error(e: SearchError) -> None:
 def search(
     svc: Annotated[Services, Depends(services)],
     q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS,
-                                   description="What you need, in words.")] = None,
+                                   description="What you need, in words.",
+                                   examples=["image classification"])] = None,
     k: K = 10,
     kind: Kind | None = None,
     pricing: Pricing | None = None,
     open_weights: bool | None = None,
     modality: Modality | None = None,
-    provider: Annotated[str | None, Query(max_length=MAX_NAME_CHARS)] = None,
+    provider: Annotated[str | None, Query(max_length=MAX_NAME_CHARS,
+                                          examples=["Google"])] = None,
     alternatives_to: Annotated[str | None, Query(
         max_length=MAX_ID_CHARS,
-        description="An artifact id: find what does what it does (with q: exclude it).")]
+        description="An artifact id: find what does what it does (with q: exclude it).",
+        examples=["vit-base-patch16-224"])]
     = None,
 ) -> dict[str, Any]:
     """Artifacts for a need, best first, each with the capability that matched and the past
