@@ -5,7 +5,7 @@ PYTHON  ?= python3
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run test lint bench clean stop
+.PHONY: setup run demo test lint bench clean stop
 
 setup: $(VENV)/.installed
 
@@ -25,6 +25,11 @@ run: setup
 	$(BIN)/unfragile stats
 	$(BIN)/unfragile search "open source alternative to midjourney" --top-k 3
 	$(BIN)/unfragile compare vit-base-patch16-224 flux-1-pro
+
+## demo: set up, start Neo4j, load the bundled catalog and events, index, rank, then serve the
+## API and web page at http://127.0.0.1:8000 (Ctrl-C stops the server; `make stop` stops Neo4j)
+demo: setup
+	$(BIN)/unfragile demo
 
 ## test: set up, start a throwaway Neo4j, run pytest against it, stop it
 test: setup
