@@ -73,6 +73,23 @@ def test_pagerank_equals_networkx_on_a_random_weighted_graph() -> None:
     assert max(abs(ours[n] - ref[n]) for n in G) < 1e-8
 
 
+def test_reused_pagerank_operator_equals_networkx_for_each_weighting() -> None:
+    rng = np.random.default_rng(4)
+    G = nx.gnm_random_graph(200, 700, seed=4)
+    G.add_node(200)  # dangling
+    nodes, src, dst, _ = algorithms.edge_arrays(G)
+    op = algorithms.UndirectedPageRank(len(nodes), src, dst)
+    for _ in range(3):  # the bootstrap re-runs one operator with new weights
+        w = rng.uniform(0.0, 2.0, len(src))
+        w[rng.random(len(src)) < 0.1] = 0.0  # zero-weight edges leave some nodes dangling
+        H = nx.Graph()
+        H.add_nodes_from(nodes)
+        H.add_weighted_edges_from(zip(src.tolist(), dst.tolist(), w.tolist(), strict=True))
+        ref = nx.pagerank(H, weight="weight", tol=1e-13, max_iter=2000)
+        ours = op.run(w, tol=1e-13, max_iter=2000)
+        assert np.max(np.abs(ours - np.array([ref[n] for n in nodes]))) < 1e-9
+
+
 def test_bradley_terry_orders_by_wins_and_stays_finite() -> None:
     s = algorithms.bradley_terry({("a", "b"): 5, ("b", "c"): 5, ("a", "c"): 1})
     assert s["a"] > s["b"] > s["c"] > 0
@@ -176,6 +193,68 @@ def test_gds_agrees_with_networkx(catalog: Graph) -> None:
     pr_nx = ranking.centrality(mg, 0.85, "networkx")
     pr_gds = ranking.centrality(mg, 0.85, "gds", catalog)
     assert np.max(np.abs(pr_nx - pr_gds)) < 1e-6
+
+
+def test_evidence_columns_carry_the_documented_confidence_units(catalog: Graph) -> None:
+    """z computed in Cypher equals engine/evidence.py's formula on each Evidence node."""
+    w = ranking.MATCH_WEIGHTS
+    rows = catalog.read(
+        "MATCH (e:Evidence) WHERE e.target_kind IN ['Capability', 'Artifact'] "
+        "RETURN e.session AS s, e.query AS q, e.target AS t, e.clicked AS clicked, "
+        "e.dwell AS dwell, e.feedback AS feedback"
+    )
+    expected = {
+        (r["s"], r["q"], r["t"]): w["w_session"]
+        + w["w_click"] * bool(r["clicked"])
+        + w["w_long_dwell"] * ((r["dwell"] or 0.0) >= w["long_dwell_s"])
+        + w["w_feedback"] * (r["feedback"] or 0)
+        for r in rows
+    }
+    ev = ranking.read_evidence(catalog)
+    got = dict(
+        zip(zip(ev["session"], ev["query"], ev["target"], strict=True), ev["z"], strict=True)
+    )
+    assert len(rows) == len(ev["z"]) > 0 and got == expected
+    assert any(z != 1.0 for z in got.values())  # clicks, dwell or feedback occur
+
+
+def test_write_back_replaces_stale_alternatives(catalog: Graph) -> None:
+    _rank(catalog)
+    first = _alternatives(catalog)
+    a, b = first[0]["a"], first[0]["b"]
+    # Tamper: a stale edge, a wrong score, a missing edge; the next rank repairs all three.
+    outsider = catalog.read(
+        "MATCH (x:Artifact {id: $a}), (y:Artifact) WHERE y <> x AND NOT (x)-[:ALTERNATIVE_TO]->(y) "
+        "RETURN y.id AS id ORDER BY id LIMIT 1",
+        a=a,
+    )[0]["id"]
+    catalog.write(
+        lambda tx: tx.run(
+            "MATCH (x:Artifact {id: $a}), (y:Artifact {id: $o}) "
+            "CREATE (x)-[:ALTERNATIVE_TO {score: 0.5}]->(y)",
+            a=a,
+            o=outsider,
+        ).consume()
+    )
+    catalog.write(
+        lambda tx: tx.run(
+            "MATCH (:Artifact {id: $a})-[x:ALTERNATIVE_TO]->(:Artifact {id: $b}) "
+            "SET x.score = -1.0",
+            a=a,
+            b=b,
+        ).consume()
+    )
+    last = first[-1]
+    catalog.write(
+        lambda tx: tx.run(
+            "MATCH (:Artifact {id: $a})-[x:ALTERNATIVE_TO]->(:Artifact {id: $b}) DELETE x",
+            a=last["a"],
+            b=last["b"],
+        ).consume()
+    )
+    assert _alternatives(catalog) != first
+    _rank(catalog)
+    assert _alternatives(catalog) == first
 
 
 def _spam(artifact_id: str, n: int = 1000) -> list[dict]:
