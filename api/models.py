@@ -56,7 +56,7 @@ class SearchResult(BaseModel):
     name: str
     kind: str
     score: float
-    components: dict[str, float] = Field(description="dense, lexical, evidence, prior")
+    components: dict[str, float] = Field(description="dense, lexical, evidence, prior, ...")
     capability: MatchedCapability | None
     evidence: list[Evidence]
 
