@@ -18,36 +18,29 @@ What it does:
 2. Starts its own Neo4j in a fresh temporary UNFRAGILE_HOME (never the user's data; NEO4J_URI
    is ignored) and loads both files through the engine's own `engine.ingest.ingest`. The
    server is stopped at the end, whatever happens.
-3. Builds the two FAISS stores (capabilities, queries) under settings.index_dir *without*
-   running MiniLM over 200k texts (about 30 minutes on this CPU). The INDEX VECTORS ARE
-   SYNTHETIC, but placed in MiniLM's own space: the real model encodes each "<verb> <object>"
-   pair, qualifier and adjective of the generator's vocabulary once (~2,800 short phrases), and
-   the vector of a capability or past query is the normalised sum of its parts' embeddings
-   plus seeded noise. Real MiniLM query vectors therefore land near the capabilities and past
+3. Builds the three FAISS stores (capabilities, queries, artifacts) under settings.index_dir
+   *without* running MiniLM over 200k texts (about 30 minutes on this CPU). The INDEX VECTORS
+   ARE SYNTHETIC, but placed in MiniLM's own space: the real model encodes each "<verb>
+   <object>" pair, qualifier and adjective of the generator's vocabulary once (~2,800 short
+   phrases), and the vector of a capability or past query is the normalised sum of its parts'
+   embeddings plus seeded noise; an artifact's vector is the normalised mean of its
+   capabilities'. Real MiniLM query vectors therefore land near the capabilities and past
    queries of their topic with realistic similarities, and the evidence path of the engine
    (neighbour queries above its minimum similarity, then the MATCHED edges) does real work.
    Fingerprints are engine.indexer.fingerprint(model, text) of the exact text the indexer
    embeds, so `unfragile index` considers the stores current (checked with the engine's own
    Indexer.sync_text, which must find nothing to add or update).
 4. Opens a SearchEngine(settings, graph) with the real MiniLM encoder: QUERY ENCODING AT
-   SEARCH TIME IS REAL. After a warm-up it times `--test-queries` realistic query strings (none
-   of them a past query verbatim) one at a time through SearchEngine.search, end to end, with
-   a breakdown taken by wrapping the engine's calls (no engine code is changed): encoding,
-   FAISS (capability and query index), each Neo4j read (full text, capability owners,
-   evidence, artifacts, best-capability details) and the rest (fusion, grouping, checks).
-   Then batch throughput through SearchEngine.search_many in batches of `--batch` (median of
-   `--batch-passes` passes over the same queries). `--sweep-threads` first compares 1 thread
-   and all CPUs for torch and FAISS; the variants of step 5 run the engine with the changes
-   recommended. Both let their configurations take turns every 10 queries and every batch,
-   so the shared machine's drifting load hits each of them alike.
-5. Variants, end to end (prototyped by patching in this process; the engine is unchanged):
-   W_LEXICAL = 0 (the engine then skips its full-text read), artifact and capability rows
-   served from memory instead of three reads per query, and both.
-   Diagnostics behind the recommendations (prototypes timed here, not what the engine does):
-   the fixed cost of one Neo4j round trip (the engine's Graph.read vs. a reused session); the
-   engine's five reads per query vs. one Cypher statement doing all of them (per query and
-   for a whole batch) vs. only the reads that change between ingests (full text + evidence,
-   with artifact details and capability owners held in memory); the encoder's cost split into
+   SEARCH TIME IS REAL (the engine's query-embedding cache is emptied before every timed query
+   and batch). After a warm-up it times `--test-queries` realistic query strings (none of them
+   a past query verbatim) one at a time through SearchEngine.search, end to end, with a
+   breakdown taken by wrapping the engine's calls (no engine code is changed): encoding, FAISS
+   (capability and query index), the one Neo4j read (evidence + graph stamp) and the rest
+   (BM25, fusion, grouping, checks). Then batch throughput through SearchEngine.search_many in
+   batches of `--batch` (median of `--batch-passes` passes over the same queries).
+   `--sweep-threads` first compares 1 thread and all CPUs for torch and FAISS, taking turns
+   every 10 queries and every batch, so the shared machine's drifting load hits each alike.
+5. Diagnostics: the fixed cost of one Neo4j round trip, and the encoder's cost split into
    tokenising, the transformer forward pass and sentence-transformers' own overhead, and an
    int8 dynamically quantised copy of the model (its time and its cosine to the float32
    vectors).
@@ -335,7 +328,7 @@ def test_queries(count: int, seed: int, past: set[str]) -> list[str]:
 class Probe:
     """Wraps the engine's collaborators and adds each call's time to the current record."""
 
-    READS = ("fulltext", "evidence", "artifacts", "capabilities")
+    READS = ("evidence_and_stamp",)
 
     def __init__(self) -> None:
         self.current: dict[str, float] = defaultdict(float)
@@ -380,11 +373,7 @@ class Probe:
 
             def label(n: str = name) -> str:
                 self.calls[f"fn {n}"] += 1
-                if n == "capabilities":  # _answer reads capabilities twice, in this order
-                    first = self.calls["fn capabilities"] % 2 == 1
-                    return ("neo4j capabilities (owners of dense hits)" if first else
-                            "neo4j capabilities (best-capability details)")
-                return f"neo4j {n}"
+                return "neo4j evidence + graph stamp (the one read)"
             setattr(retrieval, name, self._timed(label, original))
             self._undo.append(lambda n=name, o=original: setattr(retrieval, n, o))
         graph = engine.graph
@@ -420,6 +409,7 @@ def _pct(values: list[float], q: float) -> float:
 def time_one(engine: Any, probe: Probe, text: str, k: int) -> dict[str, Any]:
     """One SearchEngine.search, end to end, with the probe's breakdown (seconds)."""
     probe.reset()
+    engine.forget_encodings()  # encoding included, even for a text searched before
     t0 = time.perf_counter()
     found = engine.search(text, k)
     total = time.perf_counter() - t0
@@ -532,6 +522,7 @@ def batches(engine: Any, probe: Probe, queries: list[str], size: int, k: int,
         per_batch = []
         for at in range(0, len(queries), size):
             chunk = queries[at:at + size]
+            engine.forget_encodings()  # every pass encodes its queries: encoding is included
             t0 = time.perf_counter()
             engine.search_many(chunk, k)
             dt = time.perf_counter() - t0
@@ -584,98 +575,6 @@ def sweep_threads(engine: Any, probe: Probe, queries: list[str], size: int, k: i
                     "p99_ms": r["p99_ms"], "encode_p50_ms": r["groups"]["encode"]["p50_ms"],
                     "faiss_p50_ms": r["groups"]["faiss"]["p50_ms"], "batch_qps": r["batch_qps"],
                     "queries": len(queries)})
-        say(f"  {name}: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
-            f"batch {r['batch_qps']:.0f} q/s")
-    return out
-
-
-def load_details(graph: Any) -> tuple[dict[str, Any], dict[str, Any], float]:
-    """Every artifact's and capability's row as retrieval.artifacts/capabilities return it."""
-    from graph import retrieval
-
-    t0 = time.perf_counter()
-    art_ids = [r["id"] for r in graph.read("MATCH (a:Artifact) RETURN a.id AS id")]
-    cap_ids = [r["id"] for r in graph.read("MATCH (c:Capability) RETURN c.id AS id")]
-    artifacts: dict[str, Any] = {}
-    capabilities: dict[str, Any] = {}
-    for at in range(0, len(art_ids), 10_000):
-        artifacts.update(retrieval.artifacts(graph, art_ids[at:at + 10_000]))
-    for at in range(0, len(cap_ids), 10_000):
-        capabilities.update(retrieval.capabilities(graph, cap_ids[at:at + 10_000]))
-    return artifacts, capabilities, time.perf_counter() - t0
-
-
-def variants(engine: Any, probe: Probe, queries: list[str], size: int,
-             k: int) -> dict[str, Any]:
-    """End-to-end numbers for the engine as is and with the changes recommended, prototyped
-    here by patching (engine code is untouched): no full-text read (W_LEXICAL = 0, which the
-    engine already supports: it skips the read), and artifact details and capability rows
-    served from memory instead of three reads per query."""
-    from dataclasses import replace
-
-    from graph import retrieval
-
-    probe.detach()  # so that `originals` are the engine's own functions, not the probe's
-    artifacts, capabilities, load_s = load_details(engine.graph)
-    originals = retrieval.artifacts, retrieval.capabilities
-
-    def from_memory() -> Callable[[], None]:
-        retrieval.artifacts = lambda graph, ids: {i: artifacts[i] for i in ids if i in artifacts}
-        retrieval.capabilities = lambda graph, ids: {
-            i: capabilities[i] for i in ids if i in capabilities}
-
-        def undo() -> None:
-            retrieval.artifacts, retrieval.capabilities = originals
-        return undo
-
-    saved = engine.weights
-
-    def config(name: str, lexical: float | None, memory: bool) -> Config:
-        def apply() -> Callable[[], None]:
-            undo_memory = from_memory() if memory else None
-            if lexical is not None:
-                engine.weights = replace(saved, lexical=lexical)
-
-            def undo() -> None:
-                engine.weights = saved
-                if undo_memory is not None:
-                    undo_memory()
-            return undo
-        return name, apply
-
-    configs = [config("as is", None, False),
-               config("W_LEXICAL = 0 (no full-text read)", 0.0, False),
-               config("artifact + capability rows from memory", None, True),
-               config("both", 0.0, True)]
-    # The in-memory prototype must answer exactly as the engine does.
-    same = 0
-    for text in queries[:20]:
-        answers = []
-        for _, apply in configs[:3:2]:  # "as is", "rows from memory"
-            undo = apply()
-            try:
-                answers.append([(r.artifact, r.score, r.capability, r.evidence)
-                                for r in engine.search(text, k)])
-            finally:
-                undo()
-        same += answers[0] == answers[1]
-    load0 = ingest_bench._loadavg()
-    runs = interleaved(engine, probe, configs, queries, size, k)
-    probe.detach()
-    if (retrieval.artifacts, retrieval.capabilities) != originals:
-        raise RuntimeError("variants left graph.retrieval patched")
-    out: dict[str, Any] = {"details_load_s": load_s, "artifacts_held": len(artifacts),
-                           "capabilities_held": len(capabilities), "queries": len(queries),
-                           "loadavg": [load0, ingest_bench._loadavg()],
-                           "memory_prototype_identical_results": f"{same}/{min(20, len(queries))}",
-                           "runs": []}
-    for name, _ in configs:
-        r = runs[name]
-        out["runs"].append({
-            "variant": name, "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"],
-            "mean_ms": r["mean_ms"],
-            "groups_mean_ms": {n: v["mean_ms"] for n, v in r["groups"].items()},
-            "round_trips_per_query": r["round_trips_per_query"], "batch_qps": r["batch_qps"]})
         say(f"  {name}: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
             f"batch {r['batch_qps']:.0f} q/s")
     return out
@@ -755,124 +654,6 @@ def encoder_split(encoder: Any, queries: list[str]) -> dict[str, Any]:
     except Exception as exc:  # informational only
         out["int8 dynamic quantisation, encode"] = {"error": repr(exc)}
     return out
-
-
-COMBINED = """
-UNWIND $items AS item
-CALL (item) {
-  CALL db.index.fulltext.queryNodes('capability_text', item.terms, {limit: 50})
-  YIELD node, score
-  RETURN collect({id: node.id, artifact: node.artifact, score: score, title: node.title,
-                  text: node.text}) AS lexical
-}
-CALL (item) {
-  UNWIND item.caps AS cid
-  MATCH (c:Capability {id: cid})
-  RETURN collect({id: c.id, artifact: c.artifact, title: c.title, text: c.text}) AS caps
-}
-CALL (item) {
-  UNWIND item.queries AS qid
-  MATCH (q:Query {id: qid})-[m:MATCHED]->(t)
-  RETURN collect({query: q.id, text: q.text, target: t.id, artifact: coalesce(t.artifact, t.id),
-                  is_capability: 'Capability' IN labels(t), confidence: m.confidence,
-                  sessions: m.sessions, clicks: m.clicks, count: m.count,
-                  feedback: m.feedback, last_seen: m.last_seen}) AS edges
-}
-CALL (lexical, caps, edges) {
-  UNWIND [x IN lexical | x.artifact] + [x IN caps | x.artifact] + [x IN edges | x.artifact]
-    AS aid
-  WITH DISTINCT aid
-  MATCH (a:Artifact {id: aid})
-  RETURN collect({id: a.id, name: a.name, kind: a.kind, pricing: a.pricing,
-                  open_weights: a.open_weights, modalities: a.modalities,
-                  provider: a.provider, rank: a.unfragile_rank}) AS artifacts
-}
-RETURN item.n AS n, lexical, caps, edges, artifacts
-"""
-
-# What would stay a graph read if artifact details and capability owners/titles were held in
-# memory (they change only on ingest): full text and match-graph evidence, one statement.
-COMBINED_DYNAMIC = """
-UNWIND $items AS item
-CALL (item) {
-  CALL db.index.fulltext.queryNodes('capability_text', item.terms, {limit: 50})
-  YIELD node, score
-  RETURN collect({id: node.id, artifact: node.artifact, score: score}) AS lexical
-}
-CALL (item) {
-  UNWIND item.queries AS qid
-  MATCH (q:Query {id: qid})-[m:MATCHED]->(t)
-  RETURN collect({query: q.id, text: q.text, target: t.id, artifact: coalesce(t.artifact, t.id),
-                  is_capability: 'Capability' IN labels(t), confidence: m.confidence,
-                  sessions: m.sessions, clicks: m.clicks, count: m.count,
-                  feedback: m.feedback, last_seen: m.last_seen}) AS edges
-}
-RETURN item.n AS n, lexical, edges
-"""
-
-
-def combined_reads(engine: Any, queries: list[str], batch: int) -> dict[str, Any]:
-    """The engine's five reads per query vs. one Cypher statement doing all of them.
-
-    A prototype for the recommendation, not what the engine does: the same candidates (dense
-    capability hits, neighbour queries above the engine's minimum similarity, full-text terms)
-    are read (a) the way engine/search.py reads them, five round trips, and (b) by COMBINED in
-    one round trip, for one query at a time and for `batch` queries at once (title and text
-    of every candidate capability come back, so no read for the best capability is needed).
-    """
-    from engine import search as engine_search
-    from graph import retrieval
-
-    graph = engine.graph
-    vectors = engine.encoder.encode(queries)
-    cap_hits = engine.capabilities.search(vectors, engine_search.CAPABILITY_CANDIDATES)
-    past_hits = (engine.queries.search(vectors, engine_search.NEIGHBOUR_QUERIES)
-                 if engine.queries else [[] for _ in queries])
-    items = []
-    for n, (text, caps, past) in enumerate(zip(queries, cap_hits, past_hits, strict=True)):
-        items.append({"n": n, "text": text, "terms": retrieval.lucene_terms(text) or "none",
-                      "caps": [c for c, _ in caps],
-                      "queries": [q for q, sim in past
-                                  if sim >= engine_search.NEIGHBOUR_MIN_SIMILARITY]})
-
-    def separate(item: dict[str, Any]) -> None:
-        lexical = retrieval.fulltext(graph, item["text"])
-        edges = retrieval.evidence(graph, item["queries"])
-        owners = retrieval.capabilities(graph, item["caps"])
-        ids = ({r["artifact"] for r in lexical} | {r["artifact"] for r in owners.values()}
-               | {e["artifact"] for e in edges})
-        retrieval.artifacts(graph, sorted(ids))
-        retrieval.capabilities(graph, item["caps"][:10])
-
-    for item in items[:10]:
-        separate(item)
-        graph.read(COMBINED, items=[item])
-        graph.read(COMBINED_DYNAMIC, items=[item])
-    a, b, c = [], [], []
-    for item in items:
-        t0 = time.perf_counter()
-        separate(item)
-        t1 = time.perf_counter()
-        graph.read(COMBINED, items=[item])
-        t2 = time.perf_counter()
-        graph.read(COMBINED_DYNAMIC, items=[item])
-        t3 = time.perf_counter()
-        a.append((t1 - t0) * 1000)
-        b.append((t2 - t1) * 1000)
-        c.append((t3 - t2) * 1000)
-    per_query_batched = []
-    for at in range(0, len(items), batch):
-        chunk = items[at:at + batch]
-        graph.read(COMBINED, items=chunk)  # warm-up of the batched shape
-        t0 = time.perf_counter()
-        graph.read(COMBINED, items=chunk)
-        per_query_batched.append((time.perf_counter() - t0) * 1000 / len(chunk))
-    return {"queries": len(items),
-            "five reads as the engine does them": _summ(a),
-            "one combined statement, one query": _summ(b),
-            "full text + evidence only (details from memory), one query": _summ(c),
-            f"one combined statement, {batch} queries per call (ms per query)":
-                {"mean_ms": statistics.fmean(per_query_batched)}}
 
 
 # -- machine --------------------------------------------------------------------------------
@@ -997,7 +778,7 @@ def table(result: dict[str, Any]) -> str:
                          f"{r['p50_ms']:6.1f} ms (encode {r['encode_p50_ms']:.1f}, FAISS "
                          f"{r['faiss_p50_ms']:.2f}), p99 {r['p99_ms']:6.1f} ms, batch "
                          f"{r['batch_qps']:4.0f} q/s")
-    if result.get("variants"):
+    if result.get("variants"):  # results saved by earlier versions of this bench
         v = result["variants"]
         lines += ["", "end to end with the recommended changes prototyped in this bench by "
                       f"patching (same {v['queries']} queries, variants taking turns every 10 "
@@ -1031,7 +812,7 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"  encoder: int8 vs float32 vectors, cosine mean {c['mean']:.4f}, "
                      f"min {c['min']:.4f}")
     lines.append(f"  encoder max_seq_length {enc['max_seq_length']}")
-    for name, v in diag["combined_reads"].items():
+    for name, v in diag.get("combined_reads", {}).items():
         if isinstance(v, dict):
             tail = (f", p50 {v['p50_ms']:.2f} ms, p99 {v['p99_ms']:.2f} ms"
                     if "p50_ms" in v else "")
@@ -1069,8 +850,8 @@ def _warnings(result: dict[str, Any]) -> list[str]:
 
 
 def build_indexes(settings: Any, graph: Any, encoder: Any, seed: int) -> dict[str, Any]:
-    from engine.indexer import Indexer, capability_text, fingerprint
-    from graph import store
+    from engine.indexer import Indexer, artifact_text, capability_text, fingerprint
+    from graph import retrieval, store
     from indexing.vectors import VectorStore
 
     started = time.perf_counter()
@@ -1103,11 +884,36 @@ def build_indexes(settings: Any, graph: Any, encoder: Any, seed: int) -> dict[st
                       "seconds": time.perf_counter() - t0}
         say(f"  {name}: {len(vs):,} vectors, {vs.index_type}, nprobe {vs.search_effort}, "
             f"{time.perf_counter() - t0:.1f}s")
+    # Artifacts: the normalised mean of their capabilities' vectors (a description sums up
+    # what an artifact does), fingerprinted as the indexer would embed name + description.
+    t0 = time.perf_counter()
+    caps = VectorStore.open(settings.index_dir, "capabilities", model, space.dim,
+                            exact_limit=settings.exact_limit, kind=settings.index_kind)
+    owned: dict[str, list[str]] = {}
+    for r in retrieval.capability_rows(graph):
+        owned.setdefault(r["artifact"], []).append(r["id"])
+    rows = retrieval.artifact_rows(graph)
+    vectors = np.zeros((len(rows), space.dim), dtype=np.float32)
+    for i, r in enumerate(rows):
+        own = [caps.vector(c) for c in owned.get(r["id"], [])]
+        own = [v for v in own if v is not None]
+        if own:
+            vectors[i] = np.mean(own, axis=0)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    vs = VectorStore.create(settings.index_dir, "artifacts", model, space.dim,
+                            exact_limit=settings.exact_limit, kind=settings.index_kind)
+    vs.upsert([r["id"] for r in rows], [fingerprint(model, artifact_text(r)) for r in rows],
+              vectors)
+    vs.save()
+    info["artifacts"] = {"count": len(vs), "index_type": vs.index_type,
+                         "nprobe": vs.search_effort, "seconds": time.perf_counter() - t0}
+    say(f"  artifacts: {len(vs):,} vectors, {vs.index_type}, {time.perf_counter() - t0:.1f}s")
     info["sanity"] = sanity
     indexer = Indexer(settings, graph)
-    reports = [indexer.sync_text(n, show_progress=False) for n in ("capabilities", "queries")]
+    reports = [indexer.sync_text(n, show_progress=False)
+               for n in ("capabilities", "queries", "artifacts")]
     changed = sum(r.added + r.updated + r.removed for r in reports)
-    info["sync_check"] = ("nothing (both stores current)" if changed == 0 else
+    info["sync_check"] = ("nothing (all three stores current)" if changed == 0 else
                           f"{changed} vectors: " + "; ".join(str(r.as_dict()) for r in reports))
     info["build_s"] = time.perf_counter() - started
     return info
@@ -1132,8 +938,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--faiss-threads", type=int, default=1)
     p.add_argument("--sweep-threads", action="store_true",
                    help="also time short runs with 1 and all CPUs for torch and FAISS")
-    p.add_argument("--no-variants", action="store_true",
-                   help="skip the end-to-end runs of the recommended changes (prototypes)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--save", type=Path, default=None, help="also write the JSON result here")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -1216,14 +1020,9 @@ def main(argv: list[str] | None = None) -> int:
             say(f"batches of {args.batch}: {args.batch_passes} passes ...")
             batch = batches(engine, probe, measured, args.batch, args.top_k, args.batch_passes)
             say(f"  {batch['qps']:.1f} q/s")
-        variant_runs = None
-        if not args.no_variants:
-            say("variants (prototypes of the recommendations, same queries) ...")
-            variant_runs = variants(engine, probe, measured, args.batch, args.top_k)
         probe.detach()
         say("diagnostics ...")
         diagnostics = {"round_trip": round_trip_floor(graph),
-                       "combined_reads": combined_reads(engine, measured[:128], args.batch),
                        "encoder": encoder_split(encoder, measured[:100])}
 
         import faiss
@@ -1248,7 +1047,7 @@ def main(argv: list[str] | None = None) -> int:
             "single": single,
             "batch": batch,
             "sweep": sweep,
-            "variants": variant_runs,
+            "reloads": engine.reloads,
             "diagnostics": diagnostics,
             "measurement_window": window,
             "targets": {"p50_ms": TARGET_P50_MS, "p99_ms": TARGET_P99_MS, "qps": TARGET_QPS},

@@ -37,6 +37,7 @@ import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -67,7 +68,7 @@ NEIGHBOUR_SHARPNESS = 10.0  # weight of a past query: exp(sharpness · (similari
 RECENCY_HALF_LIFE_DAYS = 180.0
 EVIDENCE_SHOWN = 3
 ENCODING_CACHE = 2048  # query embeddings kept (least recently used out)
-ARTIFACT_REFRESH_S = 60.0  # artifact rows (filters, rank) are re-read at least this often
+ARTIFACT_REFRESH_S = 300.0  # artifact rows (filters, rank) are re-read at least this often
 COLLECTIONS = ("capabilities", "queries", "artifacts")
 
 
@@ -165,6 +166,7 @@ class _Snapshot:
     art_keys: list[str]
     art_pos: dict[str, int]
     art_lex_keys: list[str]
+    art_texts: list[str]
     art_vectors: np.ndarray | None
     art_lexical: BM25
     caps: dict[str, dict[str, Any]]
@@ -237,16 +239,19 @@ class SearchEngine:
                        cap_lexical=BM25([f"{r['title']} {r['text']}" for r in rows]))
         if "artifacts" in parts:
             rows = retrieval.artifact_rows(self.graph)
-            new.update(artifacts={r["id"]: r for r in rows},
-                       art_lexical=BM25([artifact_text(r) for r in rows]),
-                       refreshed=time.monotonic())
-            store = self._store("artifacts")
-            vectors = {} if store is None else {r["id"]: store.vector(r["id"]) for r in rows}
-            keys = [a for a, v in vectors.items() if v is not None]
-            new.update(art_keys=keys, art_pos={a: i for i, a in enumerate(keys)},
-                       art_lex_keys=[r["id"] for r in rows],
-                       art_vectors=np.stack([vectors[a] for a in keys]).astype(np.float32)
-                       if keys else None)
+            texts = [artifact_text(r) for r in rows]
+            new.update(artifacts={r["id"]: r for r in rows}, refreshed=time.monotonic())
+            same = (old is not None and texts == old.art_texts and files[2] == old.files[2]
+                    and [r["id"] for r in rows] == old.art_lex_keys)
+            if not same:  # a periodic refresh with nothing renamed or re-indexed reuses these
+                store = self._store("artifacts")
+                vectors = {} if store is None else {r["id"]: store.vector(r["id"]) for r in rows}
+                keys = [a for a, v in vectors.items() if v is not None]
+                new.update(art_keys=keys, art_pos={a: i for i, a in enumerate(keys)},
+                           art_lex_keys=[r["id"] for r in rows], art_texts=texts,
+                           art_lexical=BM25(texts),
+                           art_vectors=np.stack([vectors[a] for a in keys]).astype(np.float32)
+                           if keys else None)
         if "latest" in parts:
             latest = retrieval.latest_evidence(self.graph)
             new["latest"] = _parse_time(latest) if latest else None
@@ -298,6 +303,11 @@ class SearchEngine:
                 while len(self._cache) > ENCODING_CACHE:
                     self._cache.popitem(last=False)
         return np.stack([found[t] for t in texts]).astype(np.float32)
+
+    def forget_encodings(self) -> None:
+        """Empty the query-embedding cache (benchmarks that must time encoding use it)."""
+        with self._cache_lock:
+            self._cache.clear()
 
     # -- searching -----------------------------------------------------------------------
     def search(self, text: str, k: int = 10, filters: Filters | None = None,
@@ -485,5 +495,6 @@ class SearchEngine:
         return 0.5 ** (max(age, 0.0) / RECENCY_HALF_LIFE_DAYS)
 
 
+@lru_cache(maxsize=65536)
 def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))

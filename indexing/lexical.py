@@ -16,10 +16,17 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+# A word's postings keep only its MAX_POSTINGS highest-weighted documents (impact-ordered
+# pruning): a word in more documents than that is a near stop word whose low idf hardly
+# moves the top of a ranking, while its full list would dominate the query's cost.
+MAX_POSTINGS = 4096
+
+
 class BM25:
     """Okapi BM25 (k1, b) over `docs`; `top` returns the best documents by index."""
 
-    def __init__(self, docs: list[str], k1: float = 1.2, b: float = 0.75):
+    def __init__(self, docs: list[str], k1: float = 1.2, b: float = 0.75,
+                 max_postings: int = MAX_POSTINGS):
         self.size = len(docs)
         counts = [Counter(tokens(d)) for d in docs]
         lengths = np.array([sum(c.values()) for c in counts], dtype=np.float64)
@@ -36,8 +43,11 @@ class BM25:
             idx = np.array(docs_of, dtype=np.int64)
             f = np.array(freqs[word], dtype=np.float64)
             idf = math.log(1.0 + (self.size - len(idx) + 0.5) / (len(idx) + 0.5))
-            self._postings[word] = (idx, (idf * f * (k1 + 1.0) / (f + norm[idx])).astype(
-                np.float32))
+            weight = idf * f * (k1 + 1.0) / (f + norm[idx])
+            if len(idx) > max_postings:
+                keep = np.sort(np.argpartition(-weight, max_postings - 1)[:max_postings])
+                idx, weight = idx[keep], weight[keep]
+            self._postings[word] = (idx, weight.astype(np.float32))
 
     def top(self, text: str, n: int) -> list[tuple[int, float]]:
         """Up to n (document index, score) pairs with a positive score, best first."""
