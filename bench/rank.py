@@ -91,13 +91,16 @@ def main(argv: list[str] | None = None) -> int:
             r = rank(graph, config, engine=engine, settings=settings, show_progress=False)
             wall = time.perf_counter() - t0
             busy1, ours1, neo1 = _system_busy_s(), _proc_cpu_s(os.getpid()), _proc_cpu_s(neo4j_pid)
-            others = None
+            others = own = None
             if None not in (busy0, busy1, ours0, ours1, neo0, neo1):
-                others = (busy1 - busy0) - (ours1 - ours0) - (neo1 - neo0)
+                own = (ours1 - ours0) + (neo1 - neo0)
+                others = (busy1 - busy0) - own
             return {
                 "report": r,
                 "wall_s": round(wall, 2),
                 "loadavg_start": round(load, 2),
+                # CPU this process and its Neo4j used (all threads), and everything else
+                "own_cpu_s": None if own is None else round(own, 1),
                 "others_cpu_s": None if others is None else round(max(others, 0.0), 1),
             }
 
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{st:<14}"
             + "".join(f"{runs[p][e]['report'].seconds.get(st, 0):>20.2f}" for p, e in cols)
         )
-    for key in ("wall_s", "loadavg_start", "others_cpu_s"):
+    for key in ("wall_s", "loadavg_start", "own_cpu_s", "others_cpu_s"):
         lines.append(f"{key:<14}" + "".join(f"{str(runs[p][e][key]):>20}" for p, e in cols))
     lines.append(
         "full recompute target <= 30 s: "

@@ -279,6 +279,8 @@ class MatchGraph:
     n_sessions: int
 
     n_ground_edges: int = 0
+    _cap_rows: np.ndarray | None = None
+    _cap_edges: np.ndarray | None = None
 
     def weights(self, session_weight: np.ndarray | None = None) -> np.ndarray:
         """log1p of the (re-weighted) vote mass on each edge; ground edges are constant."""
@@ -288,10 +290,12 @@ class MatchGraph:
             else self.ev_vote * session_weight[self.ev_session]
         )
         qt = np.bincount(self.ev_edge, vote, self.n_qt_edges)
-        has_cap = self.ev_cap_edge >= 0
+        if self._cap_rows is None:  # rows with a capability, and their capability edge
+            self._cap_rows = np.flatnonzero(self.ev_cap_edge >= 0)
+            self._cap_edges = self.ev_cap_edge[self._cap_rows]
         ca = np.bincount(
-            self.ev_cap_edge[has_cap],
-            vote[has_cap],
+            self._cap_edges,
+            vote[self._cap_rows],
             len(self.src) - self.n_qt_edges - self.n_ground_edges,
         )
         return np.concatenate(
