@@ -81,8 +81,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", default="http://127.0.0.1:8000", help="The API (loopback only).")
     ap.add_argument("--duration", type=float, default=60.0, help="Seconds of load.")
-    ap.add_argument("--concurrency", type=int, default=8, help="Workers (connections).")
-    ap.add_argument("--queries", type=int, default=2000, help="MetaTool queries sampled.")
+    ap.add_argument("--concurrency", type=int, default=4, help="Workers (connections).")
+    ap.add_argument("--queries", type=int, default=20000,
+                    help="MetaTool queries sampled (default: all, so few repeat).")
     ap.add_argument("--metatool", type=Path, default=REPO.parent / "shared" / "metatool")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", action="store_true", help="Print one JSON object instead.")
