@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
-from neo4j import GraphDatabase
 
 from api.config import ApiConfig
 from engine.settings import Settings
@@ -20,27 +19,13 @@ if TYPE_CHECKING:
 # The driver's own retry loop waits up to 30 s (with back-off) for a server that is gone; an
 # API answers 503 at once instead and reconnects on a later request.
 RETRY_S = 1.0
-CONNECT_TIMEOUT_S = 3.0
 
 
 def open_api_graph(settings: Settings) -> Graph:
     """Connect as the engine does (same checks, same messages), with short retries."""
-    from engine.db import local_server, open_graph
+    from engine.db import open_graph
 
-    graph = open_graph(settings)
-    if settings.external_neo4j:
-        auth = (settings.neo4j_user, settings.neo4j_password or "")
-    else:
-        auth = ("neo4j", local_server(settings).password())
-    patient = graph.driver
-    graph.driver = GraphDatabase.driver(graph.uri, auth=auth,
-                                        connection_acquisition_timeout=CONNECT_TIMEOUT_S,
-                                        connection_timeout=CONNECT_TIMEOUT_S,
-                                        max_transaction_retry_time=RETRY_S,
-                                        max_connection_lifetime=3600,
-                                        notifications_min_severity="OFF")
-    patient.close()
-    return graph
+    return open_graph(settings, retry_s=RETRY_S)
 
 
 def _index_stamp(settings: Settings) -> tuple[int, ...]:

@@ -35,16 +35,23 @@ class Graph:
     """Owns one driver. Writes go through `write`, reads through `read` or `run_read_only`."""
 
     def __init__(self, uri: str, user: str, password: str, database: str = "neo4j",
-                 where: str = ""):
+                 where: str = "", retry_s: float | None = None):
+        """`retry_s` bounds the driver's retries of a failed transaction (default 30 s with
+        back-off): a CLI may wait for a restarting server, an API must answer 503 at once."""
         self.uri = uri
         self.database = database
         self._where = where or uri
+        quick = {} if retry_s is None else {
+            "max_transaction_retry_time": retry_s,
+            "connection_timeout": max(3.0, retry_s),
+        }
         self.driver = GraphDatabase.driver(uri, auth=(user, password),
-                                           connection_acquisition_timeout=10,
+                                           connection_acquisition_timeout=10 if retry_s is None
+                                           else max(3.0, retry_s),
                                            max_connection_lifetime=3600,
                                            # Deprecation notes from user queries are noise in
                                            # a CLI; errors still raise.
-                                           notifications_min_severity="OFF")
+                                           notifications_min_severity="OFF", **quick)
 
     def close(self) -> None:
         self.driver.close()
