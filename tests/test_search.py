@@ -10,6 +10,7 @@ import pytest
 from engine.indexer import Indexer
 from engine.ingest import ingest
 from engine.search import Filters, SearchEngine, SearchError
+from graph import retrieval
 from tests.conftest import CATALOG
 from tests.helpers import event, write_jsonl
 
@@ -78,14 +79,17 @@ def test_a_long_lived_engine_follows_events_and_index_without_restart(catalog, g
     query = "sketch a floor plan from a photo"
     before = [r.artifact for r in engine.search(query, k=20)]
     target = before[-1]
-    reads = []
-    original = graph.read
+    reads, evidence_reads = [], []
+    original, original_evidence = graph.read, retrieval.evidence_and_stamp
     graph.read = lambda *a, **kw: reads.append(a[0]) or original(*a, **kw)
+    retrieval.evidence_and_stamp = lambda *a: evidence_reads.append(a) or original_evidence(*a)
     try:
         engine.search(query, k=20)
-        assert len(reads) == 1  # nothing changed: the evidence read is the only one
+        # nothing changed: the one evidence read (on a kept session) is all that reaches Neo4j
+        assert (len(reads), len(evidence_reads)) == (0, 1)
     finally:
         del graph.read
+        retrieval.evidence_and_stamp = original_evidence
     loaded = engine.reloads
     events = [event(query, target, f"fan-{i}", kind) for i in range(6) for kind in ("match",
                                                                                       "click")]
