@@ -373,6 +373,7 @@ class Probe:
 
             def label(n: str = name) -> str:
                 self.calls[f"fn {n}"] += 1
+                self.calls["round trips"] += 1  # on the engine's kept session, not graph.read
                 return "neo4j evidence + graph stamp (the one read)"
             setattr(retrieval, name, self._timed(label, original))
             self._undo.append(lambda n=name, o=original: setattr(retrieval, n, o))

@@ -330,7 +330,7 @@ def index(ctx: typer.Context,
           rebuild: Annotated[bool, typer.Option(
               "--rebuild", help="Rebuild every index from scratch.")] = False,
           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Build missing indexes and update changed ones (capabilities, past queries, images)."""
+    """Build missing indexes and update changed ones (capabilities, queries, artifacts, images)."""
     from engine.indexer import Indexer
 
     settings = _settings(ctx)
