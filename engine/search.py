@@ -30,6 +30,7 @@ already running keep the snapshot they started with, so one engine can serve man
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 import threading
@@ -70,6 +71,7 @@ EVIDENCE_SHOWN = 3
 ENCODING_CACHE = 2048  # query embeddings kept (least recently used out)
 ARTIFACT_REFRESH_S = 300.0  # artifact rows (filters, rank) are re-read at least this often
 COLLECTIONS = ("capabilities", "queries", "artifacts")
+COMPONENTS = ("dense", "description", "lexical", "evidence", "prior")
 
 
 class SearchError(InputError):
@@ -461,19 +463,23 @@ class SearchEngine:
             if d is None:
                 position = snap.art_pos.get(a) if desc is not None and w.description else None
                 d = 0.0 if position is None else float(desc[position])
-            parts = {"dense": dense[a][0] if a in dense else dense_floor,
-                     "description": d, "lexical": lex.get(a, 0.0),
-                     "evidence": evidence.get(a, 0.0), "prior": prior}
-            score = (w.dense * parts["dense"] + w.description * parts["description"]
-                     + w.lexical * parts["lexical"] + w.evidence * parts["evidence"]
-                     + w.prior * prior)
+            parts = (dense[a][0] if a in dense else dense_floor, d, lex.get(a, 0.0),
+                     evidence.get(a, 0.0), prior)
+            score = (w.dense * parts[0] + w.description * d + w.lexical * parts[2]
+                     + w.evidence * parts[3] + w.prior * prior)
             scored.append((score, a, parts))
-        scored.sort(key=lambda t: (-t[0], t[1]))
+        scored = heapq.nsmallest(k, scored, key=lambda t: (-t[0], t[1]))
+        shown_ids = {a for _, a, _ in scored}
+        best_of: dict[str, tuple[float, str]] = {}
+        for c, s in cap_score.items():
+            a = cap_owner.get(c)
+            if a in shown_ids and (s, c) > best_of.get(a, (-math.inf, "")):
+                best_of[a] = (s, c)
         results = []
-        for score, a, parts in scored[:k]:
+        for score, a, values in scored:
             info = snap.artifacts[a]
-            own = [(s, c) for c, s in cap_score.items() if cap_owner.get(c) == a]
-            best_cap = max(own)[1] if own else None
+            parts = dict(zip(COMPONENTS, values, strict=True))
+            best_cap = best_of[a][1] if a in best_of else None
             if best_cap is None and snap.caps_of.get(a):
                 best_cap = snap.caps_of[a][0]
             cap = snap.caps.get(best_cap) if best_cap else None
