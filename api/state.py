@@ -28,17 +28,6 @@ def open_api_graph(settings: Settings) -> Graph:
     return open_graph(settings, retry_s=RETRY_S)
 
 
-def _index_stamp(settings: Settings) -> tuple[int, ...]:
-    """Changes whenever `unfragile index` commits a new manifest, so search reloads."""
-    stamps = []
-    for name in ("capabilities", "queries"):
-        try:
-            stamps.append((settings.index_dir / f"{name}.manifest.json").stat().st_mtime_ns)
-        except OSError:
-            stamps.append(0)
-    return tuple(stamps)
-
-
 @dataclass
 class Services:
     """Opened lazily, so the server starts (and /healthz answers 503) while Neo4j is down.
@@ -52,7 +41,6 @@ class Services:
     config: ApiConfig = field(default_factory=ApiConfig)
     _graph: Graph | None = None
     _search: SearchEngine | None = None
-    _search_stamp: tuple[int, ...] = ()
     _text_encoder: Any = None
     _image_encoder: Any = None
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -65,20 +53,18 @@ class Services:
             return self._graph
 
     def search(self) -> SearchEngine:
-        """The search engine (encoder and indexes loaded once, reloaded when rebuilt)."""
+        """The search engine: encoder and indexes loaded once; it reloads what `unfragile
+        index` or new events change by itself, so only a new connection rebuilds it."""
         graph = self.graph()
-        stamp = _index_stamp(self.settings)
         engine = self._search
-        if engine is not None and engine.graph is graph and self._search_stamp == stamp:
+        if engine is not None and engine.graph is graph:
             return engine
         with self._lock:
-            if (self._search is None or self._search.graph is not graph
-                    or self._search_stamp != stamp):
+            if self._search is None or self._search.graph is not graph:
                 from engine.search import SearchEngine
 
                 self._search = SearchEngine(self.settings, graph, encoder=self._text_encoder)
                 self._text_encoder = self._search.encoder
-                self._search_stamp = stamp
             return self._search
 
     def indexer(self) -> Indexer:

@@ -74,14 +74,15 @@ _env.globals["link"] = link
 
 
 def wants_page(scope: Scope) -> bool:
-    """A browser asking for a page: text/html accepted at least as much as JSON, no `format`."""
+    """A browser asking for a page: text/html accepted at least as much as JSON or Markdown,
+    and no `format`."""
     if "format" in parse_qs(scope.get("query_string", b"").decode("latin-1")):
         return False
     accept = ""
     for name, value in scope.get("headers", []):
         if name == b"accept":
             accept = value.decode("latin-1").lower()
-    quality = {"html": 0.0, "json": 0.0}
+    quality = {"html": 0.0, "json": 0.0, "markdown": 0.0}
     for part in accept.split(","):
         media, *options = (p.strip() for p in part.split(";"))
         q = 1.0
@@ -96,7 +97,9 @@ def wants_page(scope: Scope) -> bool:
             quality["html"] = max(quality["html"], q)
         elif media == "application/json":
             quality["json"] = max(quality["json"], q)
-    return quality["html"] > 0 and quality["html"] >= quality["json"]
+        elif media == "text/markdown":
+            quality["markdown"] = max(quality["markdown"], q)
+    return quality["html"] > 0 and quality["html"] >= max(quality["json"], quality["markdown"])
 
 
 class PageRoute(APIRoute):

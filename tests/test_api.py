@@ -306,6 +306,10 @@ def test_compare_json_markdown_and_html(client):
     weighted = client.get("/compare", params={"a": VIT, "b": FLUX},
                           headers={"Accept": "application/json;q=0.5, text/markdown;q=0.9"})
     assert weighted.text == md.text
+    # A lower-weighted text/html does not win the web page over the Markdown asked for.
+    html_second = client.get("/compare", params={"a": VIT, "b": FLUX},
+                             headers={"Accept": "text/html;q=0.5, text/markdown"})
+    assert html_second.text == md.text
 
     html = client.get("/compare", params={"a": VIT, "b": FLUX, "format": "html"})
     assert html.headers["content-type"].startswith("text/html")
