@@ -338,7 +338,7 @@ def compare_page(request: Request, svc: ServicesDep) -> Response:
     try:
         page = compare.build_page(graph, ids[0], ids[1])
     except compare.CompareError as e:
-        status = 409 if e.field == "artifact" else 400  # "artifact": known, not ranked yet
+        status = {"unranked": 409, "unknown": 404}.get(e.reason, 400)
         raise PageError(status, "These two cannot be compared", str(e)) from None
     return render(request, "compare.html", page=page)
 

@@ -12,7 +12,6 @@ from api.models import ComparePage, ErrorBody
 from api.state import Services, services
 from engine.compare import CompareError, build_page, render_html, render_md
 from engine.settings import MAX_NAME_CHARS
-from graph import projection
 
 router = APIRouter(tags=["compare"])
 
@@ -59,16 +58,15 @@ def compare(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Any:
     """Two artifacts side by side: verdict, scores table, capabilities, where to look instead."""
-    graph = svc.graph()
-    for field, text in (("a", a), ("b", b)):
-        if text.strip() and not projection.resolve(graph, text):
-            raise ApiError(404, f"{field}: no artifact has the id or name {text!r}", field)
     try:
-        page = build_page(graph, a, b)
+        page = build_page(svc.graph(), a, b)
     except CompareError as e:
-        if e.field == "artifact":  # known but not ranked yet
+        if e.reason == "unranked":
             raise ApiError(409, e.message) from None
         field = (e.field or "b").lower()
+        if e.reason == "unknown":
+            raise ApiError(404, f"{field}: no artifact has the id or name "
+                                f"{a if field == 'a' else b!r}", field) from None
         raise ApiError(422, e.message, field) from None
     fmt = format or negotiate(accept)
     if fmt == "md":
