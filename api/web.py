@@ -25,6 +25,7 @@ from starlette.routing import Match
 from starlette.templating import Jinja2Templates
 from starlette.types import Scope
 
+from api.accept import accepted
 from api.state import Services, services
 from engine import compare
 from engine.records import KINDS, MODALITIES, PRICING
@@ -81,24 +82,14 @@ def wants_page(scope: Scope) -> bool:
     accept = ""
     for name, value in scope.get("headers", []):
         if name == b"accept":
-            accept = value.decode("latin-1").lower()
+            accept = value.decode("latin-1")
     quality = {"html": 0.0, "json": 0.0, "markdown": 0.0}
-    for part in accept.split(","):
-        media, *options = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for option in options:
-            key, _, value = option.partition("=")
-            if key.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if media in ("text/html", "application/xhtml+xml"):
-            quality["html"] = max(quality["html"], q)
-        elif media == "application/json":
-            quality["json"] = max(quality["json"], q)
-        elif media == "text/markdown":
-            quality["markdown"] = max(quality["markdown"], q)
+    kinds = {"text/html": "html", "application/xhtml+xml": "html", "application/json": "json",
+             "text/markdown": "markdown"}
+    for media, q in accepted(accept):
+        kind = kinds.get(media)
+        if kind is not None:
+            quality[kind] = max(quality[kind], q)
     return quality["html"] > 0 and quality["html"] >= max(quality["json"], quality["markdown"])
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import neo4j
 
+from graph import store
 from graph.connection import Graph
 
 FULLTEXT = """
@@ -133,24 +134,13 @@ def co_matched_queries(graph: Graph, artifact_id: str) -> list[str]:
     return [r["query"] for r in graph.read(CO_MATCHED, id=artifact_id)]
 
 
-def _paged(graph: Graph, query: str, page: int = 10000) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    after = ""
-    while True:
-        batch = graph.read(query, after=after, limit=page)
-        rows.extend(batch)
-        if len(batch) < page:
-            return rows
-        after = batch[-1]["id"]
-
-
 def artifact_rows(graph: Graph) -> list[dict[str, Any]]:
     """Every artifact with what search filters, shows and indexes (name, description)."""
-    return _paged(graph, ARTIFACT_ROWS)
+    return store.paged(graph, ARTIFACT_ROWS)
 
 
 def capability_rows(graph: Graph) -> list[dict[str, Any]]:
-    return _paged(graph, CAPABILITY_ROWS)
+    return store.paged(graph, CAPABILITY_ROWS)
 
 
 _local = threading.local()

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import HTMLResponse, Response
 
+from api.accept import accepted
 from api.errors import ApiError, SafeJSONResponse
 from api.models import ComparePage, ErrorBody
 from api.state import Services, services
@@ -23,17 +24,8 @@ def negotiate(accept: str | None) -> str:
     """The format the Accept header prefers among ours (by q-value, then order); JSON when
     it names none of them."""
     best: tuple[float, int, str] | None = None
-    for position, item in enumerate((accept or "").split(",")):
-        media, *options = [part.strip() for part in item.split(";")]
-        q = 1.0
-        for option in options:
-            name, _, value = option.partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        fmt = MEDIA.get(media.lower())
+    for position, (media, q) in enumerate(accepted(accept)):
+        fmt = MEDIA.get(media)
         if fmt is not None and q > 0 and (best is None or (q, -position) > best[:2]):
             best = (q, -position, fmt)
     return best[2] if best else "json"
