@@ -1,9 +1,8 @@
-"""Reads behind search: full-text matches, match-graph evidence, artifact and capability details."""
+"""Reads behind search: match-graph evidence, artifact and capability rows, a graph stamp."""
 
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 from typing import Any
 
@@ -11,12 +10,6 @@ import neo4j
 
 from graph import store
 from graph.connection import Graph
-
-FULLTEXT = """
-CALL db.index.fulltext.queryNodes('capability_text', $text, {limit: $limit})
-YIELD node, score
-RETURN node.id AS id, node.artifact AS artifact, score
-"""
 
 EVIDENCE = """
 UNWIND $queries AS query_id
@@ -33,12 +26,6 @@ MATCH (a:Artifact {id: id})
 RETURN a.id AS id, a.name AS name, a.kind AS kind, a.pricing AS pricing,
        a.open_weights AS open_weights, a.modalities AS modalities, a.provider AS provider,
        a.unfragile_rank AS rank
-"""
-
-CAPABILITIES = """
-UNWIND $ids AS id
-MATCH (c:Capability {id: id})
-RETURN c.id AS id, c.artifact AS artifact, c.title AS title, c.text AS text
 """
 
 CAPABILITIES_OF = """
@@ -98,32 +85,12 @@ CALL () { MATCH (o:Organization) RETURN collect(o.name) AS providers }
 RETURN providers
 """
 
-# Characters with a meaning in Lucene's query syntax; user text is reduced to plain words.
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_LUCENE_WORDS = {"and", "or", "not", "to"}
-
-
-def lucene_terms(text: str, max_terms: int = 32) -> str:
-    """Plain words of the user's text, safe for the full-text index (no operators)."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _LUCENE_WORDS]
-    return " ".join(words[:max_terms])
-
-
-def fulltext(graph: Graph, text: str, limit: int = 50) -> list[dict[str, Any]]:
-    terms = lucene_terms(text)
-    return graph.read(FULLTEXT, text=terms, limit=limit) if terms else []
-
-
 def evidence(graph: Graph, query_ids: list[str]) -> list[dict[str, Any]]:
     return graph.read(EVIDENCE, queries=query_ids) if query_ids else []
 
 
 def artifacts(graph: Graph, ids: list[str]) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in graph.read(ARTIFACTS, ids=ids)} if ids else {}
-
-
-def capabilities(graph: Graph, ids: list[str]) -> dict[str, dict[str, Any]]:
-    return {r["id"]: r for r in graph.read(CAPABILITIES, ids=ids)} if ids else {}
 
 
 def capabilities_of(graph: Graph, artifact_id: str) -> list[str]:
