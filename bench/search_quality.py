@@ -545,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         # -- cold ----------------------------------------------------------------------
         say("cold: importing the tools ...")
         t1 = time.perf_counter()
-        tools = metatool_records(folder, with_queries=False)
+        tools = metatool_records(folder, with_queries=False, embed=encoder.encoder.encode)
         ingest(graph, records=tools, show_progress=False)
         for name in ("capabilities", "queries", "artifacts"):
             indexer.sync_text(name, show_progress=False)
@@ -591,7 +591,8 @@ def main(argv: list[str] | None = None) -> int:
         # -- logs ----------------------------------------------------------------------
         say(f"logs: importing {split.log_rows} log rows as match events and indexing them ...")
         t1 = time.perf_counter()
-        records = metatool_records(folder, keep_query=lambda q: normalise_query(q) in split.logs)
+        records = metatool_records(folder, keep_query=lambda q: normalise_query(q) in split.logs,
+                                   embed=encoder.encoder.encode)
         ingest(graph, records=records, show_progress=False)
         for name in ("capabilities", "queries", "artifacts"):
             indexer.sync_text(name, show_progress=False)

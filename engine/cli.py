@@ -254,9 +254,12 @@ def import_metatool(ctx: typer.Context,
     """Import MetaTool: 199 tools as artifacts, its labelled queries as match events."""
     from engine.ingest import ingest as run_ingest
     from engine.metatool import metatool_records
+    from indexing.text import TextEncoder
 
     settings = _settings(ctx)
-    records = metatool_records(folder, with_queries=not no_queries)
+    # The model groups merged-away plugins under their merged tool (engine.metatool).
+    records = metatool_records(folder, with_queries=not no_queries,
+                               embed=TextEncoder(settings.text_model).encode)
     with open_graph(settings, apply_schema=True) as graph:
         report = run_ingest(graph, records=records)
     _report(report.as_dict(), as_json)

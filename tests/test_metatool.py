@@ -11,12 +11,44 @@ from engine.ingest import ingest
 from engine.metatool import metatool_records
 from engine.records import InputError
 from graph import store
+from indexing.text import TextEncoder
 from tests.conftest import METATOOL
 
 
 @pytest.fixture(scope="module")
 def tool_names() -> set[str]:
     return set(json.loads((METATOOL / "plugin_des.json").read_text()))
+
+
+@pytest.fixture(scope="module")
+def embed():
+    return TextEncoder(device="cpu").encode
+
+
+def test_merged_tools_take_in_their_plugins(embed, tool_names):
+    records = {r.data["id"]: r.data for r in metatool_records(METATOOL, with_queries=False,
+                                                              embed=embed)}
+    merged = set(json.loads((METATOOL / "big_tool_des.json").read_text()))
+    plugins = json.loads((METATOOL / "plugin_info.json").read_text())
+    orphans = {p["name_for_model"]: p for p in plugins if p["name_for_model"] not in tool_names}
+    assert len(orphans) == 235  # distinct names: one plugin is listed twice
+    # Each merged-away plugin's own short description is a capability of one merged tool.
+    home: dict[str, list[str]] = {name: [] for name in orphans}
+    for tool, data in records.items():
+        texts = {c["text"] for c in data["capabilities"]}
+        for name, p in orphans.items():
+            if p["description_for_human"].strip() in texts:
+                home[name].append(tool)
+    assert all(len(tools) == 1 and tools[0] in merged for tools in home.values()), \
+        {n: t for n, t in home.items() if len(t) != 1 or t[0] not in merged}
+    # The unambiguous ones land where a person would put them.
+    for plugin, tool in [("reminders", "NotesTool"), ("deepmemory", "MemoryTool"),
+                         ("MixerBox_Podcasts", "PodcastTool"), ("Coursera", "CourseTool"),
+                         ("repo_radar", "RepoTool"), ("nasaMediaExplorer", "NASATool")]:
+        assert home[plugin] == [tool]
+        assert orphans[plugin]["name_for_human"] in {c["title"] for c in
+                                                     records[tool]["capabilities"]}
+    assert max(len(d["capabilities"]) for d in records.values()) <= 100
 
 
 def test_import_tools_alone(graph, cli, tool_names):
@@ -33,9 +65,9 @@ def test_import_tools_alone(graph, cli, tool_names):
     assert sum(1 for n in caps.values() if n >= 2) >= 20
 
 
-def test_import_with_queries_and_again(graph):
+def test_import_with_queries_and_again(graph, embed):
     rows = list(csv.DictReader(open(METATOOL / "queries.csv", encoding="utf-8")))
-    report = ingest(graph, records=metatool_records(METATOOL), show_progress=False)
+    report = ingest(graph, records=metatool_records(METATOOL, embed=embed), show_progress=False)
     assert report.artifacts == 199 and report.events == len(rows) == 10339
     counts = store.stats(graph)
     assert 10250 <= counts["queries"] <= 10339
@@ -46,7 +78,7 @@ def test_import_with_queries_and_again(graph):
                          "RETURN count(q) AS n")[0]["n"]
     assert finance == len({r["query"].lower().strip() for r in rows
                            if r["tool"] == "FinanceTool"})
-    ingest(graph, records=metatool_records(METATOOL), show_progress=False)
+    ingest(graph, records=metatool_records(METATOOL, embed=embed), show_progress=False)
     assert store.stats(graph) == counts
 
 
