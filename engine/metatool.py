@@ -34,11 +34,12 @@ def _load_json(path: Path) -> Any:
 def metatool_records(folder: Path, with_queries: bool = True,
                      decompose_fn: Callable = decompose,
                      keep_query: Callable[[str], bool] | None = None,
-                     embed: Embed | None = None) -> list[RawRecord]:
+                     embed: Embed | None = None, group: bool = True) -> list[RawRecord]:
     """Convert the benchmark's files to catalog records (artifacts first, then events).
 
     `embed` places the plugins that are not tools of their own in the merged tool they belong
-    to (see `merged_members`); None loads the default text model for it.
+    to (see `merged_members`); None loads the default text model for it. `group=False` leaves
+    them out (for comparisons).
     """
     folder = Path(folder)
     missing = [name for name in FILES if not (folder / name).is_file()]
@@ -57,7 +58,7 @@ def metatool_records(folder: Path, with_queries: bool = True,
                        else f"{text} {merged[name]}" for name, text in tools.items()}
     orphans = [p for name, p in info.items() if name not in tools]
     members = merged_members({n: descriptions_of[n] for n in tools if n in merged}, orphans,
-                             embed)
+                             embed) if group else {}
 
     records: list[RawRecord] = []
     source = str(folder / "plugin_des.json")
@@ -70,7 +71,7 @@ def metatool_records(folder: Path, with_queries: bool = True,
             decompose_fn(text, fallback=text)
         capabilities = [{"title": p.title, "text": p.text} for p in parts]
         for member in members.get(name, []):
-            _add_member(capabilities, member, decompose_fn)
+            add_member_capabilities(capabilities, member, decompose_fn)
         records.append(RawRecord(source, line, {
             "id": name,
             "name": plugin.get("name_for_human") or name,
@@ -121,7 +122,7 @@ def merged_members(merged: dict[str, str], plugins: list[dict[str, Any]],
     return out
 
 
-def _add_member(capabilities: list[dict[str, str]], plugin: dict[str, Any],
+def add_member_capabilities(capabilities: list[dict[str, str]], plugin: dict[str, Any],
                 decompose_fn: Callable) -> None:
     """Append a merged-in plugin's abilities: its own short description, then its long one's."""
     human_name = str(plugin.get("name_for_human") or plugin["name_for_model"])
