@@ -89,6 +89,9 @@ def check_read_only(session: neo4j.Session, query: str, params: dict[str, Any],
             raise QueryRefused(f"refused (administration): {first.rstrip('.')}. Administration "
                                "commands and other databases are not allowed, and Cypher runs "
                                "here are read-only.", ["administration"]) from e
+        if "execution mode" in message:  # the user's PROFILE against the guard's EXPLAIN
+            raise QueryError("PROFILE is not available here: queries return their rows, not "
+                             "a profile. Run the query without PROFILE.") from e
         raise QueryError(f"Cypher error ({code.rsplit('.', 1)[-1]}): {first}") from e
     refused = _refusals(summary.plan, database)
     if summary.query_type == "s":  # CreateIndex is a schema command, not a data write

@@ -218,6 +218,14 @@ def test_syntax_errors_are_query_errors_with_the_users_positions(loaded: Graph) 
     assert "line 2, column 8" in str(error.value)
 
 
+@pytest.mark.parametrize("query", ["PROFILE MATCH (a:Artifact) RETURN a.id",
+                                   "// why slow?\nprofile MATCH (a:Artifact) RETURN count(a)"])
+def test_profile_gets_a_clear_error(loaded: Graph, query: str) -> None:
+    with pytest.raises(QueryError, match="PROFILE is not available here") as error:
+        loaded.run_read_only(query, {}, timeout_s=10, row_cap=10)
+    assert not isinstance(error.value, QueryRefused)
+
+
 def test_a_plan_on_another_database_is_refused() -> None:
     plan = {"operatorType": "ProduceResults@other", "args": {"Details": "n"},
             "children": [{"operatorType": "AllNodesScan@other", "args": {"Details": "n"}}]}
