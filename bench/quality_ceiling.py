@@ -45,7 +45,11 @@ from search_quality import machine, metatool_dir, metrics, split_queries  # noqa
 
 from engine.decompose import decompose  # noqa: E402
 from engine.indexer import artifact_text, capability_text  # noqa: E402
-from engine.metatool import add_member_capabilities, metatool_records  # noqa: E402
+from engine.metatool import (  # noqa: E402
+    add_member_capabilities,
+    merged_members,
+    metatool_records,
+)
 from engine.records import normalise_query  # noqa: E402
 from indexing.lexical import BM25  # noqa: E402
 from indexing.text import TextEncoder  # noqa: E402
@@ -82,9 +86,10 @@ def tool_data(folder: Path, encode: Any) -> dict[str, Any]:
     for human, model in both:
         hit = bm.top(f"{human} {model}", 1)
         by_words.append(targets[hit[0][0]] if hit else None)
-    tool_vectors = encode([plain[i]["description"] for i in targets])
-    plugin_vectors = unit(encode([h or m for h, m in both]) + encode([m or h for h, m in both]))
-    by_model = [targets[j] for j in np.argmax(plugin_vectors @ tool_vectors.T, axis=1).tolist()]
+    groups = merged_members({names[i]: plain[i]["description"] for i in targets}, orphans,
+                            encode)  # the import's own placement
+    home = {p["name_for_model"]: names.index(tool) for tool, ps in groups.items() for p in ps}
+    by_model = [home[p["name_for_model"]] for p in orphans]
     return {"plain": plain, "names": names, "orphans": orphans,
             "by_words": by_words, "by_model": by_model}
 

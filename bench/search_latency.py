@@ -660,24 +660,17 @@ def encoder_split(encoder: Any, queries: list[str]) -> dict[str, Any]:
 # -- machine --------------------------------------------------------------------------------
 
 
-def _cpu_s() -> float:
-    import resource
-
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
 @contextmanager
 def cpu_window(server_pid: int | None, out: dict[str, Any]) -> Iterator[None]:
     """What this process, Neo4j and everything else used of the CPUs during the block."""
-    wall0, own0 = time.perf_counter(), _cpu_s()
+    wall0, own0 = time.perf_counter(), ingest_bench._cpu_s()
     srv0, sys0 = ingest_bench._proc_cpu_s(server_pid), ingest_bench._system_busy_s()
     load0 = ingest_bench._loadavg()
     try:
         yield
     finally:
         wall = time.perf_counter() - wall0
-        own = _cpu_s() - own0
+        own = ingest_bench._cpu_s() - own0
         srv1, sys1 = ingest_bench._proc_cpu_s(server_pid), ingest_bench._system_busy_s()
         server = None if srv0 is None or srv1 is None else srv1 - srv0
         total = None if sys0 is None or sys1 is None else sys1 - sys0

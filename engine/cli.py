@@ -257,9 +257,10 @@ def import_metatool(ctx: typer.Context,
     from indexing.text import TextEncoder
 
     settings = _settings(ctx)
-    # The model groups merged-away plugins under their merged tool (engine.metatool).
+    # The model groups merged-away plugins under their merged tool (engine.metatool); it is
+    # loaded once the folder has been read, so a wrong folder fails without waiting for it.
     records = metatool_records(folder, with_queries=not no_queries,
-                               embed=TextEncoder(settings.text_model).encode)
+                               embed=lambda texts: TextEncoder(settings.text_model).encode(texts))
     with open_graph(settings, apply_schema=True) as graph:
         report = run_ingest(graph, records=records)
     _report(report.as_dict(), as_json)

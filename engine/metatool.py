@@ -80,15 +80,12 @@ def metatool_records(folder: Path, with_queries: bool = True,
             "pricing": "unknown",
             "modalities": ["text"],
             "categories": ["metatool-merged" if name in merged else "metatool-plugin"],
-            "capabilities": capabilities[:MAX_CAPABILITIES],
+            "capabilities": capabilities[:limits.MAX_CAPABILITIES],
         }))
     if with_queries:
         records.extend(e for e in _query_events(folder / "queries.csv", set(tools))
                        if keep_query is None or keep_query(e.data["query"]))
     return records
-
-
-MAX_CAPABILITIES = 100  # what one artifact record may list
 
 
 def merged_members(merged: dict[str, str], plugins: list[dict[str, Any]],
@@ -109,11 +106,13 @@ def merged_members(merged: dict[str, str], plugins: list[dict[str, Any]],
 
         embed = TextEncoder().encode
     names = list(merged)
-    tools = embed([merged[n] for n in names])
-    human = [p.get("description_for_human") or p.get("name_for_human") or p["name_for_model"]
-             for p in plugins]
-    vectors = embed(human) + embed([p.get("description_for_model") or h
-                                    for p, h in zip(plugins, human, strict=True)])
+    human = [str(p.get("description_for_human") or p.get("name_for_human")
+                 or p["name_for_model"]) for p in plugins]
+    model = [str(p.get("description_for_model") or h) for p, h in zip(plugins, human, strict=True)]
+    # One call: a caller may load its model on the first call.
+    found = embed([merged[n] for n in names] + human + model)
+    tools, n = found[:len(names)], len(plugins)
+    vectors = found[len(names):len(names) + n] + found[len(names) + n:]
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     nearest = np.argmax(vectors @ tools.T, axis=1)
     out: dict[str, list[dict[str, Any]]] = {}
@@ -123,7 +122,7 @@ def merged_members(merged: dict[str, str], plugins: list[dict[str, Any]],
 
 
 def add_member_capabilities(capabilities: list[dict[str, str]], plugin: dict[str, Any],
-                decompose_fn: Callable) -> None:
+                            decompose_fn: Callable) -> None:
     """Append a merged-in plugin's abilities: its own short description, then its long one's."""
     human_name = str(plugin.get("name_for_human") or plugin["name_for_model"])
     human = str(plugin.get("description_for_human") or "").strip()

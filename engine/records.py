@@ -403,8 +403,8 @@ def _capabilities(c: _Checker, artifact_id: str, description: str | None,
                 for i, d in enumerate(_unique_titles(decompose_fn(description)))]
     if not isinstance(value, list):
         c.fail("capabilities", f"must be a list, got {_type_name(value)}")
-    if len(value) > 100:
-        c.fail("capabilities", f"has {len(value)} items; the limit is 100")
+    if len(value) > limits.MAX_CAPABILITIES:
+        c.fail("capabilities", f"has {len(value)} items; the limit is {limits.MAX_CAPABILITIES}")
     out: list[CapabilityRecord] = []
     seen: set[str] = set()
     for i, item in enumerate(value):

@@ -10,6 +10,7 @@ from pathlib import Path
 MAX_ID_CHARS = 200
 MAX_NAME_CHARS = 200
 MAX_TITLE_CHARS = 200
+MAX_CAPABILITIES = 100  # capabilities one artifact record may list
 MAX_TEXT_CHARS = 4000
 MAX_NOTE_CHARS = 2000
 MAX_DESCRIPTION_CHARS = 20000
