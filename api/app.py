@@ -36,8 +36,9 @@ def _warm(svc: Services) -> None:
         svc.lost()
 
 
-def create_app(settings: Settings | None = None, config: ApiConfig | None = None,
-               warm: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, config: ApiConfig | None = None, warm: bool = True
+) -> FastAPI:
     """The API over `settings` (default: from the environment) and `config` (keys, CORS,
     limits; default: from the environment)."""
     settings = settings or Settings.from_env()
@@ -51,8 +52,13 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         yield
         svc.close()
 
-    app = FastAPI(title="Unfragile", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan, default_response_class=errors.SafeJSONResponse)
+    app = FastAPI(
+        title="Unfragile",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=errors.SafeJSONResponse,
+    )
     app.state.services = svc
     errors.install(app)
     try:  # the web page, built alongside; the API works without it
@@ -66,12 +72,18 @@ def create_app(settings: Settings | None = None, config: ApiConfig | None = None
         app.include_router(web.router)
     for module in (health, search, artifacts, compare, events, cypher):
         app.include_router(module.router)
-    app.add_middleware(BodyLimit, default=config.max_body_bytes,
-                       per_path={"/search/image": config.max_image_bytes + MULTIPART_SLACK})
+    app.add_middleware(
+        BodyLimit,
+        default=config.max_body_bytes,
+        per_path={"/search/image": config.max_image_bytes + MULTIPART_SLACK},
+    )
     if config.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
-                           allow_methods=["GET", "POST"],
-                           allow_headers=["Content-Type", "X-API-Key"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-API-Key"],
+        )
     return app

@@ -27,8 +27,10 @@ class ApiConfig:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ApiConfig:
         env = dict(os.environ if env is None else env)
-        config = cls(api_keys=_split(env.get("UNFRAGILE_API_KEYS")),
-                     cors_origins=_split(env.get("UNFRAGILE_CORS_ORIGINS")))
+        config = cls(
+            api_keys=_split(env.get("UNFRAGILE_API_KEYS")),
+            cors_origins=_split(env.get("UNFRAGILE_CORS_ORIGINS")),
+        )
         if env.get("UNFRAGILE_MAX_UPLOAD_BYTES"):
             try:
                 size = int(env["UNFRAGILE_MAX_UPLOAD_BYTES"])

@@ -23,17 +23,33 @@ try:  # the read-only guard; until it exists Neo4j's READ transaction is the onl
 except ImportError:  # pragma: no cover - depends on the tree's state
     QueryRefused = None  # type: ignore[assignment,misc]
 
-CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
-         413: "too_large", 415: "unsupported_media_type", 422: "invalid",
-         500: "internal", 503: "unavailable"}
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    500: "internal",
+    503: "unavailable",
+}
 
 
 class ApiError(Exception):
     """An answer other than 200 that a route decides on."""
 
-    def __init__(self, status: int, message: str, field: str | None = None,
-                 index: int | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        field: str | None = None,
+        index: int | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status, self.message, self.field, self.index = status, message, field, index
         self.headers = headers
@@ -65,18 +81,27 @@ class SafeJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         try:
-            return json.dumps(content, ensure_ascii=False, allow_nan=False,
-                              separators=(",", ":")).encode("utf-8")
+            return json.dumps(
+                content, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            ).encode("utf-8")
         except (ValueError, TypeError):
-            return json.dumps(_plain(content), ensure_ascii=False, allow_nan=False,
-                              separators=(",", ":"), default=str).encode("utf-8")
+            return json.dumps(
+                _plain(content),
+                ensure_ascii=False,
+                allow_nan=False,
+                separators=(",", ":"),
+                default=str,
+            ).encode("utf-8")
 
 
-def error_response(status: int, message: str, field: str | None = None,
-                   index: int | None = None, headers: dict[str, str] | None = None
-                   ) -> JSONResponse:
-    body = {"error": CODES.get(status, "error"), "message": message, "field": field,
-            "index": index}
+def error_response(
+    status: int,
+    message: str,
+    field: str | None = None,
+    index: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": CODES.get(status, "error"), "message": message, "field": field, "index": index}
     return SafeJSONResponse(body, status_code=status, headers=headers)
 
 
@@ -110,8 +135,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(GraphUnavailable)
     async def graph_down(request: Request, e: GraphUnavailable) -> JSONResponse:
         request.app.state.services.lost()
-        return error_response(503, f"the graph database is unavailable: {e} Retry shortly.",
-                              headers={"Retry-After": "2"})
+        return error_response(
+            503,
+            f"the graph database is unavailable: {e} Retry shortly.",
+            headers={"Retry-After": "2"},
+        )
 
     from neo4j.exceptions import (
         IncompleteCommit,
@@ -129,9 +157,11 @@ def install(app: FastAPI) -> None:
         # (DatabaseUnavailable), a commit cut off mid-way. Retrying is right for both (event
         # writes are idempotent).
         request.app.state.services.lost()
-        return error_response(503, "the graph database is unavailable (Neo4j "
-                                   f"{e.__class__.__name__}). Retry shortly.",
-                              headers={"Retry-After": "2"})
+        return error_response(
+            503,
+            f"the graph database is unavailable (Neo4j {e.__class__.__name__}). Retry shortly.",
+            headers={"Retry-After": "2"},
+        )
 
     @app.exception_handler(QueryError)
     async def query_error(request: Request, e: QueryError) -> JSONResponse:

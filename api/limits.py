@@ -32,8 +32,9 @@ class BodyLimit:
                 await _answer(send, 400, "bad_request", "Content-Length is not a number")
                 return
             if too_large:
-                await _answer(send, 413, "too_large",
-                              f"the request body is over the limit of {limit:,} bytes")
+                await _answer(
+                    send, 413, "too_large", f"the request body is over the limit of {limit:,} bytes"
+                )
                 return
         received = 0
 
@@ -50,10 +51,16 @@ class BodyLimit:
 
 
 async def _answer(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": code, "message": message, "field": None,
-                       "index": None}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    body = json.dumps({"error": code, "message": message, "field": None, "index": None}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

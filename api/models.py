@@ -27,11 +27,13 @@ class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     neo4j: bool
     indexes: dict[str, int] = Field(
-        default_factory=dict, description="Vectors per loaded index (capabilities, queries).")
+        default_factory=dict, description="Vectors per loaded index (capabilities, queries)."
+    )
     reason: str | None = None
 
 
 # -- search --------------------------------------------------------------------------------
+
 
 class MatchedCapability(BaseModel):
     id: str
@@ -85,6 +87,7 @@ class ImageSearchResponse(BaseModel):
 
 # -- artifacts and ranking ---------------------------------------------------------------
 
+
 class Scores(BaseModel):
     unfragile_rank: int | None = None
     rank_low: int | None = None
@@ -118,14 +121,16 @@ class Artifact(BaseModel):
     scores: Scores
     capabilities: list[Capability]
     alternatives: list[AlternativeEdge] = Field(
-        description="The ranking's ALTERNATIVE_TO edges, best first.")
+        description="The ranking's ALTERNATIVE_TO edges, best first."
+    )
 
 
 class AlternativesResponse(BaseModel):
     artifact: str
     k: int
     results: list[SearchResult] = Field(
-        description="Artifacts that do what this one does, found by search, with evidence.")
+        description="Artifacts that do what this one does, found by search, with evidence."
+    )
     ranked: list[AlternativeEdge] = Field(description="The ranking's ALTERNATIVE_TO edges.")
 
 
@@ -183,9 +188,14 @@ EVENT_SCHEMA: dict[str, Any] = {
         "loser": {"type": "string"},
     },
     "required": ["query", "event", "session", "time"],
-    "example": {"id": "e-1", "query": "classify photos", "event": "click",
-                "session": "s-1", "time": "2026-10-03T14:22:05Z",
-                "artifact": "vit-base-patch16-224"},
+    "example": {
+        "id": "e-1",
+        "query": "classify photos",
+        "event": "click",
+        "session": "s-1",
+        "time": "2026-10-03T14:22:05Z",
+        "artifact": "vit-base-patch16-224",
+    },
 }
 
 
@@ -196,9 +206,13 @@ class EventsAccepted(BaseModel):
 
 # -- Cypher --------------------------------------------------------------------------------
 
+
 class CypherRequest(BaseModel):
-    query: str = Field(min_length=1, max_length=100_000, examples=[
-        "MATCH (a:Artifact {kind: $kind}) RETURN a.id, a.unfragile_rank LIMIT 5"])
+    query: str = Field(
+        min_length=1,
+        max_length=100_000,
+        examples=["MATCH (a:Artifact {kind: $kind}) RETURN a.id, a.unfragile_rank LIMIT 5"],
+    )
     params: dict[str, Any] = Field(default_factory=dict, examples=[{"kind": "model"}])
 
 

@@ -71,8 +71,12 @@ class Services:
         """An indexer on the current connection sharing the loaded encoders."""
         from engine.indexer import Indexer
 
-        return Indexer(self.settings, self.graph(), text_encoder=self._text_encoder,
-                       image_encoder=self._image_encoder)
+        return Indexer(
+            self.settings,
+            self.graph(),
+            text_encoder=self._text_encoder,
+            image_encoder=self._image_encoder,
+        )
 
     def keep_encoders(self, indexer: Indexer) -> None:
         """Keep what an indexer loaded, so the next request does not load it again."""

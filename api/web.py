@@ -84,8 +84,12 @@ def wants_page(scope: Scope) -> bool:
         if name == b"accept":
             accept = value.decode("latin-1")
     quality = {"html": 0.0, "json": 0.0, "markdown": 0.0}
-    kinds = {"text/html": "html", "application/xhtml+xml": "html", "application/json": "json",
-             "text/markdown": "markdown"}
+    kinds = {
+        "text/html": "html",
+        "application/xhtml+xml": "html",
+        "application/json": "json",
+        "text/markdown": "markdown",
+    }
     for media, q in accepted(accept):
         kind = kinds.get(media)
         if kind is not None:

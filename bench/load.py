@@ -82,8 +82,12 @@ def main() -> int:
     ap.add_argument("--url", default="http://127.0.0.1:8000", help="The API (loopback only).")
     ap.add_argument("--duration", type=float, default=60.0, help="Seconds of load.")
     ap.add_argument("--concurrency", type=int, default=4, help="Workers (connections).")
-    ap.add_argument("--queries", type=int, default=20000,
-                    help="MetaTool queries sampled (default: all, so few repeat).")
+    ap.add_argument(
+        "--queries",
+        type=int,
+        default=20000,
+        help="MetaTool queries sampled (default: all, so few repeat).",
+    )
     ap.add_argument("--metatool", type=Path, default=REPO.parent / "shared" / "metatool")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", action="store_true", help="Print one JSON object instead.")
@@ -104,8 +108,10 @@ def main() -> int:
         conn.request("GET", "/leaderboard?top=1000")
         board = json.loads(conn.getresponse().read())
     except OSError as e:
-        print(f"error: nothing answers at {args.url} ({e}); start `unfragile serve` first",
-              file=sys.stderr)
+        print(
+            f"error: nothing answers at {args.url} ({e}); start `unfragile serve` first",
+            file=sys.stderr,
+        )
         return 2
     if health.status != 200:
         print(f"error: {args.url}/healthz says {health_body}", file=sys.stderr)
@@ -131,8 +137,9 @@ def main() -> int:
     load_before = os.getloadavg()
     started = time.monotonic()
     until = started + args.duration
-    workers = [Worker(host, port, until, plan, args.seed * 1000 + i)
-               for i in range(args.concurrency)]
+    workers = [
+        Worker(host, port, until, plan, args.seed * 1000 + i) for i in range(args.concurrency)
+    ]
     for w in workers:
         w.start()
     for w in workers:
@@ -150,14 +157,22 @@ def main() -> int:
 
     def figures(ms: list[float]) -> dict[str, float]:
         ms = sorted(ms)
-        return {"requests": len(ms), "p50_ms": round(percentile(ms, 50), 1),
-                "p95_ms": round(percentile(ms, 95), 1), "p99_ms": round(percentile(ms, 99), 1),
-                "max_ms": round(ms[-1], 1) if ms else float("nan")}
+        return {
+            "requests": len(ms),
+            "p50_ms": round(percentile(ms, 50), 1),
+            "p95_ms": round(percentile(ms, 95), 1),
+            "p99_ms": round(percentile(ms, 99), 1),
+            "max_ms": round(ms[-1], 1) if ms else float("nan"),
+        }
 
     report = {
-        "url": args.url, "duration_s": round(elapsed, 1), "concurrency": args.concurrency,
-        "artifacts": len(ids), "distinct_queries": len(texts),
-        "requests": len(samples), "requests_per_s": round(len(samples) / elapsed, 1),
+        "url": args.url,
+        "duration_s": round(elapsed, 1),
+        "concurrency": args.concurrency,
+        "artifacts": len(ids),
+        "distinct_queries": len(texts),
+        "requests": len(samples),
+        "requests_per_s": round(len(samples) / elapsed, 1),
         **{k: v for k, v in figures(all_ms).items() if k != "requests"},
         "errors_by_status": errors,
         "server_errors": sum(n for s, n in statuses.items() if s >= 500 or s == 0),
@@ -169,16 +184,24 @@ def main() -> int:
     if args.json:
         print(json.dumps(report))
     else:
-        print(f"{report['requests']} requests in {report['duration_s']} s with "
-              f"{args.concurrency} workers: {report['requests_per_s']} requests/s")
-        print(f"latency ms: p50 {report['p50_ms']}  p95 {report['p95_ms']}  "
-              f"p99 {report['p99_ms']}  max {report['max_ms']}")
+        print(
+            f"{report['requests']} requests in {report['duration_s']} s with "
+            f"{args.concurrency} workers: {report['requests_per_s']} requests/s"
+        )
+        print(
+            f"latency ms: p50 {report['p50_ms']}  p95 {report['p95_ms']}  "
+            f"p99 {report['p99_ms']}  max {report['max_ms']}"
+        )
         for route, f in report["routes"].items():
-            print(f"  {route:<12} {f['requests']:>6}  p50 {f['p50_ms']:>7}  p95 {f['p95_ms']:>7}"
-                  f"  p99 {f['p99_ms']:>7}")
+            print(
+                f"  {route:<12} {f['requests']:>6}  p50 {f['p50_ms']:>7}  p95 {f['p95_ms']:>7}"
+                f"  p99 {f['p99_ms']:>7}"
+            )
         print(f"non-200 answers: {errors or 'none'}")
-        print(f"load average before {report['load_average_before']}, after "
-              f"{report['load_average_after']}; {report['machine']}")
+        print(
+            f"load average before {report['load_average_before']}, after "
+            f"{report['load_average_after']}; {report['machine']}"
+        )
     return 1 if report["server_errors"] else 0
 
 

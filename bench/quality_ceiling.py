@@ -74,24 +74,34 @@ def tool_data(folder: Path, encode: Any) -> dict[str, Any]:
     plain = [r.data for r in metatool_records(folder, with_queries=False, group=False)]
     names = [d["id"] for d in plain]
     merged = set(json.loads((folder / "big_tool_des.json").read_text(encoding="utf-8")))
-    info = {p["name_for_model"]: p
-            for p in json.loads((folder / "plugin_info.json").read_text(encoding="utf-8"))}
+    info = {
+        p["name_for_model"]: p
+        for p in json.loads((folder / "plugin_info.json").read_text(encoding="utf-8"))
+    }
     orphans = [p for n, p in info.items() if n not in set(names)]
     targets = [i for i, n in enumerate(names) if n in merged]
     docs = [artifact_text(plain[i]) for i in targets]
-    both = [(p.get("description_for_human") or "", p.get("description_for_model") or "")
-            for p in orphans]
+    both = [
+        (p.get("description_for_human") or "", p.get("description_for_model") or "")
+        for p in orphans
+    ]
     bm = BM25(docs)
     by_words = []
     for human, model in both:
         hit = bm.top(f"{human} {model}", 1)
         by_words.append(targets[hit[0][0]] if hit else None)
-    groups = merged_members({names[i]: plain[i]["description"] for i in targets}, orphans,
-                            encode)  # the import's own placement
+    groups = merged_members(
+        {names[i]: plain[i]["description"] for i in targets}, orphans, encode
+    )  # the import's own placement
     home = {p["name_for_model"]: names.index(tool) for tool, ps in groups.items() for p in ps}
     by_model = [home[p["name_for_model"]] for p in orphans]
-    return {"plain": plain, "names": names, "orphans": orphans,
-            "by_words": by_words, "by_model": by_model}
+    return {
+        "plain": plain,
+        "names": names,
+        "orphans": orphans,
+        "by_words": by_words,
+        "by_model": by_model,
+    }
 
 
 def grouped(tools: dict[str, Any], placement: list[int | None] | None) -> list[dict[str, Any]]:
@@ -116,8 +126,15 @@ def share(weights: np.ndarray) -> np.ndarray:
     return weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
 
 
-def run_salt(salt: str, folder: Path, texts: dict[str, str], vectors: dict[str, np.ndarray],
-             tools: dict[str, Any], cold: dict[str, np.ndarray], say: Any) -> dict[str, Any]:
+def run_salt(
+    salt: str,
+    folder: Path,
+    texts: dict[str, str],
+    vectors: dict[str, np.ndarray],
+    tools: dict[str, Any],
+    cold: dict[str, np.ndarray],
+    say: Any,
+) -> dict[str, Any]:
     split = split_queries(folder / "queries.csv", salt)
     index = {n: i for i, n in enumerate(tools["names"])}
     logs = sorted(split.logs)
@@ -170,10 +187,12 @@ def run_salt(salt: str, folder: Path, texts: dict[str, str], vectors: dict[str, 
     words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
     log_texts, dev_texts = [texts[n] for n in logs], [texts[n] for n in dev_norm]
-    x_log = hstack([words.fit_transform(log_texts), chars.fit_transform(log_texts),
-                    csr_matrix(q_log)]).tocsr()
-    x_dev = hstack([words.transform(dev_texts), chars.transform(dev_texts),
-                    csr_matrix(q_dev)]).tocsr()
+    x_log = hstack(
+        [words.fit_transform(log_texts), chars.fit_transform(log_texts), csr_matrix(q_log)]
+    ).tocsr()
+    x_dev = hstack(
+        [words.transform(dev_texts), chars.transform(dev_texts), csr_matrix(q_dev)]
+    ).tocsr()
     model = LogisticRegression(C=30.0, max_iter=500)
     model.fit(x_log, [min(index[t] for t in split.logs[n]) for n in logs])
     proba = np.zeros_like(vote)
@@ -187,8 +206,14 @@ def run_salt(salt: str, folder: Path, texts: dict[str, str], vectors: dict[str, 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--salts", default="A,B", help="comma-separated split salts (default A,B)")
-    p.add_argument("--json", nargs="?", const=str(RESULTS / "quality_ceiling.json"),
-                   default=None, metavar="PATH", help="also write the results as JSON")
+    p.add_argument(
+        "--json",
+        nargs="?",
+        const=str(RESULTS / "quality_ceiling.json"),
+        default=None,
+        metavar="PATH",
+        help="also write the results as JSON",
+    )
     args = p.parse_args(argv)
 
     def say(*a: Any) -> None:
@@ -209,16 +234,20 @@ def main(argv: list[str] | None = None) -> int:
     q_all = np.stack([vectors[n] for n in norms])
     tools = tool_data(folder, encoder.encode)
     cold = {}
-    for name, placement in (("merged tools alone (before)", None),
-                            ("grouped by BM25", tools["by_words"]),
-                            ("grouped by the text model (the import)", tools["by_model"])):
+    for name, placement in (
+        ("merged tools alone (before)", None),
+        ("grouped by BM25", tools["by_words"]),
+        ("grouped by the text model (the import)", tools["by_model"]),
+    ):
         cold[name] = base_scores(grouped(tools, placement), q_all, encoder.encode)
     say(f"  {'salt':<4} {'scorer':<58} {'R@1':>5}  {'R@5':>5}  {'MRR':>5}")
-    results = [run_salt(s, folder, texts, vectors, tools, cold, say)
-               for s in args.salts.split(",")]
-    report = {"command": "python bench/quality_ceiling.py " + " ".join(argv or sys.argv[1:]),
-              "machine": machine(), "seconds": round(time.perf_counter() - t0, 1),
-              "salts": results}
+    results = [run_salt(s, folder, texts, vectors, tools, cold, say) for s in args.salts.split(",")]
+    report = {
+        "command": "python bench/quality_ceiling.py " + " ".join(argv or sys.argv[1:]),
+        "machine": machine(),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "salts": results,
+    }
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

@@ -134,8 +134,10 @@ def topic(text: str) -> tuple[int, int, int | None, int | None]:
     qual = next((i for i in _QUALS_LONGEST_FIRST if QUALIFIERS[i] in rest), None)
     if verb is None or obj is None:
         h = int.from_bytes(low.encode()[:16].ljust(16, b"\0"), "big")
-        verb, obj = (verb if verb is not None else h % len(VERBS),
-                     obj if obj is not None else (h // 97) % len(OBJECTS))
+        verb, obj = (
+            verb if verb is not None else h % len(VERBS),
+            obj if obj is not None else (h // 97) % len(OBJECTS),
+        )
     return verb, obj, qual, how
 
 
@@ -175,14 +177,19 @@ class TopicSpace:
 
 def generate_catalog(out: Path, artifacts: int, capabilities: int, seed: int) -> dict[str, Any]:
     """bench/ingest.py's catalog (its events file is left empty: ours follow)."""
-    info = ingest_bench.generate(out, artifacts, capabilities, events=0, queries=1,
-                                 sessions=1, zipf_s=1.0, seed=seed)
-    return {"artifacts": info["artifacts"], "capabilities": info["capabilities"],
-            "catalog_bytes": info["catalog_bytes"]}
+    info = ingest_bench.generate(
+        out, artifacts, capabilities, events=0, queries=1, sessions=1, zipf_s=1.0, seed=seed
+    )
+    return {
+        "artifacts": info["artifacts"],
+        "capabilities": info["capabilities"],
+        "catalog_bytes": info["catalog_bytes"],
+    }
 
 
-def generate_events(out: Path, queries: int, events: int, zipf_s: float,
-                    seed: int) -> tuple[dict[str, Any], list[str]]:
+def generate_events(
+    out: Path, queries: int, events: int, zipf_s: float, seed: int
+) -> tuple[dict[str, Any], list[str]]:
     """events.jsonl over `queries` distinct texts, every one used; returns its summary and texts.
 
     Each search matches capabilities about the query's verb and object (or, failing enough of
@@ -229,7 +236,7 @@ def generate_events(out: Path, queries: int, events: int, zipf_s: float,
             sessions += 1
             size = 1 + min(7, int(rng.expovariate(1 / 2.0)))  # searches in this session
             t = start + span * i / len(order) + rng.uniform(0, 3600)
-            for rank in order[i:i + size]:
+            for rank in order[i : i + size]:
                 text = texts[rank]
                 if rank not in results:
                     verb, obj, _, _ = topic(text)
@@ -311,9 +318,14 @@ def test_queries(count: int, seed: int, past: set[str]) -> list[str]:
     seen: set[str] = set()
     while len(out) < count:
         text = rng.choice(_TEMPLATES).format(
-            verb=rng.choice(VERBS), obj=rng.choice(OBJECTS), qual=rng.choice(QUALIFIERS),
-            how=rng.choice(HOWS), org=rng.choice(ORGS).title(), verb2=rng.choice(VERBS),
-            obj2=rng.choice(OBJECTS))
+            verb=rng.choice(VERBS),
+            obj=rng.choice(OBJECTS),
+            qual=rng.choice(QUALIFIERS),
+            how=rng.choice(HOWS),
+            org=rng.choice(ORGS).title(),
+            verb2=rng.choice(VERBS),
+            obj2=rng.choice(OBJECTS),
+        )
         key = normalise_query(text)
         if key in past or key in seen:
             continue
@@ -349,12 +361,14 @@ class Probe:
                 return fn(*a, **kw)
             finally:
                 self.current[name] += time.perf_counter() - t0
+
         return wrapper
 
     def _counted(self, name: str, fn: Callable) -> Callable:
         def wrapper(*a: Any, **kw: Any) -> Any:
             self.calls[name] += 1
             return fn(*a, **kw)
+
         return wrapper
 
     def attach(self, engine: Any) -> None:
@@ -375,6 +389,7 @@ class Probe:
                 self.calls[f"fn {n}"] += 1
                 self.calls["round trips"] += 1  # on the engine's kept session, not graph.read
                 return "neo4j evidence + graph stamp (the one read)"
+
             setattr(retrieval, name, self._timed(label, original))
             self._undo.append(lambda n=name, o=original: setattr(retrieval, n, o))
         graph = engine.graph
@@ -416,8 +431,12 @@ def time_one(engine: Any, probe: Probe, text: str, k: int) -> dict[str, Any]:
     total = time.perf_counter() - t0
     trips = probe.calls["round trips"]
     record: dict[str, Any] = probe.reset()
-    record.update(total=total, trips=trips, results=len(found),
-                  with_evidence=sum(1 for r in found if r.evidence))
+    record.update(
+        total=total,
+        trips=trips,
+        results=len(found),
+        with_evidence=sum(1 for r in found if r.evidence),
+    )
     return record
 
 
@@ -462,9 +481,16 @@ def single_queries(engine: Any, probe: Probe, queries: list[str], k: int) -> dic
 Config = tuple[str, Callable[[], Callable[[], None]]]  # name, apply() -> undo()
 
 
-def interleaved(engine: Any, probe: Probe, configs: list[Config], queries: list[str],
-                size: int, k: int, block: int = 10,
-                settle: int = 0) -> dict[str, dict[str, Any]]:
+def interleaved(
+    engine: Any,
+    probe: Probe,
+    configs: list[Config],
+    queries: list[str],
+    size: int,
+    k: int,
+    block: int = 10,
+    settle: int = 0,
+) -> dict[str, dict[str, Any]]:
     """Each config on the same queries, switched every `block` queries (and every batch).
 
     The machine is shared and its load drifts over minutes; running the configs one after
@@ -486,43 +512,50 @@ def interleaved(engine: Any, probe: Probe, configs: list[Config], queries: list[
             undo()
 
     for turn, at in enumerate(range(0, len(queries), block)):
-        chunk = queries[at:at + block]
+        chunk = queries[at : at + block]
         shift = turn % len(configs)
         for name, apply in configs[shift:] + configs[:shift]:
+
             def run(n: str = name, c: list[str] = chunk) -> None:
                 for text in queries[:settle]:
                     engine.search(text, k)
                 records[n].extend(time_one(engine, probe, t, k) for t in c)
+
             under(apply, run)
     for turn, at in enumerate(range(0, len(queries), size)):
-        chunk = queries[at:at + size]
+        chunk = queries[at : at + size]
         shift = turn % len(configs)
         for name, apply in configs[shift:] + configs[:shift]:
+
             def run(n: str = name, c: list[str] = chunk) -> None:
                 for text in queries[:settle]:
                     engine.search(text, k)
                 t0 = time.perf_counter()
                 engine.search_many(c, k)
                 batch_s[n] += time.perf_counter() - t0
+
             under(apply, run)
     probe.attach(engine)
-    return {name: {**summarise(records[name]), "batch_qps": len(queries) / batch_s[name]}
-            for name, _ in configs}
+    return {
+        name: {**summarise(records[name]), "batch_qps": len(queries) / batch_s[name]}
+        for name, _ in configs
+    }
 
 
 def _summ(ms: list[float]) -> dict[str, float]:
     return {"mean_ms": statistics.fmean(ms), "p50_ms": _pct(ms, 50), "p99_ms": _pct(ms, 99)}
 
 
-def batches(engine: Any, probe: Probe, queries: list[str], size: int, k: int,
-            passes: int) -> dict[str, Any]:
+def batches(
+    engine: Any, probe: Probe, queries: list[str], size: int, k: int, passes: int
+) -> dict[str, Any]:
     runs = []
     for _ in range(passes):
         probe.reset()
         seconds = 0.0
         per_batch = []
         for at in range(0, len(queries), size):
-            chunk = queries[at:at + size]
+            chunk = queries[at : at + size]
             engine.forget_encodings()  # every pass encodes its queries: encoding is included
             t0 = time.perf_counter()
             engine.search_many(chunk, k)
@@ -531,20 +564,33 @@ def batches(engine: Any, probe: Probe, queries: list[str], size: int, k: int,
             per_batch.append(round(len(chunk) / dt, 1))
         trips = probe.calls["round trips"]
         parts = probe.reset()
-        runs.append({"seconds": seconds, "qps": len(queries) / seconds, "per_batch_qps": per_batch,
-                     "parts_ms_per_query": {n: 1000 * v / len(queries) for n, v in parts.items()},
-                     "round_trips_per_query": trips / len(queries)})
+        runs.append(
+            {
+                "seconds": seconds,
+                "qps": len(queries) / seconds,
+                "per_batch_qps": per_batch,
+                "parts_ms_per_query": {n: 1000 * v / len(queries) for n, v in parts.items()},
+                "round_trips_per_query": trips / len(queries),
+            }
+        )
     runs.sort(key=lambda r: r["qps"])
     median = runs[len(runs) // 2]
     known = sum(median["parts_ms_per_query"].values())
     per_query_ms = 1000 * median["seconds"] / len(queries)
-    return {"batch": size, "queries": len(queries), "passes": passes,
-            "qps": median["qps"], "qps_all_passes": [round(r["qps"], 1) for r in runs],
-            "ms_per_query": per_query_ms,
-            "parts_ms_per_query": {**median["parts_ms_per_query"],
-                                   "fusion + other (python)": per_query_ms - known},
-            "per_batch_qps": median["per_batch_qps"],
-            "round_trips_per_query": median["round_trips_per_query"]}
+    return {
+        "batch": size,
+        "queries": len(queries),
+        "passes": passes,
+        "qps": median["qps"],
+        "qps_all_passes": [round(r["qps"], 1) for r in runs],
+        "ms_per_query": per_query_ms,
+        "parts_ms_per_query": {
+            **median["parts_ms_per_query"],
+            "fusion + other (python)": per_query_ms - known,
+        },
+        "per_batch_qps": median["per_batch_qps"],
+        "round_trips_per_query": median["round_trips_per_query"],
+    }
 
 
 def set_threads(torch_threads: int, faiss_threads: int) -> None:
@@ -555,8 +601,9 @@ def set_threads(torch_threads: int, faiss_threads: int) -> None:
     faiss.omp_set_num_threads(faiss_threads)
 
 
-def sweep_threads(engine: Any, probe: Probe, queries: list[str], size: int, k: int,
-                  chosen: tuple[int, int]) -> list[dict[str, Any]]:
+def sweep_threads(
+    engine: Any, probe: Probe, queries: list[str], size: int, k: int, chosen: tuple[int, int]
+) -> list[dict[str, Any]]:
     """1 thread vs. all CPUs for torch and FAISS, interleaved on the same queries."""
     cpus = os.cpu_count() or 1
     combos = sorted({(t, f) for t in (1, cpus) for f in (1, cpus)})
@@ -565,6 +612,7 @@ def sweep_threads(engine: Any, probe: Probe, queries: list[str], size: int, k: i
         def apply() -> Callable[[], None]:
             set_threads(t, f)
             return lambda: set_threads(*chosen)
+
         return f"torch {t} / FAISS {f}", apply
 
     configs = [config(t, f) for t, f in combos]
@@ -572,12 +620,22 @@ def sweep_threads(engine: Any, probe: Probe, queries: list[str], size: int, k: i
     out = []
     for (t, f), (name, _) in zip(combos, configs, strict=True):
         r = runs[name]
-        out.append({"torch_threads": t, "faiss_threads": f, "p50_ms": r["p50_ms"],
-                    "p99_ms": r["p99_ms"], "encode_p50_ms": r["groups"]["encode"]["p50_ms"],
-                    "faiss_p50_ms": r["groups"]["faiss"]["p50_ms"], "batch_qps": r["batch_qps"],
-                    "queries": len(queries)})
-        say(f"  {name}: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
-            f"batch {r['batch_qps']:.0f} q/s")
+        out.append(
+            {
+                "torch_threads": t,
+                "faiss_threads": f,
+                "p50_ms": r["p50_ms"],
+                "p99_ms": r["p99_ms"],
+                "encode_p50_ms": r["groups"]["encode"]["p50_ms"],
+                "faiss_p50_ms": r["groups"]["faiss"]["p50_ms"],
+                "batch_qps": r["batch_qps"],
+                "queries": len(queries),
+            }
+        )
+        say(
+            f"  {name}: p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
+            f"batch {r['batch_qps']:.0f} q/s"
+        )
     return out
 
 
@@ -595,14 +653,20 @@ def round_trip_floor(graph: Any, n: int = 200) -> dict[str, Any]:
             ms.append((time.perf_counter() - t0) * 1000)
         return {"p50_ms": _pct(ms, 50), "p99_ms": _pct(ms, 99)}
 
-    out = {"graph.read (new session + managed read tx), RETURN 1":
-           timed(lambda: graph.read("RETURN 1 AS x"))}
-    with graph.driver.session(database=graph.database,
-                              default_access_mode=neo4j.READ_ACCESS) as session:
+    out = {
+        "graph.read (new session + managed read tx), RETURN 1": timed(
+            lambda: graph.read("RETURN 1 AS x")
+        )
+    }
+    with graph.driver.session(
+        database=graph.database, default_access_mode=neo4j.READ_ACCESS
+    ) as session:
         out["reused session, auto-commit run, RETURN 1"] = timed(
-            lambda: session.run("RETURN 1 AS x").data())
+            lambda: session.run("RETURN 1 AS x").data()
+        )
         out["reused session, execute_read, RETURN 1"] = timed(
-            lambda: session.execute_read(lambda tx: tx.run("RETURN 1 AS x").data()))
+            lambda: session.execute_read(lambda tx: tx.run("RETURN 1 AS x").data())
+        )
     return out
 
 
@@ -619,17 +683,25 @@ def encoder_split(encoder: Any, queries: list[str]) -> dict[str, Any]:
         features = (model.preprocess if hasattr(model, "preprocess") else model.tokenize)([text])
         t1 = time.perf_counter()
         with torch.inference_mode():
-            model({k: v.to(model.device) if isinstance(v, torch.Tensor) else v
-                   for k, v in features.items()})
+            model(
+                {
+                    k: v.to(model.device) if isinstance(v, torch.Tensor) else v
+                    for k, v in features.items()
+                }
+            )
         t2 = time.perf_counter()
         encoder.encode([text])
         t3 = time.perf_counter()
         tok.append((t1 - t0) * 1000)
         fwd.append((t2 - t1) * 1000)
         full.append((t3 - t2) * 1000)
-    out = {"queries": len(queries), "tokenize": _summ(tok),
-           "forward (incl. pooling)": _summ(fwd), "TextEncoder.encode (all of it)": _summ(full),
-           "max_seq_length": getattr(model, "max_seq_length", None)}
+    out = {
+        "queries": len(queries),
+        "tokenize": _summ(tok),
+        "forward (incl. pooling)": _summ(fwd),
+        "TextEncoder.encode (all of it)": _summ(full),
+        "max_seq_length": getattr(model, "max_seq_length", None),
+    }
     # A recommendation candidate, not what the engine does: int8 dynamic quantisation of the
     # Linear layers (torch.ao.quantization.quantize_dynamic), timed the same way, and how close
     # its vectors stay to the float32 ones.
@@ -640,14 +712,16 @@ def encoder_split(encoder: Any, queries: list[str]) -> dict[str, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notices
             quantized = torch.ao.quantization.quantize_dynamic(
-                copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+                copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8
+            )
         qt, cos = [], []
         for text in queries[:5]:
             quantized.encode([text], normalize_embeddings=True)
         for text in queries:
             t0 = time.perf_counter()
-            v = quantized.encode([text], normalize_embeddings=True, convert_to_numpy=True,
-                                 show_progress_bar=False)
+            v = quantized.encode(
+                [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
             qt.append((time.perf_counter() - t0) * 1000)
             cos.append(float(np.dot(v[0], encoder.encode([text])[0])))
         out["int8 dynamic quantisation, encode"] = _summ(qt)
@@ -675,11 +749,16 @@ def cpu_window(server_pid: int | None, out: dict[str, Any]) -> Iterator[None]:
         server = None if srv0 is None or srv1 is None else srv1 - srv0
         total = None if sys0 is None or sys1 is None else sys1 - sys0
         cpus = os.cpu_count() or 1
-        out.update({
-            "wall_s": wall, "loadavg_start": load0, "loadavg_end": ingest_bench._loadavg(),
-            "bench_cpu_s": own, "neo4j_cpu_s": server,
-            "others_cpu_s": None if total is None else max(0.0, total - own - (server or 0.0)),
-        })
+        out.update(
+            {
+                "wall_s": wall,
+                "loadavg_start": load0,
+                "loadavg_end": ingest_bench._loadavg(),
+                "bench_cpu_s": own,
+                "neo4j_cpu_s": server,
+                "others_cpu_s": None if total is None else max(0.0, total - own - (server or 0.0)),
+            }
+        )
         if out["others_cpu_s"] is not None and wall > 0:
             out["others_share_of_machine"] = out["others_cpu_s"] / (wall * cpus)
 
@@ -687,14 +766,20 @@ def cpu_window(server_pid: int | None, out: dict[str, Any]) -> Iterator[None]:
 def git_state() -> dict[str, Any]:
     def git(*a: str) -> str:
         try:
-            return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True,
-                                  check=True).stdout.rstrip("\n")
+            return subprocess.run(
+                ["git", *a], cwd=ROOT, capture_output=True, text=True, check=True
+            ).stdout.rstrip("\n")
         except (OSError, subprocess.CalledProcessError):
             return "?"
 
-    return {"head": git("rev-parse", "--short", "HEAD").strip(),
-            "modified": [line[3:] for line in git("status", "--porcelain").splitlines()
-                         if line[:2].strip() and not line.startswith("??")]}
+    return {
+        "head": git("rev-parse", "--short", "HEAD").strip(),
+        "modified": [
+            line[3:]
+            for line in git("status", "--porcelain").splitlines()
+            if line[:2].strip() and not line.startswith("??")
+        ],
+    }
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -711,8 +796,11 @@ def table(result: dict[str, Any]) -> str:
         f"Python {m.get('python')}; load average {result['loadavg_start']} at start, "
         f"{m.get('loadavg_end')} at end",
         f"code:    HEAD {result['git']['head']}"
-        + (f", uncommitted changes in {', '.join(result['git']['modified'])}"
-           if result["git"]["modified"] else ""),
+        + (
+            f", uncommitted changes in {', '.join(result['git']['modified'])}"
+            if result["git"]["modified"]
+            else ""
+        ),
         f"neo4j:   {result['neo4j'].get('edition', '')} {result['neo4j'].get('version', '?')}, "
         f"local temporary server, heap {result['neo4j'].get('heap')}, "
         f"pagecache {result['neo4j'].get('pagecache')}",
@@ -749,9 +837,11 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"    {name:<42}{v['mean_ms']:>9.2f} {v['p50_ms']:>9.2f} {v['p99_ms']:>9.2f}")
     groups = ", ".join(f"{n} {v['mean_ms']:.1f}" for n, v in s["groups"].items())
     lines.append(f"  groups (mean ms): {groups}")
-    lines.append(f"  Neo4j round trips per query {s['round_trips_per_query']:.2f}; "
-                 f"results per query {s['results_per_query']:.1f}, of which with match-graph "
-                 f"evidence {s['results_with_evidence_per_query']:.1f}")
+    lines.append(
+        f"  Neo4j round trips per query {s['round_trips_per_query']:.2f}; "
+        f"results per query {s['results_per_query']:.1f}, of which with match-graph "
+        f"evidence {s['results_with_evidence_per_query']:.1f}"
+    )
     lines += [
         "",
         f"batch (SearchEngine.search_many, {b['batch']} per call, {b['queries']} queries, median "
@@ -765,51 +855,66 @@ def table(result: dict[str, Any]) -> str:
     lines.append(f"  Neo4j round trips per query {b['round_trips_per_query']:.2f}")
     if result.get("sweep"):
         n = result["sweep"][0]["queries"]
-        lines += ["", f"thread sweep ({n} queries, settings taking turns every 32 queries and "
-                      "every batch, 3 untimed queries after each switch):"]
+        lines += [
+            "",
+            f"thread sweep ({n} queries, settings taking turns every 32 queries and "
+            "every batch, 3 untimed queries after each switch):",
+        ]
         for r in result["sweep"]:
-            lines.append(f"  torch {r['torch_threads']} / FAISS {r['faiss_threads']}: p50 "
-                         f"{r['p50_ms']:6.1f} ms (encode {r['encode_p50_ms']:.1f}, FAISS "
-                         f"{r['faiss_p50_ms']:.2f}), p99 {r['p99_ms']:6.1f} ms, batch "
-                         f"{r['batch_qps']:4.0f} q/s")
+            lines.append(
+                f"  torch {r['torch_threads']} / FAISS {r['faiss_threads']}: p50 "
+                f"{r['p50_ms']:6.1f} ms (encode {r['encode_p50_ms']:.1f}, FAISS "
+                f"{r['faiss_p50_ms']:.2f}), p99 {r['p99_ms']:6.1f} ms, batch "
+                f"{r['batch_qps']:4.0f} q/s"
+            )
     if result.get("variants"):  # results saved by earlier versions of this bench
         v = result["variants"]
-        lines += ["", "end to end with the recommended changes prototyped in this bench by "
-                      f"patching (same {v['queries']} queries, variants taking turns every 10 "
-                      f"queries and every batch of {b['batch']}; rows held in memory: "
-                      f"{v['artifacts_held']:,} artifacts + {v['capabilities_held']:,} "
-                      f"capabilities, loaded in {v['details_load_s']:.1f}s; same results as "
-                      f"the engine's reads for {v['memory_prototype_identical_results']} "
-                      "queries; load average "
-                      f"{v['loadavg'][0]} -> {v['loadavg'][1]}):"]
+        lines += [
+            "",
+            "end to end with the recommended changes prototyped in this bench by "
+            f"patching (same {v['queries']} queries, variants taking turns every 10 "
+            f"queries and every batch of {b['batch']}; rows held in memory: "
+            f"{v['artifacts_held']:,} artifacts + {v['capabilities_held']:,} "
+            f"capabilities, loaded in {v['details_load_s']:.1f}s; same results as "
+            f"the engine's reads for {v['memory_prototype_identical_results']} "
+            "queries; load average "
+            f"{v['loadavg'][0]} -> {v['loadavg'][1]}):",
+        ]
         for r in v["runs"]:
             g = r["groups_mean_ms"]
-            lines.append(f"  {r['variant']:<40} p50 {r['p50_ms']:6.1f} ms, p99 "
-                         f"{r['p99_ms']:6.1f} ms, batch {r['batch_qps']:4.0f} q/s; mean ms: "
-                         f"encode {g['encode']:.1f}, neo4j {g['neo4j']:.1f} in "
-                         f"{r['round_trips_per_query']:.0f} round trips")
+            lines.append(
+                f"  {r['variant']:<40} p50 {r['p50_ms']:6.1f} ms, p99 "
+                f"{r['p99_ms']:6.1f} ms, batch {r['batch_qps']:4.0f} q/s; mean ms: "
+                f"encode {g['encode']:.1f}, neo4j {g['neo4j']:.1f} in "
+                f"{r['round_trips_per_query']:.0f} round trips"
+            )
     diag = result["diagnostics"]
     lines += ["", "diagnostics:"]
     for name, v in diag["round_trip"].items():
         lines.append(f"  round trip: {name:<58} p50 {v['p50_ms']:.2f} ms, p99 {v['p99_ms']:.2f} ms")
     enc = diag["encoder"]
-    for name in ("tokenize", "forward (incl. pooling)", "TextEncoder.encode (all of it)",
-                 "int8 dynamic quantisation, encode"):
+    for name in (
+        "tokenize",
+        "forward (incl. pooling)",
+        "TextEncoder.encode (all of it)",
+        "int8 dynamic quantisation, encode",
+    ):
         v = enc.get(name, {})
         if "p50_ms" in v:
-            lines.append(f"  encoder: {name:<58} p50 {v['p50_ms']:.2f} ms, "
-                         f"p99 {v['p99_ms']:.2f} ms")
+            lines.append(
+                f"  encoder: {name:<58} p50 {v['p50_ms']:.2f} ms, p99 {v['p99_ms']:.2f} ms"
+            )
         elif v:
             lines.append(f"  encoder: {name}: {v}")
     if "int8 vs float32 cosine" in enc:
         c = enc["int8 vs float32 cosine"]
-        lines.append(f"  encoder: int8 vs float32 vectors, cosine mean {c['mean']:.4f}, "
-                     f"min {c['min']:.4f}")
+        lines.append(
+            f"  encoder: int8 vs float32 vectors, cosine mean {c['mean']:.4f}, min {c['min']:.4f}"
+        )
     lines.append(f"  encoder max_seq_length {enc['max_seq_length']}")
     for name, v in diag.get("combined_reads", {}).items():
         if isinstance(v, dict):
-            tail = (f", p50 {v['p50_ms']:.2f} ms, p99 {v['p99_ms']:.2f} ms"
-                    if "p50_ms" in v else "")
+            tail = f", p50 {v['p50_ms']:.2f} ms, p99 {v['p99_ms']:.2f} ms" if "p50_ms" in v else ""
             lines.append(f"  neo4j reads: {name:<56} mean {v['mean_ms']:.2f} ms{tail}")
     lines += [
         "",
@@ -817,8 +922,11 @@ def table(result: dict[str, Any]) -> str:
         f"{win['loadavg_start']} -> {win['loadavg_end']}; CPU seconds: bench "
         f"{win['bench_cpu_s']:.1f}, Neo4j {win['neo4j_cpu_s'] or 0:.1f}, other processes "
         f"{win.get('others_cpu_s') or 0:.1f}"
-        + (f" ({100 * win['others_share_of_machine']:.0f}% of the machine)"
-           if win.get("others_share_of_machine") is not None else ""),
+        + (
+            f" ({100 * win['others_share_of_machine']:.0f}% of the machine)"
+            if win.get("others_share_of_machine") is not None
+            else ""
+        ),
     ]
     for w in result["warnings"]:
         lines.append(f"WARNING: {w}")
@@ -831,12 +939,16 @@ def _warnings(result: dict[str, Any]) -> list[str]:
     cpus = result["machine"].get("nproc") or 1
     load = result["loadavg_start"]
     if load and float(load.split()[0]) > 0.5 * cpus:
-        out.append(f"load average {load.split()[0]} on {cpus} CPUs before the bench started: "
-                   "the machine is shared and busy, so latencies are worse than on an idle one")
+        out.append(
+            f"load average {load.split()[0]} on {cpus} CPUs before the bench started: "
+            "the machine is shared and busy, so latencies are worse than on an idle one"
+        )
     share = result["measurement_window"].get("others_share_of_machine")
     if share is not None and share > 0.15:
-        out.append(f"other processes used {100 * share:.0f}% of the machine's CPU during the "
-                   "measurement, so latencies are worse than on an idle machine")
+        out.append(
+            f"other processes used {100 * share:.0f}% of the machine's CPU during the "
+            "measurement, so latencies are worse than on an idle machine"
+        )
     return out
 
 
@@ -852,8 +964,10 @@ def build_indexes(settings: Any, graph: Any, encoder: Any, seed: int) -> dict[st
     space = TopicSpace(encoder)
     say(f"  vocabulary: {space.phrases:,} phrases encoded with MiniLM in {space.seconds:.1f}s")
     model = settings.text_model
-    info: dict[str, Any] = {"vocabulary_phrases": space.phrases,
-                            "vocabulary_encode_s": space.seconds}
+    info: dict[str, Any] = {
+        "vocabulary_phrases": space.phrases,
+        "vocabulary_encode_s": space.seconds,
+    }
     sanity: dict[str, float] = {}
     for name, rows, to_text, noise, salt in (
         ("capabilities", store.capability_texts(graph), capability_text, CAPABILITY_NOISE, 1),
@@ -866,23 +980,40 @@ def build_indexes(settings: Any, graph: Any, encoder: Any, seed: int) -> dict[st
         # the generator put together; the fingerprint is of what the indexer would embed.
         sources = [r["title"] for r in rows] if name == "capabilities" else texts
         vectors = space.vectors(sources, noise, seed * 10 + salt)
-        vs = VectorStore.create(settings.index_dir, name, model, space.dim,
-                                exact_limit=settings.exact_limit, kind=settings.index_kind)
+        vs = VectorStore.create(
+            settings.index_dir,
+            name,
+            model,
+            space.dim,
+            exact_limit=settings.exact_limit,
+            kind=settings.index_kind,
+        )
         vs.upsert(keys, [fingerprint(model, t) for t in texts], vectors)
         vs.save()
-        sample = np.random.default_rng(seed).choice(len(texts), min(200, len(texts)),
-                                                    replace=False)
+        sample = np.random.default_rng(seed).choice(len(texts), min(200, len(texts)), replace=False)
         real = encoder.encode([texts[i] for i in sample])
         sanity[f"{name}_mean_cos"] = float(np.mean(np.sum(real * vectors[sample], axis=1)))
-        info[name] = {"count": len(vs), "index_type": vs.index_type, "nprobe": vs.search_effort,
-                      "seconds": time.perf_counter() - t0}
-        say(f"  {name}: {len(vs):,} vectors, {vs.index_type}, nprobe {vs.search_effort}, "
-            f"{time.perf_counter() - t0:.1f}s")
+        info[name] = {
+            "count": len(vs),
+            "index_type": vs.index_type,
+            "nprobe": vs.search_effort,
+            "seconds": time.perf_counter() - t0,
+        }
+        say(
+            f"  {name}: {len(vs):,} vectors, {vs.index_type}, nprobe {vs.search_effort}, "
+            f"{time.perf_counter() - t0:.1f}s"
+        )
     # Artifacts: the normalised mean of their capabilities' vectors (a description sums up
     # what an artifact does), fingerprinted as the indexer would embed name + description.
     t0 = time.perf_counter()
-    caps = VectorStore.open(settings.index_dir, "capabilities", model, space.dim,
-                            exact_limit=settings.exact_limit, kind=settings.index_kind)
+    caps = VectorStore.open(
+        settings.index_dir,
+        "capabilities",
+        model,
+        space.dim,
+        exact_limit=settings.exact_limit,
+        kind=settings.index_kind,
+    )
     owned: dict[str, list[str]] = {}
     for r in retrieval.capability_rows(graph):
         owned.setdefault(r["artifact"], []).append(r["id"])
@@ -894,28 +1025,44 @@ def build_indexes(settings: Any, graph: Any, encoder: Any, seed: int) -> dict[st
         if own:
             vectors[i] = np.mean(own, axis=0)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-    vs = VectorStore.create(settings.index_dir, "artifacts", model, space.dim,
-                            exact_limit=settings.exact_limit, kind=settings.index_kind)
-    vs.upsert([r["id"] for r in rows], [fingerprint(model, artifact_text(r)) for r in rows],
-              vectors)
+    vs = VectorStore.create(
+        settings.index_dir,
+        "artifacts",
+        model,
+        space.dim,
+        exact_limit=settings.exact_limit,
+        kind=settings.index_kind,
+    )
+    vs.upsert(
+        [r["id"] for r in rows], [fingerprint(model, artifact_text(r)) for r in rows], vectors
+    )
     vs.save()
-    info["artifacts"] = {"count": len(vs), "index_type": vs.index_type,
-                         "nprobe": vs.search_effort, "seconds": time.perf_counter() - t0}
+    info["artifacts"] = {
+        "count": len(vs),
+        "index_type": vs.index_type,
+        "nprobe": vs.search_effort,
+        "seconds": time.perf_counter() - t0,
+    }
     say(f"  artifacts: {len(vs):,} vectors, {vs.index_type}, {time.perf_counter() - t0:.1f}s")
     info["sanity"] = sanity
     indexer = Indexer(settings, graph)
-    reports = [indexer.sync_text(n, show_progress=False)
-               for n in ("capabilities", "queries", "artifacts")]
+    reports = [
+        indexer.sync_text(n, show_progress=False) for n in ("capabilities", "queries", "artifacts")
+    ]
     changed = sum(r.added + r.updated + r.removed for r in reports)
-    info["sync_check"] = ("nothing (all three stores current)" if changed == 0 else
-                          f"{changed} vectors: " + "; ".join(str(r.as_dict()) for r in reports))
+    info["sync_check"] = (
+        "nothing (all three stores current)"
+        if changed == 0
+        else f"{changed} vectors: " + "; ".join(str(r.as_dict()) for r in reports)
+    )
     info["build_s"] = time.perf_counter() - started
     return info
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--artifacts", type=int, default=10_000)
     p.add_argument("--capabilities", type=int, default=100_000, help="in total")
     p.add_argument("--queries", type=int, default=100_000, help="distinct past query texts")
@@ -923,15 +1070,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--zipf", type=float, default=1.0, help="popularity of repeated searches")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--test-queries", type=int, default=300)
-    p.add_argument("--warmup", type=int, default=200,
-                   help="distinct warm-up queries (the JVM and caches need a few hundred)")
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=200,
+        help="distinct warm-up queries (the JVM and caches need a few hundred)",
+    )
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--batch-passes", type=int, default=3)
     p.add_argument("--torch-threads", type=int, default=1)
     p.add_argument("--faiss-threads", type=int, default=1)
-    p.add_argument("--sweep-threads", action="store_true",
-                   help="also time short runs with 1 and all CPUs for torch and FAISS")
+    p.add_argument(
+        "--sweep-threads",
+        action="store_true",
+        help="also time short runs with 1 and all CPUs for torch and FAISS",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--save", type=Path, default=None, help="also write the JSON result here")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -960,11 +1114,14 @@ def main(argv: list[str] | None = None) -> int:
         say(f"generating data in {work / 'data'} ...")
         t0 = time.perf_counter()
         catalog = generate_catalog(work / "data", args.artifacts, args.capabilities, args.seed)
-        events, past_texts = generate_events(work / "data", args.queries, args.events,
-                                             args.zipf, args.seed)
+        events, past_texts = generate_events(
+            work / "data", args.queries, args.events, args.zipf, args.seed
+        )
         generate_s = time.perf_counter() - t0
-        say(f"  {catalog['capabilities']:,} capabilities, {events['events']:,} events over "
-            f"{args.queries:,} queries in {generate_s:.0f}s")
+        say(
+            f"  {catalog['capabilities']:,} capabilities, {events['events']:,} events over "
+            f"{args.queries:,} queries in {generate_s:.0f}s"
+        )
 
         server = local_server(settings)
         say(f"starting Neo4j in {settings.home} ...")
@@ -973,8 +1130,7 @@ def main(argv: list[str] | None = None) -> int:
         say("ingesting through engine.ingest.ingest ...")
         t0 = time.perf_counter()
         for name in ("catalog.jsonl", "events.jsonl"):
-            ingest(graph, work / "data" / name, batch_size=settings.batch_size,
-                   show_progress=False)
+            ingest(graph, work / "data" / name, batch_size=settings.batch_size, show_progress=False)
         ingest_s = time.perf_counter() - t0
         counts = {
             "artifacts": "MATCH (a:Artifact) RETURN count(a) AS n",
@@ -991,7 +1147,7 @@ def main(argv: list[str] | None = None) -> int:
 
         past = {normalise_query(t) for t in past_texts}
         queries = test_queries(args.test_queries + args.warmup, args.seed + 1, past)
-        warm, measured = queries[:args.warmup], queries[args.warmup:]
+        warm, measured = queries[: args.warmup], queries[args.warmup :]
         engine = SearchEngine(settings, graph, encoder=encoder)
         probe = Probe()
         probe.attach(engine)
@@ -1002,11 +1158,17 @@ def main(argv: list[str] | None = None) -> int:
             for text in warm:
                 engine.search(text, args.top_k)
             for at in range(0, len(warm), args.batch):
-                engine.search_many(warm[at:at + args.batch], args.top_k)
+                engine.search_many(warm[at : at + args.batch], args.top_k)
             if args.sweep_threads:
                 say("thread sweep ...")
-                sweep = sweep_threads(engine, probe, measured[:64], args.batch, args.top_k,
-                                      (args.torch_threads, args.faiss_threads))
+                sweep = sweep_threads(
+                    engine,
+                    probe,
+                    measured[:64],
+                    args.batch,
+                    args.top_k,
+                    (args.torch_threads, args.faiss_threads),
+                )
                 set_threads(args.torch_threads, args.faiss_threads)
             say(f"single queries: {len(measured)} ...")
             single = single_queries(engine, probe, measured, args.top_k)
@@ -1016,8 +1178,10 @@ def main(argv: list[str] | None = None) -> int:
             say(f"  {batch['qps']:.1f} q/s")
         probe.detach()
         say("diagnostics ...")
-        diagnostics = {"round_trip": round_trip_floor(graph),
-                       "encoder": encoder_split(encoder, measured[:100])}
+        diagnostics = {
+            "round_trip": round_trip_floor(graph),
+            "encoder": encoder_split(encoder, measured[:100]),
+        }
 
         import faiss
         import torch
@@ -1030,8 +1194,14 @@ def main(argv: list[str] | None = None) -> int:
             "neo4j": ingest_bench._neo4j_info(graph, settings),
             "threads": {"torch": torch.get_num_threads(), "faiss": faiss.omp_get_max_threads()},
             "encoder": {"model": settings.text_model, "device": encoder.device},
-            "data": {"catalog": catalog, "events": events, "graph": graph_counts,
-                     "generate_s": generate_s, "ingest_s": ingest_s, "seed": args.seed},
+            "data": {
+                "catalog": catalog,
+                "events": events,
+                "graph": graph_counts,
+                "generate_s": generate_s,
+                "ingest_s": ingest_s,
+                "seed": args.seed,
+            },
             "indexes": indexes,
             "synthetic_index_vectors": True,
             "real_query_encoding": True,
@@ -1045,9 +1215,11 @@ def main(argv: list[str] | None = None) -> int:
             "diagnostics": diagnostics,
             "measurement_window": window,
             "targets": {"p50_ms": TARGET_P50_MS, "p99_ms": TARGET_P99_MS, "qps": TARGET_QPS},
-            "pass": {"p50": single["p50_ms"] <= TARGET_P50_MS,
-                     "p99": single["p99_ms"] <= TARGET_P99_MS,
-                     "qps": batch["qps"] >= TARGET_QPS},
+            "pass": {
+                "p50": single["p50_ms"] <= TARGET_P50_MS,
+                "p99": single["p99_ms"] <= TARGET_P99_MS,
+                "qps": batch["qps"] >= TARGET_QPS,
+            },
         }
         result["warnings"] = _warnings(result)
         if args.save is not None:

@@ -256,17 +256,20 @@ class Replay:
     """The real engine asked for every candidate and its components (all weights on), so that
     fusion weights can be swept in numpy; evidence shapes are module constants, patched."""
 
-    def __init__(self, engine: SearchEngine, dev: list[tuple[str, frozenset[str]]],
-                 artifact_ids: list[str]):
+    def __init__(
+        self, engine: SearchEngine, dev: list[tuple[str, frozenset[str]]], artifact_ids: list[str]
+    ):
         self.engine, self.dev = engine, dev
         self.order = {a: i for i, a in enumerate(sorted(artifact_ids))}
 
     @contextlib.contextmanager
     def patched(self, shape: Shape) -> Iterator[None]:
-        names = {"CAPABILITY_CANDIDATES": shape.capabilities,
-                 "NEIGHBOUR_QUERIES": shape.neighbours,
-                 "NEIGHBOUR_MIN_SIMILARITY": shape.min_similarity,
-                 "NEIGHBOUR_SHARPNESS": shape.sharpness}
+        names = {
+            "CAPABILITY_CANDIDATES": shape.capabilities,
+            "NEIGHBOUR_QUERIES": shape.neighbours,
+            "NEIGHBOUR_MIN_SIMILARITY": shape.min_similarity,
+            "NEIGHBOUR_SHARPNESS": shape.sharpness,
+        }
         saved = {n: getattr(search, n) for n in names}
         for n, v in names.items():
             setattr(search, n, v)
@@ -284,7 +287,7 @@ class Replay:
         try:
             with self.patched(shape):
                 for at in range(0, len(texts), 256):
-                    answers += self.engine.search_many(texts[at:at + 256], k=len(self.order) + 1)
+                    answers += self.engine.search_many(texts[at : at + 256], k=len(self.order) + 1)
         finally:
             self.engine.weights = saved
         width = max(1, max(len(a) for a in answers))
@@ -322,8 +325,11 @@ def ranks_from_scores(
 
 
 def vote_ranks(
-    engine: SearchEngine, graph: Any, encoder: CachedEncoder,
-    dev: list[tuple[str, frozenset[str]]], k: int = 10
+    engine: SearchEngine,
+    graph: Any,
+    encoder: CachedEncoder,
+    dev: list[tuple[str, frozenset[str]]],
+    k: int = 10,
 ) -> list[int | None]:
     """A similarity-weighted vote of the k nearest past queries (reference, not the engine)."""
     hits = engine.queries.search(encoder.encode([t for t, _ in dev]), k)
@@ -373,8 +379,12 @@ def tune(replay_cold: Replay, replay_logs: Replay, say: Callable[..., None]) -> 
     for desc, lex in itertools.product(DESCRIPTION, LEXICAL):
         m = _m(comp.ranks(comp.linear(Weights(1.0, lex, 0.0, 0.0, desc))))
         out["cold"].append({"description": desc, "lexical": lex, **m})
-    shapes = [Shape(search.CAPABILITY_CANDIDATES, n, ms, sh) for n in NEIGHBOUR_GRID
-              for ms in MIN_SIMILARITY_GRID for sh in SHARPNESS_GRID]
+    shapes = [
+        Shape(search.CAPABILITY_CANDIDATES, n, ms, sh)
+        for n in NEIGHBOUR_GRID
+        for ms in MIN_SIMILARITY_GRID
+        for sh in SHARPNESS_GRID
+    ]
     if Shape() not in shapes:
         shapes.append(Shape())
     kept = None
@@ -383,8 +393,9 @@ def tune(replay_cold: Replay, replay_logs: Replay, say: Callable[..., None]) -> 
         comp = replay_logs.components(shape)
         for desc, lex, ev in itertools.product(DESCRIPTION, LEXICAL, EVIDENCE):
             m = _m(comp.ranks(comp.linear(Weights(1.0, lex, ev, 0.0, desc))))
-            out["logs"].append({**asdict(shape), "description": desc, "lexical": lex,
-                                "evidence": ev, **m})
+            out["logs"].append(
+                {**asdict(shape), "description": desc, "lexical": lex, "evidence": ev, **m}
+            )
         if shape == Shape():
             kept = comp
         say(f"  shape {i}/{len(shapes)} {shape} in {time.perf_counter() - t0:.1f}s")
@@ -395,8 +406,9 @@ def tune(replay_cold: Replay, replay_logs: Replay, say: Callable[..., None]) -> 
         for r in top:
             say(f"    {r}")
     valid = kept.ids >= 0
-    cols = [kept.parts[..., PARTS.index(n)] for n in ("dense", "description", "lexical",
-                                                      "evidence")]
+    cols = [
+        kept.parts[..., PARTS.index(n)] for n in ("dense", "description", "lexical", "evidence")
+    ]
     variants = {
         "engine as it is": kept.linear(Weights()),
         "reciprocal-rank fusion of dense, description, lexical, evidence": rrf(cols, valid),
@@ -554,16 +566,25 @@ def main(argv: list[str] | None = None) -> int:
         descriptions = {r.data["id"]: r.data["description"] for r in tools}
         stats = {"cold": store.stats(graph)}
         say(f"  {stats['cold']}")
-        none = {"dense": 0.0, "lexical": 0.0, "evidence": 0.0, "prior": 0.0,
-                "description": 0.0}
+        none = {"dense": 0.0, "lexical": 0.0, "evidence": 0.0, "prior": 0.0, "description": 0.0}
         configs = [
             ("lexical only", Weights(**{**none, "lexical": 1.0})),
             ("dense only (capabilities)", Weights(**{**none, "dense": 1.0})),
-            ("dense + lexical", Weights(**{**none, "dense": search.W_DENSE,
-                                           "lexical": search.W_LEXICAL})),
-            ("dense + description + lexical", Weights(**{**none, "dense": search.W_DENSE,
-                                                         "lexical": search.W_LEXICAL,
-                                                         "description": search.W_DESCRIPTION})),
+            (
+                "dense + lexical",
+                Weights(**{**none, "dense": search.W_DENSE, "lexical": search.W_LEXICAL}),
+            ),
+            (
+                "dense + description + lexical",
+                Weights(
+                    **{
+                        **none,
+                        "dense": search.W_DENSE,
+                        "lexical": search.W_LEXICAL,
+                        "description": search.W_DESCRIPTION,
+                    }
+                ),
+            ),
             ("full engine, cold start (no logs)", Weights()),
         ]
         for name, w in configs:
@@ -591,8 +612,11 @@ def main(argv: list[str] | None = None) -> int:
         # -- logs ----------------------------------------------------------------------
         say(f"logs: importing {split.log_rows} log rows as match events and indexing them ...")
         t1 = time.perf_counter()
-        records = metatool_records(folder, keep_query=lambda q: normalise_query(q) in split.logs,
-                                   embed=encoder.encoder.encode)
+        records = metatool_records(
+            folder,
+            keep_query=lambda q: normalise_query(q) in split.logs,
+            embed=encoder.encoder.encode,
+        )
         ingest(graph, records=records, show_progress=False)
         for name in ("capabilities", "queries", "artifacts"):
             indexer.sync_text(name, show_progress=False)
@@ -627,10 +651,20 @@ def main(argv: list[str] | None = None) -> int:
             kept = replay.components(Shape())
             # The sweep re-weights components: the default weights must reproduce the engine.
             mine = kept.ranks(kept.linear(engine.weights))
-            agree = float(np.mean(np.where(mine <= K, mine, np.inf)  # the engine shows K
-                                  == np.array([np.inf if r is None else r for r in (
-                                      first_hit(x, labels) for x, (_, labels)
-                                      in zip(rankings, dev, strict=True))])))
+            agree = float(
+                np.mean(
+                    np.where(mine <= K, mine, np.inf)  # the engine shows K
+                    == np.array(
+                        [
+                            np.inf if r is None else r
+                            for r in (
+                                first_hit(x, labels)
+                                for x, (_, labels) in zip(rankings, dev, strict=True)
+                            )
+                        ]
+                    )
+                )
+            )
             timings["replay_agreement"] = agree
             say(f"  re-weighting reproduces the engine's rank of the label on {agree:.4f}")
             say("tuning ...")

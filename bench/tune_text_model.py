@@ -107,10 +107,19 @@ def batches(pairs: list[tuple[str, str]], size: int, seed: int) -> list[list[tup
 # -- training ------------------------------------------------------------------------------
 
 
-def train(model: Any, pairs: list[tuple[str, str]], descriptions: dict[str, str],
-          epochs: int, batch: int, lr: float, max_steps: int | None, seed: int,
-          say: Any) -> dict[str, Any]:
+def train(
+    model: Any,
+    pairs: list[tuple[str, str]],
+    descriptions: dict[str, str],
+    epochs: int,
+    batch: int,
+    lr: float,
+    max_steps: int | None,
+    seed: int,
+    say: Any,
+) -> dict[str, Any]:
     import torch
+
     try:
         from sentence_transformers.sentence_transformer import losses
     except ImportError:  # older sentence-transformers
@@ -150,22 +159,32 @@ def train(model: Any, pairs: list[tuple[str, str]], descriptions: dict[str, str]
         sched.step()
         losses_seen.append(loss.item())
         if step % 20 == 0 or step == len(plan) - 1:
-            say(f"  step {step + 1}/{len(plan)} loss {np.mean(losses_seen[-20:]):.4f} "
-                f"{time.perf_counter() - t0:.0f} s")
+            say(
+                f"  step {step + 1}/{len(plan)} loss {np.mean(losses_seen[-20:]):.4f} "
+                f"{time.perf_counter() - t0:.0f} s"
+            )
     model.eval()
     used = sum(len(b) for e in range(epochs) for b in batches(pairs, batch, seed + e))
-    return {"steps": len(plan), "steps_full": full, "pairs": len(pairs),
-            "pairs_in_batches_per_epoch": used // max(1, epochs),
-            "train_s": round(time.perf_counter() - t0, 1),
-            "loss_first20": round(float(np.mean(losses_seen[:20])), 4),
-            "loss_last20": round(float(np.mean(losses_seen[-20:])), 4)}
+    return {
+        "steps": len(plan),
+        "steps_full": full,
+        "pairs": len(pairs),
+        "pairs_in_batches_per_epoch": used // max(1, epochs),
+        "train_s": round(time.perf_counter() - t0, 1),
+        "loss_first20": round(float(np.mean(losses_seen[:20])), 4),
+        "loss_last20": round(float(np.mean(losses_seen[-20:])), 4),
+    }
 
 
 # -- evaluation ----------------------------------------------------------------------------
 
 
-def ranks(scores: np.ndarray, names: list[str], labels: list[frozenset[str]],
-          valid: np.ndarray | None = None) -> list[int | None]:
+def ranks(
+    scores: np.ndarray,
+    names: list[str],
+    labels: list[frozenset[str]],
+    valid: np.ndarray | None = None,
+) -> list[int | None]:
     """Rank of the first label in each row (ties by name; names are sorted, so a stable sort)."""
     out: list[int | None] = []
     order = np.argsort(-scores, axis=1, kind="stable")[:, :K]
@@ -190,8 +209,13 @@ def evaluate(model: Any, data: dict[str, Any]) -> dict[str, dict[str, float]]:
     labels = [lab for _, lab in dev]
 
     def enc(texts: list[str]) -> np.ndarray:
-        return model.encode(texts, batch_size=64, normalize_embeddings=True,
-                            convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+        return model.encode(
+            texts,
+            batch_size=64,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        ).astype(np.float32)
 
     tools = enc([data["descriptions"][n] for n in names])
     queries = enc([t for t, _ in dev])
@@ -232,8 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-steps", type=int, default=None, help="cap on optimiser steps")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    p.add_argument("--json", nargs="?", const="", default=None,
-                   help="write the results as JSON (default bench/results/tune_<salt>.json)")
+    p.add_argument(
+        "--json",
+        nargs="?",
+        const="",
+        default=None,
+        help="write the results as JSON (default bench/results/tune_<salt>.json)",
+    )
     args = p.parse_args(argv)
 
     import torch
@@ -248,12 +277,19 @@ def main(argv: list[str] | None = None) -> int:
     load_start = machine()
     data = load(args.salt)
     pairs = [(q, t) for q, ts in data["logs"] for t in ts]
-    say(f"split {args.salt!r}: {len(data['logs'])} log texts, {len(pairs)} training pairs, "
-        f"{len(data['split'].dev)} dev texts, {len(data['names'])} tools")
+    say(
+        f"split {args.salt!r}: {len(data['logs'])} log texts, {len(pairs)} training pairs, "
+        f"{len(data['split'].dev)} dev texts, {len(data['names'])} tools"
+    )
     path = resolve_text_model(None)
-    result: dict[str, Any] = {"salt": args.salt, "command": command, "machine": load_start,
-                              "params": {k: v for k, v in vars(args).items() if k != "json"},
-                              "dev": len(data["split"].dev), "log_texts": len(data["logs"])}
+    result: dict[str, Any] = {
+        "salt": args.salt,
+        "command": command,
+        "machine": load_start,
+        "params": {k: v for k, v in vars(args).items() if k != "json"},
+        "dev": len(data["split"].dev),
+        "log_texts": len(data["logs"]),
+    }
     t0 = time.perf_counter()
     base = SentenceTransformer(path, device="cpu")
     result["base"] = evaluate(base, data)
@@ -263,8 +299,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tuned = SentenceTransformer(path, device="cpu")
         say(f"training: {args.epochs} epoch(s), batch {args.batch}, lr {args.lr}")
-        result["training"] = train(tuned, pairs, data["descriptions"], args.epochs, args.batch,
-                                   args.lr, args.max_steps, args.seed, say)
+        result["training"] = train(
+            tuned,
+            pairs,
+            data["descriptions"],
+            args.epochs,
+            args.batch,
+            args.lr,
+            args.max_steps,
+            args.seed,
+            say,
+        )
         tuned.save(str(work / "model"))  # where a real `tune` would write it; deleted below
         result["tuned"] = evaluate(tuned, data)
         say(f"tuned: {result['tuned']}")
@@ -273,17 +318,21 @@ def main(argv: list[str] | None = None) -> int:
     result["machine_end_loadavg"] = machine().get("loadavg")
 
     tr = result["training"]
-    print(f"salt {args.salt}: {result['dev']} dev texts, {result['log_texts']} log texts, "
-          f"{tr['pairs']} pairs ({tr['pairs_in_batches_per_epoch']} batched); "
-          f"training {tr['steps']}/{tr['steps_full']} steps "
-          f"(batch {args.batch}, lr {args.lr}) in {tr['train_s']} s, loss "
-          f"{tr['loss_first20']} -> {tr['loss_last20']}; load {load_start.get('loadavg')}")
+    print(
+        f"salt {args.salt}: {result['dev']} dev texts, {result['log_texts']} log texts, "
+        f"{tr['pairs']} pairs ({tr['pairs_in_batches_per_epoch']} batched); "
+        f"training {tr['steps']}/{tr['steps_full']} steps "
+        f"(batch {args.batch}, lr {args.lr}) in {tr['train_s']} s, loss "
+        f"{tr['loss_first20']} -> {tr['loss_last20']}; load {load_start.get('loadavg')}"
+    )
     print("| retriever | base R@1 | R@5 | MRR@10 | tuned R@1 | R@5 | MRR@10 |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name in ("dense", "vote", "fusion"):
         b, t = result["base"][name], result["tuned"][name]
-        print(f"| {name} | {b['r1']:.3f} | {b['r5']:.3f} | {b['mrr10']:.3f} "
-              f"| {t['r1']:.3f} | {t['r5']:.3f} | {t['mrr10']:.3f} |")
+        print(
+            f"| {name} | {b['r1']:.3f} | {b['r5']:.3f} | {b['mrr10']:.3f} "
+            f"| {t['r1']:.3f} | {t['r5']:.3f} | {t['mrr10']:.3f} |"
+        )
     if args.json is not None:
         out = Path(args.json) if args.json else RESULTS / f"tune_{args.salt}.json"
         out.parent.mkdir(parents=True, exist_ok=True)

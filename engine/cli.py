@@ -21,21 +21,25 @@ from graph.server import ServerError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-app = typer.Typer(help="Unfragile: find, rank and compare AI models and tools.",
-                  no_args_is_help=True, add_completion=False,
-                  context_settings={"help_option_names": ["-h", "--help"]})
-db_app = typer.Typer(help="Start, stop, inspect or empty the Neo4j database.",
-                     no_args_is_help=True)
+app = typer.Typer(
+    help="Unfragile: find, rank and compare AI models and tools.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+db_app = typer.Typer(help="Start, stop, inspect or empty the Neo4j database.", no_args_is_help=True)
 import_app = typer.Typer(help="Import public data sets.", no_args_is_help=True)
 images_app = typer.Typer(help="Add images of artifacts and index them.", no_args_is_help=True)
-probe_app = typer.Typer(help="Probe artifacts: render samples of open image models.",
-                        no_args_is_help=True)
+probe_app = typer.Typer(
+    help="Probe artifacts: render samples of open image models.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(images_app, name="images")
 app.add_typer(probe_app, name="probe")
-events_app = typer.Typer(help="Search events: what people searched, clicked and said.",
-                         no_args_is_help=True)
+events_app = typer.Typer(
+    help="Search events: what people searched, clicked and said.", no_args_is_help=True
+)
 app.add_typer(events_app, name="events")
 
 
@@ -50,6 +54,7 @@ def _fail(message: str, code: int) -> None:
 
 def friendly(fn: F) -> F:
     """Turn the errors a person can cause into one message and a non-zero exit."""
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -74,17 +79,26 @@ def friendly(fn: F) -> F:
                 _fail(str(e), 4)
             raise
         except KeyboardInterrupt:
-            _fail("interrupted. Batches already written are complete; run the same command "
-                  "again to finish.", 130)
+            _fail(
+                "interrupted. Batches already written are complete; run the same command "
+                "again to finish.",
+                130,
+            )
+
     return wrapper  # type: ignore[return-value]
 
 
 @app.callback()
-def main(ctx: typer.Context,
-         home: Annotated[Path | None, typer.Option(
-             help="Folder for everything the engine keeps "
-                  "(default: $UNFRAGILE_HOME or ~/.local/share/unfragile).")] = None,
-         ) -> None:
+def main(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for everything the engine keeps "
+            "(default: $UNFRAGILE_HOME or ~/.local/share/unfragile)."
+        ),
+    ] = None,
+) -> None:
     try:
         settings = Settings.from_env()
     except SettingsError as e:
@@ -96,6 +110,7 @@ def main(ctx: typer.Context,
 
 # -- db ------------------------------------------------------------------------------------
 
+
 @db_app.command("start")
 @friendly
 def db_start(ctx: typer.Context) -> None:
@@ -104,8 +119,10 @@ def db_start(ctx: typer.Context) -> None:
     if settings.external_neo4j:
         graph = open_graph(settings, apply_schema=True)
         graph.close()
-        typer.echo(f"Using the external Neo4j at {settings.neo4j_uri} (NEO4J_URI): "
-                   "nothing to start. Schema applied.")
+        typer.echo(
+            f"Using the external Neo4j at {settings.neo4j_uri} (NEO4J_URI): "
+            "nothing to start. Schema applied."
+        )
         return
     server = local_server(settings)
     if server.info() is None:
@@ -131,9 +148,9 @@ def db_stop(ctx: typer.Context) -> None:
 
 @db_app.command("status")
 @friendly
-def db_status(ctx: typer.Context,
-              as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-              ) -> None:
+def db_status(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
     """Say which Neo4j the engine uses, where, and whether it answers."""
     settings = _settings(ctx)
     status: dict[str, Any] = {"home": str(settings.home)}
@@ -142,10 +159,16 @@ def db_status(ctx: typer.Context,
     else:
         server = local_server(settings)
         info = server.info()
-        status.update(mode="local", running=info is not None,
-                      uri=info.uri if info else None, pid=info.pid if info else None,
-                      user="neo4j", password_file=str(server.password_file),
-                      data=str(server.dir / "dbms"), log=str(server.log_file))
+        status.update(
+            mode="local",
+            running=info is not None,
+            uri=info.uri if info else None,
+            pid=info.pid if info else None,
+            user="neo4j",
+            password_file=str(server.password_file),
+            data=str(server.dir / "dbms"),
+            log=str(server.log_file),
+        )
     status["reachable"] = False
     if settings.external_neo4j or status.get("running"):
         try:
@@ -157,19 +180,24 @@ def db_status(ctx: typer.Context,
                 status["reachable"] = True
                 status["version"] = graph.read(
                     "CALL dbms.components() YIELD name, versions, edition "
-                    "RETURN name, versions[0] AS version, edition")[0]
-                gds = graph.read("SHOW FUNCTIONS YIELD name WHERE name = 'gds.version' "
-                                 "RETURN name")
+                    "RETURN name, versions[0] AS version, edition"
+                )[0]
+                gds = graph.read("SHOW FUNCTIONS YIELD name WHERE name = 'gds.version' RETURN name")
                 status["gds"] = graph.read("RETURN gds.version() AS v")[0]["v"] if gds else None
     status.setdefault("gds", None)
     if status["gds"] is None:
         status["gds_problem"] = (
-            "not installed on the external server" if settings.external_neo4j else
-            local_server(settings).runtime().gds_problem or "not loaded (is the server running?)")
+            "not installed on the external server"
+            if settings.external_neo4j
+            else local_server(settings).runtime().gds_problem
+            or "not loaded (is the server running?)"
+        )
     status["browser"] = None
-    status["browser_problem"] = ("Neo4j Browser is served by the Neo4j server's HTTP "
-                                 "connector; the embedded DBMS has none (use `unfragile "
-                                 "cypher`)")
+    status["browser_problem"] = (
+        "Neo4j Browser is served by the Neo4j server's HTTP "
+        "connector; the embedded DBMS has none (use `unfragile "
+        "cypher`)"
+    )
     if as_json:
         typer.echo(json.dumps(status, indent=2))
         return
@@ -197,9 +225,10 @@ def db_status(ctx: typer.Context,
 
 @db_app.command("reset")
 @friendly
-def db_reset(ctx: typer.Context,
-             yes: Annotated[bool, typer.Option("--yes", help="Confirm: delete everything.")]
-             = False) -> None:
+def db_reset(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: delete everything.")] = False,
+) -> None:
     """Empty the graph and delete the indexes (schema stays)."""
     settings = _settings(ctx)
     if not yes:
@@ -212,14 +241,15 @@ def db_reset(ctx: typer.Context,
 
 # -- data ----------------------------------------------------------------------------------
 
+
 @app.command()
 @friendly
-def ingest(ctx: typer.Context,
-           path: Annotated[Path, typer.Argument(help="A .jsonl/.json file or a folder of them.")],
-           batch_size: Annotated[int, typer.Option(min=1, help="Records per transaction.")]
-           = 2000,
-           as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")]
-           = False) -> None:
+def ingest(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A .jsonl/.json file or a folder of them.")],
+    batch_size: Annotated[int, typer.Option(min=1, help="Records per transaction.")] = 2000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
     """Load artifacts and search events; validates everything before writing anything."""
     from engine.ingest import ingest as run_ingest
 
@@ -231,10 +261,12 @@ def ingest(ctx: typer.Context,
 
 @events_app.command("ingest")
 @friendly
-def events_ingest(ctx: typer.Context,
-                  path: Annotated[Path, typer.Argument(help="A .jsonl/.json file or folder.")],
-                  batch_size: Annotated[int, typer.Option(min=1)] = 2000,
-                  as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def events_ingest(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A .jsonl/.json file or folder.")],
+    batch_size: Annotated[int, typer.Option(min=1)] = 2000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Add search events (match, click, dwell, feedback, prefer); then run `unfragile index`."""
     from engine.ingest import ingest as run_ingest
 
@@ -246,11 +278,14 @@ def events_ingest(ctx: typer.Context,
 
 @import_app.command("metatool")
 @friendly
-def import_metatool(ctx: typer.Context,
-                    folder: Annotated[Path, typer.Argument(help="The MetaTool data folder.")],
-                    no_queries: Annotated[bool, typer.Option(
-                        "--no-queries", help="Load the tools alone, not queries.csv.")] = False,
-                    as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def import_metatool(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="The MetaTool data folder.")],
+    no_queries: Annotated[
+        bool, typer.Option("--no-queries", help="Load the tools alone, not queries.csv.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Import MetaTool: 199 tools as artifacts, its labelled queries as match events."""
     from engine.ingest import ingest as run_ingest
     from engine.metatool import metatool_records
@@ -259,8 +294,11 @@ def import_metatool(ctx: typer.Context,
     settings = _settings(ctx)
     # The model groups merged-away plugins under their merged tool (engine.metatool); it is
     # loaded once the folder has been read, so a wrong folder fails without waiting for it.
-    records = metatool_records(folder, with_queries=not no_queries,
-                               embed=lambda texts: TextEncoder(settings.text_model).encode(texts))
+    records = metatool_records(
+        folder,
+        with_queries=not no_queries,
+        embed=lambda texts: TextEncoder(settings.text_model).encode(texts),
+    )
     with open_graph(settings, apply_schema=True) as graph:
         report = run_ingest(graph, records=records)
     _report(report.as_dict(), as_json)
@@ -270,14 +308,17 @@ def _report(report: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(report))
     else:
-        typer.echo(f"Loaded {report['artifacts']} artifacts ({report['capabilities']} "
-                   f"capabilities) and {report['events']} events in {report['seconds']:.1f}s.")
+        typer.echo(
+            f"Loaded {report['artifacts']} artifacts ({report['capabilities']} "
+            f"capabilities) and {report['events']} events in {report['seconds']:.1f}s."
+        )
 
 
 @app.command()
 @friendly
-def stats(ctx: typer.Context,
-          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def stats(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
     """Count artifacts, capabilities, queries, match edges and images."""
     with open_graph(_settings(ctx)) as graph:
         counts = store.stats(graph)
@@ -290,16 +331,19 @@ def stats(ctx: typer.Context,
 
 @app.command()
 @friendly
-def cypher(ctx: typer.Context,
-           query: Annotated[str | None, typer.Argument(help="A Cypher query (read-only).")]
-           = None,
-           file: Annotated[Path | None, typer.Option(help="Read the query from a file.")] = None,
-           saved: Annotated[str | None, typer.Option(
-               help="Run a saved exploration from cypher/explore by name.")] = None,
-           param: Annotated[list[str] | None, typer.Option(
-               help="A parameter as name=value (JSON values allowed); repeatable.")] = None,
-           as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array of rows.")]
-           = False) -> None:
+def cypher(
+    ctx: typer.Context,
+    query: Annotated[str | None, typer.Argument(help="A Cypher query (read-only).")] = None,
+    file: Annotated[Path | None, typer.Option(help="Read the query from a file.")] = None,
+    saved: Annotated[
+        str | None, typer.Option(help="Run a saved exploration from cypher/explore by name.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="A parameter as name=value (JSON values allowed); repeatable."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array of rows.")] = False,
+) -> None:
     """Run a read-only Cypher query with a timeout and a row cap."""
     from engine import explore
 
@@ -319,7 +363,8 @@ def cypher(ctx: typer.Context,
         params = explore.bind_text(query, str(file), params)
     with open_graph(settings) as graph:
         columns, rows, truncated = graph.run_read_only(
-            query, params, settings.query_timeout_s, settings.cypher_row_cap)
+            query, params, settings.query_timeout_s, settings.cypher_row_cap
+        )
     if as_json:
         typer.echo(json.dumps(rows, default=str))
     else:
@@ -330,10 +375,13 @@ def cypher(ctx: typer.Context,
 
 @app.command()
 @friendly
-def index(ctx: typer.Context,
-          rebuild: Annotated[bool, typer.Option(
-              "--rebuild", help="Rebuild every index from scratch.")] = False,
-          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def index(
+    ctx: typer.Context,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Rebuild every index from scratch.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """Build missing indexes and update changed ones (capabilities, queries, artifacts, images)."""
     from engine.indexer import Indexer
 
@@ -344,16 +392,20 @@ def index(ctx: typer.Context,
         typer.echo(json.dumps([r.as_dict() for r in reports]))
         return
     for r in reports:
-        typer.echo(f"{r.collection:>12}: {r.total} vectors ({r.index_type}); +{r.added} new, "
-                   f"{r.updated} updated, -{r.removed} removed in {r.seconds:.1f}s")
+        typer.echo(
+            f"{r.collection:>12}: {r.total} vectors ({r.index_type}); +{r.added} new, "
+            f"{r.updated} updated, -{r.removed} removed in {r.seconds:.1f}s"
+        )
 
 
 @images_app.command("add")
 @friendly
-def images_add(ctx: typer.Context,
-               paths: Annotated[list[Path], typer.Argument(help="Image files.")],
-               artifact: Annotated[str, typer.Option(help="The artifact they depict.")],
-               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def images_add(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Image files.")],
+    artifact: Annotated[str, typer.Option(help="The artifact they depict.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Store images (keyed by content hash) linked to an artifact, and index them."""
     from engine.indexer import Indexer
 
@@ -369,12 +421,14 @@ def images_add(ctx: typer.Context,
 
 @probe_app.command("render")
 @friendly
-def probe_render(ctx: typer.Context,
-                 artifact: Annotated[str, typer.Option(help="An open text-to-image artifact.")],
-                 prompts: Annotated[Path, typer.Option(help="A file of prompts, one a line.")],
-                 seed: Annotated[int, typer.Option(help="The seed of the first prompt.")] = 0,
-                 steps: Annotated[int, typer.Option(min=1, max=200)] = 4,
-                 as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def probe_render(
+    ctx: typer.Context,
+    artifact: Annotated[str, typer.Option(help="An open text-to-image artifact.")],
+    prompts: Annotated[Path, typer.Option(help="A file of prompts, one a line.")],
+    seed: Annotated[int, typer.Option(help="The seed of the first prompt.")] = 0,
+    steps: Annotated[int, typer.Option(min=1, max=200)] = 4,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Render prompts with the artifact's diffusers pipeline; store and index the images."""
     from engine.probe import render_samples
 
@@ -390,23 +444,30 @@ def probe_render(ctx: typer.Context,
 
 @app.command()
 @friendly
-def search(ctx: typer.Context,
-           query: Annotated[str | None, typer.Argument(help="What you need, in words.")] = None,
-           image: Annotated[Path | None, typer.Option(
-               help="Find artifacts whose images look like this one.")] = None,
-           batch: Annotated[Path | None, typer.Option(
-               help="A file of queries, one a line; writes one JSON line per query.")] = None,
-           alternatives_to: Annotated[str | None, typer.Option(
-               "--alternatives-to", help="Artifacts that do what this one does.")] = None,
-           top_k: Annotated[int, typer.Option("--top-k", min=1, max=100)] = 10,
-           kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
-           pricing: Annotated[str | None, typer.Option(help="Only this pricing tier.")] = None,
-           open_weights: Annotated[bool | None, typer.Option(
-               "--open-weights/--closed-weights", help="Only open (or closed) weights.")] = None,
-           modality: Annotated[str | None, typer.Option(help="Only with this modality.")] = None,
-           provider: Annotated[str | None, typer.Option(help="Only from this provider.")] = None,
-           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-           ) -> None:
+def search(
+    ctx: typer.Context,
+    query: Annotated[str | None, typer.Argument(help="What you need, in words.")] = None,
+    image: Annotated[
+        Path | None, typer.Option(help="Find artifacts whose images look like this one.")
+    ] = None,
+    batch: Annotated[
+        Path | None,
+        typer.Option(help="A file of queries, one a line; writes one JSON line per query."),
+    ] = None,
+    alternatives_to: Annotated[
+        str | None, typer.Option("--alternatives-to", help="Artifacts that do what this one does.")
+    ] = None,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=100)] = 10,
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    pricing: Annotated[str | None, typer.Option(help="Only this pricing tier.")] = None,
+    open_weights: Annotated[
+        bool | None,
+        typer.Option("--open-weights/--closed-weights", help="Only open (or closed) weights."),
+    ] = None,
+    modality: Annotated[str | None, typer.Option(help="Only with this modality.")] = None,
+    provider: Annotated[str | None, typer.Option(help="Only from this provider.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """Find artifacts for a need, ranked, with the capability and evidence behind each."""
     from engine.search import Filters
 
@@ -414,15 +475,17 @@ def search(ctx: typer.Context,
     modes = sum(x is not None for x in (query, image, batch, alternatives_to))
     if modes != 1:
         _fail("give one of: QUERY, --image PATH, --batch FILE or --alternatives-to ID.", 2)
-    filters = Filters(kind=kind, pricing=pricing, open_weights=open_weights,
-                      modality=modality, provider=provider)
+    filters = Filters(
+        kind=kind, pricing=pricing, open_weights=open_weights, modality=modality, provider=provider
+    )
     filters.check()
     with open_graph(settings) as graph:
         if image is not None:
             from engine.indexer import Indexer
 
-            _print_image_results(Indexer(settings, graph).search_image(image, top_k), image,
-                                 as_json)
+            _print_image_results(
+                Indexer(settings, graph).search_image(image, top_k), image, as_json
+            )
             return
         from engine.search import SearchEngine, check_providers
 
@@ -438,20 +501,23 @@ def search(ctx: typer.Context,
             results = engine.search(query, top_k, filters)
             shown_query = query
     if as_json:
-        typer.echo(json.dumps({"query": shown_query,
-                               "results": [r.as_dict() for r in results]}))
+        typer.echo(json.dumps({"query": shown_query, "results": [r.as_dict() for r in results]}))
         return
     if not results:
         typer.echo("No match. Try other words, or fewer filters.")
     for rank, r in enumerate(results, start=1):
-        typer.echo(f"{rank:>2}. {r.name} [{r.artifact}, {r.kind}]  score {r.score:.3f}  "
-                   + " ".join(f"{n} {v:.2f}" for n, v in r.components.items()))
+        typer.echo(
+            f"{rank:>2}. {r.name} [{r.artifact}, {r.kind}]  score {r.score:.3f}  "
+            + " ".join(f"{n} {v:.2f}" for n, v in r.components.items())
+        )
         if r.capability:
             typer.echo(f"    capability: {r.capability['title']}")
         for e in r.evidence:
-            typer.echo(f"    searched as \"{e['query']}\" (similarity {e['similarity']:.2f}, "
-                       f"{e['sessions']} session{'s' * (e['sessions'] != 1)}, "
-                       f"{e['clicks']} click{'s' * (e['clicks'] != 1)})")
+            typer.echo(
+                f'    searched as "{e["query"]}" (similarity {e["similarity"]:.2f}, '
+                f"{e['sessions']} session{'s' * (e['sessions'] != 1)}, "
+                f"{e['clicks']} click{'s' * (e['clicks'] != 1)})"
+            )
 
 
 def _search_batch(engine: Any, path: Path, top_k: int, filters: Any) -> None:
@@ -469,9 +535,23 @@ def _search_batch(engine: Any, path: Path, top_k: int, filters: Any) -> None:
         if pending:
             answers = engine.search_many([q for _, q in pending], top_k, filters)
             for (_, q), results in zip(pending, answers, strict=True):
-                typer.echo(json.dumps({"query": q, "results": [
-                    {"artifact": r.artifact, "score": r.score, "capability": r.capability,
-                     "components": r.components, "evidence": r.evidence} for r in results]}))
+                typer.echo(
+                    json.dumps(
+                        {
+                            "query": q,
+                            "results": [
+                                {
+                                    "artifact": r.artifact,
+                                    "score": r.score,
+                                    "capability": r.capability,
+                                    "components": r.components,
+                                    "evidence": r.evidence,
+                                }
+                                for r in results
+                            ],
+                        }
+                    )
+                )
             pending.clear()
 
     for number, raw in enumerate(raw_lines, start=1):
@@ -513,17 +593,26 @@ def _require_artifact(graph: Any, artifact: str) -> None:
 
 # -- ranking -------------------------------------------------------------------------------
 
+
 @app.command()
 @friendly
-def rank(ctx: typer.Context,
-         engine: Annotated[str, typer.Option(
-             help="Where PageRank runs: networkx (default) or gds (Neo4j Graph Data "
-                  "Science).")] = "networkx",
-         weights: Annotated[Path | None, typer.Option(
-             help="A TOML file of weights (default: $UNFRAGILE_RANK_WEIGHTS or the "
-                  "built-in engine/rank_weights.toml).")] = None,
-         as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")]
-         = False) -> None:
+def rank(
+    ctx: typer.Context,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="Where PageRank runs: networkx (default) or gds (Neo4j Graph Data Science)."
+        ),
+    ] = "networkx",
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            help="A TOML file of weights (default: $UNFRAGILE_RANK_WEIGHTS or the "
+            "built-in engine/rank_weights.toml)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
     """Recompute UnfragileRank, sub-scores and ALTERNATIVE_TO edges; write them back."""
     from engine.ranking import load_config
     from engine.ranking import rank as run_rank
@@ -531,25 +620,29 @@ def rank(ctx: typer.Context,
     settings = _settings(ctx)
     config = load_config(weights)
     with open_graph(settings, apply_schema=True) as graph:
-        report = run_rank(graph, config, engine=engine, settings=settings,
-                          batch_size=settings.batch_size)
+        report = run_rank(
+            graph, config, engine=engine, settings=settings, batch_size=settings.batch_size
+        )
     if as_json:
         typer.echo(json.dumps(report.as_dict()))
     else:
-        typer.echo(f"Ranked {report.artifacts} artifacts ({report.matched_artifacts} with "
-                   f"match evidence from {report.sessions} sessions) with {report.engine} in "
-                   f"{report.seconds['total']:.1f}s; {report.alternative_edges} ALTERNATIVE_TO "
-                   f"edges ({report.alternatives_source}); freshness reference "
-                   f"{report.reference_date}.")
+        typer.echo(
+            f"Ranked {report.artifacts} artifacts ({report.matched_artifacts} with "
+            f"match evidence from {report.sessions} sessions) with {report.engine} in "
+            f"{report.seconds['total']:.1f}s; {report.alternative_edges} ALTERNATIVE_TO "
+            f"edges ({report.alternatives_source}); freshness reference "
+            f"{report.reference_date}."
+        )
 
 
 @app.command()
 @friendly
-def leaderboard(ctx: typer.Context,
-                kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
-                top: Annotated[int, typer.Option(min=1, max=1000, help="How many.")] = 20,
-                as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-                ) -> None:
+def leaderboard(
+    ctx: typer.Context,
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    top: Annotated[int, typer.Option(min=1, max=1000, help="How many.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """The best-ranked artifacts, with their interval and sub-scores."""
     from engine.records import KINDS
     from graph import projection
@@ -564,20 +657,23 @@ def leaderboard(ctx: typer.Context,
         typer.echo(json.dumps(rows))
         return
     for n, r in enumerate(rows, start=1):
-        typer.echo(f"{n:>3}. {r['unfragile_rank']:>3} [{r['rank_low']}-{r['rank_high']}]  "
-                   f"{r['name']} ({r['id']}, {r['kind']})  adoption {r['adoption']:.0f}  "
-                   f"quality {r['quality']:.0f} ({r['quality_source']})  ecosystem "
-                   f"{r['ecosystem']:.0f}  match graph {r['match_graph']:.0f}  freshness "
-                   f"{r['freshness']:.0f}  matched {r['times_matched']}")
+        typer.echo(
+            f"{n:>3}. {r['unfragile_rank']:>3} [{r['rank_low']}-{r['rank_high']}]  "
+            f"{r['name']} ({r['id']}, {r['kind']})  adoption {r['adoption']:.0f}  "
+            f"quality {r['quality']:.0f} ({r['quality_source']})  ecosystem "
+            f"{r['ecosystem']:.0f}  match graph {r['match_graph']:.0f}  freshness "
+            f"{r['freshness']:.0f}  matched {r['times_matched']}"
+        )
 
 
 @app.command()
 @friendly
-def compare(ctx: typer.Context,
-            a: Annotated[str, typer.Argument(help="An artifact id or name.")],
-            b: Annotated[str, typer.Argument(help="Another artifact id or name.")],
-            fmt: Annotated[str, typer.Option(
-                "--format", help="md (default), json or html.")] = "md") -> None:
+def compare(
+    ctx: typer.Context,
+    a: Annotated[str, typer.Argument(help="An artifact id or name.")],
+    b: Annotated[str, typer.Argument(help="Another artifact id or name.")],
+    fmt: Annotated[str, typer.Option("--format", help="md (default), json or html.")] = "md",
+) -> None:
     """Compare two artifacts: verdict, scores table, capabilities, where to look instead."""
     from engine.compare import FORMATS, build_page, render
 
@@ -593,8 +689,7 @@ def parse_params(items: list[str]) -> dict[str, Any]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.isidentifier():
-            _fail(f"--param {item!r}: expected name=value with a name of letters, digits, '_'.",
-                  2)
+            _fail(f"--param {item!r}: expected name=value with a name of letters, digits, '_'.", 2)
         try:
             params[name] = json.loads(value)
         except json.JSONDecodeError:
@@ -603,10 +698,16 @@ def parse_params(items: list[str]) -> dict[str, Any]:
 
 
 def _print_table(columns: list[str], rows: list[dict[str, Any]]) -> None:
-    cells = [[json.dumps(r.get(c), default=str) if not isinstance(r.get(c), str)
-              else r.get(c) for c in columns] for r in rows]
-    widths = [min(60, max([len(c)] + [len(row[i]) for row in cells]))
-              for i, c in enumerate(columns)]
+    cells = [
+        [
+            json.dumps(r.get(c), default=str) if not isinstance(r.get(c), str) else r.get(c)
+            for c in columns
+        ]
+        for r in rows
+    ]
+    widths = [
+        min(60, max([len(c)] + [len(row[i]) for row in cells])) for i, c in enumerate(columns)
+    ]
     typer.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
     for row in cells:
         typer.echo("  ".join(v[:w].ljust(w) for v, w in zip(row, widths, strict=True)))
@@ -620,11 +721,11 @@ DEMO_CATALOG = Path(__file__).resolve().parent.parent / "data" / "catalog"
 
 @app.command()
 @friendly
-def serve(ctx: typer.Context,
-          host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")]
-          = "127.0.0.1",
-          port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000
-          ) -> None:
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+) -> None:
     """Serve the HTTP API and web page with uvicorn (keys for POST /events: UNFRAGILE_API_KEYS)."""
     _serve(_settings(ctx), host, port)
 
@@ -649,24 +750,34 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         except OSError as e:
             _fail(f"cannot listen on {host}:{port} ({e.strerror}); pick another --port.", 2)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        typer.echo(f"warning: listening on {host}, not loopback: other machines can reach it.",
-                   err=True)
+        typer.echo(
+            f"warning: listening on {host}, not loopback: other machines can reach it.", err=True
+        )
     shown = f"[{host}]" if ":" in host else host
-    writes = ("POST /events needs an X-API-Key" if config.api_keys else
-              "writes are off: set UNFRAGILE_API_KEYS")
-    typer.echo(f"Serving Unfragile at http://{shown}:{port}  (API docs at /docs; {writes}). "
-               "Ctrl-C stops it.")
-    uvicorn.run(create_app(settings, config), host=host, port=port, log_level="warning",
-                access_log=False)
+    writes = (
+        "POST /events needs an X-API-Key"
+        if config.api_keys
+        else "writes are off: set UNFRAGILE_API_KEYS"
+    )
+    typer.echo(
+        f"Serving Unfragile at http://{shown}:{port}  (API docs at /docs; {writes}). "
+        "Ctrl-C stops it."
+    )
+    uvicorn.run(
+        create_app(settings, config), host=host, port=port, log_level="warning", access_log=False
+    )
 
 
 @app.command()
 @friendly
-def demo(ctx: typer.Context,
-         no_serve: Annotated[bool, typer.Option(
-             "--no-serve", help="Print the comparison page and a search, then exit.")] = False,
-         host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-         port: Annotated[int, typer.Option(min=1, max=65535)] = 8000) -> None:
+def demo(
+    ctx: typer.Context,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Print the comparison page and a search, then exit.")
+    ] = False,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
     """Set up everything on the bundled data (Neo4j, catalog and events, indexes, ranks), then
     serve the API and page at http://127.0.0.1:8000. Safe to run again."""
     settings = _settings(ctx)
@@ -677,7 +788,7 @@ def demo(ctx: typer.Context,
     if no_serve:
         typer.echo("")
         compare(ctx, "vit-base-patch16-224", "flux-1-pro")
-        typer.echo("\n$ unfragile search \"open source alternative to midjourney\" --top-k 3")
+        typer.echo('\n$ unfragile search "open source alternative to midjourney" --top-k 3')
         search(ctx, "open source alternative to midjourney", top_k=3)
         return
     _serve(settings, host, port)

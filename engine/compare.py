@@ -49,7 +49,8 @@ def resolve(graph: Graph, text: str, field_name: str = "artifact") -> str:
     listed = "; ".join(f"{r['id']} ({r['name']})" for r in candidates[:10])
     more = f"; and {len(candidates) - 10} more" if len(candidates) > 10 else ""
     raise CompareError(
-        field_name, f"{text!r} is ambiguous: it could be {listed}{more}. Use the id.",
+        field_name,
+        f"{text!r} is ambiguous: it could be {listed}{more}. Use the id.",
         "ambiguous",
     )
 
@@ -61,7 +62,8 @@ def _side(graph: Graph, artifact_id: str) -> dict[str, Any]:
     p = row["props"]
     if p.get("unfragile_rank") is None:
         raise CompareError(
-            "artifact", f"{artifact_id!r} is not ranked yet: run `unfragile rank` first",
+            "artifact",
+            f"{artifact_id!r} is not ranked yet: run `unfragile rank` first",
             "unranked",
         )
     caps = row["capabilities"]
@@ -89,8 +91,7 @@ def build_page(
     """Everything the page says, as fields; md and html render from this alone."""
     a_id, b_id = resolve(graph, a_text, "A"), resolve(graph, b_text, "B")
     if a_id == b_id:
-        raise CompareError("B", f"both names are {a_id!r}: compare two different artifacts",
-                           "same")
+        raise CompareError("B", f"both names are {a_id!r}: compare two different artifacts", "same")
     a, b = _side(graph, a_id), _side(graph, b_id)
     v = decide(
         a["name"],

@@ -8,27 +8,49 @@ from graph.server import LocalServer
 
 
 def local_server(settings: Settings) -> LocalServer:
-    return LocalServer(settings.home, settings.cache_dir, heap=settings.neo4j_heap,
-                       pagecache=settings.neo4j_pagecache, gds=settings.gds)
+    return LocalServer(
+        settings.home,
+        settings.cache_dir,
+        heap=settings.neo4j_heap,
+        pagecache=settings.neo4j_pagecache,
+        gds=settings.gds,
+    )
 
 
-def open_graph(settings: Settings, apply_schema: bool = False,
-               retry_s: float | None = None) -> Graph:
+def open_graph(
+    settings: Settings, apply_schema: bool = False, retry_s: float | None = None
+) -> Graph:
     """Connect, check the server answers, and (for writers) make sure the schema is there."""
     if settings.external_neo4j:
         if settings.neo4j_password is None:
-            raise GraphUnavailable("NEO4J_URI is set but NEO4J_PASSWORD is not: set both "
-                                   "(and NEO4J_USER if it is not 'neo4j').")
-        graph = Graph(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password,
-                      settings.neo4j_database, where=settings.neo4j_uri, retry_s=retry_s)
+            raise GraphUnavailable(
+                "NEO4J_URI is set but NEO4J_PASSWORD is not: set both "
+                "(and NEO4J_USER if it is not 'neo4j')."
+            )
+        graph = Graph(
+            settings.neo4j_uri,
+            settings.neo4j_user,
+            settings.neo4j_password,
+            settings.neo4j_database,
+            where=settings.neo4j_uri,
+            retry_s=retry_s,
+        )
     else:
         server = local_server(settings)
         info = server.info()
         if info is None:
-            raise GraphUnavailable(f"Neo4j is not running for UNFRAGILE_HOME={settings.home}: "
-                                   "start it with `unfragile db start` (or set NEO4J_URI).")
-        graph = Graph(info.uri, "neo4j", server.password(), settings.neo4j_database,
-                      where=f"{info.uri} (UNFRAGILE_HOME={settings.home})", retry_s=retry_s)
+            raise GraphUnavailable(
+                f"Neo4j is not running for UNFRAGILE_HOME={settings.home}: "
+                "start it with `unfragile db start` (or set NEO4J_URI)."
+            )
+        graph = Graph(
+            info.uri,
+            "neo4j",
+            server.password(),
+            settings.neo4j_database,
+            where=f"{info.uri} (UNFRAGILE_HOME={settings.home})",
+            retry_s=retry_s,
+        )
     try:
         graph.check()
         if apply_schema:

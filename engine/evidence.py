@@ -55,10 +55,21 @@ def fold(events: list[EventRecord]) -> list[dict[str, Any]]:
         row = rows.get(key)
         if row is None:
             row = rows[key] = {
-                "key": key, "pair": pair, "query_id": ev.query_id, "query_text": ev.query,
-                "target_kind": kind, "target": target, "loser": loser, "session": ev.session,
-                "clicked": False, "dwell": 0.0, "feedback": 0, "feedback_time": "",
-                "events": [], "first_seen": ev.time, "last_seen": ev.time,
+                "key": key,
+                "pair": pair,
+                "query_id": ev.query_id,
+                "query_text": ev.query,
+                "target_kind": kind,
+                "target": target,
+                "loser": loser,
+                "session": ev.session,
+                "clicked": False,
+                "dwell": 0.0,
+                "feedback": 0,
+                "feedback_time": "",
+                "events": [],
+                "first_seen": ev.time,
+                "last_seen": ev.time,
             }
         if ev.id not in row["events"] and len(row["events"]) < EVENTS_PER_SESSION:
             row["events"].append(ev.id)
@@ -70,7 +81,8 @@ def fold(events: list[EventRecord]) -> list[dict[str, Any]]:
             row["dwell"] = max(row["dwell"], float(ev.seconds or 0.0))
         elif ev.event == "feedback":
             # Latest feedback wins; at equal times the lower value, so order never matters.
-            if ev.time > row["feedback_time"] or \
-                    (ev.time == row["feedback_time"] and (ev.value or 0) < row["feedback"]):
+            if ev.time > row["feedback_time"] or (
+                ev.time == row["feedback_time"] and (ev.value or 0) < row["feedback"]
+            ):
                 row["feedback"], row["feedback_time"] = ev.value, ev.time
     return list(rows.values())

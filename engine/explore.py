@@ -18,8 +18,10 @@ EXPLORE_DIR = CYPHER_DIR / "explore"
 #   // Shows: what it shows; lines indented under a field continue it
 #   // Param: name (type, default JSON): what it is     (no default: the parameter is required)
 _FIELD = re.compile(r"^(Title|Shows|Param):\s*(.*)$")
-_PARAM = re.compile(r"^(?P<name>[A-Za-z_]\w*)\s*\((?P<type>string|integer|float|boolean)"
-                    r"(?:,\s*default\s+(?P<default>.+?))?\):\s*(?P<description>.*)$")
+_PARAM = re.compile(
+    r"^(?P<name>[A-Za-z_]\w*)\s*\((?P<type>string|integer|float|boolean)"
+    r"(?:,\s*default\s+(?P<default>.+?))?\):\s*(?P<description>.*)$"
+)
 TYPES = ("string", "integer", "float", "boolean")
 
 
@@ -44,12 +46,18 @@ class Param:
         try:
             return _COERCE[self.type](value)
         except (TypeError, ValueError):
-            raise ExploreError(source, None, self.name,
-                               f"expected {self.type}, got {value!r}") from None
+            raise ExploreError(
+                source, None, self.name, f"expected {self.type}, got {value!r}"
+            ) from None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "default": self.default,
-                "required": self.required, "description": self.description}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "default": self.default,
+            "required": self.required,
+            "description": self.description,
+        }
 
 
 @dataclass(frozen=True)
@@ -67,23 +75,30 @@ class SavedQuery:
         known = {p.name: p for p in self.params}
         unknown = sorted(set(params) - set(known))
         if unknown:
-            raise ExploreError(source, None, unknown[0],
-                               f"unknown parameter; this query takes "
-                               f"{', '.join(known) or 'no parameters'}")
+            raise ExploreError(
+                source,
+                None,
+                unknown[0],
+                f"unknown parameter; this query takes {', '.join(known) or 'no parameters'}",
+            )
         bound: dict[str, Any] = {}
         for p in self.params:
             if p.name in params:
                 bound[p.name] = p.coerce(params[p.name], source)
             elif p.required:
-                raise ExploreError(source, None, p.name,
-                                   f"missing; give it as {p.name}=<{p.type}>")
+                raise ExploreError(source, None, p.name, f"missing; give it as {p.name}=<{p.type}>")
             else:
                 bound[p.name] = p.default
         return bound
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title, "description": self.description,
-                "params": [p.as_dict() for p in self.params], "text": self.text}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "params": [p.as_dict() for p in self.params],
+            "text": self.text,
+        }
 
 
 def parse(text: str, name: str, source: str = "") -> SavedQuery | None:
@@ -117,27 +132,39 @@ def parse(text: str, name: str, source: str = "") -> SavedQuery | None:
     body = "\n".join(lines[body_start:]).strip()
     if not body:
         raise ExploreError(source, None, None, "the header is not followed by a query")
-    return SavedQuery(name=name, title=title, description=description, params=params,
-                      text=body)
+    return SavedQuery(name=name, title=title, description=description, params=params, text=body)
 
 
 def _param(value: str, source: str, line: int) -> Param:
     match = _PARAM.match(value)
     if not match:
-        raise ExploreError(source, line, "Param", "expected 'name (type[, default JSON]): "
-                           f"description' with a type among {', '.join(TYPES)}")
+        raise ExploreError(
+            source,
+            line,
+            "Param",
+            "expected 'name (type[, default JSON]): "
+            f"description' with a type among {', '.join(TYPES)}",
+        )
     raw = match.group("default")
-    param = Param(match.group("name"), match.group("type"),
-                  description=match.group("description").strip(), required=raw is None)
+    param = Param(
+        match.group("name"),
+        match.group("type"),
+        description=match.group("description").strip(),
+        required=raw is None,
+    )
     if raw is None:
         return param
     try:
         default = json.loads(raw)
     except json.JSONDecodeError:
-        raise ExploreError(source, line, param.name,
-                           f"the default {raw!r} is not JSON") from None
-    return Param(param.name, param.type, param.coerce(default, f"{source}:{line}"),
-                 required=False, description=param.description)
+        raise ExploreError(source, line, param.name, f"the default {raw!r} is not JSON") from None
+    return Param(
+        param.name,
+        param.type,
+        param.coerce(default, f"{source}:{line}"),
+        required=False,
+        description=param.description,
+    )
 
 
 def load(path: Path) -> SavedQuery:
@@ -145,13 +172,13 @@ def load(path: Path) -> SavedQuery:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ExploreError(str(path), None, None,
-                           f"cannot read it ({e.__class__.__name__})") from None
+        raise ExploreError(
+            str(path), None, None, f"cannot read it ({e.__class__.__name__})"
+        ) from None
     query = parse(text, path.stem, str(path))
     if query is None:
         raise ExploreError(str(path), 1, "Title", "a saved query starts with '// Title: ...'")
-    return SavedQuery(query.name, query.title, query.description, query.params, query.text,
-                      path)
+    return SavedQuery(query.name, query.title, query.description, query.params, query.text, path)
 
 
 def saved() -> list[SavedQuery]:
@@ -164,8 +191,9 @@ def get(name: str) -> SavedQuery:
     path = EXPLORE_DIR / f"{name}.cypher"
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name or "") or not path.is_file():
         known = ", ".join(q.stem for q in sorted(EXPLORE_DIR.glob("*.cypher")))
-        raise ExploreError("saved queries", None, "name",
-                           f"no saved query {name!r}; known: {known}")
+        raise ExploreError(
+            "saved queries", None, "name", f"no saved query {name!r}; known: {known}"
+        )
     return load(path)
 
 

@@ -49,8 +49,9 @@ def fingerprint(model: str, text: str) -> str:
 class Indexer:
     """Builds and updates the indexes under `<home>/indexes`; encoders load on first use."""
 
-    def __init__(self, settings: Settings, graph: Graph, text_encoder: Any = None,
-                 image_encoder: Any = None):
+    def __init__(
+        self, settings: Settings, graph: Graph, text_encoder: Any = None, image_encoder: Any = None
+    ):
         self.settings = settings
         self.graph = graph
         # Loaded on first use unless given (a server or a test shares one across indexers).
@@ -72,15 +73,23 @@ class Indexer:
             self._image_encoder = ImageEncoder(self.settings.image_model)
         return self._image_encoder
 
-    def open_store(self, collection: str, model: str, dim: int, rebuild: bool = False
-                   ) -> VectorStore:
+    def open_store(
+        self, collection: str, model: str, dim: int, rebuild: bool = False
+    ) -> VectorStore:
         opener = VectorStore.create if rebuild else VectorStore.open
-        return opener(self.settings.index_dir, collection, model, dim,
-                      exact_limit=self.settings.exact_limit, kind=self.settings.index_kind)
+        return opener(
+            self.settings.index_dir,
+            collection,
+            model,
+            dim,
+            exact_limit=self.settings.exact_limit,
+            kind=self.settings.index_kind,
+        )
 
     # -- text ----------------------------------------------------------------------------
-    def sync_text(self, collection: str, rebuild: bool = False,
-                  show_progress: bool = True) -> SyncReport:
+    def sync_text(
+        self, collection: str, rebuild: bool = False, show_progress: bool = True
+    ) -> SyncReport:
         """Encode what was added or edited since the last run, drop what was deleted."""
         started = time.perf_counter()
         if collection == "capabilities":
@@ -111,8 +120,15 @@ class Indexer:
             vectors.upsert(changed, [wanted[k] for k in changed], embedded)
         if removed or changed or rebuild or not vectors.exists():
             vectors.save()
-        return SyncReport(collection, len(changed) - updated, updated, len(removed),
-                          len(vectors), vectors.index_type, time.perf_counter() - started)
+        return SyncReport(
+            collection,
+            len(changed) - updated,
+            updated,
+            len(removed),
+            len(vectors),
+            vectors.index_type,
+            time.perf_counter() - started,
+        )
 
     def _known_dim(self, collection: str) -> int | None:
         """The dimension recorded for this collection, so an unchanged index needs no model."""
@@ -133,8 +149,13 @@ class Indexer:
             tmp.replace(target)
         return target
 
-    def add_images(self, paths: list[Path], artifact: str, relation: str = "DEPICTS",
-                   extras: list[dict[str, Any]] | None = None) -> list[str]:
+    def add_images(
+        self,
+        paths: list[Path],
+        artifact: str,
+        relation: str = "DEPICTS",
+        extras: list[dict[str, Any]] | None = None,
+    ) -> list[str]:
         """Validate every image, then store files, graph nodes and vectors for them."""
         from indexing.images import load_image
 
@@ -143,16 +164,33 @@ class Indexer:
         self.sync_images(show_progress=False)
         return [img.sha256 for img in loaded]
 
-    def store_images(self, loaded: list[Any], artifact: str, relation: str = "DEPICTS",
-                      extras: list[dict[str, Any]] | None = None) -> None:
+    def store_images(
+        self,
+        loaded: list[Any],
+        artifact: str,
+        relation: str = "DEPICTS",
+        extras: list[dict[str, Any]] | None = None,
+    ) -> None:
         rows = []
         for img, extra in zip(loaded, extras or [{}] * len(loaded), strict=True):
             suffix = "." + img.format.lower().replace("jpeg", "jpg")
             kept = self.keep_image_file(img.sha256, Path(img.path).read_bytes(), suffix)
-            rows.append({"id": img.sha256, "artifact": artifact, "file": str(kept),
-                         "source": str(img.path), "width": img.width, "height": img.height,
-                         "format": img.format, "bytes": kept.stat().st_size,
-                         "relation": relation, "prompt": None, "seed": None, **extra})
+            rows.append(
+                {
+                    "id": img.sha256,
+                    "artifact": artifact,
+                    "file": str(kept),
+                    "source": str(img.path),
+                    "width": img.width,
+                    "height": img.height,
+                    "format": img.format,
+                    "bytes": kept.stat().st_size,
+                    "relation": relation,
+                    "prompt": None,
+                    "seed": None,
+                    **extra,
+                }
+            )
         store.upsert_images(self.graph, rows)
 
     def sync_images(self, rebuild: bool = False, show_progress: bool = True) -> SyncReport:
@@ -187,8 +225,15 @@ class Indexer:
                 embedded = self.image_encoder().encode(images, show_progress=show_progress)
                 vectors.upsert(keys, [wanted[k] for k in keys], embedded)
         vectors.save()
-        return SyncReport("images", len(changed), 0, len(removed), len(vectors),
-                          vectors.index_type, time.perf_counter() - started)
+        return SyncReport(
+            "images",
+            len(changed),
+            0,
+            len(removed),
+            len(vectors),
+            vectors.index_type,
+            time.perf_counter() - started,
+        )
 
     def _import_catalog_images(self) -> None:
         """Images named in catalog records become Image nodes the first time we index."""
@@ -204,10 +249,12 @@ class Indexer:
                 known.update(img.sha256 for img in fresh)
 
     def sync_all(self, rebuild: bool = False, show_progress: bool = True) -> list[SyncReport]:
-        return [self.sync_text("capabilities", rebuild, show_progress),
-                self.sync_text("queries", rebuild, show_progress),
-                self.sync_text("artifacts", rebuild, show_progress),
-                self.sync_images(rebuild, show_progress)]
+        return [
+            self.sync_text("capabilities", rebuild, show_progress),
+            self.sync_text("queries", rebuild, show_progress),
+            self.sync_text("artifacts", rebuild, show_progress),
+            self.sync_images(rebuild, show_progress),
+        ]
 
     # -- image search --------------------------------------------------------------------
     def search_image(self, path: Path, k: int = 10) -> list[dict[str, Any]]:
@@ -228,10 +275,15 @@ class Indexer:
             score = scores[link["image"]]
             current = best.get(link["artifact"])
             if current is None or score > current["score"]:
-                best[link["artifact"]] = {"artifact": link["artifact"], "name": link["name"],
-                                          "kind": link["kind"], "score": round(score, 6),
-                                          "image": link["image"], "relation": link["relation"],
-                                          "prompt": link["prompt"]}
+                best[link["artifact"]] = {
+                    "artifact": link["artifact"],
+                    "name": link["name"],
+                    "kind": link["kind"],
+                    "score": round(score, 6),
+                    "image": link["image"],
+                    "relation": link["relation"],
+                    "prompt": link["prompt"],
+                }
         return sorted(best.values(), key=lambda r: (-r["score"], r["artifact"]))[:k]
 
 

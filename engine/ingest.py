@@ -38,9 +38,13 @@ class IngestReport:
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"files": self.files, "artifacts": self.artifacts,
-                "capabilities": self.capabilities, "events": self.events,
-                "seconds": round(self.seconds, 3)}
+        return {
+            "files": self.files,
+            "artifacts": self.artifacts,
+            "capabilities": self.capabilities,
+            "events": self.events,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 @dataclass
@@ -85,8 +89,13 @@ class _Plan:
                 yield EventRecord(*values)
 
 
-def validate(graph: Graph | None, path: Path | None = None, decompose_fn: Callable = decompose,
-             show_progress: bool = True, records: list[RawRecord] | None = None) -> _Plan:
+def validate(
+    graph: Graph | None,
+    path: Path | None = None,
+    decompose_fn: Callable = decompose,
+    show_progress: bool = True,
+    records: list[RawRecord] | None = None,
+) -> _Plan:
     """Read every record and check it, and every reference it makes, before any write."""
     if records is not None:
         plan = _Plan(files=[], records=records)
@@ -95,8 +104,9 @@ def validate(graph: Graph | None, path: Path | None = None, decompose_fn: Callab
     else:
         plan = _Plan(files=input_files(path), spill=tempfile.TemporaryFile())
         total = sum(f.stat().st_size for f in plan.files)
-        with progress(total=total, desc="validate", unit="B", unit_scale=True,
-                      enabled=show_progress) as bar:
+        with progress(
+            total=total, desc="validate", unit="B", unit_scale=True, enabled=show_progress
+        ) as bar:
             for f in plan.files:
                 for raw in read_records(f):
                     _check_record(plan, raw, decompose_fn)
@@ -117,18 +127,26 @@ def _check_record(plan: _Plan, raw: RawRecord, decompose_fn: Callable) -> None:
         plan.keep(ev)
         plan.event_files.add(path)
         plan.events += 1
-        for name, ref in zip(("winner", "loser") if ev.event == "prefer" else ("artifact",),
-                             ev.artifact_refs, strict=True):
+        for name, ref in zip(
+            ("winner", "loser") if ev.event == "prefer" else ("artifact",),
+            ev.artifact_refs,
+            strict=True,
+        ):
             plan.artifact_refs.setdefault(ref, (raw.source, raw.line, name))
         if ev.capability:
-            plan.capability_refs.setdefault(f"{ev.artifact}\x1f{ev.capability}",
-                                            (raw.source, raw.line, "capability"))
+            plan.capability_refs.setdefault(
+                f"{ev.artifact}\x1f{ev.capability}", (raw.source, raw.line, "capability")
+            )
         return
     art = validate_artifact(raw, decompose_fn)
     if art.id in plan.artifact_ids:
         first = plan.artifact_ids[art.id]
-        raise InputError(raw.source, raw.line, "id",
-                         f"artifact {art.id!r} is defined twice (first at {first[0]}:{first[1]})")
+        raise InputError(
+            raw.source,
+            raw.line,
+            "id",
+            f"artifact {art.id!r} is defined twice (first at {first[0]}:{first[1]})",
+        )
     plan.artifact_ids[art.id] = (raw.source, raw.line)
     plan.artifact_files.add(path)
     plan.artifacts += 1
@@ -136,10 +154,16 @@ def _check_record(plan: _Plan, raw: RawRecord, decompose_fn: Callable) -> None:
     for cap in art.capabilities:
         owner = plan.capability_owner.setdefault(cap.id, art.id)
         if owner != art.id:
-            raise InputError(raw.source, raw.line, "capabilities",
-                             f"capability id {cap.id!r} already belongs to artifact {owner!r}")
-    for name, refs in (("derived_from", art.derived_from),
-                       ("integrates_with", art.integrates_with)):
+            raise InputError(
+                raw.source,
+                raw.line,
+                "capabilities",
+                f"capability id {cap.id!r} already belongs to artifact {owner!r}",
+            )
+    for name, refs in (
+        ("derived_from", art.derived_from),
+        ("integrates_with", art.integrates_with),
+    ):
         for ref in refs:
             plan.artifact_refs.setdefault(ref, (raw.source, raw.line, name))
 
@@ -150,8 +174,12 @@ def _check_references(plan: _Plan, graph: Graph | None) -> None:
     for ref in outside:
         if ref not in known:
             source, line, name = plan.artifact_refs[ref]
-            raise InputError(source, line, name, f"unknown artifact {ref!r}: it is neither in "
-                                                 "this input nor in the graph")
+            raise InputError(
+                source,
+                line,
+                name,
+                f"unknown artifact {ref!r}: it is neither in this input nor in the graph",
+            )
     pending = {}
     for key, where in plan.capability_refs.items():
         artifact, cap = key.split("\x1f")
@@ -159,21 +187,35 @@ def _check_references(plan: _Plan, graph: Graph | None) -> None:
         if owner is None:
             pending[cap] = (artifact, where)
         elif owner != artifact:
-            raise InputError(where[0], where[1], "capability",
-                             f"capability {cap!r} belongs to {owner!r}, not to {artifact!r}")
+            raise InputError(
+                where[0],
+                where[1],
+                "capability",
+                f"capability {cap!r} belongs to {owner!r}, not to {artifact!r}",
+            )
     in_graph = store.existing_capabilities(graph, sorted(pending)) if (pending and graph) else {}
     for cap, (artifact, where) in sorted(pending.items()):
         owner = in_graph.get(cap)
         if owner is None:
             raise InputError(where[0], where[1], "capability", f"unknown capability {cap!r}")
         if owner != artifact:
-            raise InputError(where[0], where[1], "capability",
-                             f"capability {cap!r} belongs to {owner!r}, not to {artifact!r}")
+            raise InputError(
+                where[0],
+                where[1],
+                "capability",
+                f"capability {cap!r} belongs to {owner!r}, not to {artifact!r}",
+            )
 
 
-def ingest(graph: Graph, path: Path | None = None, batch_size: int = 2000,
-           decompose_fn: Callable = decompose, show_progress: bool = True,
-           records: list[RawRecord] | None = None, events_only: bool = False) -> IngestReport:
+def ingest(
+    graph: Graph,
+    path: Path | None = None,
+    batch_size: int = 2000,
+    decompose_fn: Callable = decompose,
+    show_progress: bool = True,
+    records: list[RawRecord] | None = None,
+    events_only: bool = False,
+) -> IngestReport:
     """Validate `path` (or `records`) whole, then write it.
 
     Safe to re-run, and to re-run after a crash: every write is an idempotent merge, one
@@ -183,18 +225,27 @@ def ingest(graph: Graph, path: Path | None = None, batch_size: int = 2000,
     plan = validate(graph, path, decompose_fn, show_progress, records)
     if events_only and plan.artifacts:
         source, line = next(iter(plan.artifact_ids.values()))
-        raise InputError(source, line, "query", "not a search event (no query field): load "
-                                                "artifacts with `unfragile ingest`")
+        raise InputError(
+            source,
+            line,
+            "query",
+            "not a search event (no query field): load artifacts with `unfragile ingest`",
+        )
     try:
-        write_artifacts(graph, _artifacts(plan, decompose_fn), plan.artifacts, batch_size,
-                        show_progress)
+        write_artifacts(
+            graph, _artifacts(plan, decompose_fn), plan.artifacts, batch_size, show_progress
+        )
         write_events(graph, _events(plan), plan.events, batch_size, show_progress)
     finally:
         if plan.spill is not None:
             plan.spill.close()
-    return IngestReport(files=len(plan.files), artifacts=plan.artifacts,
-                        capabilities=plan.capabilities, events=plan.events,
-                        seconds=time.perf_counter() - started)
+    return IngestReport(
+        files=len(plan.files),
+        artifacts=plan.artifacts,
+        capabilities=plan.capabilities,
+        events=plan.events,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def _raw(plan: _Plan, files: set[Path]) -> Iterator[RawRecord]:
@@ -223,16 +274,33 @@ def _events(plan: _Plan) -> Iterator[EventRecord]:
 
 def artifact_row(art: ArtifactRecord) -> dict[str, Any]:
     return {
-        "id": art.id, "props": art.props, "provider": art.provider,
-        "frameworks": art.frameworks, "categories": art.categories,
-        "capabilities": [{"id": c.id, "artifact": art.id, "title": c.title, "text": c.text,
-                          "unique": c.unique, "vs_alternatives": c.vs_alternatives,
-                          "position": c.position} for c in art.capabilities],
+        "id": art.id,
+        "props": art.props,
+        "provider": art.provider,
+        "frameworks": art.frameworks,
+        "categories": art.categories,
+        "capabilities": [
+            {
+                "id": c.id,
+                "artifact": art.id,
+                "title": c.title,
+                "text": c.text,
+                "unique": c.unique,
+                "vs_alternatives": c.vs_alternatives,
+                "position": c.position,
+            }
+            for c in art.capabilities
+        ],
     }
 
 
-def write_artifacts(graph: Graph, records: Iterator[ArtifactRecord], total: int,
-                    batch_size: int, show_progress: bool = True) -> None:
+def write_artifacts(
+    graph: Graph,
+    records: Iterator[ArtifactRecord],
+    total: int,
+    batch_size: int,
+    show_progress: bool = True,
+) -> None:
     """Upsert artifacts with capabilities, then their links to each other (all now exist)."""
     links: list[dict[str, Any]] = []
     # Artifacts carry up to 100 capabilities each, so their batches are smaller than events'.
@@ -243,15 +311,22 @@ def write_artifacts(graph: Graph, records: Iterator[ArtifactRecord], total: int,
             cut_queries = graph.write(lambda tx, rows=rows: store.upsert_artifacts(tx, rows))
             if cut_queries:
                 graph.write(lambda tx, q=cut_queries: store.refresh_queries(tx, q))
-            links.extend({"id": a.id, "derived_from": a.derived_from,
-                          "integrates_with": a.integrates_with} for a in batch)
+            links.extend(
+                {"id": a.id, "derived_from": a.derived_from, "integrates_with": a.integrates_with}
+                for a in batch
+            )
             bar.update(len(batch))
     for batch in _chunks(iter(links), batch_size):
         graph.write(lambda tx, batch=batch: store.link_artifacts(tx, batch))
 
 
-def write_events(graph: Graph, records: Iterator[EventRecord], total: int, batch_size: int,
-                 show_progress: bool = True) -> None:
+def write_events(
+    graph: Graph,
+    records: Iterator[EventRecord],
+    total: int,
+    batch_size: int,
+    show_progress: bool = True,
+) -> None:
     """Fold events into per-session evidence and merge it, one transaction per batch; then
     recompute each touched MATCHED / PREFERRED_OVER edge and Query once, from all its evidence.
 
@@ -263,8 +338,11 @@ def write_events(graph: Graph, records: Iterator[EventRecord], total: int, batch
     with progress(total=total, desc="events", unit="event", enabled=show_progress) as bar:
         for batch in _chunks(records, batch_size):
             rows = fold(batch)
-            graph.write(lambda tx, rows=rows: store.merge_evidence(
-                tx, rows, MATCH_WEIGHTS, EVENTS_PER_SESSION, refresh=False))
+            graph.write(
+                lambda tx, rows=rows: store.merge_evidence(
+                    tx, rows, MATCH_WEIGHTS, EVENTS_PER_SESSION, refresh=False
+                )
+            )
             for r in rows:
                 if r["pair"] not in pairs:
                     pairs[r["pair"]] = store.pair_of(r)

@@ -31,10 +31,14 @@ def _load_json(path: Path) -> Any:
         raise InputError(str(path), e.lineno, None, f"broken JSON: {e.msg}") from None
 
 
-def metatool_records(folder: Path, with_queries: bool = True,
-                     decompose_fn: Callable = decompose,
-                     keep_query: Callable[[str], bool] | None = None,
-                     embed: Embed | None = None, group: bool = True) -> list[RawRecord]:
+def metatool_records(
+    folder: Path,
+    with_queries: bool = True,
+    decompose_fn: Callable = decompose,
+    keep_query: Callable[[str], bool] | None = None,
+    embed: Embed | None = None,
+    group: bool = True,
+) -> list[RawRecord]:
     """Convert the benchmark's files to catalog records (artifacts first, then events).
 
     `embed` places the plugins that are not tools of their own in the merged tool they belong
@@ -44,21 +48,30 @@ def metatool_records(folder: Path, with_queries: bool = True,
     folder = Path(folder)
     missing = [name for name in FILES if not (folder / name).is_file()]
     if missing:
-        raise InputError(str(folder), None, None,
-                         f"not a MetaTool folder: missing {', '.join(missing)}")
+        raise InputError(
+            str(folder), None, None, f"not a MetaTool folder: missing {', '.join(missing)}"
+        )
     descriptions: dict[str, str] = _load_json(folder / "plugin_des.json")
     merged: dict[str, str] = _load_json(folder / "big_tool_des.json")
-    info = {p["name_for_model"]: p for p in _load_json(folder / "plugin_info.json")
-            if isinstance(p, dict) and "name_for_model" in p}
+    info = {
+        p["name_for_model"]: p
+        for p in _load_json(folder / "plugin_info.json")
+        if isinstance(p, dict) and "name_for_model" in p
+    }
     tools = dict(descriptions)
     for name, text in merged.items():
         tools.setdefault(name, text)
 
-    descriptions_of = {name: text if name not in merged or merged[name] == text
-                       else f"{text} {merged[name]}" for name, text in tools.items()}
+    descriptions_of = {
+        name: text if name not in merged or merged[name] == text else f"{text} {merged[name]}"
+        for name, text in tools.items()
+    }
     orphans = [p for name, p in info.items() if name not in tools]
-    members = merged_members({n: descriptions_of[n] for n in tools if n in merged}, orphans,
-                             embed) if group else {}
+    members = (
+        merged_members({n: descriptions_of[n] for n in tools if n in merged}, orphans, embed)
+        if group
+        else {}
+    )
 
     records: list[RawRecord] = []
     source = str(folder / "plugin_des.json")
@@ -67,29 +80,42 @@ def metatool_records(folder: Path, with_queries: bool = True,
         long_text = plugin.get("description_for_model") or ""
         human = plugin.get("description_for_human") or text
         # The long model-facing text holds several abilities; the short one stands alone.
-        parts = decompose_fn(long_text, fallback=human) if long_text else \
-            decompose_fn(text, fallback=text)
+        parts = (
+            decompose_fn(long_text, fallback=human)
+            if long_text
+            else decompose_fn(text, fallback=text)
+        )
         capabilities = [{"title": p.title, "text": p.text} for p in parts]
         for member in members.get(name, []):
             add_member_capabilities(capabilities, member, decompose_fn)
-        records.append(RawRecord(source, line, {
-            "id": name,
-            "name": plugin.get("name_for_human") or name,
-            "kind": "tool",
-            "description": descriptions_of[name],
-            "pricing": "unknown",
-            "modalities": ["text"],
-            "categories": ["metatool-merged" if name in merged else "metatool-plugin"],
-            "capabilities": capabilities[:limits.MAX_CAPABILITIES],
-        }))
+        records.append(
+            RawRecord(
+                source,
+                line,
+                {
+                    "id": name,
+                    "name": plugin.get("name_for_human") or name,
+                    "kind": "tool",
+                    "description": descriptions_of[name],
+                    "pricing": "unknown",
+                    "modalities": ["text"],
+                    "categories": ["metatool-merged" if name in merged else "metatool-plugin"],
+                    "capabilities": capabilities[: limits.MAX_CAPABILITIES],
+                },
+            )
+        )
     if with_queries:
-        records.extend(e for e in _query_events(folder / "queries.csv", set(tools))
-                       if keep_query is None or keep_query(e.data["query"]))
+        records.extend(
+            e
+            for e in _query_events(folder / "queries.csv", set(tools))
+            if keep_query is None or keep_query(e.data["query"])
+        )
     return records
 
 
-def merged_members(merged: dict[str, str], plugins: list[dict[str, Any]],
-                   embed: Embed | None) -> dict[str, list[dict[str, Any]]]:
+def merged_members(
+    merged: dict[str, str], plugins: list[dict[str, Any]], embed: Embed | None
+) -> dict[str, list[dict[str, Any]]]:
     """The plugins each merged tool stands for: every plugin goes to its nearest merged tool.
 
     MetaTool replaced groups of similar plugins (several crypto price plugins, several podcast
@@ -106,13 +132,15 @@ def merged_members(merged: dict[str, str], plugins: list[dict[str, Any]],
 
         embed = TextEncoder().encode
     names = list(merged)
-    human = [str(p.get("description_for_human") or p.get("name_for_human")
-                 or p["name_for_model"]) for p in plugins]
+    human = [
+        str(p.get("description_for_human") or p.get("name_for_human") or p["name_for_model"])
+        for p in plugins
+    ]
     model = [str(p.get("description_for_model") or h) for p, h in zip(plugins, human, strict=True)]
     # One call: a caller may load its model on the first call.
     found = embed([merged[n] for n in names] + human + model)
-    tools, n = found[:len(names)], len(plugins)
-    vectors = found[len(names):len(names) + n] + found[len(names) + n:]
+    tools, n = found[: len(names)], len(plugins)
+    vectors = found[len(names) : len(names) + n] + found[len(names) + n :]
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     nearest = np.argmax(vectors @ tools.T, axis=1)
     out: dict[str, list[dict[str, Any]]] = {}
@@ -121,24 +149,27 @@ def merged_members(merged: dict[str, str], plugins: list[dict[str, Any]],
     return out
 
 
-def add_member_capabilities(capabilities: list[dict[str, str]], plugin: dict[str, Any],
-                            decompose_fn: Callable) -> None:
+def add_member_capabilities(
+    capabilities: list[dict[str, str]], plugin: dict[str, Any], decompose_fn: Callable
+) -> None:
     """Append a merged-in plugin's abilities: its own short description, then its long one's."""
     human_name = str(plugin.get("name_for_human") or plugin["name_for_model"])
     human = str(plugin.get("description_for_human") or "").strip()
     long_text = str(plugin.get("description_for_model") or "")
     items = [(human_name, human)] if human else []
-    items += [(p.title, p.text) for p in (decompose_fn(long_text, fallback=human or None)
-                                          if long_text else [])]
+    items += [
+        (p.title, p.text)
+        for p in (decompose_fn(long_text, fallback=human or None) if long_text else [])
+    ]
     seen = {slug(c["title"]) for c in capabilities}
     for title, text in items:
         if slug(title) in seen:
             title = f"{title} ({human_name})"
-        title = title[:limits.MAX_TITLE_CHARS]
+        title = title[: limits.MAX_TITLE_CHARS]
         if slug(title) in seen or not text:
             continue  # the same ability under the same name twice: once is enough
         seen.add(slug(title))
-        capabilities.append({"title": title, "text": text[:limits.MAX_TEXT_CHARS]})
+        capabilities.append({"title": title, "text": text[: limits.MAX_TEXT_CHARS]})
 
 
 def _query_events(path: Path, tools: set[str]) -> list[RawRecord]:
@@ -152,10 +183,19 @@ def _query_events(path: Path, tools: set[str]) -> list[RawRecord]:
             for row in reader:
                 line = reader.line_num
                 # Each labelled row stands for one search session that matched its tool.
-                events.append(RawRecord(source, line, {
-                    "query": row["query"], "artifact": row["tool"],
-                    "session": f"metatool-{line}", "event": "match", "time": QUERY_TIME,
-                }))
+                events.append(
+                    RawRecord(
+                        source,
+                        line,
+                        {
+                            "query": row["query"],
+                            "artifact": row["tool"],
+                            "session": f"metatool-{line}",
+                            "event": "match",
+                            "time": QUERY_TIME,
+                        },
+                    )
+                )
     except UnicodeDecodeError:
         raise InputError(source, None, None, "not valid UTF-8") from None
     return events

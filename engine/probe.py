@@ -16,8 +16,14 @@ RETURN a.id AS id, a.open_weights AS open_weights, a.diffusers_pipeline AS pipel
 """
 
 
-def render_samples(settings: Settings, graph: Graph, artifact: str, prompts_file: Path,
-                   seed: int = 0, steps: int = 4) -> list[dict[str, Any]]:
+def render_samples(
+    settings: Settings,
+    graph: Graph,
+    artifact: str,
+    prompts_file: Path,
+    seed: int = 0,
+    steps: int = 4,
+) -> list[dict[str, Any]]:
     """Render each prompt once with a fixed seed; store images GENERATED_BY the artifact."""
     from indexing.images import load_image
     from indexing.render import load_pipeline, read_prompts, render
@@ -27,12 +33,20 @@ def render_samples(settings: Settings, graph: Graph, artifact: str, prompts_file
         raise InputError("--artifact", None, None, f"unknown artifact {artifact!r}")
     record = rows[0]
     if not record["pipeline"]:
-        raise InputError("--artifact", None, None,
-                         f"{artifact!r} names no diffusers pipeline: add "
-                         "\"diffusers_pipeline\" (a hub id or a local folder) to its record")
+        raise InputError(
+            "--artifact",
+            None,
+            None,
+            f"{artifact!r} names no diffusers pipeline: add "
+            '"diffusers_pipeline" (a hub id or a local folder) to its record',
+        )
     if not record["open_weights"]:
-        raise InputError("--artifact", None, None,
-                         f"{artifact!r} has no open weights: only open models render locally")
+        raise InputError(
+            "--artifact",
+            None,
+            None,
+            f"{artifact!r} has no open weights: only open models render locally",
+        )
     prompts = read_prompts(Path(prompts_file))  # a bad file fails before the model loads
     pipeline = load_pipeline(record["pipeline"])
     renders = render(pipeline, prompts, seed=seed, steps=steps, show_progress=True)
@@ -44,5 +58,7 @@ def render_samples(settings: Settings, graph: Graph, artifact: str, prompts_file
     extras = [{"prompt": r.prompt, "seed": r.seed} for r in renders]
     indexer.store_images(loaded, artifact, "GENERATED_BY", extras)
     indexer.sync_images(show_progress=False)
-    return [{"artifact": artifact, "image": r.sha256, "prompt": r.prompt, "seed": r.seed}
-            for r in renders]
+    return [
+        {"artifact": artifact, "image": r.sha256, "prompt": r.prompt, "seed": r.seed}
+        for r in renders
+    ]

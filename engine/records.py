@@ -21,14 +21,44 @@ MODALITIES = ("text", "image", "audio", "video", "code", "embedding", "tabular",
 EVENT_TYPES = ("match", "click", "dwell", "feedback", "prefer")
 
 ARTIFACT_FIELDS = {
-    "id", "name", "kind", "task", "provider", "description", "pricing", "license",
-    "open_weights", "modalities", "parameters", "released", "updated", "url", "signals",
-    "benchmarks", "frameworks", "categories", "derived_from", "integrates_with", "images",
-    "diffusers_pipeline", "capabilities",
+    "id",
+    "name",
+    "kind",
+    "task",
+    "provider",
+    "description",
+    "pricing",
+    "license",
+    "open_weights",
+    "modalities",
+    "parameters",
+    "released",
+    "updated",
+    "url",
+    "signals",
+    "benchmarks",
+    "frameworks",
+    "categories",
+    "derived_from",
+    "integrates_with",
+    "images",
+    "diffusers_pipeline",
+    "capabilities",
 }
 CAPABILITY_FIELDS = {"id", "title", "text", "unique", "vs_alternatives"}
-EVENT_FIELDS = {"id", "query", "artifact", "capability", "session", "event", "time",
-                "seconds", "value", "winner", "loser"}
+EVENT_FIELDS = {
+    "id",
+    "query",
+    "artifact",
+    "capability",
+    "session",
+    "event",
+    "time",
+    "seconds",
+    "value",
+    "winner",
+    "loser",
+}
 
 
 class InputError(ValueError):
@@ -77,11 +107,11 @@ class ArtifactRecord:
 @dataclass
 class EventRecord:
     id: str
-    query: str          # the text as typed (trimmed)
-    query_id: str       # the normalised text: the Query node's id
+    query: str  # the text as typed (trimmed)
+    query_id: str  # the normalised text: the Query node's id
     event: str
     session: str
-    time: str           # ISO 8601, UTC, microseconds: sorts as text
+    time: str  # ISO 8601, UTC, microseconds: sorts as text
     artifact: str | None = None
     capability: str | None = None
     seconds: float | None = None
@@ -94,6 +124,7 @@ class EventRecord:
 
 
 # -- reading -------------------------------------------------------------------------------
+
 
 def input_files(path: Path) -> list[Path]:
     """The JSON/JSONL files a path names: the file itself, or those under a folder, sorted."""
@@ -119,8 +150,9 @@ def read_records(path: Path) -> Iterator[RawRecord]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise InputError(source, number, None,
-                                 f"not valid UTF-8 (byte {e.start + 1} of the line)") from None
+                raise InputError(
+                    source, number, None, f"not valid UTF-8 (byte {e.start + 1} of the line)"
+                ) from None
             if number == 1:
                 text = text.removeprefix("\ufeff")
             if not text.strip():
@@ -128,11 +160,13 @@ def read_records(path: Path) -> Iterator[RawRecord]:
             try:
                 data = json.loads(text)
             except json.JSONDecodeError as e:
-                raise InputError(source, number, None,
-                                 f"broken JSON at column {e.colno}: {e.msg}") from None
+                raise InputError(
+                    source, number, None, f"broken JSON at column {e.colno}: {e.msg}"
+                ) from None
             if not isinstance(data, dict):
-                raise InputError(source, number, None,
-                                 f"expected a JSON object, got {_type_name(data)}")
+                raise InputError(
+                    source, number, None, f"expected a JSON object, got {_type_name(data)}"
+                )
             yield RawRecord(source, number, data)
 
 
@@ -156,8 +190,9 @@ def _read_json(path: Path) -> Iterator[RawRecord]:
                 data, pos = decoder.raw_decode(text, pos)
                 line = text.count("\n", 0, start) + 1
                 if not isinstance(data, dict):
-                    raise InputError(source, line, None,
-                                     f"expected a JSON object, got {_type_name(data)}")
+                    raise InputError(
+                        source, line, None, f"expected a JSON object, got {_type_name(data)}"
+                    )
                 yield RawRecord(source, line, data)
                 pos = _skip_ws(text, pos)
                 if pos < len(text) and text[pos] == ",":
@@ -172,8 +207,9 @@ def _read_json(path: Path) -> Iterator[RawRecord]:
                 raise InputError(source, 1, None, "expected a JSON object or array of objects")
             yield RawRecord(source, text.count("\n", 0, pos) + 1, data)
     except json.JSONDecodeError as e:
-        raise InputError(source, e.lineno, None,
-                         f"broken JSON at column {e.colno}: {e.msg}") from None
+        raise InputError(
+            source, e.lineno, None, f"broken JSON at column {e.colno}: {e.msg}"
+        ) from None
 
 
 def _skip_ws(text: str, pos: int) -> int:
@@ -183,6 +219,7 @@ def _skip_ws(text: str, pos: int) -> int:
 
 
 # -- validation ----------------------------------------------------------------------------
+
 
 def is_event(raw: RawRecord) -> bool:
     return "query" in raw.data
@@ -211,14 +248,21 @@ class _Checker:
         self.raw, self.data = raw, raw.data
         unknown = sorted(set(self.data) - allowed)
         if unknown:
-            self.fail(unknown[0],
-                      f"unknown field for {what} (allowed: {', '.join(sorted(allowed))})")
+            self.fail(
+                unknown[0], f"unknown field for {what} (allowed: {', '.join(sorted(allowed))})"
+            )
 
     def fail(self, name: str | None, message: str) -> None:
         raise InputError(self.raw.source, self.raw.line, name, message)
 
-    def text(self, name: str, max_chars: int, required: bool = False,
-             value: Any = _FROM_RECORD, label: str | None = None) -> str | None:
+    def text(
+        self,
+        name: str,
+        max_chars: int,
+        required: bool = False,
+        value: Any = _FROM_RECORD,
+        label: str | None = None,
+    ) -> str | None:
         label = label or name
         value = self.data.get(name) if value is _FROM_RECORD else value
         if value is None:
@@ -236,8 +280,9 @@ class _Checker:
             self.fail(label, "contains control characters")
         return value or None
 
-    def ident(self, name: str, value: Any = _FROM_RECORD, label: str | None = None,
-              required: bool = True) -> str | None:
+    def ident(
+        self, name: str, value: Any = _FROM_RECORD, label: str | None = None, required: bool = True
+    ) -> str | None:
         value = self.text(name, limits.MAX_ID_CHARS, required=required, value=value, label=label)
         if value is not None and any(ch in value for ch in "\n\t"):
             self.fail(label or name, "must be on one line")
@@ -261,18 +306,27 @@ class _Checker:
         value = self.data.get(name)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float) or \
-                (integer and not isinstance(value, int)):
-            self.fail(name, f"must be {'an integer' if integer else 'a number'}, "
-                            f"got {_type_name(value)}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (integer and not isinstance(value, int))
+        ):
+            self.fail(
+                name, f"must be {'an integer' if integer else 'a number'}, got {_type_name(value)}"
+            )
         if value != value or value in (float("inf"), float("-inf")):
             self.fail(name, "must be a finite number")
         if minimum is not None and value < minimum:
             self.fail(name, f"must be at least {minimum}")
         return value
 
-    def string_list(self, name: str, max_items: int = 100, options: tuple[str, ...] | None = None,
-                    ident: bool = False) -> list[str]:
+    def string_list(
+        self,
+        name: str,
+        max_items: int = 100,
+        options: tuple[str, ...] | None = None,
+        ident: bool = False,
+    ) -> list[str]:
         value = self.data.get(name)
         if value is None:
             return []
@@ -283,8 +337,11 @@ class _Checker:
         out: list[str] = []
         for i, item in enumerate(value):
             label = f"{name}[{i}]"
-            item = self.ident(name, item, label) if ident else \
-                self.text(name, limits.MAX_NAME_CHARS, required=True, value=item, label=label)
+            item = (
+                self.ident(name, item, label)
+                if ident
+                else self.text(name, limits.MAX_NAME_CHARS, required=True, value=item, label=label)
+            )
             if options is not None and item not in options:
                 self.fail(label, f"must be one of {', '.join(options)}; got {item!r}")
             if item not in out:
@@ -296,8 +353,11 @@ class _Checker:
         if value is None:
             return None
         try:
-            return date.fromisoformat(value[:10]).isoformat() if len(value) == 10 else \
-                _parse_time(value).date().isoformat()
+            return (
+                date.fromisoformat(value[:10]).isoformat()
+                if len(value) == 10
+                else _parse_time(value).date().isoformat()
+            )
         except ValueError:
             self.fail(name, f"must be a date as YYYY-MM-DD; got {value!r}")
         return None
@@ -316,8 +376,13 @@ class _Checker:
             if key in allow_flags:
                 if not isinstance(item, bool):
                     self.fail(label, "must be true or false")
-            elif isinstance(item, bool) or not isinstance(item, int | float) or item < 0 \
-                    or item != item or item == float("inf"):
+            elif (
+                isinstance(item, bool)
+                or not isinstance(item, int | float)
+                or item < 0
+                or item != item
+                or item == float("inf")
+            ):
                 self.fail(label, "must be a non-negative number")
             out[key] = item
         return out
@@ -367,16 +432,21 @@ def validate_artifact(raw: RawRecord, decompose_fn: Any) -> ArtifactRecord:
     props["provider"] = provider  # also an Organization node; kept here for filters
     capabilities = _capabilities(c, artifact_id, description, decompose_fn)
     if not capabilities:
-        c.fail("capabilities", "an artifact needs a capability list or a description to "
-                               "decompose into capabilities")
+        c.fail(
+            "capabilities",
+            "an artifact needs a capability list or a description to decompose into capabilities",
+        )
     return ArtifactRecord(
-        id=artifact_id, props=props,
+        id=artifact_id,
+        props=props,
         provider=provider,
         frameworks=c.string_list("frameworks", 50),
         categories=c.string_list("categories", 50),
         derived_from=c.string_list("derived_from", 50, ident=True),
         integrates_with=c.string_list("integrates_with", 100, ident=True),
-        capabilities=capabilities, source=raw.source, line=raw.line,
+        capabilities=capabilities,
+        source=raw.source,
+        line=raw.line,
     )
 
 
@@ -392,15 +462,19 @@ def _image_paths(c: _Checker) -> list[str]:
     return paths
 
 
-def _capabilities(c: _Checker, artifact_id: str, description: str | None,
-                  decompose_fn: Any) -> list[CapabilityRecord]:
+def _capabilities(
+    c: _Checker, artifact_id: str, description: str | None, decompose_fn: Any
+) -> list[CapabilityRecord]:
     value = c.data.get("capabilities")
     if value is None:
         if not description:
             return []
-        return [CapabilityRecord(id=f"{artifact_id}/{slug(d.title)}", title=d.title, text=d.text,
-                                 position=i)
-                for i, d in enumerate(_unique_titles(decompose_fn(description)))]
+        return [
+            CapabilityRecord(
+                id=f"{artifact_id}/{slug(d.title)}", title=d.title, text=d.text, position=i
+            )
+            for i, d in enumerate(_unique_titles(decompose_fn(description)))
+        ]
     if not isinstance(value, list):
         c.fail("capabilities", f"must be a list, got {_type_name(value)}")
     if len(value) > limits.MAX_CAPABILITIES:
@@ -413,22 +487,39 @@ def _capabilities(c: _Checker, artifact_id: str, description: str | None,
             c.fail(label, f"must be an object, got {_type_name(item)}")
         unknown = sorted(set(item) - CAPABILITY_FIELDS)
         if unknown:
-            c.fail(f"{label}.{unknown[0]}", "unknown field for a capability (allowed: "
-                                            f"{', '.join(sorted(CAPABILITY_FIELDS))})")
+            c.fail(
+                f"{label}.{unknown[0]}",
+                f"unknown field for a capability (allowed: {', '.join(sorted(CAPABILITY_FIELDS))})",
+            )
         title = c.text("title", limits.MAX_TITLE_CHARS, True, item.get("title"), f"{label}.title")
         text = c.text("text", limits.MAX_TEXT_CHARS, True, item.get("text"), f"{label}.text")
-        cap_id = c.ident("id", item.get("id"), f"{label}.id", required=False) or \
-            f"{artifact_id}/{slug(title)}"
+        cap_id = (
+            c.ident("id", item.get("id"), f"{label}.id", required=False)
+            or f"{artifact_id}/{slug(title)}"
+        )
         if cap_id in seen:
             c.fail(f"{label}.title", f"capability id {cap_id!r} appears twice in this artifact")
         seen.add(cap_id)
-        out.append(CapabilityRecord(
-            id=cap_id, title=title, text=text, position=i,
-            unique=c.text("unique", limits.MAX_NOTE_CHARS, value=item.get("unique"),
-                          label=f"{label}.unique"),
-            vs_alternatives=c.text("vs_alternatives", limits.MAX_NOTE_CHARS,
-                                   value=item.get("vs_alternatives"),
-                                   label=f"{label}.vs_alternatives")))
+        out.append(
+            CapabilityRecord(
+                id=cap_id,
+                title=title,
+                text=text,
+                position=i,
+                unique=c.text(
+                    "unique",
+                    limits.MAX_NOTE_CHARS,
+                    value=item.get("unique"),
+                    label=f"{label}.unique",
+                ),
+                vs_alternatives=c.text(
+                    "vs_alternatives",
+                    limits.MAX_NOTE_CHARS,
+                    value=item.get("vs_alternatives"),
+                    label=f"{label}.vs_alternatives",
+                ),
+            )
+        )
     return out
 
 
@@ -455,9 +546,16 @@ def validate_event(raw: RawRecord) -> EventRecord:
         when = _parse_time(time_text)
     except ValueError:
         c.fail("time", f"must be an ISO 8601 time such as 2026-10-03T14:22:05Z; got {time_text!r}")
-    ev = EventRecord(id="", query=query, query_id=normalise_query(query), event=kind,
-                     session=session, time=when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                     source=raw.source, line=raw.line)
+    ev = EventRecord(
+        id="",
+        query=query,
+        query_id=normalise_query(query),
+        event=kind,
+        session=session,
+        time=when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        source=raw.source,
+        line=raw.line,
+    )
     if not ev.query_id:
         c.fail("query", "must not be empty")
     if kind == "prefer":
@@ -494,8 +592,21 @@ def validate_event(raw: RawRecord) -> EventRecord:
 
 def _event_hash(ev: EventRecord) -> str:
     """A stable id for an event given none: the same event loaded twice counts once."""
-    key = json.dumps([ev.query_id, ev.event, ev.session, ev.time, ev.artifact, ev.capability,
-                      ev.seconds, ev.value, ev.winner, ev.loser], separators=(",", ":"))
+    key = json.dumps(
+        [
+            ev.query_id,
+            ev.event,
+            ev.session,
+            ev.time,
+            ev.artifact,
+            ev.capability,
+            ev.seconds,
+            ev.value,
+            ev.winner,
+            ev.loser,
+        ],
+        separators=(",", ":"),
+    )
     return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
 
 
@@ -507,5 +618,12 @@ def _parse_time(text: str) -> datetime:
 
 
 def _type_name(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), "a value")
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), "a value")

@@ -79,8 +79,9 @@ class SearchError(InputError):
 
     writes = False  # nothing to roll back: search only reads
 
-    def __init__(self, field_name: str, message: str, source: str = "query",
-                 line: int | None = None):
+    def __init__(
+        self, field_name: str, message: str, source: str = "query", line: int | None = None
+    ):
         super().__init__(source, line, field_name, message)
 
     def __str__(self) -> str:
@@ -107,20 +108,28 @@ class Filters:
     provider: str | None = None
 
     def check(self, providers: set[str] | None = None) -> None:
-        for name, value, allowed in (("kind", self.kind, KINDS), ("pricing", self.pricing, PRICING),
-                                     ("modality", self.modality, MODALITIES)):
+        for name, value, allowed in (
+            ("kind", self.kind, KINDS),
+            ("pricing", self.pricing, PRICING),
+            ("modality", self.modality, MODALITIES),
+        ):
             if value is not None and value not in allowed:
-                raise SearchError(name, f"unknown value {value!r}; use one of "
-                                        f"{', '.join(allowed)}", source="filter")
+                raise SearchError(
+                    name,
+                    f"unknown value {value!r}; use one of {', '.join(allowed)}",
+                    source="filter",
+                )
         if self.provider is not None and providers is not None and self.provider not in providers:
             raise SearchError("provider", f"unknown provider {self.provider!r}", source="filter")
 
     def allows(self, a: dict[str, Any]) -> bool:
-        return ((self.kind is None or a["kind"] == self.kind)
-                and (self.pricing is None or a["pricing"] == self.pricing)
-                and (self.open_weights is None or bool(a["open_weights"]) == self.open_weights)
-                and (self.modality is None or self.modality in (a["modalities"] or []))
-                and (self.provider is None or a["provider"] == self.provider))
+        return (
+            (self.kind is None or a["kind"] == self.kind)
+            and (self.pricing is None or a["pricing"] == self.pricing)
+            and (self.open_weights is None or bool(a["open_weights"]) == self.open_weights)
+            and (self.modality is None or self.modality in (a["modalities"] or []))
+            and (self.provider is None or a["provider"] == self.provider)
+        )
 
 
 @dataclass
@@ -150,8 +159,9 @@ def check_query(text: Any) -> str:
     if not text:
         raise SearchError("query", "is empty")
     if len(text) > MAX_QUERY_CHARS:
-        raise SearchError("query", f"is {len(text)} characters long; the limit is "
-                                   f"{MAX_QUERY_CHARS}")
+        raise SearchError(
+            "query", f"is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}"
+        )
     return text
 
 
@@ -181,8 +191,9 @@ class _Snapshot:
 class SearchEngine:
     """Holds the encoder, the indexes and the rows search needs; evidence is read live."""
 
-    def __init__(self, settings: Settings, graph: Graph, encoder: Any = None,
-                 weights: Weights | None = None):
+    def __init__(
+        self, settings: Settings, graph: Graph, encoder: Any = None, weights: Weights | None = None
+    ):
         from indexing.text import TextEncoder
 
         self.weights = weights or Weights()
@@ -193,8 +204,12 @@ class SearchEngine:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.reloads = 0  # how many times the in-memory snapshot was (partly) rebuilt
-        self._snap = self._load(None, set(COLLECTIONS) | {"latest"}, self._files(),
-                                retrieval.evidence_and_stamp(graph, [])[1])
+        self._snap = self._load(
+            None,
+            set(COLLECTIONS) | {"latest"},
+            self._files(),
+            retrieval.evidence_and_stamp(graph, [])[1],
+        )
 
     # -- what is loaded ------------------------------------------------------------------
     @property
@@ -220,12 +235,22 @@ class SearchEngine:
         dim = VectorStore.recorded_dim(self.settings.index_dir, name)
         if dim is None:
             return None
-        return VectorStore.open(self.settings.index_dir, name, self.settings.text_model, dim,
-                                exact_limit=self.settings.exact_limit,
-                                kind=self.settings.index_kind)
+        return VectorStore.open(
+            self.settings.index_dir,
+            name,
+            self.settings.text_model,
+            dim,
+            exact_limit=self.settings.exact_limit,
+            kind=self.settings.index_kind,
+        )
 
-    def _load(self, old: _Snapshot | None, parts: set[str], files: tuple[Any, ...],
-              stamp: tuple[int, int, int]) -> _Snapshot:
+    def _load(
+        self,
+        old: _Snapshot | None,
+        parts: set[str],
+        files: tuple[Any, ...],
+        stamp: tuple[int, int, int],
+    ) -> _Snapshot:
         """A snapshot with `parts` read afresh and the rest taken from `old`."""
         new: dict[str, Any] = {"files": files, "stamp": stamp}
         if "queries" in parts:
@@ -236,24 +261,37 @@ class SearchEngine:
             caps_of: dict[str, list[str]] = {}
             for r in rows:
                 caps_of.setdefault(r["artifact"], []).append(r["id"])
-            new.update(capabilities=self._store("capabilities"), caps=caps, caps_of=caps_of,
-                       cap_keys=[r["id"] for r in rows],
-                       cap_lexical=BM25([f"{r['title']} {r['text']}" for r in rows]))
+            new.update(
+                capabilities=self._store("capabilities"),
+                caps=caps,
+                caps_of=caps_of,
+                cap_keys=[r["id"] for r in rows],
+                cap_lexical=BM25([f"{r['title']} {r['text']}" for r in rows]),
+            )
         if "artifacts" in parts:
             rows = retrieval.artifact_rows(self.graph)
             texts = [artifact_text(r) for r in rows]
             new.update(artifacts={r["id"]: r for r in rows}, refreshed=time.monotonic())
-            same = (old is not None and texts == old.art_texts and files[2] == old.files[2]
-                    and [r["id"] for r in rows] == old.art_lex_keys)
+            same = (
+                old is not None
+                and texts == old.art_texts
+                and files[2] == old.files[2]
+                and [r["id"] for r in rows] == old.art_lex_keys
+            )
             if not same:  # a periodic refresh with nothing renamed or re-indexed reuses these
                 store = self._store("artifacts")
                 vectors = {} if store is None else {r["id"]: store.vector(r["id"]) for r in rows}
                 keys = [a for a, v in vectors.items() if v is not None]
-                new.update(art_keys=keys, art_pos={a: i for i, a in enumerate(keys)},
-                           art_lex_keys=[r["id"] for r in rows], art_texts=texts,
-                           art_lexical=BM25(texts),
-                           art_vectors=np.stack([vectors[a] for a in keys]).astype(np.float32)
-                           if keys else None)
+                new.update(
+                    art_keys=keys,
+                    art_pos={a: i for i, a in enumerate(keys)},
+                    art_lex_keys=[r["id"] for r in rows],
+                    art_texts=texts,
+                    art_lexical=BM25(texts),
+                    art_vectors=np.stack([vectors[a] for a in keys]).astype(np.float32)
+                    if keys
+                    else None,
+                )
         if "latest" in parts:
             latest = retrieval.latest_evidence(self.graph)
             new["latest"] = _parse_time(latest) if latest else None
@@ -269,8 +307,9 @@ class SearchEngine:
             return snap
         with self._lock:
             snap = self._snap  # another thread may have reloaded meanwhile
-            parts = {name for name, a, b in zip(COLLECTIONS, files, snap.files, strict=True)
-                     if a != b}
+            parts = {
+                name for name, a, b in zip(COLLECTIONS, files, snap.files, strict=True) if a != b
+            }
             if stamp is not None and stamp != snap.stamp:
                 if stamp[0] != snap.stamp[0]:
                     parts.add("artifacts")
@@ -281,8 +320,7 @@ class SearchEngine:
             if time.monotonic() - snap.refreshed > ARTIFACT_REFRESH_S:
                 parts |= {"artifacts", "latest"}
             if parts or files != snap.files:
-                self._snap = self._load(snap, parts, files,
-                                        snap.stamp if stamp is None else stamp)
+                self._snap = self._load(snap, parts, files, snap.stamp if stamp is None else stamp)
             return self._snap
 
     # -- encoding ------------------------------------------------------------------------
@@ -312,36 +350,59 @@ class SearchEngine:
             self._cache.clear()
 
     # -- searching -----------------------------------------------------------------------
-    def search(self, text: str, k: int = 10, filters: Filters | None = None,
-               alternatives_to: str | None = None) -> list[Result]:
+    def search(
+        self,
+        text: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        alternatives_to: str | None = None,
+    ) -> list[Result]:
         return self.search_many([text], k, filters, alternatives_to)[0]
 
-    def search_many(self, texts: list[str], k: int = 10, filters: Filters | None = None,
-                    alternatives_to: str | None = None) -> list[list[Result]]:
+    def search_many(
+        self,
+        texts: list[str],
+        k: int = 10,
+        filters: Filters | None = None,
+        alternatives_to: str | None = None,
+    ) -> list[list[Result]]:
         """Answer several queries; encoding, index look-ups and the graph read are batched."""
         filters = filters or Filters()
         filters.check()
         texts = [check_query(t) for t in texts]
         snap = self._fresh()
         if snap.capabilities is None:
-            raise SearchError("index", "no capability index yet: run `unfragile index`",
-                              source="search")
+            raise SearchError(
+                "index", "no capability index yet: run `unfragile index`", source="search"
+            )
         vectors = self._encode(texts)
         cap_hits = snap.capabilities.search(vectors, CAPABILITY_CANDIDATES)
-        query_hits = snap.queries.search(vectors, NEIGHBOUR_QUERIES) if snap.queries else \
-            [[] for _ in texts]
-        neighbours = [[(q, s) for q, s in hits if s >= NEIGHBOUR_MIN_SIMILARITY]
-                      for hits in query_hits]
+        query_hits = (
+            snap.queries.search(vectors, NEIGHBOUR_QUERIES) if snap.queries else [[] for _ in texts]
+        )
+        neighbours = [
+            [(q, s) for q, s in hits if s >= NEIGHBOUR_MIN_SIMILARITY] for hits in query_hits
+        ]
         edges, snap = self._evidence(snap, neighbours)
         desc = vectors @ snap.art_vectors.T if snap.art_vectors is not None else None
-        return [self._answer(snap, text, caps, near, edges,
-                             None if desc is None else desc[i], k, filters,
-                             exclude=alternatives_to)
-                for i, (text, caps, near) in enumerate(zip(texts, cap_hits, neighbours,
-                                                           strict=True))]
+        return [
+            self._answer(
+                snap,
+                text,
+                caps,
+                near,
+                edges,
+                None if desc is None else desc[i],
+                k,
+                filters,
+                exclude=alternatives_to,
+            )
+            for i, (text, caps, near) in enumerate(zip(texts, cap_hits, neighbours, strict=True))
+        ]
 
-    def _evidence(self, snap: _Snapshot, neighbours: list[list[tuple[str, float]]]
-                  ) -> tuple[dict[str, list[dict[str, Any]]], _Snapshot]:
+    def _evidence(
+        self, snap: _Snapshot, neighbours: list[list[tuple[str, float]]]
+    ) -> tuple[dict[str, list[dict[str, Any]]], _Snapshot]:
         """The MATCHED edges of every neighbour (one read), and the snapshot to use."""
         ids = sorted({q for near in neighbours for q, _ in near})
         rows, stamp = retrieval.evidence_and_stamp(self.graph, ids)
@@ -352,41 +413,56 @@ class SearchEngine:
             snap = self._fresh(stamp)
         return by_query, snap
 
-    def alternatives(self, artifact_id: str, k: int = 10,
-                     filters: Filters | None = None) -> list[Result]:
+    def alternatives(
+        self, artifact_id: str, k: int = 10, filters: Filters | None = None
+    ) -> list[Result]:
         """Artifacts that do what `artifact_id` does, excluding it: its capabilities as query."""
         filters = filters or Filters()
         filters.check()
         snap = self._fresh()
         if snap.capabilities is None:
-            raise SearchError("index", "no capability index yet: run `unfragile index`",
-                              source="search")
+            raise SearchError(
+                "index", "no capability index yet: run `unfragile index`", source="search"
+            )
         caps = snap.caps_of.get(artifact_id) or retrieval.capabilities_of(self.graph, artifact_id)
         if not caps:
-            raise SearchError("alternatives_to", f"unknown artifact {artifact_id!r}",
-                              source="filter")
+            raise SearchError(
+                "alternatives_to", f"unknown artifact {artifact_id!r}", source="filter"
+            )
         stored = [v for v in (snap.capabilities.vector(c) for c in caps) if v is not None]
         if not stored:
-            raise SearchError("index", f"{artifact_id!r} is not indexed yet: run "
-                                       "`unfragile index`", source="search")
+            raise SearchError(
+                "index",
+                f"{artifact_id!r} is not indexed yet: run `unfragile index`",
+                source="search",
+            )
         centre = np.mean(stored, axis=0, keepdims=True).astype(np.float32)
         centre /= max(float(np.linalg.norm(centre)), 1e-9)
         cap_hits = snap.capabilities.search(centre, CAPABILITY_CANDIDATES + len(caps))[0]
         # Past queries that led to the artifact lead to its alternatives too.
         past = [(q, 1.0) for q in retrieval.co_matched_queries(self.graph, artifact_id)]
-        past = past[:NEIGHBOUR_QUERIES * 5]
+        past = past[: NEIGHBOUR_QUERIES * 5]
         edges, snap = self._evidence(snap, [past])
         info = snap.artifacts.get(artifact_id)
         title = info["name"] if info else artifact_id
         desc = centre[0] @ snap.art_vectors.T if snap.art_vectors is not None else None
-        return self._answer(snap, title, cap_hits, past, edges, desc, k, filters,
-                            exclude=artifact_id)
+        return self._answer(
+            snap, title, cap_hits, past, edges, desc, k, filters, exclude=artifact_id
+        )
 
     # -- fusion --------------------------------------------------------------------------
-    def _answer(self, snap: _Snapshot, text: str, cap_hits: list[tuple[str, float]],
-                neighbours: list[tuple[str, float]], edges: dict[str, list[dict[str, Any]]],
-                desc: np.ndarray | None, k: int, filters: Filters,
-                exclude: str | None) -> list[Result]:
+    def _answer(
+        self,
+        snap: _Snapshot,
+        text: str,
+        cap_hits: list[tuple[str, float]],
+        neighbours: list[tuple[str, float]],
+        edges: dict[str, list[dict[str, Any]]],
+        desc: np.ndarray | None,
+        k: int,
+        filters: Filters,
+        exclude: str | None,
+    ) -> list[Result]:
         w = self.weights
         cap_owner: dict[str, str] = {}
         dense: dict[str, tuple[float, str]] = {}
@@ -439,17 +515,25 @@ class SearchEngine:
                 support.setdefault(owner, {})
                 support[owner][q] = max(support[owner].get(q, 0.0), strength)
                 if e["is_capability"]:
-                    cap_score[e["target"]] = cap_score.get(e["target"], 0.0) + \
-                        w.evidence * weight[q] * strength
+                    cap_score[e["target"]] = (
+                        cap_score.get(e["target"], 0.0) + w.evidence * weight[q] * strength
+                    )
                     cap_owner[e["target"]] = owner
-                shown.setdefault(owner, []).append({
-                    "query": e["text"] or q, "similarity": round(similarity[q], 4),
-                    "sessions": e["sessions"], "clicks": e["clicks"], "count": e["count"],
-                    "confidence": round(e["confidence"] or 0.0, 4),
-                    "capability": e["target"] if e["is_capability"] else None})
+                shown.setdefault(owner, []).append(
+                    {
+                        "query": e["text"] or q,
+                        "similarity": round(similarity[q], 4),
+                        "sessions": e["sessions"],
+                        "clicks": e["clicks"],
+                        "count": e["count"],
+                        "confidence": round(e["confidence"] or 0.0, 4),
+                        "capability": e["target"] if e["is_capability"] else None,
+                    }
+                )
         total = sum(weight[q] * per_query_best[q] for q in per_query_best) or 1.0
-        evidence = {a: sum(weight[q] * s for q, s in qs.items()) / total
-                    for a, qs in support.items()}
+        evidence = {
+            a: sum(weight[q] * s for q, s in qs.items()) / total for a, qs in support.items()
+        }
 
         candidates = set(dense) | set(lex) | set(evidence) | set(description)
         candidates.discard(exclude)
@@ -463,10 +547,20 @@ class SearchEngine:
             if d is None:
                 position = snap.art_pos.get(a) if desc is not None and w.description else None
                 d = 0.0 if position is None else float(desc[position])
-            parts = (dense[a][0] if a in dense else dense_floor, d, lex.get(a, 0.0),
-                     evidence.get(a, 0.0), prior)
-            score = (w.dense * parts[0] + w.description * d + w.lexical * parts[2]
-                     + w.evidence * parts[3] + w.prior * prior)
+            parts = (
+                dense[a][0] if a in dense else dense_floor,
+                d,
+                lex.get(a, 0.0),
+                evidence.get(a, 0.0),
+                prior,
+            )
+            score = (
+                w.dense * parts[0]
+                + w.description * d
+                + w.lexical * parts[2]
+                + w.evidence * parts[3]
+                + w.prior * prior
+            )
             scored.append((score, a, parts))
         scored = heapq.nsmallest(k, scored, key=lambda t: (-t[0], t[1]))
         shown_ids = {a for _, a, _ in scored}
@@ -484,12 +578,19 @@ class SearchEngine:
                 best_cap = snap.caps_of[a][0]
             cap = snap.caps.get(best_cap) if best_cap else None
             proof = sorted(shown.get(a, []), key=lambda r: (-r["similarity"], r["query"]))
-            results.append(Result(
-                artifact=a, name=info["name"], kind=info["kind"], score=round(score, 6),
-                components={n: round(v, 6) for n, v in parts.items()},
-                capability=None if cap is None else
-                {"id": cap["id"], "title": cap["title"], "text": cap["text"]},
-                evidence=proof[:EVIDENCE_SHOWN]))
+            results.append(
+                Result(
+                    artifact=a,
+                    name=info["name"],
+                    kind=info["kind"],
+                    score=round(score, 6),
+                    components={n: round(v, 6) for n, v in parts.items()},
+                    capability=None
+                    if cap is None
+                    else {"id": cap["id"], "title": cap["title"], "text": cap["text"]},
+                    evidence=proof[:EVIDENCE_SHOWN],
+                )
+            )
         return results
 
     @staticmethod

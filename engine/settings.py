@@ -78,14 +78,17 @@ class Settings:
             s = replace(s, neo4j_heap=env["UNFRAGILE_NEO4J_HEAP"])
         if env.get("UNFRAGILE_NEO4J_PAGECACHE"):
             s = replace(s, neo4j_pagecache=env["UNFRAGILE_NEO4J_PAGECACHE"])
-        for var, name in (("UNFRAGILE_TEXT_MODEL", "text_model"),
-                          ("UNFRAGILE_IMAGE_MODEL", "image_model"),
-                          ("UNFRAGILE_INDEX_KIND", "index_kind")):
+        for var, name in (
+            ("UNFRAGILE_TEXT_MODEL", "text_model"),
+            ("UNFRAGILE_IMAGE_MODEL", "image_model"),
+            ("UNFRAGILE_INDEX_KIND", "index_kind"),
+        ):
             if env.get(var):
                 s = replace(s, **{name: env[var]})
         if s.index_kind not in ("auto", "exact", "ivf", "hnsw"):
-            raise SettingsError(f"UNFRAGILE_INDEX_KIND={s.index_kind!r}: use auto, exact, ivf "
-                                "or hnsw")
+            raise SettingsError(
+                f"UNFRAGILE_INDEX_KIND={s.index_kind!r}: use auto, exact, ivf or hnsw"
+            )
         if env.get("UNFRAGILE_EXACT_LIMIT"):
             try:
                 s = replace(s, exact_limit=int(env["UNFRAGILE_EXACT_LIMIT"]))

@@ -34,24 +34,38 @@ def split_statements(text: str) -> list[str]:
 class Graph:
     """Owns one driver. Writes go through `write`, reads through `read` or `run_read_only`."""
 
-    def __init__(self, uri: str, user: str, password: str, database: str = "neo4j",
-                 where: str = "", retry_s: float | None = None):
+    def __init__(
+        self,
+        uri: str,
+        user: str,
+        password: str,
+        database: str = "neo4j",
+        where: str = "",
+        retry_s: float | None = None,
+    ):
         """`retry_s` bounds the driver's retries of a failed transaction (default 30 s with
         back-off): a CLI may wait for a restarting server, an API must answer 503 at once."""
         self.uri = uri
         self.database = database
         self._where = where or uri
-        quick = {} if retry_s is None else {
-            "max_transaction_retry_time": retry_s,
-            "connection_timeout": max(3.0, retry_s),
-        }
-        self.driver = GraphDatabase.driver(uri, auth=(user, password),
-                                           connection_acquisition_timeout=10 if retry_s is None
-                                           else max(3.0, retry_s),
-                                           max_connection_lifetime=3600,
-                                           # Deprecation notes from user queries are noise in
-                                           # a CLI; errors still raise.
-                                           notifications_min_severity="OFF", **quick)
+        quick = (
+            {}
+            if retry_s is None
+            else {
+                "max_transaction_retry_time": retry_s,
+                "connection_timeout": max(3.0, retry_s),
+            }
+        )
+        self.driver = GraphDatabase.driver(
+            uri,
+            auth=(user, password),
+            connection_acquisition_timeout=10 if retry_s is None else max(3.0, retry_s),
+            max_connection_lifetime=3600,
+            # Deprecation notes from user queries are noise in
+            # a CLI; errors still raise.
+            notifications_min_severity="OFF",
+            **quick,
+        )
 
     def close(self) -> None:
         self.driver.close()
@@ -82,14 +96,16 @@ class Graph:
 
     def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
         """Run a trusted query of ours in a read transaction and return rows as dicts."""
+
         def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
             return [record.data() for record in tx.run(query, params)]
 
         with self._translate(), self.driver.session(database=self.database) as session:
             return session.execute_read(work)
 
-    def run_read_only(self, query: str, params: dict[str, Any], timeout_s: float,
-                      row_cap: int) -> tuple[list[str], list[dict[str, Any]], bool]:
+    def run_read_only(
+        self, query: str, params: dict[str, Any], timeout_s: float, row_cap: int
+    ) -> tuple[list[str], list[dict[str, Any]], bool]:
         """Run a user's query in a READ transaction with a timeout and a row cap.
 
         Returns (columns, rows, truncated). First the guard plans it with EXPLAIN and
@@ -102,8 +118,9 @@ class Graph:
         rows: list[dict[str, Any]] = []
         truncated = False
         try:
-            with self.driver.session(database=self.database,
-                                     default_access_mode=neo4j.READ_ACCESS) as session:
+            with self.driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS
+            ) as session:
                 check_read_only(session, query, params, self.database, timeout_s)
                 tx = session.begin_transaction(timeout=timeout_s)
                 try:
@@ -160,8 +177,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, neo4j.graph.Relationship):
         return {"type": value.type, **{k: _plain(v) for k, v in value.items()}}
     if isinstance(value, neo4j.graph.Path):
-        return {"nodes": [_plain(n) for n in value.nodes],
-                "relationships": [_plain(r) for r in value.relationships]}
+        return {
+            "nodes": [_plain(n) for n in value.nodes],
+            "relationships": [_plain(r) for r in value.relationships],
+        }
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):

@@ -16,37 +16,54 @@ from graph.connection import QueryError
 # mode, and gds.graph.project fills the in-memory GDS catalog). GDS algorithms are left
 # out on purpose: their stream modes need a projected graph, and projecting is a write to
 # the catalog, so `unfragile rank --engine gds` is where GDS runs.
-ALLOWED_PROCEDURES = frozenset({
-    "db.index.fulltext.queryNodes",
-    "db.index.fulltext.queryRelationships",
-    "db.index.vector.queryNodes",
-    "db.index.vector.queryRelationships",
-    "db.labels",
-    "db.relationshipTypes",
-    "db.propertyKeys",
-    "db.schema.visualization",
-    "db.schema.nodeTypeProperties",
-    "db.schema.relTypeProperties",
-})
+ALLOWED_PROCEDURES = frozenset(
+    {
+        "db.index.fulltext.queryNodes",
+        "db.index.fulltext.queryRelationships",
+        "db.index.vector.queryNodes",
+        "db.index.vector.queryRelationships",
+        "db.labels",
+        "db.relationshipTypes",
+        "db.propertyKeys",
+        "db.schema.visualization",
+        "db.schema.nodeTypeProperties",
+        "db.schema.relTypeProperties",
+    }
+)
 
 # Namespaced functions a query may call. Built-in ones live in these namespaces; plugin
 # functions (gds.*, apoc.*) are refused unless listed, because some of them write:
 # the aggregation function gds.graph.project(...) builds a catalog graph.
 ALLOWED_FUNCTION_PREFIXES = (
-    "date.", "datetime.", "localdatetime.", "localtime.", "time.", "duration.", "point.",
-    "vector.similarity.", "gds.similarity.",
+    "date.",
+    "datetime.",
+    "localdatetime.",
+    "localtime.",
+    "time.",
+    "duration.",
+    "point.",
+    "vector.similarity.",
+    "gds.similarity.",
 )
-ALLOWED_FUNCTIONS = frozenset({
-    "gds.version", "gds.util.NaN", "gds.util.infinity", "gds.util.isFinite",
-    "gds.util.isInfinite", "gds.util.asNode", "gds.util.asNodes",
-})
+ALLOWED_FUNCTIONS = frozenset(
+    {
+        "gds.version",
+        "gds.util.NaN",
+        "gds.util.infinity",
+        "gds.util.isFinite",
+        "gds.util.isInfinite",
+        "gds.util.asNode",
+        "gds.util.asNodes",
+    }
+)
 
 # Operators that write or batch transactions (commands: _ADMIN_OPERATOR below). Read operators
 # never start with these words (ShortestPath and Selection do not match: prefixes are
 # whole words of the operator's CamelCase name).
 _REFUSED_OPERATOR = re.compile(
     r"^(Create|Merge|LockingMerge|Delete|DetachDelete|Set|Remove|Foreach|LoadCSV|"
-    r"Transaction|Assert)(?=[A-Z]|$)")
+    r"Transaction|Assert)(?=[A-Z]|$)"
+)
 
 _FUNCTION_CALL = re.compile(r"(?<![\w.$`])([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s*\(")
 _PROCEDURE_NAME = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*\(")
@@ -56,8 +73,11 @@ _QUOTED = re.compile(r"`(?:[^`]|``)*`|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 # Compile errors that mean the query is an administrative command or targets another
 # database: those are refusals, not mistakes in the Cypher.
-_ADMIN_ERROR = re.compile(r"administration command|system database|multiple graphs|"
-                          r"\bUSE\b clause|not available in this implementation", re.I)
+_ADMIN_ERROR = re.compile(
+    r"administration command|system database|multiple graphs|"
+    r"\bUSE\b clause|not available in this implementation",
+    re.I,
+)
 
 
 class QueryRefused(QueryError):
@@ -68,8 +88,9 @@ class QueryRefused(QueryError):
         super().__init__(message)
 
 
-def check_read_only(session: neo4j.Session, query: str, params: dict[str, Any],
-                    database: str, timeout_s: float) -> None:
+def check_read_only(
+    session: neo4j.Session, query: str, params: dict[str, Any], database: str, timeout_s: float
+) -> None:
     """Plan `query` with EXPLAIN (nothing runs) and raise QueryRefused unless it only reads.
 
     The plan is Neo4j's own reading of the text, so comments, strings, casing and nesting
@@ -84,14 +105,22 @@ def check_read_only(session: neo4j.Session, query: str, params: dict[str, Any],
         message = (e.message or "").strip()
         code = e.code or ""
         first = _user_position(message.splitlines()[0] if message else code)
-        if (code.endswith(("UnsupportedAdministrationCommand", "DatabaseNotFound"))
-                or code.startswith("Neo.ClientError.Security.") or _ADMIN_ERROR.search(message)):
-            raise QueryRefused(f"refused (administration): {first.rstrip('.')}. Administration "
-                               "commands and other databases are not allowed, and Cypher runs "
-                               "here are read-only.", ["administration"]) from e
+        if (
+            code.endswith(("UnsupportedAdministrationCommand", "DatabaseNotFound"))
+            or code.startswith("Neo.ClientError.Security.")
+            or _ADMIN_ERROR.search(message)
+        ):
+            raise QueryRefused(
+                f"refused (administration): {first.rstrip('.')}. Administration "
+                "commands and other databases are not allowed, and Cypher runs "
+                "here are read-only.",
+                ["administration"],
+            ) from e
         if "execution mode" in message:  # the user's PROFILE against the guard's EXPLAIN
-            raise QueryError("PROFILE is not available here: queries return their rows, not "
-                             "a profile. Run the query without PROFILE.") from e
+            raise QueryError(
+                "PROFILE is not available here: queries return their rows, not "
+                "a profile. Run the query without PROFILE."
+            ) from e
         raise QueryError(f"Cypher error ({code.rsplit('.', 1)[-1]}): {first}") from e
     refused = _refusals(summary.plan, database)
     if summary.query_type == "s":  # CreateIndex is a schema command, not a data write
@@ -102,20 +131,28 @@ def check_read_only(session: neo4j.Session, query: str, params: dict[str, Any],
     if refused:
         names = list(dict.fromkeys(name for _, name in refused))
         reasons = list(dict.fromkeys(_REASONS[kind] for kind, _ in refused))
-        raise QueryRefused(f"refused ({', '.join(names)}): {'; '.join(reasons)}, and Cypher "
-                           "runs here are read-only.", names)
+        raise QueryRefused(
+            f"refused ({', '.join(names)}): {'; '.join(reasons)}, and Cypher "
+            "runs here are read-only.",
+            names,
+        )
 
 
 _REASONS = {
     "write": "this query would write to the graph",
     "file": "LOAD CSV reads files on the server",
     "admin": "schema and administration commands are not allowed",
-    "call": ("only read procedures and functions on the allowlist may be called (procedures: "
-             + ", ".join(sorted(ALLOWED_PROCEDURES)) + ")"),
+    "call": (
+        "only read procedures and functions on the allowlist may be called (procedures: "
+        + ", ".join(sorted(ALLOWED_PROCEDURES))
+        + ")"
+    ),
 }
-_ADMIN_OPERATOR = re.compile(r"^(Show|Terminate|Drop|Alter|Rename|Grant|Deny|Revoke|Start|"
-                             r"Stop|Enable|Deallocate|Reallocate|Administration|Wait|"
-                             r"DoNothingIfExists|Ensure)(?=[A-Z]|$)")
+_ADMIN_OPERATOR = re.compile(
+    r"^(Show|Terminate|Drop|Alter|Rename|Grant|Deny|Revoke|Start|"
+    r"Stop|Enable|Deallocate|Reallocate|Administration|Wait|"
+    r"DoNothingIfExists|Ensure)(?=[A-Z]|$)"
+)
 
 
 def _refusals(plan: dict[str, Any] | None, database: str) -> list[tuple[str, str]]:
@@ -140,7 +177,7 @@ def _refusals(plan: dict[str, Any] | None, database: str) -> list[tuple[str, str
             procedure = match.group(1) if match else "an unnamed procedure"
             if procedure not in ALLOWED_PROCEDURES:
                 found.append(("call", f"procedure {procedure}"))
-            details = details[match.end():] if match else ""
+            details = details[match.end() :] if match else ""
         for function in _FUNCTION_CALL.findall(_QUOTED.sub("''", details)):
             if not _function_allowed(function):
                 found.append(("call", f"function {function}"))
@@ -149,9 +186,12 @@ def _refusals(plan: dict[str, Any] | None, database: str) -> list[tuple[str, str
 
 def _user_position(line: str) -> str:
     """Neo4j's error line with its position moved back past our 'EXPLAIN' line."""
+
     def fix(m: re.Match[str]) -> str:
-        return (f"(line {max(1, int(m.group(1)) - 1)}, column {m.group(2)} "
-                f"(offset: {max(0, int(m.group(3)) - 8)}))")
+        return (
+            f"(line {max(1, int(m.group(1)) - 1)}, column {m.group(2)} "
+            f"(offset: {max(0, int(m.group(3)) - 8)}))"
+        )
 
     return _POSITION.sub(fix, line).strip()
 

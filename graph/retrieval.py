@@ -85,6 +85,7 @@ CALL () { MATCH (o:Organization) RETURN collect(o.name) AS providers }
 RETURN providers
 """
 
+
 def evidence(graph: Graph, query_ids: list[str]) -> list[dict[str, Any]]:
     return graph.read(EVIDENCE, queries=query_ids) if query_ids else []
 
@@ -126,8 +127,9 @@ def _hot_read(graph: Graph, query: str, **params: Any) -> list[dict[str, Any]]:
         held = _local.sessions = {}
     entry = held.get(id(graph.driver))
     if entry is None or entry[0] is not graph.driver:
-        session = graph.driver.session(database=graph.database,
-                                       default_access_mode=neo4j.READ_ACCESS)
+        session = graph.driver.session(
+            database=graph.database, default_access_mode=neo4j.READ_ACCESS
+        )
         entry = held[id(graph.driver)] = (graph.driver, session)
     try:
         with graph._translate():

@@ -51,8 +51,14 @@ class Runtime:
 class LocalServer:
     """One Neo4j DBMS living in `<home>/neo4j`: data, logs, config, password and pid file."""
 
-    def __init__(self, home: Path, cache_dir: Path, heap: str = "2g", pagecache: str = "512m",
-                 gds: bool = True):
+    def __init__(
+        self,
+        home: Path,
+        cache_dir: Path,
+        heap: str = "2g",
+        pagecache: str = "512m",
+        gds: bool = True,
+    ):
         self.dir = Path(home) / "neo4j"
         self.cache_dir = Path(cache_dir)
         self.heap = heap
@@ -89,8 +95,9 @@ class LocalServer:
         """The running server recorded in server.json, or None when none is alive."""
         try:
             state = json.loads(self.state_file.read_text())
-            info = ServerInfo(pid=int(state["pid"]), bolt_port=int(state["bolt_port"]),
-                              home=self.dir.parent)
+            info = ServerInfo(
+                pid=int(state["pid"]), bolt_port=int(state["bolt_port"]), home=self.dir.parent
+            )
         except (OSError, ValueError, KeyError):
             return None
         return info if _alive(info.pid) and _is_launcher(info.pid) else None
@@ -117,12 +124,27 @@ class LocalServer:
         self._write_conf(port, runtime.plugins)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
-        cmd = [_java(), "-Xms256m", f"-Xmx{self.heap}", "-XX:+UseG1GC",
-               "-Dfile.encoding=UTF-8", "-cp", runtime.classpath, "Launcher",
-               str(self.dir / "dbms"), str(self.conf_file), str(self.password_file)]
+        cmd = [
+            _java(),
+            "-Xms256m",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-Dfile.encoding=UTF-8",
+            "-cp",
+            runtime.classpath,
+            "Launcher",
+            str(self.dir / "dbms"),
+            str(self.conf_file),
+            str(self.password_file),
+        ]
         with open(self.log_file, "ab") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         info = ServerInfo(pid=proc.pid, bolt_port=port, home=self.dir.parent)
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps({"pid": proc.pid, "bolt_port": port}))
@@ -172,26 +194,36 @@ class LocalServer:
         if plugins.is_dir():
             classpath += os.pathsep + os.pathsep.join(str(j) for j in sorted(plugins.glob("*.jar")))
         problem = root / "gds-problem.txt"
-        return Runtime(classpath=classpath, plugins=plugins if plugins.is_dir() else None,
-                       gds_problem=problem.read_text().strip() if problem.exists() else
-                       (None if self.gds else "disabled by UNFRAGILE_GDS=0"))
+        return Runtime(
+            classpath=classpath,
+            plugins=plugins if plugins.is_dir() else None,
+            gds_problem=problem.read_text().strip()
+            if problem.exists()
+            else (None if self.gds else "disabled by UNFRAGILE_GDS=0"),
+        )
 
     def _build_runtime(self, root: Path) -> None:
         mvn = shutil.which("mvn")
         if mvn is None:
-            raise ServerError("Maven (mvn) is not on PATH: it is needed once to fetch Neo4j "
-                              "from Maven Central. Install Maven, or set NEO4J_URI, "
-                              "NEO4J_USER and NEO4J_PASSWORD to use another Neo4j server.")
+            raise ServerError(
+                "Maven (mvn) is not on PATH: it is needed once to fetch Neo4j "
+                "from Maven Central. Install Maven, or set NEO4J_URI, "
+                "NEO4J_USER and NEO4J_PASSWORD to use another Neo4j server."
+            )
         building = root.with_name(root.name + f".building-{os.getpid()}")
         shutil.rmtree(building, ignore_errors=True)
         (building / "classes").mkdir(parents=True)
         classpath = _resolve(mvn, POM, building / "classpath.txt")
         result = subprocess.run(
             [_javac(), "-d", str(building / "classes"), "-cp", classpath, str(LAUNCHER)],
-            capture_output=True, text=True)
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
-            raise ServerError("javac could not compile the Neo4j launcher:\n"
-                              + _tail(result.stdout + result.stderr))
+            raise ServerError(
+                "javac could not compile the Neo4j launcher:\n"
+                + _tail(result.stdout + result.stderr)
+            )
         if self.gds:
             try:
                 jars = _resolve(mvn, GDS_POM, building / "gds-classpath.txt").split(os.pathsep)
@@ -201,7 +233,8 @@ class LocalServer:
             except (ServerError, OSError) as e:
                 shutil.rmtree(building / "plugins", ignore_errors=True)
                 (building / "gds-problem.txt").write_text(
-                    f"Graph Data Science could not be resolved: {e}")
+                    f"Graph Data Science could not be resolved: {e}"
+                )
         (building / "complete").write_text("ok\n")
         try:
             building.rename(root)
@@ -237,19 +270,28 @@ class LocalServer:
             "dbms.usage_report.enabled=false",
         ]
         if plugins is not None:
-            lines += [f"server.directories.plugins={plugins}",
-                      "dbms.security.procedures.unrestricted=gds.*"]
+            lines += [
+                f"server.directories.plugins={plugins}",
+                "dbms.security.procedures.unrestricted=gds.*",
+            ]
         self.conf_file.write_text("\n".join(lines) + "\n")
 
 
-def _wait_for_bolt(info: ServerInfo, server: LocalServer, timeout_s: float,
-                   proc: subprocess.Popen | None = None, log_offset: int | None = None) -> None:
+def _wait_for_bolt(
+    info: ServerInfo,
+    server: LocalServer,
+    timeout_s: float,
+    proc: subprocess.Popen | None = None,
+    log_offset: int | None = None,
+) -> None:
     """Return once Bolt accepts connections (and, for a fresh start, the launcher is ready)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise ServerError(f"Neo4j exited with code {proc.returncode} while starting. "
-                              f"Last lines of {server.log_file}:\n{_tail_file(server.log_file)}")
+            raise ServerError(
+                f"Neo4j exited with code {proc.returncode} while starting. "
+                f"Last lines of {server.log_file}:\n{_tail_file(server.log_file)}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", info.bolt_port), timeout=1):
                 pass
@@ -258,17 +300,31 @@ def _wait_for_bolt(info: ServerInfo, server: LocalServer, timeout_s: float,
         except OSError:
             pass
         time.sleep(0.3)
-    raise ServerError(f"Neo4j did not answer on {info.uri} within {timeout_s:.0f}s. "
-                      f"Last lines of {server.log_file}:\n{_tail_file(server.log_file)}")
+    raise ServerError(
+        f"Neo4j did not answer on {info.uri} within {timeout_s:.0f}s. "
+        f"Last lines of {server.log_file}:\n{_tail_file(server.log_file)}"
+    )
 
 
 def _resolve(mvn: str, pom: Path, output: Path) -> str:
     result = subprocess.run(
-        [mvn, "-q", "-B", "-f", str(pom), "dependency:build-classpath",
-         f"-Dmdep.outputFile={output}"], capture_output=True, text=True)
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            "dependency:build-classpath",
+            f"-Dmdep.outputFile={output}",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
-        raise ServerError(f"mvn could not resolve {pom.name} from Maven Central:\n"
-                          + _tail(result.stdout + result.stderr))
+        raise ServerError(
+            f"mvn could not resolve {pom.name} from Maven Central:\n"
+            + _tail(result.stdout + result.stderr)
+        )
     return output.read_text().strip()
 
 
@@ -338,8 +394,10 @@ def _java() -> str:
         return str(Path(home) / "bin" / "java")
     java = shutil.which("java")
     if java is None:
-        raise ServerError("Java 17 or 21 is needed to run the local Neo4j: none is on PATH. "
-                          "Install a JDK, or set NEO4J_URI to use another Neo4j server.")
+        raise ServerError(
+            "Java 17 or 21 is needed to run the local Neo4j: none is on PATH. "
+            "Install a JDK, or set NEO4J_URI to use another Neo4j server."
+        )
     return java
 
 

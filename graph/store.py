@@ -189,9 +189,13 @@ def link_artifacts(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> 
     tx.run(LINK_ARTIFACTS, rows=rows).consume()
 
 
-def merge_evidence(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]],
-                   weights: dict[str, float], events_per_session: int,
-                   refresh: bool = True) -> None:
+def merge_evidence(
+    tx: neo4j.ManagedTransaction,
+    rows: list[dict[str, Any]],
+    weights: dict[str, float],
+    events_per_session: int,
+    refresh: bool = True,
+) -> None:
     """Merge per-session evidence; with `refresh`, recompute the edges it feeds as well."""
     queries: dict[str, dict[str, str]] = {}
     for r in rows:
@@ -204,12 +208,18 @@ def merge_evidence(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]],
 
 
 def pair_of(row: dict[str, Any]) -> dict[str, Any]:
-    return {"pair": row["pair"], "query_id": row["query_id"], "target": row["target"],
-            "loser": row["loser"], "target_kind": row["target_kind"]}
+    return {
+        "pair": row["pair"],
+        "query_id": row["query_id"],
+        "target": row["target"],
+        "loser": row["loser"],
+        "target_kind": row["target_kind"],
+    }
 
 
-def refresh_pairs(tx: neo4j.ManagedTransaction, pairs: list[dict[str, Any]],
-                  weights: dict[str, float]) -> None:
+def refresh_pairs(
+    tx: neo4j.ManagedTransaction, pairs: list[dict[str, Any]], weights: dict[str, float]
+) -> None:
     """Recompute MATCHED / PREFERRED_OVER for these pairs from all their Evidence."""
     for kind, label in TARGET_LABELS.items():
         batch = [p for p in pairs if p["target_kind"] == kind]
@@ -228,14 +238,16 @@ def refresh_queries(tx: neo4j.ManagedTransaction, query_ids: list[str]) -> None:
 def existing_artifacts(graph: Graph, ids: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(ids), 10000):
-        found.update(r["id"] for r in graph.read(EXISTING_ARTIFACTS, ids=ids[start:start + 10000]))
+        found.update(
+            r["id"] for r in graph.read(EXISTING_ARTIFACTS, ids=ids[start : start + 10000])
+        )
     return found
 
 
 def existing_capabilities(graph: Graph, ids: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for start in range(0, len(ids), 10000):
-        for r in graph.read(EXISTING_CAPABILITIES, ids=ids[start:start + 10000]):
+        for r in graph.read(EXISTING_CAPABILITIES, ids=ids[start : start + 10000]):
             found[r["id"]] = r["artifact"]
     return found
 

@@ -25,8 +25,9 @@ MAX_POSTINGS = 4096
 class BM25:
     """Okapi BM25 (k1, b) over `docs`; `top` returns the best documents by index."""
 
-    def __init__(self, docs: list[str], k1: float = 1.2, b: float = 0.75,
-                 max_postings: int = MAX_POSTINGS):
+    def __init__(
+        self, docs: list[str], k1: float = 1.2, b: float = 0.75, max_postings: int = MAX_POSTINGS
+    ):
         self.size = len(docs)
         counts = [Counter(tokens(d)) for d in docs]
         lengths = np.array([sum(c.values()) for c in counts], dtype=np.float64)

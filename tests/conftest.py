@@ -74,15 +74,28 @@ def tiny_diffusion(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cli(settings: Settings):
     """Run the real `unfragile` command in a subprocess against the test home."""
 
-    def run(*args: str, input: str | None = None, check: bool = False,
-            timeout: float = 300, env: dict[str, str] | None = None
-            ) -> subprocess.CompletedProcess:
+    def run(
+        *args: str,
+        input: str | None = None,
+        check: bool = False,
+        timeout: float = 300,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
         env = dict(os.environ, UNFRAGILE_HOME=str(settings.home), **(env or {}))
-        result = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=REPO, env=env,
-                                capture_output=True, text=True, input=input, timeout=timeout)
+        result = subprocess.run(
+            [sys.executable, "-m", "engine.cli", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=timeout,
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"unfragile {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"unfragile {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
         return result
 
     return run

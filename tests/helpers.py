@@ -24,8 +24,12 @@ def artifact(artifact_id: str, n_caps: int = 3, **extra: Any) -> dict[str, Any]:
         "frameworks": ["pytorch"],
         "categories": ["testing"],
         "capabilities": [
-            {"title": f"Ability {i}", "text": f"{artifact_id} can do thing number {i}.",
-             "unique": "Only here.", "vs_alternatives": "Better than most."}
+            {
+                "title": f"Ability {i}",
+                "text": f"{artifact_id} can do thing number {i}.",
+                "unique": "Only here.",
+                "vs_alternatives": "Better than most.",
+            }
             for i in range(n_caps)
         ],
     }
@@ -33,10 +37,21 @@ def artifact(artifact_id: str, n_caps: int = 3, **extra: Any) -> dict[str, Any]:
     return record
 
 
-def event(query: str, artifact_id: str, session: str, kind: str = "match",
-          time: str = "2026-10-01T12:00:00Z", **extra: Any) -> dict[str, Any]:
-    record = {"query": query, "artifact": artifact_id, "session": session, "event": kind,
-              "time": time}
+def event(
+    query: str,
+    artifact_id: str,
+    session: str,
+    kind: str = "match",
+    time: str = "2026-10-01T12:00:00Z",
+    **extra: Any,
+) -> dict[str, Any]:
+    record = {
+        "query": query,
+        "artifact": artifact_id,
+        "session": session,
+        "event": kind,
+        "time": time,
+    }
     record.update(extra)
     return record
 
@@ -52,16 +67,21 @@ def snapshot(graph: Graph) -> dict[str, Any]:
     return {
         "nodes": graph.read(
             "MATCH (n) RETURN labels(n) AS labels, properties(n) AS props "
-            "ORDER BY labels, coalesce(n.id, n.key, n.name)"),
+            "ORDER BY labels, coalesce(n.id, n.key, n.name)"
+        ),
         "edges": graph.read(
             "MATCH (a)-[r]->(b) RETURN type(r) AS type, coalesce(a.id, a.key, a.name) AS a, "
             "coalesce(b.id, b.key, b.name) AS b, properties(r) AS props "
-            "ORDER BY type, a, b"),
+            "ORDER BY type, a, b"
+        ),
     }
 
 
 def match_edge(graph: Graph, query: str, target: str) -> dict[str, Any]:
-    rows = graph.read("MATCH (q:Query {id: $q})-[m:MATCHED]->(t {id: $t}) "
-                      "RETURN properties(m) AS m", q=query, t=target)
+    rows = graph.read(
+        "MATCH (q:Query {id: $q})-[m:MATCHED]->(t {id: $t}) RETURN properties(m) AS m",
+        q=query,
+        t=target,
+    )
     assert len(rows) == 1, rows
     return rows[0]["m"]

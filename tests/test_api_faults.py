@@ -63,12 +63,23 @@ class Traffic(threading.Thread):
                     ("artifact", lambda: client.get("/artifacts/fault-art-1")),
                     ("leaderboard", lambda: client.get("/leaderboard")),
                     ("search", lambda: client.get("/search", params={"q": "thing number 2"})),
-                    ("cypher", lambda: client.post("/cypher", json={
-                        "query": "MATCH (a:Artifact) RETURN count(a) AS n"})),
-                    ("events", lambda i=i: client.post("/events", headers={"X-API-Key": KEY},
-                                                       json={**event("fault query",
-                                                                     "fault-art-1", f"s{i}"),
-                                                             "id": f"fault-{i}"})),
+                    (
+                        "cypher",
+                        lambda: client.post(
+                            "/cypher", json={"query": "MATCH (a:Artifact) RETURN count(a) AS n"}
+                        ),
+                    ),
+                    (
+                        "events",
+                        lambda i=i: client.post(
+                            "/events",
+                            headers={"X-API-Key": KEY},
+                            json={
+                                **event("fault query", "fault-art-1", f"s{i}"),
+                                "id": f"fault-{i}",
+                            },
+                        ),
+                    ),
                 ]
                 for name, call in calls:
                     r = call()
@@ -98,22 +109,35 @@ def own_home(settings, tmp_path):
 def test_neo4j_stops_under_traffic_then_the_api_recovers(own_home, tmp_path):
     own, server = own_home
     with open_graph(own, apply_schema=True) as graph:
-        ingest(graph, write_jsonl(tmp_path / "a.jsonl",
-                                  [artifact(f"fault-art-{i}") for i in range(1, 4)]),
-               show_progress=False)
+        ingest(
+            graph,
+            write_jsonl(tmp_path / "a.jsonl", [artifact(f"fault-art-{i}") for i in range(1, 4)]),
+            show_progress=False,
+        )
         indexer = Indexer(own, graph)
         indexer.sync_text("capabilities", show_progress=False)
         indexer.sync_text("queries", show_progress=False)
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, UNFRAGILE_HOME=str(own.home), UNFRAGILE_API_KEYS=KEY,
-               UNFRAGILE_GDS="0", UNFRAGILE_NEO4J_HEAP="512m")
+    env = dict(
+        os.environ,
+        UNFRAGILE_HOME=str(own.home),
+        UNFRAGILE_API_KEYS=KEY,
+        UNFRAGILE_GDS="0",
+        UNFRAGILE_NEO4J_HEAP="512m",
+    )
     log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port)],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     traffic = Traffic(base)
     try:
+
         def healthy() -> bool:
             try:
                 return httpx.get(f"{base}/healthz", timeout=5).status_code == 200
@@ -156,22 +180,31 @@ def test_neo4j_stops_under_traffic_then_the_api_recovers(own_home, tmp_path):
     statuses = {status for _, _, status, _ in traffic.log}
     assert statuses <= {200, 503}, (statuses, (tmp_path / "serve.log").read_text()[-3000:])
     # Requests sent while Neo4j was down (not while it stopped or started).
-    outage = [(name, status, body) for t, name, status, body in traffic.log
-              if gone_at + 0.5 < t < restart_at]
-    assert {name for name, _, _ in outage} == {"artifact", "leaderboard", "search", "cypher",
-                                               "events"}
+    outage = [
+        (name, status, body)
+        for t, name, status, body in traffic.log
+        if gone_at + 0.5 < t < restart_at
+    ]
+    assert {name for name, _, _ in outage} == {
+        "artifact",
+        "leaderboard",
+        "search",
+        "cypher",
+        "events",
+    }
     for name, status, body in outage:
         assert status == 503, (name, status, body)
         assert body["error"] == "unavailable" and "Neo4j" in body["message"]
     after = [(name, status) for t, name, status, _ in traffic.log if t > back_at + recovered]
-    assert {name for name, _ in after} == {"artifact", "leaderboard", "search", "cypher",
-                                           "events"}
+    assert {name for name, _ in after} == {"artifact", "leaderboard", "search", "cypher", "events"}
     assert all(status == 200 for _, status in after), after
     assert sum(1 for t, _, s, _ in traffic.log if t < stopped_at and s == 200) >= 25
 
     # Every event the API accepted (200), before the stop and after the restart, is there.
     with open_graph(own) as graph:
-        stored = {r["id"] for r in graph.read(
-            "MATCH (e:Evidence) UNWIND e.events AS id RETURN DISTINCT id")}
+        stored = {
+            r["id"]
+            for r in graph.read("MATCH (e:Evidence) UNWIND e.events AS id RETURN DISTINCT id")
+        }
     assert traffic.accepted and set(traffic.accepted) <= stored
     assert "Traceback" not in (tmp_path / "serve.log").read_text()

@@ -17,10 +17,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _input(tmp_path: Path) -> tuple[Path, int, int]:
     artifacts = [artifact(f"art-{i}", 4) for i in range(600)]
-    events = [event(f"query {i % 700}", f"art-{i % 600}", f"s{i % 900}",
-                    ("match", "click", "dwell")[i % 3], time=f"2026-10-01T12:{i % 60:02d}:00Z",
-                    **({"seconds": 40} if i % 3 == 2 else {}))
-              for i in range(12000)]
+    events = [
+        event(
+            f"query {i % 700}",
+            f"art-{i % 600}",
+            f"s{i % 900}",
+            ("match", "click", "dwell")[i % 3],
+            time=f"2026-10-01T12:{i % 60:02d}:00Z",
+            **({"seconds": 40} if i % 3 == 2 else {}),
+        )
+        for i in range(12000)
+    ]
     folder = tmp_path / "big"
     write_jsonl(folder / "a_catalog.jsonl", artifacts)
     write_jsonl(folder / "b_events.jsonl", events)
@@ -31,8 +38,7 @@ def test_kill_and_rerun_counts_every_record_once(graph, settings, tmp_path):
     folder, n_artifacts, n_events = _input(tmp_path)
     env = dict(os.environ, UNFRAGILE_HOME=str(settings.home))
     cmd = [sys.executable, "-m", "engine.cli", "ingest", str(folder), "--batch-size", "300"]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # Kill it once some, but not all, event batches are in.
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
@@ -52,8 +58,9 @@ def test_kill_and_rerun_counts_every_record_once(graph, settings, tmp_path):
     counts = store.stats(graph)
     assert counts["artifacts"] == n_artifacts and counts["capabilities"] == 4 * n_artifacts
     assert counts["queries"] == 700
-    totals = graph.read("MATCH (:Query)-[m:MATCHED]->() RETURN sum(m.count) AS events, "
-                        "sum(m.clicks) AS clicks")[0]
+    totals = graph.read(
+        "MATCH (:Query)-[m:MATCHED]->() RETURN sum(m.count) AS events, sum(m.clicks) AS clicks"
+    )[0]
     assert totals["events"] == n_events
     # Clicks count once per (query, target, session); compute the truth independently.
     clicked = {(i % 700, i % 600, i % 900) for i in range(12000) if i % 3 == 1}

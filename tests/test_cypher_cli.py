@@ -12,15 +12,30 @@ from tests.helpers import artifact, write_jsonl
 def test_stats_json_has_every_count(graph, cli, tmp_path):
     ingest(graph, write_jsonl(tmp_path / "a.jsonl", [artifact("x", 4)]), show_progress=False)
     counts = json.loads(cli("stats", "--json", check=True).stdout)
-    assert counts == {"artifacts": 1, "capabilities": 4, "queries": 0, "match_edges": 0,
-                      "images": 0}
+    assert counts == {
+        "artifacts": 1,
+        "capabilities": 4,
+        "queries": 0,
+        "match_edges": 0,
+        "images": 0,
+    }
 
 
 def test_cypher_json_rows_with_parameters(graph, cli, tmp_path):
-    ingest(graph, write_jsonl(tmp_path / "a.jsonl", [artifact("x", 2), artifact("y", 5)]),
-           show_progress=False)
-    result = cli("cypher", "MATCH (a:Artifact)-[:HAS_CAPABILITY]->(c) WHERE a.id = $id "
-             "RETURN a.id AS id, count(c) AS caps", "--param", "id=y", "--json", check=True)
+    ingest(
+        graph,
+        write_jsonl(tmp_path / "a.jsonl", [artifact("x", 2), artifact("y", 5)]),
+        show_progress=False,
+    )
+    result = cli(
+        "cypher",
+        "MATCH (a:Artifact)-[:HAS_CAPABILITY]->(c) WHERE a.id = $id "
+        "RETURN a.id AS id, count(c) AS caps",
+        "--param",
+        "id=y",
+        "--json",
+        check=True,
+    )
     assert json.loads(result.stdout) == [{"id": "y", "caps": 5}]
     numeric = cli("cypher", "RETURN $n + 1 AS m", "--param", "n=41", "--json", check=True)
     assert json.loads(numeric.stdout) == [{"m": 42}]
@@ -28,10 +43,13 @@ def test_cypher_json_rows_with_parameters(graph, cli, tmp_path):
 
 def test_cypher_refuses_writes_and_changes_nothing(graph, cli, tmp_path):
     ingest(graph, write_jsonl(tmp_path / "a.jsonl", [artifact("x")]), show_progress=False)
-    for query in ("CREATE (n:Artifact {id: 'evil'})", "MATCH (n) DETACH DELETE n",
-                  "MATCH (a:Artifact) SET a.name = 'pwned'",
-                  "match (a:Artifact) /* hide */ set a.name = 'x'",
-                  "CALL { CREATE (:X) } RETURN 1"):
+    for query in (
+        "CREATE (n:Artifact {id: 'evil'})",
+        "MATCH (n) DETACH DELETE n",
+        "MATCH (a:Artifact) SET a.name = 'pwned'",
+        "match (a:Artifact) /* hide */ set a.name = 'x'",
+        "CALL { CREATE (:X) } RETURN 1",
+    ):
         result = cli("cypher", query)
         assert result.returncode == 2, query
         assert "read-only" in result.stderr, (query, result.stderr)

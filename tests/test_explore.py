@@ -15,23 +15,70 @@ from graph.connection import Graph
 from tests.conftest import CATALOG
 
 COLUMNS = {
-    "alternatives": ["alternative", "name", "kind", "score", "unfragile_rank", "shared_queries",
-                     "shared_categories", "shared_frameworks", "shared_modalities"],
+    "alternatives": [
+        "alternative",
+        "name",
+        "kind",
+        "score",
+        "unfragile_rank",
+        "shared_queries",
+        "shared_categories",
+        "shared_frameworks",
+        "shared_modalities",
+    ],
     "communities": ["community", "size", "artifacts", "kinds", "queries"],
     "fulltext_capabilities": ["artifact", "capability", "score", "searches_matched", "text"],
-    "lonely_capabilities": ["artifact", "capability", "unique", "nearest", "overlap",
-                            "unfragile_rank"],
+    "lonely_capabilities": [
+        "artifact",
+        "capability",
+        "unique",
+        "nearest",
+        "overlap",
+        "unfragile_rank",
+    ],
     "passed_over": ["query", "artifact", "kind", "sessions", "clicked_instead"],
     "providers": ["provider", "artifacts", "kinds", "mean_rank", "best", "best_rank"],
-    "queries_to_artifact": ["query", "via", "sessions", "clicks", "dwell_s", "feedback",
-                            "confidence", "last_seen"],
-    "shared_capabilities": ["status", "artifact", "capability", "counterpart", "overlap",
-                            "linking_searches", "unique"],
+    "queries_to_artifact": [
+        "query",
+        "via",
+        "sessions",
+        "clicks",
+        "dwell_s",
+        "feedback",
+        "confidence",
+        "last_seen",
+    ],
+    "shared_capabilities": [
+        "status",
+        "artifact",
+        "capability",
+        "counterpart",
+        "overlap",
+        "linking_searches",
+        "unique",
+    ],
     "shortest_path": ["source", "target", "searches", "hops", "steps"],
-    "top_by_kind": ["kind", "position", "id", "name", "unfragile_rank", "interval", "adoption",
-                    "quality", "ecosystem", "match_graph", "freshness"],
-    "unmatched_capabilities": ["artifact", "kind", "unfragile_rank", "capability", "unique",
-                               "artifact_matched"],
+    "top_by_kind": [
+        "kind",
+        "position",
+        "id",
+        "name",
+        "unfragile_rank",
+        "interval",
+        "adoption",
+        "quality",
+        "ecosystem",
+        "match_graph",
+        "freshness",
+    ],
+    "unmatched_capabilities": [
+        "artifact",
+        "kind",
+        "unfragile_rank",
+        "capability",
+        "unique",
+        "artifact_matched",
+    ],
 }
 
 
@@ -46,13 +93,15 @@ def catalog(graph_session: Graph) -> Graph:
 
 def _run(graph: Graph, name: str, **params: Any) -> tuple[list[str], list[dict[str, Any]]]:
     query = explore.get(name)
-    columns, rows, truncated = graph.run_read_only(query.text, query.bind(params),
-                                                   timeout_s=30, row_cap=1000)
+    columns, rows, truncated = graph.run_read_only(
+        query.text, query.bind(params), timeout_s=30, row_cap=1000
+    )
     assert not truncated
     return columns, rows
 
 
 # -- the files and their headers -------------------------------------------------------------
+
 
 def test_every_saved_query_has_a_parsed_header() -> None:
     queries = explore.saved()
@@ -79,12 +128,17 @@ def test_header_fields_continue_and_params_take_json_defaults() -> None:
         "// Param: on (boolean, default true): a switch.\n"
         "// Param: kind (string, default null): optional filter.\n"
         "MATCH (a) // a comment in the body stays\n"
-        "RETURN $who, $n, $on, $kind\n", "two")
+        "RETURN $who, $n, $on, $kind\n",
+        "two",
+    )
     assert q is not None
     assert (q.title, q.description) == ("Two things", "the first line and its continuation.")
     assert [(p.name, p.type, p.default, p.required) for p in q.params] == [
-        ("who", "string", None, True), ("n", "integer", 3, False),
-        ("on", "boolean", True, False), ("kind", "string", None, False)]
+        ("who", "string", None, True),
+        ("n", "integer", 3, False),
+        ("on", "boolean", True, False),
+        ("kind", "string", None, False),
+    ]
     assert q.text.startswith("MATCH (a) // a comment")
     assert q.bind({"who": 7}) == {"who": "7", "n": 3, "on": True, "kind": None}
     assert q.bind({"who": "x", "n": "5", "on": "false"})["n"] == 5
@@ -100,8 +154,9 @@ def test_a_file_without_a_title_is_not_a_saved_query() -> None:
 
 def test_a_bad_param_line_names_its_line() -> None:
     with pytest.raises(explore.ExploreError) as bad:
-        explore.parse("// Title: t\n// Shows: s\n// Param: n (number): what\nRETURN $n\n",
-                      "bad", "bad.cypher")
+        explore.parse(
+            "// Title: t\n// Shows: s\n// Param: n (number): what\nRETURN $n\n", "bad", "bad.cypher"
+        )
     assert bad.value.line == 3 and "integer" in str(bad.value)
 
 
@@ -109,8 +164,12 @@ def test_defaults_apply_and_types_are_checked() -> None:
     alternatives = explore.get("alternatives")
     assert alternatives.bind({}) == {"id": "vit-base-patch16-224", "top": 10}
     assert alternatives.bind({"top": "3"}) == {"id": "vit-base-patch16-224", "top": 3}
-    for params, field in (({"top": "many"}, "top"), ({"top": 2.5}, "top"),
-                          ({"top": True}, "top"), ({"nope": 1}, "nope")):
+    for params, field in (
+        ({"top": "many"}, "top"),
+        ({"top": 2.5}, "top"),
+        ({"top": True}, "top"),
+        ({"nope": 1}, "nope"),
+    ):
         with pytest.raises(explore.ExploreError) as bad:
             alternatives.bind(params)
         assert isinstance(bad.value, InputError) and bad.value.field == field
@@ -127,6 +186,7 @@ def test_an_unknown_name_lists_the_known_ones(name: str) -> None:
 
 
 # -- every saved query on the bundled data ---------------------------------------------------
+
 
 @pytest.mark.parametrize("name", sorted(COLUMNS))
 def test_saved_query_runs_read_only_with_its_defaults(catalog: Graph, name: str) -> None:
@@ -148,32 +208,38 @@ def test_alternatives_are_other_artifacts_best_first_with_reasons(catalog: Graph
 
 def test_queries_to_artifact_agree_with_the_match_edges(catalog: Graph) -> None:
     _, rows = _run(catalog, "queries_to_artifact", id="flux-1-pro")
-    expected = {r["q"] for r in catalog.read(
-        "MATCH (q:Query)-[:MATCHED]->(t) WHERE t.id = $id OR t.artifact = $id "
-        "RETURN DISTINCT q.text AS q", id="flux-1-pro")}
+    expected = {
+        r["q"]
+        for r in catalog.read(
+            "MATCH (q:Query)-[:MATCHED]->(t) WHERE t.id = $id OR t.artifact = $id "
+            "RETURN DISTINCT q.text AS q",
+            id="flux-1-pro",
+        )
+    }
     assert {r["query"] for r in rows} == expected
-    assert [r["confidence"] for r in rows] == sorted((r["confidence"] for r in rows),
-                                                     reverse=True)
+    assert [r["confidence"] for r in rows] == sorted((r["confidence"] for r in rows), reverse=True)
     assert all(r["sessions"] >= 1 for r in rows)
 
 
 def test_unmatched_capabilities_are_those_without_a_match_edge(catalog: Graph) -> None:
     _, rows = _run(catalog, "unmatched_capabilities", top=1000)
-    expected = catalog.read("MATCH (c:Capability) WHERE NOT EXISTS { (:Query)-[:MATCHED]->(c) } "
-                            "RETURN count(c) AS n")[0]["n"]
+    expected = catalog.read(
+        "MATCH (c:Capability) WHERE NOT EXISTS { (:Query)-[:MATCHED]->(c) } RETURN count(c) AS n"
+    )[0]["n"]
     assert len(rows) == expected
     _, models = _run(catalog, "unmatched_capabilities", kind="model", top=1000)
     assert models and {r["kind"] for r in models} == {"model"}
-    assert any(r["artifact_matched"] for r in rows) and not all(r["artifact_matched"]
-                                                                 for r in rows)
+    assert any(r["artifact_matched"] for r in rows) and not all(r["artifact_matched"] for r in rows)
 
 
 def test_communities_partition_the_searched_artifacts(catalog: Graph) -> None:
     _, rows = _run(catalog, "communities")
     members = [a for r in rows for a in r["artifacts"]]
     assert len(members) == len(set(members))
-    assert all(r["size"] == len(r["artifacts"]) >= 2 and r["community"] == min(r["artifacts"])
-               for r in rows)
+    assert all(
+        r["size"] == len(r["artifacts"]) >= 2 and r["community"] == min(r["artifacts"])
+        for r in rows
+    )
     by_artifact = {a: r["community"] for r in rows for a in r["artifacts"]}
     assert by_artifact["vit-base-patch16-224"] == by_artifact["resnet-50"]
     assert by_artifact["flux-1-pro"] != by_artifact["vit-base-patch16-224"]
@@ -188,8 +254,7 @@ def test_shortest_path_walks_through_searches(catalog: Graph) -> None:
     assert row["steps"][-1] == "artifact text-embedding-3-small"
     assert row["searches"] >= 1 and any(s.startswith("search ") for s in row["steps"])
     assert len(row["steps"]) == row["hops"] + 1
-    _, none = _run(catalog, "shortest_path", source="vit-base-patch16-224",
-                   target="mcp-server-git")
+    _, none = _run(catalog, "shortest_path", source="vit-base-patch16-224", target="mcp-server-git")
     assert none == []  # no chain of searches joins image models and MCP servers
 
 
@@ -200,9 +265,11 @@ def test_top_by_kind_orders_each_kind(catalog: Graph) -> None:
     for kind in kinds:
         mine = [r for r in rows if r["kind"] == kind]
         assert 1 <= len(mine) <= 3 and [r["position"] for r in mine] == list(
-            range(1, len(mine) + 1))
+            range(1, len(mine) + 1)
+        )
         assert [r["unfragile_rank"] for r in mine] == sorted(
-            (r["unfragile_rank"] for r in mine), reverse=True)
+            (r["unfragile_rank"] for r in mine), reverse=True
+        )
         assert all(r["interval"][0] <= r["unfragile_rank"] <= r["interval"][1] for r in mine)
     _, one = _run(catalog, "top_by_kind", top=1)
     assert len(one) == len(kinds)
@@ -213,9 +280,13 @@ def test_providers_count_their_artifacts(catalog: Graph) -> None:
     assert len(rows) == 3
     assert [r["artifacts"] for r in rows] == sorted((r["artifacts"] for r in rows), reverse=True)
     first = rows[0]
-    assert first["artifacts"] == catalog.read(
-        "MATCH (:Organization {name: $p})<-[:PROVIDED_BY]-(a) RETURN count(a) AS n",
-        p=first["provider"])[0]["n"]
+    assert (
+        first["artifacts"]
+        == catalog.read(
+            "MATCH (:Organization {name: $p})<-[:PROVIDED_BY]-(a) RETURN count(a) AS n",
+            p=first["provider"],
+        )[0]["n"]
+    )
 
 
 def test_passed_over_results_were_never_clicked(catalog: Graph) -> None:
@@ -224,7 +295,10 @@ def test_passed_over_results_were_never_clicked(catalog: Graph) -> None:
         assert r["artifact"] not in r["clicked_instead"]
         clicks = catalog.read(
             "MATCH (:Query {text: $q})-[m:MATCHED]->(t) WHERE coalesce(t.artifact, t.id) = $a "
-            "RETURN sum(m.clicks) AS c", q=r["query"], a=r["artifact"])[0]["c"]
+            "RETURN sum(m.clicks) AS c",
+            q=r["query"],
+            a=r["artifact"],
+        )[0]["c"]
         assert clicks == 0
     _, fewer = _run(catalog, "passed_over", min_sessions=2, top=1000)
     assert len(fewer) < len(rows) and all(r["sessions"] >= 2 for r in fewer)
@@ -257,6 +331,7 @@ def test_fulltext_capabilities_use_the_index(catalog: Graph) -> None:
 
 
 # -- through the command line ----------------------------------------------------------------
+
 
 def test_every_saved_file_runs_through_the_cli(catalog: Graph, cli) -> None:
     for q in explore.saved():

@@ -38,34 +38,51 @@ def index_json(cli, **env: str) -> dict[str, dict]:
 
 
 def test_index_builds_then_follows_edits_without_rebuild(home, graph, cli, tmp_path):
-    ingest(graph, write_jsonl(tmp_path / "a.jsonl", [
-        artifact("alpha"), artifact("beta"),
-        event("first query", "alpha", "s1"), event("second query", "beta", "s2")]),
-        show_progress=False)
+    ingest(
+        graph,
+        write_jsonl(
+            tmp_path / "a.jsonl",
+            [
+                artifact("alpha"),
+                artifact("beta"),
+                event("first query", "alpha", "s1"),
+                event("second query", "beta", "s2"),
+            ],
+        ),
+        show_progress=False,
+    )
     first = index_json(cli)
     assert first["capabilities"]["total"] == first["capabilities"]["added"] == 6
     assert first["queries"]["total"] == 2 and first["images"]["total"] == 0
     assert first["artifacts"]["total"] == first["artifacts"]["added"] == 2
     again = index_json(cli)
-    assert (again["capabilities"]["added"], again["capabilities"]["updated"],
-            again["capabilities"]["removed"]) == (0, 0, 0)
+    assert (
+        again["capabilities"]["added"],
+        again["capabilities"]["updated"],
+        again["capabilities"]["removed"],
+    ) == (0, 0, 0)
 
     edited = artifact("alpha", 2)
     edited["capabilities"][1]["text"] = "Translates Finnish poetry into English verse."
-    ingest(graph, write_jsonl(tmp_path / "b.jsonl", [edited, artifact("gamma"),
-                                                     event("third query", "gamma", "s3")]),
-           show_progress=False)
+    ingest(
+        graph,
+        write_jsonl(
+            tmp_path / "b.jsonl", [edited, artifact("gamma"), event("third query", "gamma", "s3")]
+        ),
+        show_progress=False,
+    )
     update = index_json(cli)["capabilities"]
-    assert (update["added"], update["updated"], update["removed"], update["total"]) == \
-        (3, 1, 1, 8)
+    assert (update["added"], update["updated"], update["removed"], update["total"]) == (3, 1, 1, 8)
     assert index_json(cli)["artifacts"]["total"] == 3  # gamma is new; nothing else changed
 
     vectors = VectorStore.open(home.index_dir, "capabilities", home.text_model, 384)
     graph_ids = {r["id"] for r in store.capability_texts(graph)}
     assert set(vectors.fingerprints()) == graph_ids
     indexer = Indexer(home, graph)
-    hit = vectors.search(indexer.text_encoder().encode(
-        ["Ability 1: Translates Finnish poetry into English verse."]), 1)[0][0]
+    hit = vectors.search(
+        indexer.text_encoder().encode(["Ability 1: Translates Finnish poetry into English verse."]),
+        1,
+    )[0][0]
     assert hit[0] == "alpha/ability-1" and hit[1] > 0.99
     queries = VectorStore.open(home.index_dir, "queries", home.text_model, 384)
     assert set(queries.fingerprints()) == {"first query", "second query", "third query"}
@@ -91,8 +108,11 @@ def test_model_mismatch_and_damage_say_how_to_rebuild(home, graph, cli, tmp_path
 
 def test_images_add_and_search_by_example(home, graph, cli, tmp_path, tiny_vit):
     env = {"UNFRAGILE_IMAGE_MODEL": str(tiny_vit)}
-    ingest(graph, write_jsonl(tmp_path / "a.jsonl", [artifact("alpha"), artifact("beta")]),
-           show_progress=False)
+    ingest(
+        graph,
+        write_jsonl(tmp_path / "a.jsonl", [artifact("alpha"), artifact("beta")]),
+        show_progress=False,
+    )
     a = noise_png(tmp_path / "a.png", 1)
     b = noise_png(tmp_path / "b.png", 2)
     for path, owner in ((a, "alpha"), (b, "beta")):
@@ -107,11 +127,12 @@ def test_images_add_and_search_by_example(home, graph, cli, tmp_path, tiny_vit):
     assert [r["artifact"] for r in results] == ["beta", "alpha"]
     assert results[0]["score"] == pytest.approx(1.0, abs=1e-4)
     assert results[1]["score"] < results[0]["score"]
-    nodes = graph.read("MATCH (i:Image)-[:DEPICTS]->(a:Artifact) RETURN a.id AS a, i.id AS id, "
-                       "i.file AS file ORDER BY a")
+    nodes = graph.read(
+        "MATCH (i:Image)-[:DEPICTS]->(a:Artifact) RETURN a.id AS a, i.id AS id, "
+        "i.file AS file ORDER BY a"
+    )
     assert [n["a"] for n in nodes] == ["alpha", "beta"]
-    assert all(Path(n["file"]).is_file() and n["file"].startswith(str(home.home))
-               for n in nodes)
+    assert all(Path(n["file"]).is_file() and n["file"].startswith(str(home.home)) for n in nodes)
     assert store.stats(graph)["images"] == 2
 
 
@@ -127,8 +148,14 @@ def test_bad_images_are_refused_and_nothing_is_written(home, graph, cli, tmp_pat
     assert store.stats(graph)["images"] == 0
     unknown = cli("images", "add", str(good), "--artifact", "ghost", env=env)
     assert unknown.returncode == 2 and "unknown artifact 'ghost'" in unknown.stderr
-    missing_model = cli("images", "add", str(good), "--artifact", "alpha",
-                        env={"UNFRAGILE_IMAGE_MODEL": str(tmp_path / "no-such-model")})
+    missing_model = cli(
+        "images",
+        "add",
+        str(good),
+        "--artifact",
+        "alpha",
+        env={"UNFRAGILE_IMAGE_MODEL": str(tmp_path / "no-such-model")},
+    )
     assert missing_model.returncode == 4 and "no-such-model" in missing_model.stderr
     assert "UNFRAGILE_IMAGE_MODEL" in missing_model.stderr
 
@@ -146,36 +173,53 @@ def test_catalog_image_paths_are_checked_then_indexed(home, graph, cli, tmp_path
     assert result.returncode == 2 and "field 'images[0]': no such image file" in result.stderr
 
 
-def test_probe_render_stores_generated_images(home, graph, cli, tmp_path, tiny_vit,
-                                              tiny_diffusion):
+def test_probe_render_stores_generated_images(home, graph, cli, tmp_path, tiny_vit, tiny_diffusion):
     env = {"UNFRAGILE_IMAGE_MODEL": str(tiny_vit)}
-    ingest(graph, write_jsonl(tmp_path / "a.jsonl", [
-        artifact("tiny-sd", kind="model", task="text-to-image",
-                 diffusers_pipeline=str(tiny_diffusion)),
-        artifact("closed", open_weights=False, diffusers_pipeline=str(tiny_diffusion)),
-        artifact("plain")]), show_progress=False)
+    ingest(
+        graph,
+        write_jsonl(
+            tmp_path / "a.jsonl",
+            [
+                artifact(
+                    "tiny-sd",
+                    kind="model",
+                    task="text-to-image",
+                    diffusers_pipeline=str(tiny_diffusion),
+                ),
+                artifact("closed", open_weights=False, diffusers_pipeline=str(tiny_diffusion)),
+                artifact("plain"),
+            ],
+        ),
+        show_progress=False,
+    )
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("# sample prompts\na red cube\na blue sphere\n")
-    result = cli("probe", "render", "--artifact", "tiny-sd", "--prompts", str(prompts),
-                 "--json", env=env)
+    result = cli(
+        "probe", "render", "--artifact", "tiny-sd", "--prompts", str(prompts), "--json", env=env
+    )
     assert result.returncode == 0, result.stderr
     rendered = json.loads(result.stdout)
     assert [r["prompt"] for r in rendered] == ["a red cube", "a blue sphere"]
-    rows = graph.read("MATCH (i:Image)-[g:GENERATED_BY]->(:Artifact {id: 'tiny-sd'}) "
-                      "RETURN i.id AS id, i.file AS file, g.prompt AS prompt, g.seed AS seed "
-                      "ORDER BY prompt")
+    rows = graph.read(
+        "MATCH (i:Image)-[g:GENERATED_BY]->(:Artifact {id: 'tiny-sd'}) "
+        "RETURN i.id AS id, i.file AS file, g.prompt AS prompt, g.seed AS seed "
+        "ORDER BY prompt"
+    )
     assert [r["prompt"] for r in rows] == ["a blue sphere", "a red cube"]
     assert {r["id"] for r in rows} == {r["image"] for r in rendered}
     # The same prompts and seed again: the same images, nothing new.
-    cli("probe", "render", "--artifact", "tiny-sd", "--prompts", str(prompts), check=True,
-        env=env)
+    cli("probe", "render", "--artifact", "tiny-sd", "--prompts", str(prompts), check=True, env=env)
     assert store.stats(graph)["images"] == 2
-    found = json.loads(cli("search", "--image", rows[0]["file"], "--json", env=env,
-                           check=True).stdout)["results"]
+    found = json.loads(
+        cli("search", "--image", rows[0]["file"], "--json", env=env, check=True).stdout
+    )["results"]
     assert found[0]["artifact"] == "tiny-sd" and found[0]["prompt"] == "a blue sphere"
 
-    for name, words in (("plain", "names no diffusers pipeline"), ("closed", "no open weights"),
-                        ("ghost", "unknown artifact")):
+    for name, words in (
+        ("plain", "names no diffusers pipeline"),
+        ("closed", "no open weights"),
+        ("ghost", "unknown artifact"),
+    ):
         refused = cli("probe", "render", "--artifact", name, "--prompts", str(prompts), env=env)
         assert refused.returncode == 2 and words in refused.stderr, refused.stderr
     empty = tmp_path / "empty.txt"

@@ -14,20 +14,34 @@ from tests.helpers import artifact, event, match_edge, snapshot, write_jsonl
 
 
 def test_ingest_twice_changes_nothing(graph, tmp_path):
-    records = [artifact("alpha"), artifact("beta", derived_from=["alpha"]),
-               event("find alpha", "alpha", "s1"), event("find alpha", "alpha", "s1", "click"),
-               event("find alpha", "alpha", "s2", "dwell", seconds=45),
-               event("find beta", "beta", "s3", "feedback", value=1,
-                     capability="beta/ability-1"),
-               {"query": "alpha or beta", "winner": "alpha", "loser": "beta", "session": "s4",
-                "event": "prefer", "time": "2026-10-02T09:00:00Z"}]
+    records = [
+        artifact("alpha"),
+        artifact("beta", derived_from=["alpha"]),
+        event("find alpha", "alpha", "s1"),
+        event("find alpha", "alpha", "s1", "click"),
+        event("find alpha", "alpha", "s2", "dwell", seconds=45),
+        event("find beta", "beta", "s3", "feedback", value=1, capability="beta/ability-1"),
+        {
+            "query": "alpha or beta",
+            "winner": "alpha",
+            "loser": "beta",
+            "session": "s4",
+            "event": "prefer",
+            "time": "2026-10-02T09:00:00Z",
+        },
+    ]
     path = write_jsonl(tmp_path / "catalog.jsonl", records)
     ingest(graph, path, show_progress=False)
     first = snapshot(graph)
     ingest(graph, path, show_progress=False)
     assert snapshot(graph) == first
-    assert store.stats(graph) == {"artifacts": 2, "capabilities": 6, "queries": 3,
-                                  "match_edges": 2, "images": 0}
+    assert store.stats(graph) == {
+        "artifacts": 2,
+        "capabilities": 6,
+        "queries": 3,
+        "match_edges": 2,
+        "images": 0,
+    }
     # The same events in another batching and order still change nothing.
     events = [r for r in records if "query" in r]
     write_jsonl(tmp_path / "again.jsonl", list(reversed(events)))
@@ -36,31 +50,53 @@ def test_ingest_twice_changes_nothing(graph, tmp_path):
 
 
 def test_catalog_links_and_vocabulary(graph, tmp_path):
-    path = write_jsonl(tmp_path / "c.jsonl", [
-        artifact("base"), artifact("child", derived_from=["base"], integrates_with=["base"],
-                                   frameworks=["pytorch", "onnx"])])
+    path = write_jsonl(
+        tmp_path / "c.jsonl",
+        [
+            artifact("base"),
+            artifact(
+                "child",
+                derived_from=["base"],
+                integrates_with=["base"],
+                frameworks=["pytorch", "onnx"],
+            ),
+        ],
+    )
     ingest(graph, path, show_progress=False)
-    rows = graph.read("MATCH (a:Artifact {id: 'child'})-[r]->(b) "
-                      "RETURN type(r) AS type, coalesce(b.id, b.name) AS to ORDER BY type, to")
+    rows = graph.read(
+        "MATCH (a:Artifact {id: 'child'})-[r]->(b) "
+        "RETURN type(r) AS type, coalesce(b.id, b.name) AS to ORDER BY type, to"
+    )
     assert [(r["type"], r["to"]) for r in rows] == [
-        ("DERIVED_FROM", "base"), ("HAS_CAPABILITY", "child/ability-0"),
-        ("HAS_CAPABILITY", "child/ability-1"), ("HAS_CAPABILITY", "child/ability-2"),
-        ("INTEGRATES_WITH", "base"), ("IN_CATEGORY", "testing"),
-        ("PROVIDED_BY", "Example Labs"), ("SUPPORTS", "onnx"), ("SUPPORTS", "pytorch")]
+        ("DERIVED_FROM", "base"),
+        ("HAS_CAPABILITY", "child/ability-0"),
+        ("HAS_CAPABILITY", "child/ability-1"),
+        ("HAS_CAPABILITY", "child/ability-2"),
+        ("INTEGRATES_WITH", "base"),
+        ("IN_CATEGORY", "testing"),
+        ("PROVIDED_BY", "Example Labs"),
+        ("SUPPORTS", "onnx"),
+        ("SUPPORTS", "pytorch"),
+    ]
     art = graph.read("MATCH (a:Artifact {id: 'child'}) RETURN properties(a) AS p")[0]["p"]
     assert art["signal_downloads"] == 1000 and art["signals_illustrative"] is True
     assert art["released"] == "2024-01-15" and art["open_weights"] is True
 
 
 def test_reingest_with_fewer_capabilities_removes_the_rest(graph, tmp_path):
-    ingest(graph, write_jsonl(tmp_path / "a.jsonl", [
-        artifact("alpha", 3),
-        event("q", "alpha", "s1", capability="alpha/ability-2")]), show_progress=False)
+    ingest(
+        graph,
+        write_jsonl(
+            tmp_path / "a.jsonl",
+            [artifact("alpha", 3), event("q", "alpha", "s1", capability="alpha/ability-2")],
+        ),
+        show_progress=False,
+    )
     assert store.stats(graph)["match_edges"] == 1
-    ingest(graph, write_jsonl(tmp_path / "b.jsonl", [artifact("alpha", 2)]),
-           show_progress=False)
-    caps = graph.read("MATCH (:Artifact {id: 'alpha'})-[:HAS_CAPABILITY]->(c) "
-                      "RETURN c.id AS id ORDER BY id")
+    ingest(graph, write_jsonl(tmp_path / "b.jsonl", [artifact("alpha", 2)]), show_progress=False)
+    caps = graph.read(
+        "MATCH (:Artifact {id: 'alpha'})-[:HAS_CAPABILITY]->(c) RETURN c.id AS id ORDER BY id"
+    )
     assert [c["id"] for c in caps] == ["alpha/ability-0", "alpha/ability-1"]
     assert store.stats(graph)["match_edges"] == 0
     assert graph.read("MATCH (e:Evidence) RETURN count(e) AS n")[0]["n"] == 0
@@ -68,11 +104,16 @@ def test_reingest_with_fewer_capabilities_removes_the_rest(graph, tmp_path):
 
 
 def test_one_session_counts_once_per_query_and_target(graph, tmp_path):
-    spam = [event("best llm", "alpha", "bot", "click", time=f"2026-10-01T12:00:{i:02d}Z")
-            for i in range(50)]
+    spam = [
+        event("best llm", "alpha", "bot", "click", time=f"2026-10-01T12:00:{i:02d}Z")
+        for i in range(50)
+    ]
     honest = [event("best llm", "beta", f"s{i}", "click") for i in range(5)]
-    ingest(graph, write_jsonl(tmp_path / "e.jsonl", [artifact("alpha"), artifact("beta")]
-                              + spam + honest), show_progress=False)
+    ingest(
+        graph,
+        write_jsonl(tmp_path / "e.jsonl", [artifact("alpha"), artifact("beta")] + spam + honest),
+        show_progress=False,
+    )
     spammed, real = match_edge(graph, "best llm", "alpha"), match_edge(graph, "best llm", "beta")
     assert spammed["sessions"] == 1 and spammed["clicks"] == 1
     assert spammed["count"] == 32  # events counted per session are capped
@@ -81,8 +122,9 @@ def test_one_session_counts_once_per_query_and_target(graph, tmp_path):
 
 
 def test_feedback_moves_confidence_both_ways(graph, tmp_path):
-    base = [artifact("alpha"), artifact("beta")] + \
-        [event("q", a, f"s{i}") for a in ("alpha", "beta") for i in range(3)]
+    base = [artifact("alpha"), artifact("beta")] + [
+        event("q", a, f"s{i}") for a in ("alpha", "beta") for i in range(3)
+    ]
     good = [event("q", "alpha", f"s{i}", "feedback", value=1) for i in range(3)]
     bad = [event("q", "beta", f"s{i}", "feedback", value=-1) for i in range(3)]
     ingest(graph, write_jsonl(tmp_path / "f.jsonl", base), show_progress=False)
@@ -91,24 +133,43 @@ def test_feedback_moves_confidence_both_ways(graph, tmp_path):
     assert match_edge(graph, "q", "alpha")["confidence"] > before
     assert match_edge(graph, "q", "beta")["confidence"] < before
     # A later change of mind replaces the session's earlier feedback.
-    ingest(graph, write_jsonl(tmp_path / "h.jsonl", [
-        event("q", "beta", f"s{i}", "feedback", value=1, time="2026-10-05T00:00:00Z")
-        for i in range(3)]), show_progress=False)
+    ingest(
+        graph,
+        write_jsonl(
+            tmp_path / "h.jsonl",
+            [
+                event("q", "beta", f"s{i}", "feedback", value=1, time="2026-10-05T00:00:00Z")
+                for i in range(3)
+            ],
+        ),
+        show_progress=False,
+    )
     assert match_edge(graph, "q", "beta")["feedback"] == 3
 
 
 def test_queries_are_normalised(graph, tmp_path):
-    ingest(graph, write_jsonl(tmp_path / "n.jsonl", [
-        artifact("alpha"), event("  Find   ALPHA ", "alpha", "s1"),
-        event("find alpha", "alpha", "s2")]), show_progress=False)
-    assert graph.read("MATCH (q:Query) RETURN q.id AS id, q.sessions AS s") == \
-        [{"id": "find alpha", "s": 2}]
+    ingest(
+        graph,
+        write_jsonl(
+            tmp_path / "n.jsonl",
+            [
+                artifact("alpha"),
+                event("  Find   ALPHA ", "alpha", "s1"),
+                event("find alpha", "alpha", "s2"),
+            ],
+        ),
+        show_progress=False,
+    )
+    assert graph.read("MATCH (q:Query) RETURN q.id AS id, q.sessions AS s") == [
+        {"id": "find alpha", "s": 2}
+    ]
 
 
 def test_json_array_files_and_folders(graph, tmp_path):
     (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "a.json").write_text(json.dumps([artifact("alpha"), artifact("beta")],
-                                                       indent=2))
+    (tmp_path / "in" / "a.json").write_text(
+        json.dumps([artifact("alpha"), artifact("beta")], indent=2)
+    )
     write_jsonl(tmp_path / "in" / "sub" / "e.jsonl", [event("q", "beta", "s1")])
     report = ingest(graph, tmp_path / "in", show_progress=False)
     assert (report.files, report.artifacts, report.events) == (2, 2, 1)
@@ -117,59 +178,122 @@ def test_json_array_files_and_folders(graph, tmp_path):
 def test_decomposes_an_artifact_with_only_a_description(graph, tmp_path):
     record = artifact("tooly", kind="tool")
     del record["capabilities"]
-    record["description"] = ("Search for flights between any two cities and compare fares. "
-                             "Track the price of a booked trip and alert on drops. "
-                             "Always answer in English and never mention competitors.")
+    record["description"] = (
+        "Search for flights between any two cities and compare fares. "
+        "Track the price of a booked trip and alert on drops. "
+        "Always answer in English and never mention competitors."
+    )
     ingest(graph, write_jsonl(tmp_path / "d.jsonl", [record]), show_progress=False)
-    texts = [r["text"] for r in graph.read(
-        "MATCH (:Artifact {id: 'tooly'})-[:HAS_CAPABILITY]->(c) RETURN c.text AS text "
-        "ORDER BY c.position")]
+    texts = [
+        r["text"]
+        for r in graph.read(
+            "MATCH (:Artifact {id: 'tooly'})-[:HAS_CAPABILITY]->(c) RETURN c.text AS text "
+            "ORDER BY c.position"
+        )
+    ]
     assert len(texts) == 2
     assert "flights" in texts[0] and "price" in texts[1]
 
 
 BAD_INPUTS = [
     # (name, lines of the file, the line named, the field named, words of the message)
-    ("broken json", ['{"id": "ok1", "name": "Ok", "kind": "model", "description": "Does x."}',
-                     '{"id": "x", "name": }'], 2, None, "broken JSON"),
-    ("missing field", ['{"id": "x", "kind": "model", "description": "Does x."}'], 1, "name",
-     "is required"),
-    ("mistyped field", [json.dumps(artifact("x", open_weights="yes"))], 1, "open_weights",
-     "true or false"),
+    (
+        "broken json",
+        [
+            '{"id": "ok1", "name": "Ok", "kind": "model", "description": "Does x."}',
+            '{"id": "x", "name": }',
+        ],
+        2,
+        None,
+        "broken JSON",
+    ),
+    (
+        "missing field",
+        ['{"id": "x", "kind": "model", "description": "Does x."}'],
+        1,
+        "name",
+        "is required",
+    ),
+    (
+        "mistyped field",
+        [json.dumps(artifact("x", open_weights="yes"))],
+        1,
+        "open_weights",
+        "true or false",
+    ),
     ("unknown kind", [json.dumps(artifact("x", kind="robot"))], 1, "kind", "must be one of"),
     ("unknown field", [json.dumps(artifact("x", colour="red"))], 1, "colour", "unknown field"),
-    ("unknown artifact", [json.dumps(artifact("x")),
-                          json.dumps(event("q", "nope", "s1"))], 2, "artifact",
-     "unknown artifact 'nope'"),
-    ("unknown capability", [json.dumps(artifact("x")),
-                            json.dumps(event("q", "x", "s1", capability="x/missing"))],
-     2, "capability", "unknown capability"),
-    ("text over limit", [json.dumps(artifact("x", capabilities=[
-        {"title": "Long", "text": "y" * 4001}]))], 1, "capabilities[0].text",
-     "limit is 4000"),
-    ("query over limit", [json.dumps(artifact("x")),
-                          json.dumps(event("q" * 2001, "x", "s1"))], 2, "query", "limit is 2000"),
-    ("bad feedback value", [json.dumps(artifact("x")),
-                            json.dumps(event("q", "x", "s1", "feedback", value=2))], 2, "value",
-     "1 or -1"),
-    ("dwell without seconds", [json.dumps(artifact("x")),
-                               json.dumps(event("q", "x", "s1", "dwell"))], 2, "seconds",
-     "required"),
-    ("bad time", [json.dumps(artifact("x")),
-                  json.dumps(event("q", "x", "s1", time="yesterday"))], 2, "time", "ISO 8601"),
-    ("duplicate id", [json.dumps(artifact("x")), json.dumps(artifact("x"))], 2, "id",
-     "defined twice"),
+    (
+        "unknown artifact",
+        [json.dumps(artifact("x")), json.dumps(event("q", "nope", "s1"))],
+        2,
+        "artifact",
+        "unknown artifact 'nope'",
+    ),
+    (
+        "unknown capability",
+        [json.dumps(artifact("x")), json.dumps(event("q", "x", "s1", capability="x/missing"))],
+        2,
+        "capability",
+        "unknown capability",
+    ),
+    (
+        "text over limit",
+        [json.dumps(artifact("x", capabilities=[{"title": "Long", "text": "y" * 4001}]))],
+        1,
+        "capabilities[0].text",
+        "limit is 4000",
+    ),
+    (
+        "query over limit",
+        [json.dumps(artifact("x")), json.dumps(event("q" * 2001, "x", "s1"))],
+        2,
+        "query",
+        "limit is 2000",
+    ),
+    (
+        "bad feedback value",
+        [json.dumps(artifact("x")), json.dumps(event("q", "x", "s1", "feedback", value=2))],
+        2,
+        "value",
+        "1 or -1",
+    ),
+    (
+        "dwell without seconds",
+        [json.dumps(artifact("x")), json.dumps(event("q", "x", "s1", "dwell"))],
+        2,
+        "seconds",
+        "required",
+    ),
+    (
+        "bad time",
+        [json.dumps(artifact("x")), json.dumps(event("q", "x", "s1", time="yesterday"))],
+        2,
+        "time",
+        "ISO 8601",
+    ),
+    (
+        "duplicate id",
+        [json.dumps(artifact("x")), json.dumps(artifact("x"))],
+        2,
+        "id",
+        "defined twice",
+    ),
     ("not an object", ['["a list"]'], 1, None, "expected a JSON object"),
 ]
 
 
-@pytest.mark.parametrize("name,lines,line,field,words", BAD_INPUTS,
-                         ids=[case[0] for case in BAD_INPUTS])
-def test_bad_input_names_file_line_field_and_writes_nothing(graph, tmp_path, name, lines, line,
-                                                            field, words):
-    ingest(graph, write_jsonl(tmp_path / "good.jsonl", [artifact("keep"),
-                                                        event("q", "keep", "s0")]),
-           show_progress=False)
+@pytest.mark.parametrize(
+    "name,lines,line,field,words", BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS]
+)
+def test_bad_input_names_file_line_field_and_writes_nothing(
+    graph, tmp_path, name, lines, line, field, words
+):
+    ingest(
+        graph,
+        write_jsonl(tmp_path / "good.jsonl", [artifact("keep"), event("q", "keep", "s0")]),
+        show_progress=False,
+    )
     before = snapshot(graph)
     bad = tmp_path / "bad.jsonl"
     # A good artifact comes first, so a loader that wrote as it read would leave it behind.
@@ -185,8 +309,11 @@ def test_bad_input_names_file_line_field_and_writes_nothing(graph, tmp_path, nam
 
 def test_wrong_encoding_is_refused(graph, tmp_path):
     bad = tmp_path / "latin1.jsonl"
-    bad.write_bytes(json.dumps(artifact("ok")).encode() + b"\n" +
-                    '{"id": "caf\u00e9", "name": "Caf\u00e9"}\n'.encode("latin-1"))
+    bad.write_bytes(
+        json.dumps(artifact("ok")).encode()
+        + b"\n"
+        + '{"id": "caf\u00e9", "name": "Caf\u00e9"}\n'.encode("latin-1")
+    )
     with pytest.raises(InputError) as err:
         ingest(graph, bad, show_progress=False)
     assert (err.value.line, "UTF-8") == (2, "UTF-8") and "UTF-8" in err.value.message
@@ -218,8 +345,12 @@ def test_bundled_catalog_loads(graph, cli):
     cli("ingest", str(catalog), check=True)
     counts = json.loads(cli("stats", "--json", check=True).stdout)
     assert counts["artifacts"] >= 60 and counts["match_edges"] > 0
-    per_artifact = {r["id"]: r["n"] for r in graph.read(
-        "MATCH (a:Artifact)-[:HAS_CAPABILITY]->(c) RETURN a.id AS id, count(c) AS n")}
+    per_artifact = {
+        r["id"]: r["n"]
+        for r in graph.read(
+            "MATCH (a:Artifact)-[:HAS_CAPABILITY]->(c) RETURN a.id AS id, count(c) AS n"
+        )
+    }
     assert per_artifact["vit-base-patch16-224"] == 6
     assert per_artifact["flux-1-pro"] >= 8
     assert {"flux-1-dev", "flux-1-schnell"} <= set(per_artifact)

@@ -35,7 +35,7 @@ HOSTILE = [
     "MATCH (a:Artifact) // harmless\nDETACH DELETE a",
     # next to string-looking text
     "MATCH (a:Artifact) WHERE a.name = '// RETURN 1' SET a.name = 'x'",
-    "MATCH (a:Artifact) WHERE a.name <> \"' RETURN 1 //\" DELETE a",
+    'MATCH (a:Artifact) WHERE a.name <> "\' RETURN 1 //" DELETE a',
     "RETURN 'MATCH (n) RETURN n' AS q UNION CREATE (x:X) RETURN 'x' AS q",
     # inside CALL subqueries, OPTIONAL CALL and UNION branches
     "CALL { CREATE (:X) } RETURN 1",
@@ -45,8 +45,7 @@ HOSTILE = [
     "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10 ROWS RETURN 1",
     "MATCH (a:Artifact) RETURN a.id AS id UNION MATCH (c:Capability) DETACH DELETE c "
     "RETURN c.id AS id",
-    "MATCH (a:Artifact) RETURN a.id AS id UNION ALL CALL { MERGE (x:X) RETURN x } "
-    "RETURN 'x' AS id",
+    "MATCH (a:Artifact) RETURN a.id AS id UNION ALL CALL { MERGE (x:X) RETURN x } RETURN 'x' AS id",
     # files
     "LOAD CSV FROM 'file:///etc/passwd' AS line RETURN line",
     "load csv with headers from 'file:///etc/hostname' AS row RETURN row",
@@ -117,14 +116,23 @@ READS = [
     ("CALL db.labels() YIELD label RETURN label", {}),
     ("CALL db.relationshipTypes()", {}),
     ("CALL db.schema.visualization()", {}),
-    ("CALL db.index.fulltext.queryNodes('capability_text', 'thing') YIELD node "
-     "RETURN node.id AS id", {}),
+    (
+        "CALL db.index.fulltext.queryNodes('capability_text', 'thing') YIELD node "
+        "RETURN node.id AS id",
+        {},
+    ),
     ("RETURN gds.similarity.cosine([1.0, 0.0], [1.0, 0.0]) AS cosine, gds.version() AS v", {}),
-    ("RETURN vector.similarity.cosine([1.0, 0.0], [1.0, 0.0]) AS cosine, "
-     "date.truncate('month', date('2024-05-17')) AS month", {}),
+    (
+        "RETURN vector.similarity.cosine([1.0, 0.0], [1.0, 0.0]) AS cosine, "
+        "date.truncate('month', date('2024-05-17')) AS month",
+        {},
+    ),
     ("EXPLAIN MATCH (n) RETURN n", {}),
-    ("MATCH p = SHORTEST 1 (a:Artifact)-[*1..3]-(b:Artifact) WHERE a <> b "
-     "RETURN length(p) AS hops LIMIT 1", {}),
+    (
+        "MATCH p = SHORTEST 1 (a:Artifact)-[*1..3]-(b:Artifact) WHERE a <> b "
+        "RETURN length(p) AS hops LIMIT 1",
+        {},
+    ),
 ]
 
 
@@ -158,8 +166,10 @@ def loaded(graph_session: Graph, tmp_path_factory: pytest.TempPathFactory) -> Gr
     store.delete_everything(graph_session)
     folder = tmp_path_factory.mktemp("readonly")
     write_jsonl(folder / "artifacts.jsonl", [artifact("alpha"), artifact("beta", 2)])
-    write_jsonl(folder / "events.jsonl", [event("do a thing", "alpha", "s1", "click"),
-                                          event("do a thing", "beta", "s2")])
+    write_jsonl(
+        folder / "events.jsonl",
+        [event("do a thing", "alpha", "s1", "click"), event("do a thing", "beta", "s2")],
+    )
     ingest(graph_session, folder, show_progress=False)
     return graph_session
 
@@ -175,16 +185,19 @@ def test_hostile_query_is_refused_and_changes_nothing(loaded: Graph, query: str)
     assert _state(loaded) == before
 
 
-@pytest.mark.parametrize(("query", "names"), [
-    ("CREATE (:X)", "Create"),
-    ("MATCH (a) DETACH DELETE a", "DetachDelete"),
-    ("LOAD CSV FROM 'file:///etc/passwd' AS l RETURN l", "LOAD CSV"),
-    ("CALL dbms.components()", "procedure dbms.components"),
-    ("MATCH (a:Artifact) RETURN gds.graph.project('g', a, null)", "function gds.graph.project"),
-    ("DROP INDEX artifact_kind", "DropIndex"),
-    ("SHOW USERS", "AdministrationCommand on database 'system'"),
-    ("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS RETURN 1", "TransactionForeach"),
-])
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("CREATE (:X)", "Create"),
+        ("MATCH (a) DETACH DELETE a", "DetachDelete"),
+        ("LOAD CSV FROM 'file:///etc/passwd' AS l RETURN l", "LOAD CSV"),
+        ("CALL dbms.components()", "procedure dbms.components"),
+        ("MATCH (a:Artifact) RETURN gds.graph.project('g', a, null)", "function gds.graph.project"),
+        ("DROP INDEX artifact_kind", "DropIndex"),
+        ("SHOW USERS", "AdministrationCommand on database 'system'"),
+        ("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS RETURN 1", "TransactionForeach"),
+    ],
+)
 def test_the_message_names_what_was_refused(loaded: Graph, query: str, names: str) -> None:
     with pytest.raises(QueryRefused) as refused:
         loaded.run_read_only(query, {}, timeout_s=10, row_cap=100)
@@ -201,12 +214,19 @@ def test_legitimate_reads_run(loaded: Graph, query: str, params: dict) -> None:
 def test_reads_return_their_rows(loaded: Graph) -> None:
     columns, rows, _ = loaded.run_read_only(
         "MATCH (a:Artifact) WHERE a.description IS NULL OR a.id <> 'create' "
-        "RETURN a.id AS create ORDER BY create", {}, timeout_s=10, row_cap=100)
+        "RETURN a.id AS create ORDER BY create",
+        {},
+        timeout_s=10,
+        row_cap=100,
+    )
     assert columns == ["create"] and rows == [{"create": "alpha"}, {"create": "beta"}]
     _, rows, _ = loaded.run_read_only(
         "CALL db.index.fulltext.queryNodes('capability_text', $words) YIELD node "
         "RETURN DISTINCT node.artifact AS artifact ORDER BY artifact",
-        {"words": "thing"}, timeout_s=10, row_cap=100)
+        {"words": "thing"},
+        timeout_s=10,
+        row_cap=100,
+    )
     assert rows == [{"artifact": "alpha"}, {"artifact": "beta"}]
 
 
@@ -218,8 +238,13 @@ def test_syntax_errors_are_query_errors_with_the_users_positions(loaded: Graph) 
     assert "line 2, column 8" in str(error.value)
 
 
-@pytest.mark.parametrize("query", ["PROFILE MATCH (a:Artifact) RETURN a.id",
-                                   "// why slow?\nprofile MATCH (a:Artifact) RETURN count(a)"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "PROFILE MATCH (a:Artifact) RETURN a.id",
+        "// why slow?\nprofile MATCH (a:Artifact) RETURN count(a)",
+    ],
+)
 def test_profile_gets_a_clear_error(loaded: Graph, query: str) -> None:
     with pytest.raises(QueryError, match="PROFILE is not available here") as error:
         loaded.run_read_only(query, {}, timeout_s=10, row_cap=10)
@@ -227,16 +252,18 @@ def test_profile_gets_a_clear_error(loaded: Graph, query: str) -> None:
 
 
 def test_a_plan_on_another_database_is_refused() -> None:
-    plan = {"operatorType": "ProduceResults@other", "args": {"Details": "n"},
-            "children": [{"operatorType": "AllNodesScan@other", "args": {"Details": "n"}}]}
+    plan = {
+        "operatorType": "ProduceResults@other",
+        "args": {"Details": "n"},
+        "children": [{"operatorType": "AllNodesScan@other", "args": {"Details": "n"}}],
+    }
     assert _refusals(plan, "neo4j")[0] == ("admin", "ProduceResults on database 'other'")
     same = {"operatorType": "ProduceResults@neo4j", "args": {"Details": "n"}}
     assert _refusals(same, "neo4j") == []
 
 
 def test_the_cli_refuses_with_a_clear_message(loaded: Graph, cli) -> None:
-    result = cli("cypher", "match (a:Artifact) /* hidden */ CALL (a) { SET a.name = 'x' } "
-                 "RETURN 1")
+    result = cli("cypher", "match (a:Artifact) /* hidden */ CALL (a) { SET a.name = 'x' } RETURN 1")
     assert result.returncode == 2
     assert result.stderr.startswith("error: refused (SetProperty)")
     assert "Traceback" not in result.stderr

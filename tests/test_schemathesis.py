@@ -43,9 +43,11 @@ def api_schema(settings, graph_session):
 
 
 # The operations, read from the spec alone (no Neo4j needed) so each is its own test.
-OPERATIONS = [(method.upper(), path)
-              for path, item in create_app(Settings(), warm=False).openapi()["paths"].items()
-              for method in item]
+OPERATIONS = [
+    (method.upper(), path)
+    for path, item in create_app(Settings(), warm=False).openapi()["paths"].items()
+    for method in item
+]
 
 
 @pytest.mark.parametrize("method, path", OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
@@ -54,8 +56,13 @@ def test_no_server_errors(api_schema, method, path):
     statuses: list[int] = []
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case):
         # With a valid key, POST /events reaches the validator and the writer, not the 401.
         headers = {"X-API-Key": KEY} if path == "/events" else None

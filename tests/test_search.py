@@ -38,23 +38,30 @@ def engine_for(settings, graph, encoder) -> SearchEngine:
     return SearchEngine(settings, graph, encoder=encoder)
 
 
-def test_results_explain_with_capabilities_and_evidence_from_the_graph(catalog, graph, settings,
-                                                                       encoder):
-    results = engine_for(settings, graph, encoder).search("open source alternative to midjourney",
-                                                          k=5)
+def test_results_explain_with_capabilities_and_evidence_from_the_graph(
+    catalog, graph, settings, encoder
+):
+    results = engine_for(settings, graph, encoder).search(
+        "open source alternative to midjourney", k=5
+    )
     assert results, "no results"
     assert len({r.artifact for r in results}) == len(results)  # one result per artifact
     assert results == sorted(results, key=lambda r: -r.score)
     for r in results:
         assert r.capability is not None
-        owner = graph.read("MATCH (a:Artifact)-[:HAS_CAPABILITY]->(c:Capability {id: $id}) "
-                           "RETURN a.id AS a", id=r.capability["id"])
+        owner = graph.read(
+            "MATCH (a:Artifact)-[:HAS_CAPABILITY]->(c:Capability {id: $id}) RETURN a.id AS a",
+            id=r.capability["id"],
+        )
         assert owner == [{"a": r.artifact}]
         assert set(r.components) == {"dense", "description", "lexical", "evidence", "prior"}
         for e in r.evidence:
-            rows = graph.read("MATCH (q:Query)-[m:MATCHED]->(t) WHERE q.text = $q AND "
-                              "coalesce(t.artifact, t.id) = $a RETURN m.sessions AS s",
-                              q=e["query"], a=r.artifact)
+            rows = graph.read(
+                "MATCH (q:Query)-[m:MATCHED]->(t) WHERE q.text = $q AND "
+                "coalesce(t.artifact, t.id) = $a RETURN m.sessions AS s",
+                q=e["query"],
+                a=r.artifact,
+            )
             assert rows and rows[0]["s"] == e["sessions"]
     assert any(r.evidence for r in results)
 
@@ -63,8 +70,9 @@ def test_new_events_move_the_target_up_after_index(catalog, graph, settings, enc
     query = "draw a logo for my bakery"
     before = [r.artifact for r in engine_for(settings, graph, encoder).search(query, k=20)]
     target = before[-1]  # the weakest of the twenty
-    events = [event(query, target, f"user-{i}", kind)
-              for i in range(6) for kind in ("match", "click")]
+    events = [
+        event(query, target, f"user-{i}", kind) for i in range(6) for kind in ("match", "click")
+    ]
     ingest(graph, write_jsonl(settings.home / "new-events.jsonl", events), show_progress=False)
     report = catalog.sync_text("queries", show_progress=False)
     assert report.added == 1 and report.updated == 0  # incremental: one new query
@@ -73,8 +81,9 @@ def test_new_events_move_the_target_up_after_index(catalog, graph, settings, enc
     assert after[0] == target
 
 
-def test_a_long_lived_engine_follows_events_and_index_without_restart(catalog, graph, settings,
-                                                                      encoder):
+def test_a_long_lived_engine_follows_events_and_index_without_restart(
+    catalog, graph, settings, encoder
+):
     engine = engine_for(settings, graph, encoder)
     query = "sketch a floor plan from a photo"
     before = [r.artifact for r in engine.search(query, k=20)]
@@ -91,8 +100,9 @@ def test_a_long_lived_engine_follows_events_and_index_without_restart(catalog, g
         del graph.read
         retrieval.evidence_and_stamp = original_evidence
     loaded = engine.reloads
-    events = [event(query, target, f"fan-{i}", kind) for i in range(6) for kind in ("match",
-                                                                                      "click")]
+    events = [
+        event(query, target, f"fan-{i}", kind) for i in range(6) for kind in ("match", "click")
+    ]
     ingest(graph, write_jsonl(settings.home / "more-events.jsonl", events), show_progress=False)
     catalog.sync_text("queries", show_progress=False)
     after = engine.search(query, k=20)  # the same engine, no restart
@@ -105,8 +115,13 @@ def test_threads_share_one_engine(catalog, graph, settings, encoder):
     from concurrent.futures import ThreadPoolExecutor
 
     engine = engine_for(settings, graph, encoder)
-    texts = ["speech to text", "generate images from text", "read files and search the web",
-             "translate documents", "open source alternative to midjourney"] * 4
+    texts = [
+        "speech to text",
+        "generate images from text",
+        "read files and search the web",
+        "translate documents",
+        "open source alternative to midjourney",
+    ] * 4
     alone = [[r.artifact for r in engine.search(t, k=5)] for t in texts]
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(lambda t: [r.artifact for r in engine.search(t, k=5)], texts))
@@ -116,8 +131,14 @@ def test_threads_share_one_engine(catalog, graph, settings, encoder):
 def test_bm25_ranks_by_rare_words():
     from indexing.lexical import BM25
 
-    index = BM25(["speech to text for meetings", "text to image generation",
-                  "a text model", "speech synthesis from text"])
+    index = BM25(
+        [
+            "speech to text for meetings",
+            "text to image generation",
+            "a text model",
+            "speech synthesis from text",
+        ]
+    )
     hits = index.top("speech meetings", 10)
     assert [i for i, _ in hits] == [0, 3]
     assert hits[0][1] > hits[1][1] > 0
@@ -127,8 +148,10 @@ def test_bm25_ranks_by_rare_words():
 
 def test_one_session_cannot_outvote_many(catalog, graph, settings, encoder):
     query = "tool to transcribe meetings offline"
-    spam = [event(query, "whisper-tiny", "bot", "click", time=f"2026-10-01T10:00:{i:02d}Z")
-            for i in range(60)]
+    spam = [
+        event(query, "whisper-tiny", "bot", "click", time=f"2026-10-01T10:00:{i:02d}Z")
+        for i in range(60)
+    ]
     honest = [event(query, "whisper-large-v3", f"person-{i}", "click") for i in range(4)]
     ingest(graph, write_jsonl(settings.home / "votes.jsonl", spam + honest), show_progress=False)
     catalog.sync_text("queries", show_progress=False)
@@ -144,24 +167,37 @@ def test_alternatives_exclude_the_artifact_itself(catalog, graph, settings, enco
     assert {"flux-1-dev", "flux-1-schnell"} & set(ids[:5])
 
 
-@pytest.mark.parametrize("filters", [
-    Filters(kind="mcp-server"), Filters(open_weights=True), Filters(pricing="free"),
-    Filters(modality="audio"), Filters(provider="OpenAI"),
-])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(kind="mcp-server"),
+        Filters(open_weights=True),
+        Filters(pricing="free"),
+        Filters(modality="audio"),
+        Filters(provider="OpenAI"),
+    ],
+)
 def test_filters_hold(catalog, graph, settings, encoder, filters):
-    results = engine_for(settings, graph, encoder).search("read files and search the web",
-                                                          k=10, filters=filters)
+    results = engine_for(settings, graph, encoder).search(
+        "read files and search the web", k=10, filters=filters
+    )
     assert results
     ids = [r.artifact for r in results]
-    rows = {r["id"]: r for r in graph.read(
-        "UNWIND $ids AS id MATCH (a:Artifact {id: id}) RETURN a.id AS id, a.kind AS kind, "
-        "a.open_weights AS open_weights, a.pricing AS pricing, a.modalities AS modalities, "
-        "a.provider AS provider", ids=ids)}
+    rows = {
+        r["id"]: r
+        for r in graph.read(
+            "UNWIND $ids AS id MATCH (a:Artifact {id: id}) RETURN a.id AS id, a.kind AS kind, "
+            "a.open_weights AS open_weights, a.pricing AS pricing, a.modalities AS modalities, "
+            "a.provider AS provider",
+            ids=ids,
+        )
+    }
     assert all(filters.allows(rows[i]) for i in ids)
 
 
-@pytest.mark.parametrize("text,words", [("", "empty"), ("   ", "empty"),
-                                        ("x" * 2001, "limit is 2000")])
+@pytest.mark.parametrize(
+    "text,words", [("", "empty"), ("   ", "empty"), ("x" * 2001, "limit is 2000")]
+)
 def test_bad_queries(catalog, graph, settings, encoder, text, words):
     with pytest.raises(SearchError, match=words):
         engine_for(settings, graph, encoder).search(text)
@@ -173,8 +209,13 @@ def test_cli_search_errors_and_batch(catalog, cli, tmp_path):
     provider = cli("search", "anything", "--provider", "Nobody Inc")
     assert provider.returncode == 2 and "unknown provider" in provider.stderr
     batch = tmp_path / "queries.txt"
-    batch.write_bytes(b"speech to text\n\n" + b"\xff\xfe broken\n" + b"x" * 2001 + b"\n"
-                      + b"generate images from text\n")
+    batch.write_bytes(
+        b"speech to text\n\n"
+        + b"\xff\xfe broken\n"
+        + b"x" * 2001
+        + b"\n"
+        + b"generate images from text\n"
+    )
     result = cli("search", "--batch", str(batch), "--top-k", "3")
     assert result.returncode == 2  # some lines failed, the rest were answered
     lines = [json.loads(line) for line in result.stdout.splitlines()]

@@ -27,9 +27,8 @@ def _listening_addresses(port: int) -> set[str]:
             if state == "0A" and int(hex_port, 16) == port:
                 raw = bytes.fromhex(address)
                 # /proc prints each 32-bit word in host (little-endian) order.
-                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
-                found.add(socket.inet_ntop(socket.AF_INET if width == 8 else socket.AF_INET6,
-                                           raw))
+                raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(socket.inet_ntop(socket.AF_INET if width == 8 else socket.AF_INET6, raw))
     return found
 
 
@@ -75,16 +74,23 @@ def test_db_start_is_idempotent_and_status_says_where(own_server, cli):
 
 
 def test_gds_runs_an_algorithm(own_server, graph):
-    graph.write(lambda tx: tx.run(
-        "UNWIND range(1, 20) AS i MERGE (a:Artifact {id: 'a' + i}) "
-        "MERGE (b:Artifact {id: 'a' + (i % 5)}) MERGE (a)-[:INTEGRATES_WITH]->(b)").consume())
-    rows = graph.read("CALL gds.graph.project('t', 'Artifact', 'INTEGRATES_WITH') "
-                      "YIELD nodeCount RETURN nodeCount")
+    graph.write(
+        lambda tx: tx.run(
+            "UNWIND range(1, 20) AS i MERGE (a:Artifact {id: 'a' + i}) "
+            "MERGE (b:Artifact {id: 'a' + (i % 5)}) MERGE (a)-[:INTEGRATES_WITH]->(b)"
+        ).consume()
+    )
+    rows = graph.read(
+        "CALL gds.graph.project('t', 'Artifact', 'INTEGRATES_WITH') "
+        "YIELD nodeCount RETURN nodeCount"
+    )
     try:
         assert rows[0]["nodeCount"] == 21  # a1..a20 and a0
-        top = graph.read("CALL gds.pageRank.stream('t') YIELD nodeId, score "
-                         "RETURN gds.util.asNode(nodeId).id AS id, score "
-                         "ORDER BY score DESC LIMIT 1")
+        top = graph.read(
+            "CALL gds.pageRank.stream('t') YIELD nodeId, score "
+            "RETURN gds.util.asNode(nodeId).id AS id, score "
+            "ORDER BY score DESC LIMIT 1"
+        )
         assert top[0]["id"] in {"a0", "a1", "a2", "a3", "a4"}
     finally:
         graph.read("CALL gds.graph.drop('t') YIELD graphName RETURN graphName")
@@ -98,8 +104,9 @@ def test_two_homes_side_by_side_and_restart_keeps_data(settings, own_server, tmp
         assert info.bolt_port != own_server.info().bolt_port
         other = settings.with_(home=tmp_path / "home2")
         with open_graph(other, apply_schema=True) as g:
-            ingest(g, write_jsonl(tmp_path / "a.jsonl", [artifact("only-here")]),
-                   show_progress=False)
+            ingest(
+                g, write_jsonl(tmp_path / "a.jsonl", [artifact("only-here")]), show_progress=False
+            )
         assert second.stop()
         assert second.info() is None
         second.start()
@@ -119,8 +126,13 @@ def test_commands_say_clearly_when_neo4j_is_down(settings, tmp_path, cli):
 
     env = dict(os.environ, UNFRAGILE_HOME=str(tmp_path / "never-started"))
     env.pop("NEO4J_URI", None)
-    result = subprocess.run([sys.executable, "-m", "engine.cli", "stats"], env=env,
-                            capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    result = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "stats"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[1],
+    )
     assert result.returncode == 3
     assert "Neo4j is not running" in result.stderr and "unfragile db start" in result.stderr
     assert "Traceback" not in result.stderr
@@ -134,15 +146,27 @@ def test_db_reset_needs_yes_and_empties(graph, cli, tmp_path, settings):
     assert refused.returncode == 2 and "--yes" in refused.stderr
     assert store.stats(graph)["artifacts"] == 1
     cli("db", "reset", "--yes", check=True)
-    assert store.stats(graph) == {"artifacts": 0, "capabilities": 0, "queries": 0,
-                                  "match_edges": 0, "images": 0}
+    assert store.stats(graph) == {
+        "artifacts": 0,
+        "capabilities": 0,
+        "queries": 0,
+        "match_edges": 0,
+        "images": 0,
+    }
     assert not settings.index_dir.exists()
 
 
 def test_schema_has_constraints_and_fulltext_indexes(graph):
     names = {r["name"] for r in graph.read("SHOW INDEXES YIELD name RETURN name")}
-    assert {"artifact_id", "capability_id", "query_id", "evidence_key", "capability_text",
-            "artifact_text"} <= names
-    types = {r["name"]: r["type"] for r in graph.read(
-        "SHOW INDEXES YIELD name, type RETURN name, type")}
+    assert {
+        "artifact_id",
+        "capability_id",
+        "query_id",
+        "evidence_key",
+        "capability_text",
+        "artifact_text",
+    } <= names
+    types = {
+        r["name"]: r["type"] for r in graph.read("SHOW INDEXES YIELD name, type RETURN name, type")
+    }
     assert types["capability_text"] == "FULLTEXT"

@@ -16,8 +16,10 @@ from graph import projection
 
 router = APIRouter(tags=["artifacts"])
 
-ArtifactId = Annotated[str, Path(max_length=MAX_ID_CHARS, description="An artifact id.",
-                                 examples=["vit-base-patch16-224"])]
+ArtifactId = Annotated[
+    str,
+    Path(max_length=MAX_ID_CHARS, description="An artifact id.", examples=["vit-base-patch16-224"]),
+]
 SCORE_FIELDS = tuple(Scores.model_fields)
 HIDDEN = {"name_lower"}  # an index helper, not part of the record
 
@@ -30,23 +32,26 @@ def _page(svc: Services, artifact_id: str) -> dict[str, Any]:
 
 
 @router.get("/artifacts/{artifact_id}", response_model=Artifact, responses=ERRORS)
-def artifact(artifact_id: ArtifactId,
-             svc: Annotated[Services, Depends(services)]) -> dict[str, Any]:
+def artifact(
+    artifact_id: ArtifactId, svc: Annotated[Services, Depends(services)]
+) -> dict[str, Any]:
     """One artifact: its catalog record, its scores, its capabilities and alternatives."""
     row = _page(svc, artifact_id)
     props = row["props"]
     return {
         "id": artifact_id,
-        "record": {k: v for k, v in sorted(props.items())
-                   if k not in SCORE_FIELDS and k not in HIDDEN},
+        "record": {
+            k: v for k, v in sorted(props.items()) if k not in SCORE_FIELDS and k not in HIDDEN
+        },
         "scores": {k: props.get(k) for k in SCORE_FIELDS},
         "capabilities": row["capabilities"],
         "alternatives": row["alternatives"],
     }
 
 
-@router.get("/artifacts/{artifact_id}/alternatives", response_model=AlternativesResponse,
-            responses=ERRORS)
+@router.get(
+    "/artifacts/{artifact_id}/alternatives", response_model=AlternativesResponse, responses=ERRORS
+)
 def alternatives(
     artifact_id: ArtifactId,
     svc: Annotated[Services, Depends(services)],
@@ -61,12 +66,19 @@ def alternatives(
         results = engine.alternatives(artifact_id, k, filters_of(kind, None, None, None, None))
     except SearchError as e:
         raise_search_error(e)
-    return {"artifact": artifact_id, "k": k, "results": [r.as_dict() for r in results],
-            "ranked": row["alternatives"]}
+    return {
+        "artifact": artifact_id,
+        "k": k,
+        "results": [r.as_dict() for r in results],
+        "ranked": row["alternatives"],
+    }
 
 
-@router.get("/leaderboard", response_model=Leaderboard,
-            responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}})
+@router.get(
+    "/leaderboard",
+    response_model=Leaderboard,
+    responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+)
 def leaderboard(
     svc: Annotated[Services, Depends(services)],
     kind: Kind | None = None,

@@ -16,8 +16,7 @@ from engine.settings import MAX_NAME_CHARS
 
 router = APIRouter(tags=["compare"])
 
-MEDIA = {"application/json": "json", "text/markdown": "md", "text/html": "html",
-         "text/plain": "md"}
+MEDIA = {"application/json": "json", "text/markdown": "md", "text/html": "html", "text/plain": "md"}
 
 
 def negotiate(accept: str | None) -> str:
@@ -31,22 +30,43 @@ def negotiate(accept: str | None) -> str:
     return best[2] if best else "json"
 
 
-@router.get("/compare", response_model=ComparePage, responses={
-    200: {"content": {"text/markdown": {}, "text/html": {}},
-          "description": "The page, as JSON (default), Markdown or HTML"},
-    404: {"model": ErrorBody, "description": "a or b names no artifact"},
-    409: {"model": ErrorBody, "description": "not ranked yet"},
-    422: {"model": ErrorBody}, 503: {"model": ErrorBody}})
+@router.get(
+    "/compare",
+    response_model=ComparePage,
+    responses={
+        200: {
+            "content": {"text/markdown": {}, "text/html": {}},
+            "description": "The page, as JSON (default), Markdown or HTML",
+        },
+        404: {"model": ErrorBody, "description": "a or b names no artifact"},
+        409: {"model": ErrorBody, "description": "not ranked yet"},
+        422: {"model": ErrorBody},
+        503: {"model": ErrorBody},
+    },
+)
 def compare(
     svc: Annotated[Services, Depends(services)],
-    a: Annotated[str, Query(min_length=1, max_length=MAX_NAME_CHARS,
-                            description="An artifact id or name.",
-                            examples=["vit-base-patch16-224"])],
-    b: Annotated[str, Query(min_length=1, max_length=MAX_NAME_CHARS,
-                            description="Another artifact id or name.",
-                            examples=["flux-1-pro"])],
-    format: Annotated[Literal["json", "md", "html"] | None, Query(
-        description="Overrides the Accept header.")] = None,
+    a: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_NAME_CHARS,
+            description="An artifact id or name.",
+            examples=["vit-base-patch16-224"],
+        ),
+    ],
+    b: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_NAME_CHARS,
+            description="Another artifact id or name.",
+            examples=["flux-1-pro"],
+        ),
+    ],
+    format: Annotated[
+        Literal["json", "md", "html"] | None, Query(description="Overrides the Accept header.")
+    ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Any:
     """Two artifacts side by side: verdict, scores table, capabilities, where to look instead."""
@@ -57,8 +77,9 @@ def compare(
             raise ApiError(409, e.message) from None
         field = (e.field or "b").lower()
         if e.reason == "unknown":
-            raise ApiError(404, f"{field}: no artifact has the id or name "
-                                f"{a if field == 'a' else b!r}", field) from None
+            raise ApiError(
+                404, f"{field}: no artifact has the id or name {a if field == 'a' else b!r}", field
+            ) from None
         raise ApiError(422, e.message, field) from None
     fmt = format or negotiate(accept)
     if fmt == "md":

@@ -16,15 +16,20 @@ INT64 = (-(2**63), 2**63 - 1)
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "a Cypher error, or the time limit"},
     403: {"model": ErrorBody, "description": "refused: it would write or administer"},
-    422: {"model": ErrorBody}, 503: {"model": ErrorBody}}
+    422: {"model": ErrorBody},
+    503: {"model": ErrorBody},
+}
 
 
 def check_params(params: dict[str, Any], path: str = "params") -> None:
     """Neo4j takes JSON values except whole numbers beyond 64 bits; say which one."""
     for name, value in params.items():
         where = f"{path}.{name}"
-        if isinstance(value, int) and not isinstance(value, bool) and \
-                not INT64[0] <= value <= INT64[1]:
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and not INT64[0] <= value <= INT64[1]
+        ):
             raise ApiError(422, f"{where}: whole numbers must fit in 64 bits", where)
         if isinstance(value, dict):
             check_params(value, where)
@@ -36,9 +41,14 @@ def run(svc: Services, query: str, params: dict[str, Any]) -> dict[str, Any]:
     check_params(params)
     settings = svc.settings
     columns, rows, truncated = svc.graph().run_read_only(
-        query, params, settings.query_timeout_s, settings.cypher_row_cap)
-    return {"columns": columns, "rows": rows, "truncated": truncated,
-            "row_cap": settings.cypher_row_cap}
+        query, params, settings.query_timeout_s, settings.cypher_row_cap
+    )
+    return {
+        "columns": columns,
+        "rows": rows,
+        "truncated": truncated,
+        "row_cap": settings.cypher_row_cap,
+    }
 
 
 @router.post("/cypher", response_model=CypherResult, responses=ERRORS)
@@ -58,11 +68,16 @@ def saved() -> list[dict[str, Any]]:
     return [q.as_dict() for q in explore.saved()]
 
 
-@router.post("/cypher/saved/{name}", response_model=CypherResult,
-             responses={**ERRORS, 404: {"model": ErrorBody}})
-def run_saved(name: Annotated[str, Path(max_length=100, examples=["top_by_kind"])],
-              svc: Annotated[Services, Depends(services)],
-              body: SavedParams | None = None) -> dict[str, Any]:
+@router.post(
+    "/cypher/saved/{name}",
+    response_model=CypherResult,
+    responses={**ERRORS, 404: {"model": ErrorBody}},
+)
+def run_saved(
+    name: Annotated[str, Path(max_length=100, examples=["top_by_kind"])],
+    svc: Annotated[Services, Depends(services)],
+    body: SavedParams | None = None,
+) -> dict[str, Any]:
     """Run a saved exploration with its parameters (defaults filled in, types checked)."""
     from engine import explore
 

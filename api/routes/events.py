@@ -23,16 +23,27 @@ def require_key(svc: Services, key: str | None) -> None:
     """401 without a valid key; 403 when the server has no keys at all (writes disabled)."""
     keys = svc.config.api_keys
     if not keys:
-        raise ApiError(403, "writes are disabled: this server has no API keys configured "
-                            "(set UNFRAGILE_API_KEYS=key1,key2 and restart it)")
+        raise ApiError(
+            403,
+            "writes are disabled: this server has no API keys configured "
+            "(set UNFRAGILE_API_KEYS=key1,key2 and restart it)",
+        )
     if not key:
-        raise ApiError(401, "this call writes: send an API key in the X-API-Key header",
-                       "X-API-Key", headers={"WWW-Authenticate": "X-API-Key"})
+        raise ApiError(
+            401,
+            "this call writes: send an API key in the X-API-Key header",
+            "X-API-Key",
+            headers={"WWW-Authenticate": "X-API-Key"},
+        )
     # Compare against every key in constant time, so timing tells nothing about a key.
     matches = [hmac.compare_digest(key.encode(), k.encode()) for k in keys]
     if not any(matches):
-        raise ApiError(401, "the API key in X-API-Key is not valid", "X-API-Key",
-                       headers={"WWW-Authenticate": "X-API-Key"})
+        raise ApiError(
+            401,
+            "the API key in X-API-Key is not valid",
+            "X-API-Key",
+            headers={"WWW-Authenticate": "X-API-Key"},
+        )
 
 
 def _invalid(e: InputError) -> ApiError:
@@ -42,15 +53,30 @@ def _invalid(e: InputError) -> ApiError:
 
 
 @router.post(
-    "/events", response_model=EventsAccepted,
-    responses={401: {"model": ErrorBody, "description": "no or a wrong X-API-Key"},
-               403: {"model": ErrorBody, "description": "no API keys configured"},
-               413: {"model": ErrorBody},
-               422: {"model": ErrorBody, "description": "names the field and the index"},
-               503: {"model": ErrorBody}},
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"oneOf": [EVENT_SCHEMA, {"type": "array", "items": EVENT_SCHEMA,
-                                            "minItems": 1}]}}}}},
+    "/events",
+    response_model=EventsAccepted,
+    responses={
+        401: {"model": ErrorBody, "description": "no or a wrong X-API-Key"},
+        403: {"model": ErrorBody, "description": "no API keys configured"},
+        413: {"model": ErrorBody},
+        422: {"model": ErrorBody, "description": "names the field and the index"},
+        503: {"model": ErrorBody},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            EVENT_SCHEMA,
+                            {"type": "array", "items": EVENT_SCHEMA, "minItems": 1},
+                        ]
+                    }
+                }
+            },
+        }
+    },
 )
 async def post_events(
     request: Request,
@@ -69,8 +95,11 @@ async def post_events(
     if not items:
         raise ApiError(422, "the list of events is empty", "body")
     if len(items) > svc.config.max_events:
-        raise ApiError(413, f"{len(items):,} events in one request; the limit is "
-                            f"{svc.config.max_events:,}", "body")
+        raise ApiError(
+            413,
+            f"{len(items):,} events in one request; the limit is {svc.config.max_events:,}",
+            "body",
+        )
     records = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):

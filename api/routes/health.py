@@ -19,8 +19,11 @@ def _down(reason: str, neo4j: bool) -> SafeJSONResponse:
     return SafeJSONResponse(body.model_dump(), status_code=503)
 
 
-@router.get("/healthz", response_model=Health,
-            responses={503: {"model": Health, "description": "Neo4j down or no indexes"}})
+@router.get(
+    "/healthz",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "Neo4j down or no indexes"}},
+)
 def healthz(svc: Annotated[Services, Depends(services)]) -> Health | SafeJSONResponse:
     """200 when Neo4j answers and the capability index is loaded; 503 with a reason if not."""
     from indexing.text import ModelLoadError
@@ -40,6 +43,8 @@ def healthz(svc: Annotated[Services, Depends(services)]) -> Health | SafeJSONRes
         return _down(str(e), neo4j=True)
     if engine.capabilities is None:
         return _down("no capability index yet: run `unfragile index`", neo4j=True)
-    indexes = {"capabilities": len(engine.capabilities),
-               "queries": len(engine.queries) if engine.queries is not None else 0}
+    indexes = {
+        "capabilities": len(engine.capabilities),
+        "queries": len(engine.queries) if engine.queries is not None else 0,
+    }
     return Health(status="ok", neo4j=True, indexes=indexes)

@@ -33,10 +33,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 K = Annotated[int, Query(ge=1, le=100, description="How many results.")]
 
 
-def filters_of(kind: str | None, pricing: str | None, open_weights: bool | None,
-               modality: str | None, provider: str | None) -> Filters:
-    return Filters(kind=kind, pricing=pricing, open_weights=open_weights, modality=modality,
-                   provider=provider)
+def filters_of(
+    kind: str | None,
+    pricing: str | None,
+    open_weights: bool | None,
+    modality: str | None,
+    provider: str | None,
+) -> Filters:
+    return Filters(
+        kind=kind, pricing=pricing, open_weights=open_weights, modality=modality, provider=provider
+    )
 
 
 def raise_search_error(e: SearchError) -> None:
@@ -52,35 +58,39 @@ def raise_search_error(e: SearchError) -> None:
 @router.get("/search", response_model=SearchResponse, responses=ERRORS)
 def search(
     svc: Annotated[Services, Depends(services)],
-    q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS,
-                                   description="What you need, in words.",
-                                   examples=["image classification"])] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_QUERY_CHARS,
+            description="What you need, in words.",
+            examples=["image classification"],
+        ),
+    ] = None,
     k: K = 10,
     kind: Kind | None = None,
     pricing: Pricing | None = None,
     open_weights: bool | None = None,
     modality: Modality | None = None,
-    provider: Annotated[str | None, Query(max_length=MAX_NAME_CHARS,
-                                          examples=["Google"])] = None,
-    alternatives_to: Annotated[str | None, Query(
-        max_length=MAX_ID_CHARS,
-        description="An artifact id: find what does what it does (with q: exclude it).",
-        examples=["vit-base-patch16-224"])]
-    = None,
+    provider: Annotated[str | None, Query(max_length=MAX_NAME_CHARS, examples=["Google"])] = None,
+    alternatives_to: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_ID_CHARS,
+            description="An artifact id: find what does what it does (with q: exclude it).",
+            examples=["vit-base-patch16-224"],
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Artifacts for a need, best first, each with the capability that matched and the past
     searches (evidence) behind it."""
     if q is None and alternatives_to is None:
-        raise ApiError(422, "q: give q (what you need) or alternatives_to (an artifact id)",
-                       "q")
+        raise ApiError(422, "q: give q (what you need) or alternatives_to (an artifact id)", "q")
     filters = filters_of(kind, pricing, open_weights, modality, provider)
     engine = svc.search()
     try:
         check_providers(engine.graph, filters)
-        if alternatives_to is not None and not retrieval.artifacts(engine.graph,
-                                                                   [alternatives_to]):
-            raise ApiError(404, f"no artifact has the id {alternatives_to!r}",
-                           "alternatives_to")
+        if alternatives_to is not None and not retrieval.artifacts(engine.graph, [alternatives_to]):
+            raise ApiError(404, f"no artifact has the id {alternatives_to!r}", "alternatives_to")
         if q is None:
             results = engine.alternatives(alternatives_to, k, filters)
             shown = f"alternatives to {alternatives_to}"
@@ -89,16 +99,26 @@ def search(
             shown = q
     except SearchError as e:
         raise_search_error(e)
-    applied = {name: value for name, value in (
-        ("kind", kind), ("pricing", pricing), ("open_weights", open_weights),
-        ("modality", modality), ("provider", provider), ("alternatives_to", alternatives_to))
-        if value is not None}
-    return {"query": shown, "k": k, "filters": applied,
-            "results": [r.as_dict() for r in results]}
+    applied = {
+        name: value
+        for name, value in (
+            ("kind", kind),
+            ("pricing", pricing),
+            ("open_weights", open_weights),
+            ("modality", modality),
+            ("provider", provider),
+            ("alternatives_to", alternatives_to),
+        )
+        if value is not None
+    }
+    return {"query": shown, "k": k, "filters": applied, "results": [r.as_dict() for r in results]}
 
 
-@router.post("/search/image", response_model=ImageSearchResponse,
-             responses={**ERRORS, 413: {"model": ErrorBody, "description": "file too large"}})
+@router.post(
+    "/search/image",
+    response_model=ImageSearchResponse,
+    responses={**ERRORS, 413: {"model": ErrorBody, "description": "file too large"}},
+)
 def search_image(
     svc: Annotated[Services, Depends(services)],
     file: Annotated[UploadFile, File(description="A PNG, JPEG, WebP or GIF image.")],
