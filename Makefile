@@ -5,15 +5,22 @@ PYTHON  ?= python3
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: setup run demo test lint bench clean stop
+.PHONY: setup run demo test lint bench clean stop constraints
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,render]'
 	touch $@
+
+## constraints: re-pin constraints.txt from a fresh install of the current pyproject.toml
+constraints:
+	rm -rf /tmp/unfragile-pin && $(PYTHON) -m venv /tmp/unfragile-pin
+	/tmp/unfragile-pin/bin/pip install --quiet -e '.[dev,render]'
+	{ head -2 constraints.txt; /tmp/unfragile-pin/bin/pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt
 
 ## run: start Neo4j, load the bundled catalog and events, index, rank; print counts, a search
 ## and the vit-base-patch16-224 vs flux-1-pro comparison page
@@ -35,9 +42,11 @@ demo: setup
 test: setup
 	scripts/test.sh $(PYTEST_ARGS)
 
+## lint: ruff check, ruff format --check and mypy (the same hooks as .pre-commit-config.yaml)
 lint: setup
 	$(BIN)/ruff check engine graph indexing api tests bench
 	$(BIN)/ruff format --check engine graph indexing api tests bench
+	$(BIN)/mypy engine graph indexing api
 
 bench: setup
 	$(BIN)/python bench/ingest.py

@@ -90,7 +90,13 @@ def load_pipeline(
         # Imported here: diffusers takes seconds to import and only rendering needs it.
         from diffusers import DiffusionPipeline
         from diffusers.utils import logging as diffusers_logging
-
+    except ImportError:
+        # An optional extra: the engine runs without it, only rendering needs it.
+        raise fail(
+            "the diffusers package is not installed; install the extra with "
+            "`pip install 'unfragile[render]'` (`make setup` does)"
+        ) from None
+    try:
         # diffusers warns on every load that `accelerate` is missing, and logs each failure
         # (at ERROR) before raising it, which is reported below in one line; hush it for the
         # load only.
