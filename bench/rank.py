@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.ingest import ingest
     from engine.ranking import load_config, rank
     from engine.settings import Settings
-    from graph import algorithms
+    from graph import gds
 
     command = shlex.join([sys.executable, *sys.argv])
     work = Path(tempfile.mkdtemp(prefix="unfragile-rank-bench-"))
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         load_s = time.perf_counter() - t0
         say(f"loaded in {load_s:.0f}s")
         config = load_config()
-        engines = ["networkx"] + (["gds"] if algorithms.gds_available(graph) else [])
+        engines = ["networkx"] + (["gds"] if gds.gds_available(graph) else [])
         info = server.info()
         neo4j_pid = info.pid if info else None
 

@@ -12,7 +12,8 @@ import pytest
 
 from engine import ranking
 from engine.ingest import ingest
-from graph import algorithms
+from engine.ranking import algorithms
+from graph import gds
 from graph.connection import Graph
 from tests.conftest import CATALOG
 from tests.helpers import event, write_jsonl
@@ -175,7 +176,7 @@ def test_rank_is_deterministic_and_writes_every_property(catalog: Graph) -> None
 
 
 def test_gds_agrees_with_networkx(catalog: Graph) -> None:
-    if not algorithms.gds_available(catalog):
+    if not gds.gds_available(catalog):
         pytest.skip("Graph Data Science is not loaded in this Neo4j")
     config = ranking.load_config(env={})
     nx_scores, _ = ranking.compute(catalog, config, engine="networkx")

@@ -1,0 +1,40 @@
+"""UnfragileRank: five documented sub-scores, weighted by kind, with a bootstrap interval.
+
+Every formula, its inputs and its references are specified in docs/ranking.md. The modules:
+`config` (sub-score names, the weights TOML, RankError), `match_graph` (Evidence projected to a
+graph, and its PageRank), `subscores` (adoption, quality, ecosystem, freshness), `similarity`
+(ALTERNATIVE_TO), `compute` (all of it, and the write-back) and `algorithms` (the numpy maths).
+"""
+
+from engine.evidence import MATCH_WEIGHTS
+from engine.ranking.compute import ArtifactScore, RankReport, compute, rank
+from engine.ranking.config import ENGINES, SUBSCORES, RankConfig, RankError, load_config
+from engine.ranking.match_graph import (
+    MatchGraph,
+    build_match_graph,
+    centrality,
+    match_graph_scores,
+    read_evidence,
+)
+from engine.ranking.subscores import checklist_quality
+from graph import projection  # the graph reads the ranking uses; tests call them through it
+
+__all__ = [
+    "ENGINES",
+    "MATCH_WEIGHTS",
+    "SUBSCORES",
+    "ArtifactScore",
+    "MatchGraph",
+    "RankConfig",
+    "RankError",
+    "RankReport",
+    "build_match_graph",
+    "centrality",
+    "checklist_quality",
+    "compute",
+    "load_config",
+    "match_graph_scores",
+    "projection",
+    "rank",
+    "read_evidence",
+]
