@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from engine.indexer import artifact_text
+from engine.ranking.algorithms import exp_decay
 from engine.records import KINDS, MODALITIES, PRICING, InputError
 from engine.settings import MAX_QUERY_CHARS, Settings
 from graph import retrieval
@@ -599,7 +600,7 @@ class SearchEngine:
         if not last_seen or snap.latest is None:
             return 1.0
         age = (snap.latest - _parse_time(last_seen)).total_seconds() / 86400.0
-        return 0.5 ** (max(age, 0.0) / RECENCY_HALF_LIFE_DAYS)
+        return exp_decay(age, RECENCY_HALF_LIFE_DAYS)
 
 
 @lru_cache(maxsize=65536)

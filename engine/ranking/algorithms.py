@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
+
+if TYPE_CHECKING:  # only in annotations: search imports exp_decay and need not load networkx
+    import networkx as nx
 
 
 def edge_arrays(
