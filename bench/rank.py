@@ -3,7 +3,7 @@
     python bench/rank.py                                   # 10k artifacts, 100k caps, 1M events
     python bench/rank.py --artifacts 1000 --capabilities 10000 --events 100000
 
-Generates the same seeded synthetic data as bench/ingest.py (its `generate`), loads it with the
+Generates the same seeded synthetic data as bench/ingest.py (synthetic.generate), loads it with the
 engine's own ingest into a throw-away Neo4j (a fresh temporary UNFRAGILE_HOME, stopped at the
 end), then times `engine.ranking.rank` with the networkx centrality and, where GDS is loaded,
 with GDS, side by side in the same process: for each engine a *cold* run (no ALTERNATIVE_TO
@@ -19,19 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
-import shlex
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from common import command, cpu_window, machine, say, stamp_lines, throwaway_neo4j, workdir
+from synthetic import generate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,21 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = p.parse_args(argv)
 
-    from ingest import _proc_cpu_s, _system_busy_s, generate  # bench/ingest.py
-
     from engine.compare import build_page, render_md
-    from engine.db import local_server, open_graph
     from engine.ingest import ingest
     from engine.ranking import load_config, rank
-    from engine.settings import Settings
     from graph import gds
 
-    command = shlex.join([sys.executable, *sys.argv])
-    work = Path(tempfile.mkdtemp(prefix="unfragile-rank-bench-"))
-    settings = Settings.from_env().with_(home=work / "home")
-    say = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
-    server = local_server(settings)
-    try:
+    with workdir("unfragile-rank-bench-") as work:
         t0 = time.perf_counter()
         gen = generate(
             work / "data",
@@ -72,63 +58,56 @@ def main(argv: list[str] | None = None) -> int:
             args.seed,
         )
         say(f"generated {gen['events']:,} events in {time.perf_counter() - t0:.0f}s")
-        server.start(timeout_s=settings.neo4j_start_timeout_s)
-        graph = open_graph(settings, apply_schema=True)
-        t0 = time.perf_counter()
-        ingest(graph, work / "data" / "catalog.jsonl", show_progress=False)
-        ingest(graph, work / "data" / "events.jsonl", show_progress=False)
-        load_s = time.perf_counter() - t0
-        say(f"loaded in {load_s:.0f}s")
-        config = load_config()
-        engines = ["networkx"] + (["gds"] if gds.gds_available(graph) else [])
-        info = server.info()
-        neo4j_pid = info.pid if info else None
-
-        def timed(engine: str) -> dict:
-            load = os.getloadavg()[0]
-            busy0, ours0, neo0 = _system_busy_s(), _proc_cpu_s(os.getpid()), _proc_cpu_s(neo4j_pid)
+        with throwaway_neo4j(work / "home") as neo:
+            graph, settings = neo.graph, neo.settings
             t0 = time.perf_counter()
-            r = rank(graph, config, engine=engine, settings=settings, show_progress=False)
-            wall = time.perf_counter() - t0
-            busy1, ours1, neo1 = _system_busy_s(), _proc_cpu_s(os.getpid()), _proc_cpu_s(neo4j_pid)
-            others = own = None
-            if None not in (busy0, busy1, ours0, ours1, neo0, neo1):
-                own = (ours1 - ours0) + (neo1 - neo0)
-                others = (busy1 - busy0) - own
-            return {
-                "report": r,
-                "wall_s": round(wall, 2),
-                "loadavg_start": round(load, 2),
-                # CPU this process and its Neo4j used (all threads), and everything else
-                "own_cpu_s": None if own is None else round(own, 1),
-                "others_cpu_s": None if others is None else round(max(others, 0.0), 1),
-            }
+            ingest(graph, work / "data" / "catalog.jsonl", show_progress=False)
+            ingest(graph, work / "data" / "events.jsonl", show_progress=False)
+            load_s = time.perf_counter() - t0
+            say(f"loaded in {load_s:.0f}s")
+            config = load_config()
+            engines = ["networkx"] + (["gds"] if gds.gds_available(graph) else [])
 
-        runs: dict[str, dict[str, dict]] = {"cold": {}, "recompute": {}}
-        for phase in runs:
-            for e in engines:
-                if phase == "cold":  # the first rank of this graph: no derived edge yet
-                    graph.write(
-                        lambda tx: tx.run("MATCH ()-[x:ALTERNATIVE_TO]->() DELETE x").consume()
+            def timed(engine: str) -> dict:
+                window: dict = {}
+                with cpu_window(neo.pid, window):
+                    r = rank(graph, config, engine=engine, settings=settings, show_progress=False)
+                own = others = None
+                if window["neo4j_cpu_s"] is not None and window["others_cpu_s"] is not None:
+                    own, others = (
+                        window["bench_cpu_s"] + window["neo4j_cpu_s"],
+                        window["others_cpu_s"],
                     )
-                runs[phase][e] = timed(e)
-        ids = [r["id"] for r in graph.read("MATCH (a:Artifact) RETURN a.id AS id")]
-        rng = random.Random(1)
-        build_page(graph, ids[0], ids[1])  # warm the driver and the query plans
-        lat = []
-        for _ in range(args.compares):
-            a, b = rng.sample(ids, 2)
-            t = time.perf_counter()
-            render_md(build_page(graph, a, b))
-            lat.append((time.perf_counter() - t) * 1000)
-        graph.close()
-    finally:
-        server.stop()
+                return {
+                    "report": r,
+                    "wall_s": round(window["wall_s"], 2),
+                    "loadavg_start": float((window["loadavg_start"] or "nan").split()[0]),
+                    # CPU this process and its Neo4j used (all threads), and everything else
+                    "own_cpu_s": None if own is None else round(own, 1),
+                    "others_cpu_s": None if others is None else round(others, 1),
+                }
+
+            runs: dict[str, dict[str, dict]] = {"cold": {}, "recompute": {}}
+            for phase in runs:
+                for e in engines:
+                    if phase == "cold":  # the first rank of this graph: no derived edge yet
+                        graph.write(
+                            lambda tx: tx.run("MATCH ()-[x:ALTERNATIVE_TO]->() DELETE x").consume()
+                        )
+                    runs[phase][e] = timed(e)
+            ids = [r["id"] for r in graph.read("MATCH (a:Artifact) RETURN a.id AS id")]
+            rng = random.Random(1)
+            build_page(graph, ids[0], ids[1])  # warm the driver and the query plans
+            lat = []
+            for _ in range(args.compares):
+                a, b = rng.sample(ids, 2)
+                t = time.perf_counter()
+                render_md(build_page(graph, a, b))
+                lat.append((time.perf_counter() - t) * 1000)
     r0 = runs["cold"]["networkx"]["report"]
+    cmd = command()
     lines = [
-        f"command: {command}",
-        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
+        *stamp_lines(machine(), cmd),
         f"data: {args.artifacts:,} artifacts, {args.capabilities:,} capabilities, "
         f"{gen['events']:,} events -> {r0.evidence_rows:,} Evidence rows, "
         f"{r0.sessions:,} sessions; projection {r0.projection_nodes:,} nodes, "
@@ -169,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(lines))
     if args.json:
         out = {
-            "command": command,
+            "command": cmd,
             "summary": lines,
             "runs": {
                 p: {
