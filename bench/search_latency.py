@@ -8,13 +8,13 @@
 
 What it does:
 
-1. Generates a deterministic (seeded) data set as JSONL in a temporary folder: the catalog of
-   bench/ingest.py (artifacts with capabilities titled "<Verb> <object> <qualifier>"), and
-   search events of its own over `--queries` distinct query texts from bench/ingest.py's
-   generator: every query is searched at least once, popular ones (Zipf) again in other
-   sessions; each search matches capabilities (half the time naming the capability, else only
-   the artifact) about the same verb and object, picked with position bias; clicks, dwell and
-   feedback follow in the same session; the events span a year, so recency counts.
+1. Generates a deterministic (seeded) data set as JSONL in a temporary folder, with
+   bench/synthetic.py: the ingest bench's catalog (artifacts with capabilities titled "<Verb>
+   <object> <qualifier>"), and search events over `--queries` distinct query texts: every
+   query is searched at least once, popular ones (Zipf) again in other sessions; each search
+   matches capabilities (half the time naming the capability, else only the artifact) about
+   the same verb and object, picked with position bias; clicks, dwell and feedback follow in
+   the same session; the events span a year, so recency counts.
 2. Starts its own Neo4j in a fresh temporary UNFRAGILE_HOME (never the user's data; NEO4J_URI
    is ignored) and loads both files through the engine's own `engine.ingest.ingest`. The
    server is stopped at the end, whatever happens.
@@ -57,42 +57,47 @@ included); batch throughput >= 150 queries/s.
 from __future__ import annotations
 
 import argparse
-import bisect
 import json
 import os
-import random
-import shlex
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
+from random import Random
 from typing import Any
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench import ingest as ingest_bench  # noqa: E402  (the synthetic catalog and vocabulary)
+from common import (
+    code,
+    command,
+    cpu_window,
+    describe,
+    loadavg,
+    machine,
+    ms_summary,
+    neo4j_info,
+    percentile,
+    say,
+    throwaway_neo4j,
+    verdict,
+    workdir,
+)
+from synthetic import (
+    HOWS,
+    OBJECTS,
+    QUALIFIERS,
+    VERBS,
+    search_events,
+    test_queries,
+    topic,
+    write_catalog,
+)
 
 TARGET_P50_MS = 20.0
 TARGET_P99_MS = 60.0
 TARGET_QPS = 150.0
-
-MIX = ingest_bench.MIX  # match / click / dwell / feedback shares, as in bench/ingest.py
-VERBS = ingest_bench._VERBS
-OBJECTS = ingest_bench._OBJECT_LIST
-QUALIFIERS = ingest_bench._QUALIFIERS
-HOWS = ingest_bench._HOW
-ORGS = ingest_bench._ORGS
 
 # How a synthetic vector is put together from MiniLM embeddings of its parts (all unit
 # vectors): "<verb> <object>" + QUAL_WEIGHT * qualifier + HOW_WEIGHT * adjective + noise.
@@ -101,44 +106,7 @@ HOW_WEIGHT = 0.25
 QUERY_NOISE = 0.35
 CAPABILITY_NOISE = 0.5
 
-_OBJECTS_LONGEST_FIRST = sorted(range(len(OBJECTS)), key=lambda i: -len(OBJECTS[i]))
-_QUALS_LONGEST_FIRST = sorted(range(len(QUALIFIERS)), key=lambda i: -len(QUALIFIERS[i]))
-_VERB_INDEX = {v: i for i, v in enumerate(VERBS)}
-_HOW_INDEX = {h: i for i, h in enumerate(HOWS)}
-
-
-def say(*parts: Any) -> None:
-    print(*parts, file=sys.stderr, flush=True)
-
-
 # -- topics of the generator's texts ------------------------------------------------------
-
-
-def topic(text: str) -> tuple[int, int, int | None, int | None]:
-    """(verb, object, qualifier, adjective) indexes of a generated title or query text.
-
-    Titles read "<Verb> <object> <qualifier>[ #n]", past queries "[adjective] <verb> <object>
-    [qualifier]". A text that does not parse gets a verb/object from its hash.
-    """
-    low = " ".join(text.lower().split())
-    words = low.split()
-    verb = next((_VERB_INDEX[w] for w in words if w in _VERB_INDEX), None)
-    how = _HOW_INDEX.get(words[0]) if words else None
-    obj, end = None, 0
-    for i in _OBJECTS_LONGEST_FIRST:
-        at = low.find(OBJECTS[i])
-        if at >= 0:
-            obj, end = i, at + len(OBJECTS[i])
-            break
-    rest = low[end:]
-    qual = next((i for i in _QUALS_LONGEST_FIRST if QUALIFIERS[i] in rest), None)
-    if verb is None or obj is None:
-        h = int.from_bytes(low.encode()[:16].ljust(16, b"\0"), "big")
-        verb, obj = (
-            verb if verb is not None else h % len(VERBS),
-            obj if obj is not None else (h // 97) % len(OBJECTS),
-        )
-    return verb, obj, qual, how
 
 
 class TopicSpace:
@@ -170,168 +138,6 @@ class TopicSpace:
         out += noise * jitter * np.linalg.norm(out, axis=1, keepdims=True)
         out /= np.linalg.norm(out, axis=1, keepdims=True)
         return out
-
-
-# -- synthetic data -----------------------------------------------------------------------
-
-
-def generate_catalog(out: Path, artifacts: int, capabilities: int, seed: int) -> dict[str, Any]:
-    """bench/ingest.py's catalog (its events file is left empty: ours follow)."""
-    info = ingest_bench.generate(
-        out, artifacts, capabilities, events=0, queries=1, sessions=1, zipf_s=1.0, seed=seed
-    )
-    return {
-        "artifacts": info["artifacts"],
-        "capabilities": info["capabilities"],
-        "catalog_bytes": info["catalog_bytes"],
-    }
-
-
-def generate_events(
-    out: Path, queries: int, events: int, zipf_s: float, seed: int
-) -> tuple[dict[str, Any], list[str]]:
-    """events.jsonl over `queries` distinct texts, every one used; returns its summary and texts.
-
-    Each search matches capabilities about the query's verb and object (or, failing enough of
-    those, its object), so the match graph points where the capability vectors do.
-    """
-    from engine.records import slug
-
-    rng = random.Random(seed * 1_000_003 + 11)
-    by_pair: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
-    by_object: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    with open(out / "catalog.jsonl", encoding="utf-8") as f:
-        for line in f:
-            record = json.loads(line)
-            for cap in record["capabilities"]:
-                verb, obj, _, _ = topic(cap["title"])
-                target = (record["id"], f"{record['id']}/{slug(cap['title'])}")
-                by_pair[(verb, obj)].append(target)
-                by_object[obj].append(target)
-
-    texts = ingest_bench._query_texts(queries, rng)
-    cum, acc = [], 0.0
-    for rank in range(queries):
-        acc += 1.0 / (rank + 1) ** zipf_s
-        cum.append(acc)
-    p_click = MIX["click"] / MIX["match"]
-    p_dwell = MIX["dwell"] / MIX["click"]
-    p_feedback = MIX["feedback"] / MIX["click"]
-    searches = max(queries, round(events / (1 + p_click * (1 + p_dwell + p_feedback))))
-    extra = searches - queries
-    order = list(range(queries)) + [
-        min(queries - 1, bisect.bisect_left(cum, rng.random() * acc)) for _ in range(extra)
-    ]
-    rng.shuffle(order)
-    results: dict[int, list[tuple[str, str]]] = {}
-    written = Counter()
-    sessions = 0
-    with_capability = 0
-    start = 1_735_689_600.0  # 2025-01-01T00:00:00Z; the events span 365 days
-    span = 365 * 86_400.0
-    i = 0
-    with open(out / "events.jsonl", "w", encoding="utf-8") as f:
-        while i < len(order):
-            session = f"sess-{seed}-{sessions:07d}"
-            sessions += 1
-            size = 1 + min(7, int(rng.expovariate(1 / 2.0)))  # searches in this session
-            t = start + span * i / len(order) + rng.uniform(0, 3600)
-            for rank in order[i : i + size]:
-                text = texts[rank]
-                if rank not in results:
-                    verb, obj, _, _ = topic(text)
-                    pool = by_pair.get((verb, obj), [])
-                    if len(pool) < 5:
-                        pool = pool + by_object.get(obj, [])
-                    rrng = random.Random(f"{seed}:{rank}")
-                    results[rank] = rrng.sample(pool, min(8, len(pool)))
-                shown = results[rank]
-                if not shown:
-                    continue
-                k = rng.choices(range(len(shown)), [1 / (j + 1) for j in range(len(shown))])[0]
-                artifact, capability = shown[k]
-                typed = text
-                if rng.random() < 0.1:  # as typed: the same Query node after normalisation
-                    typed = text.capitalize() if rng.random() < 0.5 else f" {text.upper()} "
-                base = {"query": typed, "artifact": artifact, "session": session}
-                if rng.random() < 0.5:
-                    base["capability"] = capability
-                    with_capability += 1
-                kinds = ["match"]
-                if rng.random() < p_click:
-                    kinds.append("click")
-                    if rng.random() < p_dwell:
-                        kinds.append("dwell")
-                    if rng.random() < p_feedback:
-                        kinds.append("feedback")
-                for kind in kinds:
-                    t += rng.uniform(0.5, 20)
-                    ev = {**base, "event": kind, "time": _stamp(t)}
-                    if kind == "dwell":
-                        ev["seconds"] = round(rng.lognormvariate(3.0, 1.0), 1)
-                    elif kind == "feedback":
-                        ev["value"] = 1 if rng.random() < 0.8 else -1
-                    f.write(json.dumps(ev) + "\n")
-                    written[kind] += 1
-            i += size
-    summary = {
-        "events": sum(written.values()),
-        "event_mix": dict(written),
-        "searches": len(order),
-        "distinct_queries": queries,
-        "interactions_naming_capability": with_capability,
-        "sessions": sessions,
-        "zipf_s": zipf_s,
-        "events_bytes": (out / "events.jsonl").stat().st_size,
-    }
-    return summary, texts
-
-
-def _stamp(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
-
-
-_TEMPLATES = [
-    "i need a tool to {verb} {obj} {qual}",
-    "looking for something that can {verb} my {obj}",
-    "how do i {verb} {obj} {qual}",
-    "{how} api to {verb} {obj}",
-    "{verb} {obj} automatically {qual}",
-    "app that will {verb} our {obj} for the whole team",
-    "is there a model that can {verb} {obj} {qual}?",
-    "{obj}: {verb} them {qual}",
-    "alternative to {org} for {obj}, need to {verb} them {qual}",
-    "help me {verb} a batch of {obj}",
-    "{how} {verb} {obj} tool",
-    "want to {verb} {obj} and {verb2} {obj2}",
-    "{verb} {obj}",
-    "something {how} that can {verb} {obj} {qual} without much setup",
-]
-
-
-def test_queries(count: int, seed: int, past: set[str]) -> list[str]:
-    """Realistic search strings built from the same vocabulary, none a past query verbatim."""
-    from engine.records import normalise_query
-
-    rng = random.Random(seed)
-    out: list[str] = []
-    seen: set[str] = set()
-    while len(out) < count:
-        text = rng.choice(_TEMPLATES).format(
-            verb=rng.choice(VERBS),
-            obj=rng.choice(OBJECTS),
-            qual=rng.choice(QUALIFIERS),
-            how=rng.choice(HOWS),
-            org=rng.choice(ORGS).title(),
-            verb2=rng.choice(VERBS),
-            obj2=rng.choice(OBJECTS),
-        )
-        key = normalise_query(text)
-        if key in past or key in seen:
-            continue
-        seen.add(key)
-        out.append(" ".join(text.split()))
-    return out
 
 
 # -- measurement --------------------------------------------------------------------------
@@ -418,10 +224,6 @@ class _TimedEncoder:
         return getattr(self._encoder, name)
 
 
-def _pct(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
-
-
 def time_one(engine: Any, probe: Probe, text: str, k: int) -> dict[str, Any]:
     """One SearchEngine.search, end to end, with the probe's breakdown (seconds)."""
     probe.reset()
@@ -447,26 +249,26 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Percentiles of end-to-end time and of each part over `records` (from time_one)."""
     totals = [r["total"] * 1000 for r in records]
     names = sorted({n for r in records for n in r if n not in _META})
-    breakdown = {n: _summ([r.get(n, 0.0) * 1000 for r in records]) for n in names}
+    breakdown = {n: ms_summary([r.get(n, 0.0) * 1000 for r in records]) for n in names}
 
     def part_sum(r: dict[str, Any], prefix: str = "") -> float:
         return sum(v for n, v in r.items() if n not in _META and n.startswith(prefix))
 
     other = [(r["total"] - part_sum(r)) * 1000 for r in records]
-    breakdown["fusion + other (python)"] = _summ(other)
+    breakdown["fusion + other (python)"] = ms_summary(other)
     return {
         "queries": len(records),
-        "p50_ms": _pct(totals, 50),
-        "p90_ms": _pct(totals, 90),
-        "p99_ms": _pct(totals, 99),
+        "p50_ms": percentile(totals, 50),
+        "p90_ms": percentile(totals, 90),
+        "p99_ms": percentile(totals, 99),
         "mean_ms": statistics.fmean(totals),
         "max_ms": max(totals),
         "breakdown": breakdown,
         "groups": {
-            "encode": _summ([r.get("encode", 0.0) * 1000 for r in records]),
-            "faiss": _summ([part_sum(r, "faiss") * 1000 for r in records]),
-            "neo4j": _summ([part_sum(r, "neo4j") * 1000 for r in records]),
-            "fusion + other": _summ(other),
+            "encode": ms_summary([r.get("encode", 0.0) * 1000 for r in records]),
+            "faiss": ms_summary([part_sum(r, "faiss") * 1000 for r in records]),
+            "neo4j": ms_summary([part_sum(r, "neo4j") * 1000 for r in records]),
+            "fusion + other": ms_summary(other),
         },
         "round_trips_per_query": statistics.fmean(r["trips"] for r in records),
         "results_per_query": statistics.fmean(r["results"] for r in records),
@@ -540,10 +342,6 @@ def interleaved(
         name: {**summarise(records[name]), "batch_qps": len(queries) / batch_s[name]}
         for name, _ in configs
     }
-
-
-def _summ(ms: list[float]) -> dict[str, float]:
-    return {"mean_ms": statistics.fmean(ms), "p50_ms": _pct(ms, 50), "p99_ms": _pct(ms, 99)}
 
 
 def batches(
@@ -651,7 +449,7 @@ def round_trip_floor(graph: Any, n: int = 200) -> dict[str, Any]:
             t0 = time.perf_counter()
             fn()
             ms.append((time.perf_counter() - t0) * 1000)
-        return {"p50_ms": _pct(ms, 50), "p99_ms": _pct(ms, 99)}
+        return {"p50_ms": percentile(ms, 50), "p99_ms": percentile(ms, 99)}
 
     out = {
         "graph.read (new session + managed read tx), RETURN 1": timed(
@@ -697,9 +495,9 @@ def encoder_split(encoder: Any, queries: list[str]) -> dict[str, Any]:
         full.append((t3 - t2) * 1000)
     out = {
         "queries": len(queries),
-        "tokenize": _summ(tok),
-        "forward (incl. pooling)": _summ(fwd),
-        "TextEncoder.encode (all of it)": _summ(full),
+        "tokenize": ms_summary(tok),
+        "forward (incl. pooling)": ms_summary(fwd),
+        "TextEncoder.encode (all of it)": ms_summary(full),
         "max_seq_length": getattr(model, "max_seq_length", None),
     }
     # A recommendation candidate, not what the engine does: int8 dynamic quantisation of the
@@ -724,62 +522,11 @@ def encoder_split(encoder: Any, queries: list[str]) -> dict[str, Any]:
             )
             qt.append((time.perf_counter() - t0) * 1000)
             cos.append(float(np.dot(v[0], encoder.encode([text])[0])))
-        out["int8 dynamic quantisation, encode"] = _summ(qt)
+        out["int8 dynamic quantisation, encode"] = ms_summary(qt)
         out["int8 vs float32 cosine"] = {"mean": statistics.fmean(cos), "min": min(cos)}
     except Exception as exc:  # informational only
         out["int8 dynamic quantisation, encode"] = {"error": repr(exc)}
     return out
-
-
-# -- machine --------------------------------------------------------------------------------
-
-
-@contextmanager
-def cpu_window(server_pid: int | None, out: dict[str, Any]) -> Iterator[None]:
-    """What this process, Neo4j and everything else used of the CPUs during the block."""
-    wall0, own0 = time.perf_counter(), ingest_bench._cpu_s()
-    srv0, sys0 = ingest_bench._proc_cpu_s(server_pid), ingest_bench._system_busy_s()
-    load0 = ingest_bench._loadavg()
-    try:
-        yield
-    finally:
-        wall = time.perf_counter() - wall0
-        own = ingest_bench._cpu_s() - own0
-        srv1, sys1 = ingest_bench._proc_cpu_s(server_pid), ingest_bench._system_busy_s()
-        server = None if srv0 is None or srv1 is None else srv1 - srv0
-        total = None if sys0 is None or sys1 is None else sys1 - sys0
-        cpus = os.cpu_count() or 1
-        out.update(
-            {
-                "wall_s": wall,
-                "loadavg_start": load0,
-                "loadavg_end": ingest_bench._loadavg(),
-                "bench_cpu_s": own,
-                "neo4j_cpu_s": server,
-                "others_cpu_s": None if total is None else max(0.0, total - own - (server or 0.0)),
-            }
-        )
-        if out["others_cpu_s"] is not None and wall > 0:
-            out["others_share_of_machine"] = out["others_cpu_s"] / (wall * cpus)
-
-
-def git_state() -> dict[str, Any]:
-    def git(*a: str) -> str:
-        try:
-            return subprocess.run(
-                ["git", *a], cwd=ROOT, capture_output=True, text=True, check=True
-            ).stdout.rstrip("\n")
-        except (OSError, subprocess.CalledProcessError):
-            return "?"
-
-    return {
-        "head": git("rev-parse", "--short", "HEAD").strip(),
-        "modified": [
-            line[3:]
-            for line in git("status", "--porcelain").splitlines()
-            if line[:2].strip() and not line.startswith("??")
-        ],
-    }
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -789,18 +536,11 @@ def table(result: dict[str, Any]) -> str:
     m, d, s, b = result["machine"], result["data"], result["single"], result["batch"]
     idx = result["indexes"]
     win = result["measurement_window"]
-    ok = lambda good: "PASS" if good else "MISS"  # noqa: E731
     lines = [
         f"command: {result['command']}",
-        f"machine: {m.get('nproc')} CPUs ({m.get('cpu', '?')}), {m.get('ram_gb', '?')} GB RAM, "
-        f"Python {m.get('python')}; load average {result['loadavg_start']} at start, "
-        f"{m.get('loadavg_end')} at end",
-        f"code:    HEAD {result['git']['head']}"
-        + (
-            f", uncommitted changes in {', '.join(result['git']['modified'])}"
-            if result["git"]["modified"]
-            else ""
-        ),
+        f"machine: {describe(m)}; load average {result['loadavg_start']} at start, "
+        f"{m.get('loadavg')} at end",
+        f"code:    {code(m['git'])}",
         f"neo4j:   {result['neo4j'].get('edition', '')} {result['neo4j'].get('version', '?')}, "
         f"local temporary server, heap {result['neo4j'].get('heap')}, "
         f"pagecache {result['neo4j'].get('pagecache')}",
@@ -825,9 +565,9 @@ def table(result: dict[str, Any]) -> str:
         "",
         f"single query, end to end (SearchEngine.search, top-{result['top_k']}), "
         f"{s['queries']} queries after {result['warmup']} warm-up:",
-        f"  {'p50':<44}{s['p50_ms']:>9.1f} ms  {ok(s['p50_ms'] <= TARGET_P50_MS)} "
+        f"  {'p50':<44}{s['p50_ms']:>9.1f} ms  {verdict(s['p50_ms'] <= TARGET_P50_MS)} "
         f"(target <= {TARGET_P50_MS:.0f} ms)",
-        f"  {'p99':<44}{s['p99_ms']:>9.1f} ms  {ok(s['p99_ms'] <= TARGET_P99_MS)} "
+        f"  {'p99':<44}{s['p99_ms']:>9.1f} ms  {verdict(s['p99_ms'] <= TARGET_P99_MS)} "
         f"(target <= {TARGET_P99_MS:.0f} ms)",
         f"  {'p90 / mean / max':<44}{s['p90_ms']:>9.1f} / {s['mean_ms']:.1f} / "
         f"{s['max_ms']:.1f} ms",
@@ -846,7 +586,7 @@ def table(result: dict[str, Any]) -> str:
         "",
         f"batch (SearchEngine.search_many, {b['batch']} per call, {b['queries']} queries, median "
         f"of {b['passes']} passes {b['qps_all_passes']}):",
-        f"  {'throughput':<44}{b['qps']:>9.1f} q/s {ok(b['qps'] >= TARGET_QPS)} "
+        f"  {'throughput':<44}{b['qps']:>9.1f} q/s {verdict(b['qps'] >= TARGET_QPS)} "
         f"(target >= {TARGET_QPS:.0f} q/s); {b['ms_per_query']:.2f} ms per query",
         f"  per query{'':<35}{'mean':>9}  (ms)",
     ]
@@ -1094,43 +834,51 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--events must be at least --queries (every past query is searched once)")
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    # A kill (SIGTERM) still runs the `finally` below, which stops the bench's Neo4j. (SIGINT
-    # is ignored by jobs a non-interactive shell puts in the background.)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    from engine.db import local_server, open_graph
+    with workdir("unfragile-latency-", args.keep) as work:
+        result = run(args, work)
+    if args.save is not None:
+        args.save.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        print(table(result))
+    return 0
+
+
+def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Generate, load and index the data, then time the searches; the result for the report."""
+    import faiss
+    import torch
+
     from engine.ingest import ingest
     from engine.records import normalise_query
     from engine.search import SearchEngine
-    from engine.settings import Settings
     from indexing.text import TextEncoder
 
-    command = shlex.join([sys.executable, *sys.argv])
-    loadavg_start = ingest_bench._loadavg()
-    work = Path(tempfile.mkdtemp(prefix="unfragile-latency-"))
-    settings = Settings.from_env().with_(home=work / "home", neo4j_uri=None)
-    server = graph = None
-    try:
-        set_threads(args.torch_threads, args.faiss_threads)
-        say(f"generating data in {work / 'data'} ...")
-        t0 = time.perf_counter()
-        catalog = generate_catalog(work / "data", args.artifacts, args.capabilities, args.seed)
-        events, past_texts = generate_events(
-            work / "data", args.queries, args.events, args.zipf, args.seed
-        )
-        generate_s = time.perf_counter() - t0
-        say(
-            f"  {catalog['capabilities']:,} capabilities, {events['events']:,} events over "
-            f"{args.queries:,} queries in {generate_s:.0f}s"
-        )
-
-        server = local_server(settings)
-        say(f"starting Neo4j in {settings.home} ...")
-        info, _ = server.start(timeout_s=settings.neo4j_start_timeout_s)
-        graph = open_graph(settings, apply_schema=True)
+    loadavg_start = loadavg()
+    set_threads(args.torch_threads, args.faiss_threads)
+    data = work / "data"
+    say(f"generating data in {data} ...")
+    t0 = time.perf_counter()
+    data.mkdir()
+    write_catalog(data / "catalog.jsonl", args.artifacts, args.capabilities, Random(args.seed))
+    catalog = {
+        "artifacts": args.artifacts,
+        "capabilities": args.capabilities,
+        "catalog_bytes": (data / "catalog.jsonl").stat().st_size,
+    }
+    events, past_texts = search_events(data, args.queries, args.events, args.zipf, args.seed)
+    generate_s = time.perf_counter() - t0
+    say(
+        f"  {catalog['capabilities']:,} capabilities, {events['events']:,} events over "
+        f"{args.queries:,} queries in {generate_s:.0f}s"
+    )
+    with throwaway_neo4j(work / "home") as neo:
+        graph, settings = neo.graph, neo.settings
         say("ingesting through engine.ingest.ingest ...")
         t0 = time.perf_counter()
         for name in ("catalog.jsonl", "events.jsonl"):
-            ingest(graph, work / "data" / name, batch_size=settings.batch_size, show_progress=False)
+            ingest(graph, data / name, batch_size=settings.batch_size, show_progress=False)
         ingest_s = time.perf_counter() - t0
         counts = {
             "artifacts": "MATCH (a:Artifact) RETURN count(a) AS n",
@@ -1153,7 +901,7 @@ def main(argv: list[str] | None = None) -> int:
         probe.attach(engine)
         window: dict[str, Any] = {}
         sweep = None
-        with cpu_window(info.pid, window):
+        with cpu_window(neo.pid, window):
             say(f"warm-up: {len(warm)} queries, one at a time and in batches ...")
             for text in warm:
                 engine.search(text, args.top_k)
@@ -1182,16 +930,11 @@ def main(argv: list[str] | None = None) -> int:
             "round_trip": round_trip_floor(graph),
             "encoder": encoder_split(encoder, measured[:100]),
         }
-
-        import faiss
-        import torch
-
         result = {
-            "command": command,
-            "machine": ingest_bench._machine(),
+            "command": command(),
+            "machine": machine(),
             "loadavg_start": loadavg_start,
-            "git": git_state(),
-            "neo4j": ingest_bench._neo4j_info(graph, settings),
+            "neo4j": neo4j_info(graph, settings),
             "threads": {"torch": torch.get_num_threads(), "faiss": faiss.omp_get_max_threads()},
             "encoder": {"model": settings.text_model, "device": encoder.device},
             "data": {
@@ -1221,23 +964,8 @@ def main(argv: list[str] | None = None) -> int:
                 "qps": batch["qps"] >= TARGET_QPS,
             },
         }
-        result["warnings"] = _warnings(result)
-        if args.save is not None:
-            args.save.write_text(json.dumps(result, indent=2, default=str) + "\n")
-        if args.json:
-            print(json.dumps(result, indent=2, default=str))
-        else:
-            print(table(result))
-        return 0
-    finally:
-        if graph is not None:
-            graph.close()
-        if server is not None:
-            server.stop()
-        if args.keep:
-            say(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    result["warnings"] = _warnings(result)
+    return result
 
 
 if __name__ == "__main__":
