@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import shlex
 import statistics
 import sys
 import tempfile
@@ -33,11 +30,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import Columns, command, machine, stamp_lines
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from indexing.images import ImageEncoder  # noqa: E402
+from indexing.images import ImageEncoder
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -64,35 +60,10 @@ def parse_args() -> argparse.Namespace:
 
 
 def machine_info(device: str) -> dict[str, object]:
-    import transformers
-
-    try:  # not installed on every GPU image; only reported
-        import diffusers
-
-        diffusers_version = diffusers.__version__
-    except ImportError:
-        diffusers_version = None
-
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info: dict[str, object] = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "diffusers": diffusers_version,
-        "torch_threads": torch.get_num_threads(),
-        "torch_interop_threads": torch.get_num_interop_threads(),
-    }
+    # diffusers is not installed on every GPU image: its version is then None.
+    info: dict[str, object] = machine("torch", "transformers", "diffusers")
+    info["torch_threads"] = torch.get_num_threads()
+    info["torch_interop_threads"] = torch.get_num_interop_threads()
     if device.startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
         info["cuda"] = torch.version.cuda
@@ -161,10 +132,11 @@ def main() -> int:
         print("error: --device cuda but torch sees no CUDA device", file=sys.stderr)
         return 2
     dtype = DTYPES[args.dtype]
-    print("command:", shlex.join([sys.executable, *sys.argv]))
     info = machine_info(args.device)
-    for key, value in info.items():
-        print(f"{key}: {value}")
+    print("\n".join(stamp_lines(info, command())))
+    for key in ("torch_threads", "torch_interop_threads", "gpu", "cuda"):
+        if key in info:
+            print(f"{key}: {info[key]}")
 
     with tempfile.TemporaryDirectory(prefix="vit-b16-") as tmp:
         started = time.perf_counter()
@@ -177,14 +149,15 @@ def main() -> int:
             f"built and loaded in {time.perf_counter() - started:.1f} s"
         )
         print(f"median of {args.repeat} runs after 1 warm-up, images/s")
-        header = f"{'batch':>6}" + "".join(f"{m + ' img/s':>16}" for m in args.modes)
-        print(header)
+        table = Columns(
+            ("batch", ">6"), *((f"{m} img/s", ">16.1f") for m in args.modes), indent="", sep=""
+        )
+        print(table.header())
         rows = []
         for batch in args.batches:
             row = bench_batch(encoder, batch, args.modes, args.repeat)
             rows.append(row)
-            cells = "".join(f"{row[m + '_images_per_s']:>16.1f}" for m in args.modes)
-            print(f"{batch:>6}{cells}", flush=True)
+            print(table.row(batch, *(row[f"{m}_images_per_s"] for m in args.modes)), flush=True)
     if args.json:
         print(json.dumps({"machine": info, "dtype": args.dtype, "results": rows}, indent=2))
     return 0

@@ -14,36 +14,20 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import platform
-import shlex
 import statistics
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from common import Columns, command, machine, metatool_dir, stamp_lines
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from indexing.text import TextEncoder, resolve_text_model  # noqa: E402
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def load_queries(n: int) -> tuple[list[str], Path]:
-    folder = Path(os.environ.get("UNFRAGILE_METATOOL_DIR", ROOT.parent / "shared" / "metatool"))
-    path = folder / "queries.csv"
+    path = metatool_dir() / "queries.csv"
     if not path.is_file():
         sys.exit(f"error: {path} not found; set UNFRAGILE_METATOOL_DIR to the MetaTool folder")
     with open(path, newline="", encoding="utf-8") as f:
@@ -67,10 +51,7 @@ def main() -> None:
 
     texts, source = load_queries(args.sentences)
     words = statistics.mean(len(t.split()) for t in texts)
-    print("command:  " + shlex.join([sys.executable, *sys.argv]))
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"load:     {load} (1/5/15-min load average; the machine may be shared)")
-    print(f"machine:  nproc {os.cpu_count()}, CPU {cpu_model()}, {platform.platform()}")
+    print("\n".join(stamp_lines(machine(), command())))
     print(f"torch:    {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
     t0 = time.perf_counter()
     encoder = TextEncoder(args.model, device="cpu")
@@ -79,7 +60,14 @@ def main() -> None:
         f"loaded in {time.perf_counter() - t0:.1f} s"
     )
     print(f"text:     {len(texts)} distinct queries from {source} (mean {words:.1f} words)")
-    print(f"\n  {'batch':>5}  {'sentences/s (median)':>20}  {'min':>7}  {'max':>7}  runs")
+    table = Columns(
+        ("batch", ">5"),
+        ("sentences/s (median)", ">20,.0f"),
+        ("min", ">7,.0f"),
+        ("max", ">7,.0f"),
+        ("runs", ""),
+    )
+    print("\n" + table.header())
     encoder.encode(texts[:256])  # warm-up: first calls pay for allocation and kernel choice
     for batch in [int(b) for b in args.batch_sizes.split(",")]:
         encoder.batch_size = batch
@@ -88,10 +76,7 @@ def main() -> None:
             t0 = time.perf_counter()
             encoder.encode(texts)
             rates.append(len(texts) / (time.perf_counter() - t0))
-        print(
-            f"  {batch:>5}  {statistics.median(rates):>20,.0f}  {min(rates):>7,.0f}  "
-            f"{max(rates):>7,.0f}  {args.runs}"
-        )
+        print(table.row(batch, statistics.median(rates), min(rates), max(rates), args.runs))
 
 
 if __name__ == "__main__":

@@ -33,8 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import shlex
 import statistics
 import sys
 import tempfile
@@ -44,17 +42,10 @@ from pathlib import Path
 import faiss
 import neo4j
 import numpy as np
+from common import Columns, command, machine, p50_p99_ms, stamp_lines, throwaway_neo4j, workdir
+from synthetic import Mixture
 
-ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "bench"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from vector_search import Mixture, cpu_model, percentiles_ms  # noqa: E402
-
-from engine.db import local_server, open_graph  # noqa: E402
-from engine.settings import Settings  # noqa: E402
-from indexing.vectors import VectorStore  # noqa: E402
+from indexing.vectors import VectorStore
 
 LOAD = (
     "UNWIND $rows AS row CREATE (v:Vec {id: row.id}) WITH v, row "
@@ -82,7 +73,7 @@ def measure(search, queries, warmup, repeat: int) -> tuple[list, float, float]:
             results.append(search(q))
             times.append(time.perf_counter() - t0)
         first = first or results
-        passes.append(percentiles_ms(times))
+        passes.append(p50_p99_ms(times))
     return (
         first,
         statistics.median(p[0] for p in passes),
@@ -130,45 +121,44 @@ def row(name: str, p50: float, p99: float, rec: float | None, **extra) -> dict:
     return {"name": name, "p50_ms": p50, "p99_ms": p99, "recall": rec, **extra}
 
 
+def columns(k: int) -> Columns:
+    return Columns(
+        ("", "<44"), ("p50 ms", ">8.3f"), ("p99 ms", ">8.3f"), (f"recall@{k}", ">9"), sep=" "
+    )
+
+
 def print_row(r: dict) -> None:
     rec = "" if r["recall"] is None else f"{r['recall']:.4f}"
-    print(f"  {r['name']:<44} {r['p50_ms']:>8.3f} {r['p99_ms']:>8.3f} {rec:>9}", flush=True)
+    print(columns(0).row(r["name"], r["p50_ms"], r["p99_ms"], rec), flush=True)
 
 
 def neo4j_rows(data, queries, warmup, truth, args) -> tuple[list[dict], dict]:
     """Load, index and query; return the latency rows and the setup figures."""
-    settings = Settings.from_env()
-    with tempfile.TemporaryDirectory(prefix="unfragile-neo4j-bench-") as tmp:
-        server, info = None, {}
+    with (
+        workdir("unfragile-neo4j-bench-") as tmp,
+        throwaway_neo4j(tmp, external=True, schema=False) as neo,
+    ):
+        settings, info = neo.settings, {}
         if settings.external_neo4j:
             info["server"] = settings.neo4j_uri
         else:
-            settings = settings.with_(home=Path(tmp))
-            server = local_server(settings)
-            t0 = time.perf_counter()
-            server.start(settings.neo4j_start_timeout_s)
-            info["start_s"] = time.perf_counter() - t0
+            info["start_s"] = neo.start_s
             info["server"] = f"local Neo4j, heap {settings.neo4j_heap}, "
             info["server"] += f"pagecache {settings.neo4j_pagecache}, home {tmp}"
-        try:
-            graph = open_graph(settings)
-            with graph, graph.driver.session(database=settings.neo4j_database) as session:
-                nodes = session.run("MATCH (v:Vec) RETURN count(v) > 0").single()[0]
-                index = session.run("SHOW INDEXES WHERE name = 'vec_idx'").single()
-                if nodes or index is not None:
-                    raise SystemExit("the server already has :Vec nodes or vec_idx; use another")
-                try:
-                    return run_neo4j(session, data, queries, warmup, truth, args, info), info
-                finally:
-                    if server is None:  # someone else's server: leave it as it was
-                        session.run("DROP INDEX vec_idx IF EXISTS").consume()
-                        session.run(
-                            "MATCH (v:Vec) CALL { WITH v DETACH DELETE v } "
-                            "IN TRANSACTIONS OF 10000 ROWS"
-                        ).consume()
-        finally:
-            if server is not None:
-                server.stop()
+        with neo.graph.driver.session(database=settings.neo4j_database) as session:
+            nodes = session.run("MATCH (v:Vec) RETURN count(v) > 0").single()[0]
+            index = session.run("SHOW INDEXES WHERE name = 'vec_idx'").single()
+            if nodes or index is not None:
+                raise SystemExit("the server already has :Vec nodes or vec_idx; use another")
+            try:
+                return run_neo4j(session, data, queries, warmup, truth, args, info), info
+            finally:
+                if settings.external_neo4j:  # someone else's server: leave it as it was
+                    session.run("DROP INDEX vec_idx IF EXISTS").consume()
+                    session.run(
+                        "MATCH (v:Vec) CALL { WITH v DETACH DELETE v } "
+                        "IN TRANSACTIONS OF 10000 ROWS"
+                    ).consume()
 
 
 def run_neo4j(session: neo4j.Session, data, queries, warmup, truth, args, info) -> list[dict]:
@@ -250,19 +240,8 @@ def main() -> None:
     args.candidates = [int(c) for c in args.candidates.split(",")]
     sys.stdout.reconfigure(line_buffering=True)
 
-    machine = {
-        "command": shlex.join([sys.executable, *sys.argv]),
-        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        "cpus": os.cpu_count(),
-        "cpu": cpu_model(),
-        "platform": platform.platform(),
-        "versions": f"faiss {faiss.__version__}, numpy {np.__version__}, "
-        f"neo4j driver {neo4j.__version__}, Python {platform.python_version()}",
-    }
-    print(f"command:  {machine['command']}")
-    print(f"load:     {machine['load']} (1/5/15-min load average; the machine may be shared)")
-    print(f"machine:  {machine['cpus']} CPUs ({machine['cpu']}), {machine['platform']}")
-    print(f"versions: {machine['versions']}")
+    stamp = {**machine("faiss", "numpy", "neo4j"), "command": command()}
+    print("\n".join(stamp_lines(stamp, stamp["command"])))
     print(
         f"data:     {args.n:,} x {args.dim} float32, L2-normalised, clustered ({args.centres} "
         f"centres, {args.topics} topics); {args.queries} held-out queries timed after "
@@ -278,7 +257,7 @@ def main() -> None:
     _, truth = flat.search(queries, args.k)
     del flat
 
-    header = f"  {'':<44} {'p50 ms':>8} {'p99 ms':>8} {'recall@' + str(args.k):>9}"
+    header = columns(args.k).header()
     print(f"\nFAISS, in-process (VectorStore, 1 thread while timing)\n{header}")
     rows = faiss_rows(data, queries, warmup, truth, args)
     print("\nNeo4j, over Bolt on loopback (Python driver, one session)")
@@ -293,7 +272,7 @@ def main() -> None:
     print(f"  build: {builds}")
     print(f"  neo4j: load {info['load_s']:.1f} s, vector index {info['index_s']:.1f} s")
     if args.json:
-        result = {"machine": machine, "args": vars(args), "neo4j": info, "rows": rows}
+        result = {"machine": stamp, "args": vars(args), "neo4j": info, "rows": rows}
         print(json.dumps(result, indent=2, default=str))
 
 

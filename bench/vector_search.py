@@ -5,10 +5,10 @@
     python bench/vector_search.py --kind hnsw --efforts 32,64,128
 
 The vectors are synthetic but clustered, because real sentence embeddings are: a two-level
-Gaussian mixture (topics, then ~2000 sub-topic centres around them, then points around the
-centres with a per-centre spread), every vector L2-normalised. Uniformly random vectors would
-make IVF look worse than it is on real data. Queries are held-out draws from the same mixture,
-never stored vectors, so no query trivially finds itself.
+Gaussian mixture (bench/synthetic.py's Mixture: topics, then ~2000 sub-topic centres around
+them, then points around the centres with a per-centre spread), every vector L2-normalised.
+Uniformly random vectors would make IVF look worse than it is on real data. Queries are
+held-out draws from the same mixture, never stored vectors, so no query trivially finds itself.
 
 What it measures (single queries, one at a time, as a search request would issue them, on one
 FAISS thread by default: a server runs requests side by side, and on a busy small machine
@@ -32,8 +32,6 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import platform
-import shlex
 import statistics
 import sys
 import tempfile
@@ -42,12 +40,10 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from common import Columns, command, machine, p50_p99_ms, stamp_lines
+from synthetic import Mixture
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from indexing.vectors import VectorStore  # noqa: E402
+from indexing.vectors import VectorStore
 
 TARGET_P50_MS = 2.0
 TARGET_RECALL = 0.95
@@ -56,57 +52,6 @@ TARGET_RECALL = 0.95
 def rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return x
-
-
-class Mixture:
-    """A two-level Gaussian mixture on the unit sphere (topics -> centres -> points)."""
-
-    def __init__(self, dim: int, centres: int, topics: int, seed: int) -> None:
-        rng = np.random.default_rng(seed)
-        topic_vectors = _unit(rng.standard_normal((topics, dim)).astype(np.float32))
-        parent = rng.integers(0, topics, centres)
-        # Centres sit around their topic (cosine ~0.7), so neighbouring clusters overlap the
-        # way related sub-topics do.
-        noise = rng.standard_normal((centres, dim)).astype(np.float32) / np.sqrt(dim)
-        self.centres = _unit(topic_vectors[parent] + noise)
-        # Uneven cluster sizes (a few big topics, a long tail) and uneven spreads: per-centre
-        # noise so points have cosine ~0.6-0.85 to their centre.
-        weights = rng.pareto(1.5, centres) + 1.0
-        self.weights = weights / weights.sum()
-        self.spread = rng.uniform(0.6, 1.3, centres).astype(np.float32) / np.sqrt(dim)
-        self.dim = dim
-
-    def sample(self, n: int, seed: int, chunk: int = 100_000) -> np.ndarray:
-        rng = np.random.default_rng(seed)
-        out = np.empty((n, self.dim), dtype=np.float32)
-        for start in range(0, n, chunk):
-            m = min(chunk, n - start)
-            which = rng.choice(len(self.centres), m, p=self.weights)
-            noise = rng.standard_normal((m, self.dim), dtype=np.float32)
-            block = self.centres[which] + noise * self.spread[which, None]
-            out[start : start + m] = _unit(block)
-        return out
-
-
-def percentiles_ms(samples: list[float]) -> tuple[float, float]:
-    ms = np.array(samples) * 1e3
-    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
 
 
 def time_single(search, queries: np.ndarray) -> list[float]:
@@ -141,7 +86,7 @@ def run_exact(data: np.ndarray, queries: np.ndarray, args: argparse.Namespace):
     faiss.omp_set_num_threads(args.search_threads)
     times = time_single(lambda q: flat.search(q, args.k), queries[: args.exact_queries])
     faiss.omp_set_num_threads(args.threads)
-    p50, p99 = percentiles_ms(times)
+    p50, p99 = p50_p99_ms(times)
     print("\nexact (IndexFlatIP)")
     print(
         f"  build {build:.1f} s, memory {mem / 2**20:,.0f} MiB (RSS growth), "
@@ -192,10 +137,7 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # figures show up as they come, even in a log
 
     faiss.omp_set_num_threads(args.threads)
-    print("command:  " + shlex.join([sys.executable, *sys.argv]))
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"load:     {load} (1/5/15-min load average; the machine may be shared)")
-    print(f"machine:  {os.cpu_count()} CPUs ({cpu_model()}), {platform.platform()}")
+    print("\n".join(stamp_lines(machine(), command())))
     print(
         f"faiss:    {faiss.__version__}, OpenMP threads {faiss.omp_get_max_threads()} to build, "
         f"{args.search_threads} while timing single queries; numpy {np.__version__}"
@@ -253,7 +195,14 @@ def main() -> None:
         efforts = sorted({e for e in efforts + [default]})
         name = "nprobe" if kind.startswith("ivf") else "efSearch"
         print(f"  the store's default {name}: {default}")
-        print(f"\n  {name:>8}  {'recall@' + str(args.k):>9}  {'p50 ms':>7}  {'p99 ms':>7}  target")
+        table = Columns(
+            (name, ">8"),
+            (f"recall@{args.k}", ">9.4f"),
+            ("p50 ms", ">7.3f"),
+            ("p99 ms", ">7.3f"),
+            ("target", ""),
+        )
+        print("\n" + table.header())
         rows = []
         faiss.omp_set_num_threads(args.search_threads)
         for effort in efforts:
@@ -261,7 +210,7 @@ def main() -> None:
             found = [[key for key, _ in hits] for hits in store.search(queries, args.k)]
             recall = recall_at_k(found, truth, keys)
             passes = [
-                percentiles_ms(time_single(lambda q: store.search(q, args.k), queries))
+                p50_p99_ms(time_single(lambda q: store.search(q, args.k), queries))
                 for _ in range(args.repeat)
             ]
             p50 = statistics.median(p[0] for p in passes)
@@ -270,7 +219,7 @@ def main() -> None:
             rows.append((effort, recall, p50, p99, ok))
             mark = "meets" if ok else ""
             mark += "  <- default" if effort == default else ""
-            print(f"  {effort:>8}  {recall:>9.4f}  {p50:>7.3f}  {p99:>7.3f}  {mark}")
+            print(table.row(effort, recall, p50, p99, mark))
 
     meeting = [r for r in rows if r[4]]
     print()
