@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -67,10 +68,25 @@ class InputError(ValueError):
     writes = True  # raised by a command that writes: the CLI says nothing was written
 
     def __init__(self, source: str, line: int | None, field_name: str | None, message: str):
+        # A field name from the input may hold a lone surrogate: shown escaped, so the
+        # message can be printed and sent as UTF-8.
+        field_name = _printable(field_name) if field_name is not None else None
+        message = _printable(message)
         self.source, self.line, self.field, self.message = source, line, field_name, message
         where = source if line is None else f"{source}:{line}"
         what = f"field '{field_name}': " if field_name else ""
         super().__init__(f"{where}: {what}{message}")
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+# The largest number a dwell may last: a day. Longer is a clock or client bug, and an
+# unbounded one (1e308 twice) summed into a MATCHED edge's dwell becomes infinity.
+MAX_DWELL_SECONDS = 86_400
+# Neo4j stores integers as 64-bit: a larger one would pass validation and fail the write.
+INT64 = (-(2**63), 2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -163,6 +179,10 @@ def read_records(path: Path) -> Iterator[RawRecord]:
                 raise InputError(
                     source, number, None, f"broken JSON at column {e.colno}: {e.msg}"
                 ) from None
+            except RecursionError:
+                raise InputError(source, number, None, TOO_DEEP) from None
+            except ValueError as e:  # an integer over Python's 4,300-digit limit
+                raise InputError(source, number, None, f"broken JSON: {e}") from None
             if not isinstance(data, dict):
                 raise InputError(
                     source, number, None, f"expected a JSON object, got {_type_name(data)}"
@@ -210,6 +230,13 @@ def _read_json(path: Path) -> Iterator[RawRecord]:
         raise InputError(
             source, e.lineno, None, f"broken JSON at column {e.colno}: {e.msg}"
         ) from None
+    except RecursionError:
+        raise InputError(source, text.count("\n", 0, pos) + 1, None, TOO_DEEP) from None
+    except ValueError as e:  # an integer over Python's 4,300-digit limit
+        raise InputError(source, text.count("\n", 0, pos) + 1, None, f"broken JSON: {e}") from None
+
+
+TOO_DEEP = "JSON nested too deeply (no record of ours nests more than a few levels)"
 
 
 def _skip_ws(text: str, pos: int) -> int:
@@ -278,6 +305,16 @@ class _Checker:
             self.fail(label, f"is {len(value)} characters long; the limit is {max_chars}")
         if _CONTROL.search(value):
             self.fail(label, "contains control characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            # JSON's \ud800 escapes decode to a lone surrogate: valid JSON, not text, and
+            # the driver cannot send it to Neo4j.
+            self.fail(
+                label,
+                f"contains a lone surrogate (U+{ord(value[e.start]):04X} at character "
+                f"{e.start + 1}), which is not valid Unicode text",
+            )
         return value or None
 
     def ident(
@@ -293,7 +330,7 @@ class _Checker:
         if value is None:
             return None
         if value not in options:
-            self.fail(name, f"must be one of {', '.join(options)}; got {value!r}")
+            self.fail(name, f"must be one of {', '.join(options)}; got {_shown(value)}")
         return value
 
     def boolean(self, name: str) -> bool | None:
@@ -302,7 +339,13 @@ class _Checker:
             self.fail(name, f"must be true or false, got {_type_name(value)}")
         return value
 
-    def number(self, name: str, integer: bool = False, minimum: float | None = 0) -> float | None:
+    def number(
+        self,
+        name: str,
+        integer: bool = False,
+        minimum: float | None = 0,
+        maximum: float | None = None,
+    ) -> float | None:
         value = self.data.get(name)
         if value is None:
             return None
@@ -314,10 +357,12 @@ class _Checker:
             self.fail(
                 name, f"must be {'an integer' if integer else 'a number'}, got {_type_name(value)}"
             )
-        if value != value or value in (float("inf"), float("-inf")):
-            self.fail(name, "must be a finite number")
+        if not _finite(value):
+            self.fail(name, _NOT_FINITE[isinstance(value, int)])
         if minimum is not None and value < minimum:
             self.fail(name, f"must be at least {minimum}")
+        if maximum is not None and value > maximum:
+            self.fail(name, f"must be at most {maximum:,}")
         return value
 
     def string_list(
@@ -358,7 +403,7 @@ class _Checker:
                 if len(value) == 10
                 else _parse_time(value).date().isoformat()
             )
-        except ValueError:
+        except (ValueError, OverflowError):
             self.fail(name, f"must be a date as YYYY-MM-DD; got {value!r}")
         return None
 
@@ -376,14 +421,10 @@ class _Checker:
             if key in allow_flags:
                 if not isinstance(item, bool):
                     self.fail(label, "must be true or false")
-            elif (
-                isinstance(item, bool)
-                or not isinstance(item, int | float)
-                or item < 0
-                or item != item
-                or item == float("inf")
-            ):
+            elif isinstance(item, bool) or not isinstance(item, int | float) or item < 0:
                 self.fail(label, "must be a non-negative number")
+            elif not _finite(item):
+                self.fail(label, _NOT_FINITE[isinstance(item, int)])
             out[key] = item
         return out
 
@@ -546,6 +587,10 @@ def validate_event(raw: RawRecord) -> EventRecord:
         when = _parse_time(time_text)
     except ValueError:
         c.fail("time", f"must be an ISO 8601 time such as 2026-10-03T14:22:05Z; got {time_text!r}")
+    except OverflowError:
+        # 0001-01-01T00:00:00+01:00 is a time, but before year 1 in UTC (and 9999-12-31
+        # late with a negative offset, after 9999): no datetime can hold it.
+        c.fail("time", f"is outside years 1 to 9999 once converted to UTC; got {time_text!r}")
     ev = EventRecord(
         id="",
         query=query,
@@ -574,7 +619,7 @@ def validate_event(raw: RawRecord) -> EventRecord:
         ev.capability = c.ident("capability", required=False)
         ev.artifact_refs = [ev.artifact]
     if kind == "dwell":
-        ev.seconds = c.number("seconds")
+        ev.seconds = c.number("seconds", maximum=MAX_DWELL_SECONDS)
         if ev.seconds is None:
             c.fail("seconds", "is required for a dwell event")
     elif "seconds" in c.data:
@@ -582,7 +627,7 @@ def validate_event(raw: RawRecord) -> EventRecord:
     if kind == "feedback":
         value = c.data.get("value")
         if value not in (1, -1) or isinstance(value, bool):
-            c.fail("value", f"must be 1 or -1 for a feedback event; got {value!r}")
+            c.fail("value", f"must be 1 or -1 for a feedback event; got {_shown(value)}")
         ev.value = int(value)
     elif "value" in c.data:
         c.fail("value", "only feedback events carry a value")
@@ -615,6 +660,28 @@ def _parse_time(text: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+_NOT_FINITE = {
+    False: "must be a finite number",
+    True: "is too large: whole numbers must fit in 64 bits (at most 9223372036854775807)",
+}
+
+
+def _finite(value: int | float) -> bool:
+    """A float that is not NaN or infinite, or an integer Neo4j can store (64 bits)."""
+    if isinstance(value, int):
+        return INT64[0] <= value <= INT64[1]
+    return math.isfinite(value)
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: short scalars as written, anything bigger by its type, so a
+    message never grows with the input (nor recurses into a deeply nested one)."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        text = repr(value)
+        return text if len(text) <= 80 else text[:77] + "..."
+    return _type_name(value)
 
 
 def _type_name(value: Any) -> str:

@@ -280,6 +280,94 @@ BAD_INPUTS = [
         "defined twice",
     ),
     ("not an object", ['["a list"]'], 1, None, "expected a JSON object"),
+    # Issue 11 (F4-F6): input that passed validation and then failed in the driver or Python.
+    (
+        "lone surrogate in a query",
+        [json.dumps(artifact("x")), json.dumps(event("q \ud800", "x", "s1"))],
+        2,
+        "query",
+        "lone surrogate",
+    ),
+    (
+        "lone surrogate in a capability",
+        [json.dumps(artifact("x", capabilities=[{"title": "T", "text": "a\udc80b"}]))],
+        1,
+        "capabilities[0].text",
+        "lone surrogate",
+    ),
+    (
+        "lone surrogate in a list item",
+        [json.dumps(artifact("x", frameworks=["ok", "\ud800"]))],
+        1,
+        "frameworks[1]",
+        "lone surrogate",
+    ),
+    (
+        "time before year 1 in UTC",
+        [
+            json.dumps(artifact("x")),
+            json.dumps(event("q", "x", "s1", time="0001-01-01T00:00:00+01:00")),
+        ],
+        2,
+        "time",
+        "years 1 to 9999",
+    ),
+    (
+        "time after year 9999 in UTC",
+        [
+            json.dumps(artifact("x")),
+            json.dumps(event("q", "x", "s1", time="9999-12-31T23:30:00-01:00")),
+        ],
+        2,
+        "time",
+        "years 1 to 9999",
+    ),
+    (
+        "release date before year 1 in UTC",
+        [json.dumps(artifact("x", released="0001-01-01T00:00:00+01:00"))],
+        1,
+        "released",
+        "must be a date",
+    ),
+    (
+        "dwell of 1e308 seconds",
+        [json.dumps(artifact("x")), json.dumps(event("q", "x", "s1", "dwell", seconds=1e308))],
+        2,
+        "seconds",
+        "at most 86,400",
+    ),
+    (
+        "dwell of NaN seconds",
+        [
+            json.dumps(artifact("x")),
+            json.dumps(event("q", "x", "s1", "dwell", seconds=float("nan"))),
+        ],
+        2,
+        "seconds",
+        "finite",
+    ),
+    (
+        "integer past 64 bits",
+        [json.dumps(artifact("x", parameters=10**20))],
+        1,
+        "parameters",
+        "64 bits",
+    ),
+    (
+        "signal past 64 bits",
+        [json.dumps(artifact("x", signals={"downloads": 2**63}))],
+        1,
+        "signals.downloads",
+        "64 bits",
+    ),
+    ("nested 1,000 levels", ["[" * 1000 + "]" * 1000], 1, None, "nested too deeply"),
+    (
+        "a value shown by its type, not its size",
+        [json.dumps(artifact("x", kind=[[["robot"] * 1000]]))],
+        1,
+        "kind",
+        "got a list",
+    ),
 ]
 
 
@@ -332,6 +420,24 @@ def test_cli_reports_bad_input_and_exits_non_zero(graph, cli, tmp_path):
     assert f"{bad}:2: field 'artifact': unknown artifact 'ghost'" in result.stderr
     assert "Traceback" not in result.stderr
     assert store.stats(graph)["artifacts"] == 0
+
+
+def test_cli_refuses_a_lone_surrogate_in_2500_events_and_writes_nothing(graph, cli, tmp_path):
+    # Issue 11, F4: the review's file wrote 2,000 Evidence nodes, then a traceback and exit 1.
+    events = [event(f"query {i % 50}", "x", f"s{i}") for i in range(2500)]
+    events[2400]["query"] = "broken \ud800 query"
+    bad = write_jsonl(tmp_path / "bad.jsonl", [artifact("x"), *events])
+    for command in (("ingest",), ("events", "ingest")):
+        result = cli(*command, str(bad))
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert lines[0] == (
+            f"error: {bad}:2402: field 'query': contains a lone surrogate (U+D800 at character "
+            "8), which is not valid Unicode text"
+        ) and lines[1:] == ["Nothing was written."], result.stderr
+        assert store.stats(graph)["artifacts"] == 0
+        assert graph.read("MATCH (e:Evidence) RETURN count(e) AS n")[0]["n"] == 0
 
 
 def test_json_report_of_cli_ingest(graph, cli, tmp_path):
