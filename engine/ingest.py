@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 import time
@@ -207,6 +208,12 @@ def _check_references(plan: _Plan, graph: Graph | None) -> None:
             )
 
 
+# Up to this many events (an API batch at most) are written in one transaction: all or
+# nothing. More are written in batches, with a journal (below) so that no failure leaves
+# evidence without its edges for longer than the next ingest.
+ONE_TRANSACTION_EVENTS = 10_000
+
+
 def ingest(
     graph: Graph,
     path: Path | None = None,
@@ -215,11 +222,16 @@ def ingest(
     show_progress: bool = True,
     records: list[RawRecord] | None = None,
     events_only: bool = False,
+    one_transaction: bool | None = None,
+    finish_journal: bool = True,
 ) -> IngestReport:
     """Validate `path` (or `records`) whole, then write it.
 
-    Safe to re-run, and to re-run after a crash: every write is an idempotent merge, one
-    transaction per batch.
+    Safe to re-run, and to re-run after a crash: every write is an idempotent merge. Events
+    go in one transaction when `one_transaction` (default: when there are at most
+    ONE_TRANSACTION_EVENTS), else one per batch. `finish_journal` first completes what a
+    batched ingest that stopped half-way left (one scan of the Query nodes); the API skips
+    it to keep its writes small.
     """
     started = time.perf_counter()
     plan = validate(graph, path, decompose_fn, show_progress, records)
@@ -235,7 +247,9 @@ def ingest(
         write_artifacts(
             graph, _artifacts(plan, decompose_fn), plan.artifacts, batch_size, show_progress
         )
-        write_events(graph, _events(plan), plan.events, batch_size, show_progress)
+        if plan.events and finish_journal:
+            complete_journal(graph, batch_size)
+        write_events(graph, _events(plan), plan.events, batch_size, show_progress, one_transaction)
     finally:
         if plan.spill is not None:
             plan.spill.close()
@@ -308,9 +322,7 @@ def write_artifacts(
     with progress(total=total, desc="artifacts", unit="artifact", enabled=show_progress) as bar:
         for batch in _chunks(records, size):
             rows = [artifact_row(a) for a in batch]
-            cut_queries = graph.write(lambda tx, rows=rows: store.upsert_artifacts(tx, rows))
-            if cut_queries:
-                graph.write(lambda tx, q=cut_queries: store.refresh_queries(tx, q))
+            graph.write(lambda tx, rows=rows: _upsert_artifacts(tx, rows))
             links.extend(
                 {"id": a.id, "derived_from": a.derived_from, "integrates_with": a.integrates_with}
                 for a in batch
@@ -320,38 +332,98 @@ def write_artifacts(
         graph.write(lambda tx, batch=batch: store.link_artifacts(tx, batch))
 
 
+def _upsert_artifacts(tx: Any, rows: list[dict[str, Any]]) -> None:
+    # Queries whose evidence went with a dropped capability are recounted in the same
+    # transaction, so no commit leaves them counting evidence that is gone.
+    store.refresh_queries(tx, store.upsert_artifacts(tx, rows))
+
+
 def write_events(
     graph: Graph,
     records: Iterator[EventRecord],
     total: int,
     batch_size: int,
     show_progress: bool = True,
+    one_transaction: bool | None = None,
 ) -> None:
-    """Fold events into per-session evidence and merge it, one transaction per batch; then
-    recompute each touched MATCHED / PREFERRED_OVER edge and Query once, from all its evidence.
+    """Fold events into per-session evidence and merge it; recompute each touched MATCHED /
+    PREFERRED_OVER edge and Query once, from all its evidence.
 
-    Until that last step ends the edges lag the evidence; re-running the same ingest after a
-    crash touches the same pairs again, so it repairs them.
+    In one transaction (`one_transaction`, default when `total` is at most
+    ONE_TRANSACTION_EVENTS): nothing is written unless everything is. Otherwise one
+    transaction per batch, each marking its queries stale (the journal) with the evidence;
+    the edges are recomputed at the end, and the marks go with them. A failure in between
+    recomputes what was committed if Neo4j still answers; a crash leaves the marks, and the
+    next ingest (`complete_journal`) recomputes their pairs first.
     """
+    if one_transaction is None:
+        one_transaction = total <= ONE_TRANSACTION_EVENTS
+    if one_transaction:
+        events = list(records)  # the transaction function may run again on a retry
+        with progress(total=total, desc="events", unit="event", enabled=show_progress) as bar:
+            graph.write(lambda tx: _write_all(tx, events, batch_size))
+            bar.update(len(events))
+        return
     pairs: dict[str, dict[str, Any]] = {}
     queries: set[str] = set()
-    with progress(total=total, desc="events", unit="event", enabled=show_progress) as bar:
-        for batch in _chunks(records, batch_size):
-            rows = fold(batch)
-            graph.write(
-                lambda tx, rows=rows: store.merge_evidence(
-                    tx, rows, MATCH_WEIGHTS, EVENTS_PER_SESSION, refresh=False
+    try:
+        with progress(total=total, desc="events", unit="event", enabled=show_progress) as bar:
+            for batch in _chunks(records, batch_size):
+                rows = fold(batch)
+                graph.write(
+                    lambda tx, rows=rows: store.merge_evidence(
+                        tx, rows, MATCH_WEIGHTS, EVENTS_PER_SESSION, refresh=False, journal=True
+                    )
                 )
-            )
-            for r in rows:
-                if r["pair"] not in pairs:
-                    pairs[r["pair"]] = store.pair_of(r)
-                queries.add(r["query_id"])
-            bar.update(len(batch))
+                _touched(rows, pairs, queries)
+                bar.update(len(batch))
+    except Exception:
+        # Not KeyboardInterrupt: Ctrl-C stops at once, and the marks stay for the next run.
+        with contextlib.suppress(Exception):
+            _refresh(graph, pairs, queries, batch_size)
+        raise
+    _refresh(graph, pairs, queries, batch_size)
+
+
+def _write_all(tx: Any, events: list[EventRecord], batch_size: int) -> None:
+    pairs: dict[str, dict[str, Any]] = {}
+    queries: set[str] = set()
+    for batch in _chunks(iter(events), batch_size):
+        rows = fold(batch)
+        store.merge_evidence(tx, rows, MATCH_WEIGHTS, EVENTS_PER_SESSION, refresh=False)
+        _touched(rows, pairs, queries)
+    for chunk in _chunks(iter(pairs.values()), batch_size):
+        store.refresh_pairs(tx, chunk, MATCH_WEIGHTS)
+    for chunk in _chunks(iter(sorted(queries)), batch_size):
+        store.refresh_queries(tx, chunk)
+
+
+def _touched(rows: list[dict[str, Any]], pairs: dict[str, Any], queries: set[str]) -> None:
+    for r in rows:
+        if r["pair"] not in pairs:
+            pairs[r["pair"]] = store.pair_of(r)
+        queries.add(r["query_id"])
+
+
+def _refresh(
+    graph: Graph, pairs: dict[str, dict[str, Any]], queries: set[str], batch_size: int
+) -> None:
+    """Recompute the pairs, then the queries, clearing their marks: a query's mark goes only
+    once every pair of its evidence is recomputed."""
     for chunk in _chunks(iter(pairs.values()), batch_size):
         graph.write(lambda tx, chunk=chunk: store.refresh_pairs(tx, chunk, MATCH_WEIGHTS))
     for chunk in _chunks(iter(sorted(queries)), batch_size):
-        graph.write(lambda tx, chunk=chunk: store.refresh_queries(tx, chunk))
+        graph.write(lambda tx, chunk=chunk: store.refresh_queries(tx, chunk, done=True))
+
+
+def complete_journal(graph: Graph, batch_size: int = 2000) -> int:
+    """Recompute the edges of queries a batched ingest marked and did not finish; returns
+    how many queries that was (0 almost always)."""
+    stale = store.stale_queries(graph)
+    if stale:
+        pairs = {p["pair"]: p for p in store.stale_pairs(graph, stale)}
+        _refresh(graph, pairs, set(stale), batch_size)
+    return len(stale)
 
 
 def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:

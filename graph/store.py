@@ -74,10 +74,13 @@ CALL (a, r) {
 
 # Evidence merges are set-like (OR, MAX, latest-by-time, union of event ids) so that loading
 # the same events again, in any batching, leaves every property as it was.
+# With $stale, the Query is marked as the journal of a batched ingest: its evidence may be
+# ahead of its edges until the ingest's last step (or the next ingest) recomputes them.
 MERGE_QUERIES = """
 UNWIND $rows AS r
 MERGE (q:Query {id: r.id})
   ON CREATE SET q.text = r.text
+FOREACH (_ IN CASE WHEN $stale THEN [1] ELSE [] END | SET q.stale = true)
 """
 
 # A new Evidence node takes the row as it is (one write per property); only an existing one
@@ -153,6 +156,18 @@ CALL (id) {
 }
 SET q.sessions = sessions, q.count = events, q.last_seen = last_seen
 """
+# The same, once every pair of these queries is recomputed: the journal mark goes.
+REFRESH_QUERIES_DONE = REFRESH_QUERIES + "REMOVE q.stale\n"
+
+# What a batched ingest that stopped half-way left: marked queries, and the pairs of all
+# their evidence (a superset of what it wrote; recomputing a pair is always safe).
+STALE_QUERIES = "MATCH (q:Query) WHERE q.stale RETURN q.id AS id"
+STALE_PAIRS = """
+UNWIND $ids AS id
+MATCH (e:Evidence {query: id})
+RETURN DISTINCT e.pair AS pair, e.query AS query_id, e.target AS target, e.loser AS loser,
+       e.target_kind AS target_kind
+"""
 
 EXISTING_ARTIFACTS = "UNWIND $ids AS id MATCH (a:Artifact {id: id}) RETURN a.id AS id"
 EXISTING_CAPABILITIES = """
@@ -195,12 +210,14 @@ def merge_evidence(
     weights: dict[str, float],
     events_per_session: int,
     refresh: bool = True,
+    journal: bool = False,
 ) -> None:
-    """Merge per-session evidence; with `refresh`, recompute the edges it feeds as well."""
+    """Merge per-session evidence; with `refresh`, recompute the edges it feeds as well;
+    with `journal`, mark its queries stale until `refresh_queries(..., done=True)`."""
     queries: dict[str, dict[str, str]] = {}
     for r in rows:
         queries.setdefault(r["query_id"], {"id": r["query_id"], "text": r["query_text"]})
-    tx.run(MERGE_QUERIES, rows=list(queries.values())).consume()
+    tx.run(MERGE_QUERIES, rows=list(queries.values()), stale=journal).consume()
     tx.run(MERGE_EVIDENCE, rows=rows, events_per_session=events_per_session).consume()
     if refresh:
         refresh_pairs(tx, list({r["pair"]: pair_of(r) for r in rows}.values()), weights)
@@ -230,9 +247,24 @@ def refresh_pairs(
         tx.run(REFRESH_PREFERRED, pairs=prefer).consume()
 
 
-def refresh_queries(tx: neo4j.ManagedTransaction, query_ids: list[str]) -> None:
+def refresh_queries(tx: neo4j.ManagedTransaction, query_ids: list[str], done: bool = False) -> None:
+    """Recompute these Query nodes' counts; `done` also clears their journal mark."""
     if query_ids:
-        tx.run(REFRESH_QUERIES, ids=query_ids).consume()
+        tx.run(REFRESH_QUERIES_DONE if done else REFRESH_QUERIES, ids=query_ids).consume()
+
+
+def stale_queries(graph: Graph) -> list[str]:
+    """Queries a batched ingest marked and did not finish (it crashed or lost Neo4j)."""
+    return [r["id"] for r in graph.read(STALE_QUERIES)]
+
+
+def stale_pairs(graph: Graph, query_ids: list[str]) -> list[dict[str, Any]]:
+    """Every pair the evidence of these queries feeds, once each."""
+    pairs: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(query_ids), 10000):
+        for r in graph.read(STALE_PAIRS, ids=query_ids[start : start + 10000]):
+            pairs.setdefault(r["pair"], r)
+    return list(pairs.values())
 
 
 def existing_artifacts(graph: Graph, ids: list[str]) -> set[str]:
