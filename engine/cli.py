@@ -247,7 +247,13 @@ def db_reset(
 def ingest(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="A .jsonl/.json file or a folder of them.")],
-    batch_size: Annotated[int, typer.Option(min=1, help="Records per transaction.")] = 2000,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Records per batch; up to 10,000 events are written in one transaction.",
+        ),
+    ] = 2000,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Load artifacts and search events; validates everything before writing anything."""
@@ -685,6 +691,8 @@ def compare(
 
 
 def parse_params(items: list[str]) -> dict[str, Any]:
+    """`name=value` pairs: JSON values, else the text itself; exit 2 on a value Neo4j cannot
+    take (so the driver never fails on it mid-query with a traceback)."""
     params: dict[str, Any] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -694,7 +702,37 @@ def parse_params(items: list[str]) -> dict[str, Any]:
             params[name] = json.loads(value)
         except json.JSONDecodeError:
             params[name] = value
+        except (RecursionError, ValueError):  # nested too deeply; over 4,300 digits
+            _fail(f"--param {name}: the JSON value nests too deeply or has too many digits.", 2)
+        problem = _param_problem(params[name])
+        if problem:
+            _fail(f"--param {name}: {problem}", 2)
     return params
+
+
+def _param_problem(value: Any) -> str | None:
+    """What keeps Neo4j from taking a parameter: an integer past 64 bits, text that is not
+    valid Unicode, nesting deeper than any query needs. Walked without recursion."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > 64:
+            return "the JSON value nests more than 64 levels deep."
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int) and not -(2**63) <= item < 2**63:
+            return f"the integer {item} does not fit in 64 bits (Neo4j's integers)."
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "the text is not valid Unicode (a lone surrogate or a bad byte)."
+        elif isinstance(item, dict):
+            stack.extend((k, depth + 1) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return None
 
 
 def _print_table(columns: list[str], rows: list[dict[str, Any]]) -> None:
