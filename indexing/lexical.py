@@ -42,9 +42,9 @@ class BM25:
         self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for word, docs_of in rows.items():
             idx = np.array(docs_of, dtype=np.int64)
-            f = np.array(freqs[word], dtype=np.float64)
+            tf = np.array(freqs[word], dtype=np.float64)
             idf = math.log(1.0 + (self.size - len(idx) + 0.5) / (len(idx) + 0.5))
-            weight = idf * f * (k1 + 1.0) / (f + norm[idx])
+            weight = idf * tf * (k1 + 1.0) / (tf + norm[idx])
             if len(idx) > max_postings:
                 keep = np.sort(np.argpartition(-weight, max_postings - 1)[:max_postings])
                 idx, weight = idx[keep], weight[keep]
@@ -55,6 +55,9 @@ class BM25:
         parts = [self._postings[w] for w in set(tokens(text)) if w in self._postings]
         if not parts or n <= 0:
             return []
+        docs: np.ndarray
+        weights: np.ndarray
+        scores: np.ndarray
         if len(parts) == 1:
             docs, weights = parts[0]
             scores = np.zeros(self.size, dtype=np.float64)

@@ -9,7 +9,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 from tqdm import tqdm
@@ -119,7 +119,7 @@ def load_pipeline(
 
 
 def render(
-    pipe: DiffusionPipeline,
+    pipe: Any,  # a DiffusionPipeline subclass: its __call__ and progress bar live there
     prompts: list[str],
     seed: int = 0,
     steps: int = 4,

@@ -35,9 +35,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import faiss
 import numpy as np
+
+# faiss's SWIG classes are typed as the base Index; the attributes used here (hnsw, nlist,
+# invlists, …) live on the subclasses that downcast_index returns, so indexes are Any here.
+FaissIndex: TypeAlias = Any
 
 FORMAT = 1
 EXACT_LIMIT = 50_000
@@ -94,18 +99,19 @@ def ivf_nprobe(nlist: int) -> int:
 
 def _family(index_type: str) -> str:
     """The family of an index type: "ivf4096,flat" -> "ivf"."""
-    return re.match(r"[a-z]*", index_type).group()
+    match = re.match(r"[a-z]*", index_type)
+    return match.group() if match else ""
 
 
-def _build(family: str, dim: int, ids: np.ndarray, vectors: np.ndarray) -> faiss.Index | None:
+def _build(family: str, dim: int, ids: np.ndarray, vectors: np.ndarray) -> FaissIndex:
     """A new index of `family` holding `vectors` under `ids` (None when there are none)."""
     if len(ids) == 0:
         return None
     if family == "flat":
-        index = faiss.index_factory(dim, "IDMap2,Flat", faiss.METRIC_INNER_PRODUCT)
+        index: FaissIndex = faiss.index_factory(dim, "IDMap2,Flat", faiss.METRIC_INNER_PRODUCT)
     elif family == "hnsw":
         index = faiss.index_factory(dim, f"IDMap2,HNSW{HNSW_M},Flat", faiss.METRIC_INNER_PRODUCT)
-        faiss.downcast_index(index.index).hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        _inner(index).hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     else:
         nlist = ivf_nlist(len(ids))
         index = faiss.index_factory(dim, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
@@ -120,33 +126,38 @@ def _build(family: str, dim: int, ids: np.ndarray, vectors: np.ndarray) -> faiss
         index.train(sample)
         # A hash table (not an array) maps arbitrary 63-bit ids to list entries, which is what
         # remove_ids and reconstruct need.
-        index.set_direct_map_type(faiss.DirectMap.Hashtable)
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
     index.add_with_ids(vectors, ids)
     _tune(index)
     return index
 
 
-def _tune(index: faiss.Index) -> None:
+def _inner(index: FaissIndex) -> FaissIndex:
+    """The index an IDMap2 wraps, as its own class (HNSW, Flat)."""
+    return faiss.downcast_index(index.index)
+
+
+def _tune(index: FaissIndex) -> None:
     """Set the search-time parameters (they follow the code, not what the file holds)."""
     if isinstance(index, faiss.IndexIVF):
         index.nprobe = ivf_nprobe(index.nlist)
     elif isinstance(index, faiss.IndexIDMap2):
-        inner = faiss.downcast_index(index.index)
+        inner = _inner(index)
         if isinstance(inner, faiss.IndexHNSW):
             inner.hnsw.efSearch = HNSW_EF_SEARCH
 
 
-def _index_type(index: faiss.Index | None) -> str:
+def _index_type(index: FaissIndex) -> str:
     if isinstance(index, faiss.IndexIVF):
         return f"ivf{index.nlist},flat"
     if isinstance(index, faiss.IndexIDMap2):
-        inner = faiss.downcast_index(index.index)
+        inner = _inner(index)
         if isinstance(inner, faiss.IndexHNSW):
-            return f"hnsw{inner.hnsw.nb_neighbors(1)},flat"
+            return f"hnsw{inner.hnsw.nb_neighbors(1)},flat"  # type: ignore[attr-defined]
     return "flat"
 
 
-def _index_ids(index: faiss.Index) -> np.ndarray:
+def _index_ids(index: FaissIndex) -> np.ndarray:
     """Every id stored in the index, in no particular order."""
     if isinstance(index, faiss.IndexIDMap2):
         return faiss.vector_to_array(index.id_map)
@@ -161,7 +172,7 @@ def _index_ids(index: faiss.Index) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
-def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Write `path` through a temp file in the same folder: fsync, then rename over it."""
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -214,7 +225,7 @@ class VectorStore:
         self.dim = dim
         self.exact_limit = exact_limit
         self.kind = kind
-        self._index: faiss.Index | None = None
+        self._index: FaissIndex = None
         self._key_to_id: dict[str, int] = {}
         self._id_to_key: dict[int, str] = {}
         self._fingerprints: dict[str, str] = {}
@@ -395,7 +406,7 @@ class VectorStore:
         if isinstance(self._index, faiss.IndexIVF):
             return int(self._index.nprobe)
         if _family(self.index_type) == "hnsw":
-            return int(faiss.downcast_index(self._index.index).hnsw.efSearch)
+            return int(_inner(self._index).hnsw.efSearch)
         return None
 
     @search_effort.setter
@@ -403,7 +414,7 @@ class VectorStore:
         if isinstance(self._index, faiss.IndexIVF):
             self._index.nprobe = int(value)
         elif _family(self.index_type) == "hnsw":
-            faiss.downcast_index(self._index.index).hnsw.efSearch = int(value)
+            _inner(self._index).hnsw.efSearch = int(value)
 
     def fingerprints(self) -> dict[str, str]:
         """Graph key -> fingerprint of the content each vector was built from."""
@@ -515,6 +526,7 @@ class VectorStore:
             parts_vectors[0] = self._index.reconstruct_batch(kept)
         if ids is not None:
             parts_ids.append(ids)
+            assert vectors is not None  # given with ids
             parts_vectors.append(vectors)
         all_ids = np.concatenate(parts_ids)
         self._index = _build(family, self.dim, all_ids, np.concatenate(parts_vectors))
