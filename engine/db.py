@@ -27,6 +27,7 @@ def open_graph(
                 "NEO4J_URI is set but NEO4J_PASSWORD is not: set both "
                 "(and NEO4J_USER if it is not 'neo4j')."
             )
+        assert settings.neo4j_uri is not None  # external_neo4j says so
         graph = Graph(
             settings.neo4j_uri,
             settings.neo4j_user,

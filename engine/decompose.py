@@ -353,7 +353,9 @@ def _title(text: str) -> str:
         window = title[: MAX_TITLE + 1]
         strong = [m.start() for m in _STRONG_CUT.finditer(window) if m.start() >= 25]
         weak = [m.start() for m in _WEAK_CUT.finditer(window) if m.start() >= 25]
-        cut = strong[-1] if strong else next((c for c in weak if c >= 40), (weak or [None])[-1])
+        cut = (
+            strong[-1] if strong else next((c for c in weak if c >= 40), weak[-1] if weak else None)
+        )
         title = window[:cut] if cut else window.rsplit(" ", 1)[0]
         for _ in range(2):  # a cut inside "a, b, c" leaves a stub item; end before it instead
             title = re.sub(r"^(.{25,}?),\s+\S+(?:\s+\S+)?$", r"\1", title)

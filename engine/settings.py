@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 # Limits on user-supplied text, documented in the README ("Input limits").
 MAX_ID_CHARS = 200
@@ -84,7 +85,7 @@ class Settings:
             ("UNFRAGILE_INDEX_KIND", "index_kind"),
         ):
             if env.get(var):
-                s = replace(s, **{name: env[var]})
+                s = replace(s, **{name: env[var]})  # type: ignore[arg-type]  # str fields
         if s.index_kind not in ("auto", "exact", "ivf", "hnsw"):
             raise SettingsError(
                 f"UNFRAGILE_INDEX_KIND={s.index_kind!r}: use auto, exact, ivf or hnsw"
@@ -98,7 +99,7 @@ class Settings:
             s = replace(s, gds=False)
         return s
 
-    def with_(self, **changes: object) -> Settings:
+    def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     @property

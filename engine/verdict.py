@@ -53,7 +53,9 @@ def decide(a_name: str, a: dict[str, Any], b_name: str, b: dict[str, Any]) -> Ve
     """Compare two score dicts (unfragile_rank and the five sub-scores) into a Verdict."""
     ra, rb = shown(a.get("unfragile_rank")), shown(b.get("unfragile_rank"))
     higher = "a" if ra > rb else "b" if rb > ra else None
-    a_leads, b_leads, ties = [], [], []
+    a_leads: list[str] = []
+    b_leads: list[str] = []
+    ties: list[str] = []
     for s in SUBSCORES:
         va, vb = shown(a.get(s)), shown(b.get(s))
         (a_leads if va > vb else b_leads if vb > va else ties).append(s)
