@@ -137,14 +137,15 @@ def compute(
     adoption = adoption_of(times)
     strengths = algorithms.bradley_terry({(w, lo): s for w, lo, s in prefs if s > 0})
     bench = benchmark_quality(arts)
-    quality, sources = [], []
-    for i, a in enumerate(arts):
+    quality: list[float] = []
+    sources: list[str] = []
+    for a, bench_i in zip(arts, bench, strict=True):
         if a["id"] in strengths:
             pi = strengths[a["id"]]
             quality.append(100.0 * pi / (pi + 1.0))
             sources.append("preferences")
-        elif bench[i] is not None:
-            quality.append(bench[i])
+        elif bench_i is not None:
+            quality.append(bench_i)
             sources.append("benchmarks")
         else:
             quality.append(checklist_quality(a))

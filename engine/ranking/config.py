@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -58,7 +59,7 @@ def _read_toml(path: Path | Traversable) -> dict[str, Any]:
         raise RankError(None, f"not valid TOML: {e}", str(path)) from None
 
 
-def load_config(path: Path | None = None, env: dict[str, str] | None = None) -> RankConfig:
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> RankConfig:
     """The defaults, overlaid with `path` or $UNFRAGILE_RANK_WEIGHTS when given."""
     env = os.environ if env is None else env
     data = _read_toml(DEFAULT_WEIGHTS_FILE)

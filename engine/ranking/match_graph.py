@@ -54,12 +54,13 @@ class MatchGraph:
             else self.ev_vote * session_weight[self.ev_session]
         )
         qt = np.bincount(self.ev_edge, vote, self.n_qt_edges)
-        if self._cap_rows is None:  # rows with a capability, and their capability edge
-            self._cap_rows = np.flatnonzero(self.ev_cap_edge >= 0)
-            self._cap_edges = self.ev_cap_edge[self._cap_rows]
+        cap_rows, cap_edges = self._cap_rows, self._cap_edges
+        if cap_rows is None or cap_edges is None:  # rows with a capability, and their edge
+            cap_rows = self._cap_rows = np.flatnonzero(self.ev_cap_edge >= 0)
+            cap_edges = self._cap_edges = self.ev_cap_edge[cap_rows]
         ca = np.bincount(
-            self._cap_edges,
-            vote[self._cap_rows],
+            cap_edges,
+            vote[cap_rows],
             len(self.src) - self.n_qt_edges - self.n_ground_edges,
         )
         return np.concatenate(
@@ -192,11 +193,11 @@ def build_match_graph(art_ids: list[str], owners: dict[str, str], ev: dict[str, 
     qt_keys, ev_edge = np.unique(qt_key, return_inverse=True)
     src_qt = q_base + qt_keys // n_nodes
     dst_qt = qt_keys % n_nodes
-    cap_rows = cap_code >= 0
-    ca_key = np.where(cap_rows, cap_code * n_art + a_idx, -1)
-    ca_keys, ca_inv = np.unique(ca_key[cap_rows], return_inverse=True)
+    on_cap = cap_code >= 0
+    ca_key = np.where(on_cap, cap_code * n_art + a_idx, -1)
+    ca_keys, ca_inv = np.unique(ca_key[on_cap], return_inverse=True)
     ev_cap_edge = np.full(len(vote), -1, dtype=np.int64)
-    ev_cap_edge[cap_rows] = ca_inv
+    ev_cap_edge[on_cap] = ca_inv
     src_ca = cap_base + ca_keys // n_art
     dst_ca = artifact_nodes[ca_keys % n_art]
 
