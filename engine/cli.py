@@ -614,7 +614,7 @@ def rank(
         Path | None,
         typer.Option(
             help="A TOML file of weights (default: $UNFRAGILE_RANK_WEIGHTS or the "
-            "built-in engine/rank_weights.toml)."
+            "built-in engine/ranking/rank_weights.toml)."
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
