@@ -15,7 +15,6 @@ import csv
 import http.client
 import json
 import os
-import platform
 import random
 import sys
 import threading
@@ -24,7 +23,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-REPO = Path(__file__).resolve().parents[1]
+from common import ROOT, describe, machine, metatool_dir
+
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 MIX = {"search": 40, "artifact": 25, "compare": 20, "leaderboard": 15}
 
@@ -32,7 +32,7 @@ MIX = {"search": 40, "artifact": 25, "compare": 20, "leaderboard": 15}
 def queries(metatool: Path, limit: int, rng: random.Random) -> list[str]:
     """Search texts: the bundled events' queries and a sample of MetaTool's."""
     texts = set()
-    for line in (REPO / "data" / "catalog" / "events.jsonl").read_text().splitlines():
+    for line in (ROOT / "data" / "catalog" / "events.jsonl").read_text().splitlines():
         if line.strip():
             texts.add(json.loads(line)["query"])
     found = list(texts)
@@ -88,7 +88,7 @@ def main() -> int:
         default=20000,
         help="MetaTool queries sampled (default: all, so few repeat).",
     )
-    ap.add_argument("--metatool", type=Path, default=REPO.parent / "shared" / "metatool")
+    ap.add_argument("--metatool", type=Path, default=metatool_dir())
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", action="store_true", help="Print one JSON object instead.")
     args = ap.parse_args()
@@ -179,7 +179,7 @@ def main() -> int:
         "routes": {route: figures(ms) for route, ms in sorted(by_route.items())},
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+        "machine": machine(),
     }
     if args.json:
         print(json.dumps(report))
@@ -200,7 +200,8 @@ def main() -> int:
         print(f"non-200 answers: {errors or 'none'}")
         print(
             f"load average before {report['load_average_before']}, after "
-            f"{report['load_average_after']}; {report['machine']}"
+            f"{report['load_average_after']}; {describe(report['machine'])}, "
+            f"{report['machine']['platform']}"
         )
     return 1 if report["server_errors"] else 0
 

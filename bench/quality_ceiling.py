@@ -26,7 +26,6 @@ import argparse
 import csv
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -36,12 +35,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-ROOT = Path(__file__).resolve().parent.parent
-for p in (ROOT, ROOT / "bench"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-from search_quality import machine, metatool_dir, metrics, split_queries  # noqa: E402
+from common import RESULTS, command, machine, metatool_dir  # noqa: E402
+from search_quality import metrics, split_queries  # noqa: E402
 
 from engine.decompose import decompose  # noqa: E402
 from engine.indexer import artifact_text, capability_text  # noqa: E402
@@ -53,8 +48,6 @@ from engine.metatool import (  # noqa: E402
 from engine.records import normalise_query  # noqa: E402
 from indexing.lexical import BM25  # noqa: E402
 from indexing.text import TextEncoder  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results"
 
 
 def unit(v: np.ndarray) -> np.ndarray:
@@ -243,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"  {'salt':<4} {'scorer':<58} {'R@1':>5}  {'R@5':>5}  {'MRR':>5}")
     results = [run_salt(s, folder, texts, vectors, tools, cold, say) for s in args.salts.split(",")]
     report = {
-        "command": "python bench/quality_ceiling.py " + " ".join(argv or sys.argv[1:]),
+        "command": command(short=True),
         "machine": machine(),
         "seconds": round(time.perf_counter() - t0, 1),
         "salts": results,

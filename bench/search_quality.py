@@ -49,12 +49,8 @@ import hashlib
 import itertools
 import json
 import os
-import platform
-import shlex
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -62,13 +58,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import RESULTS, command, machine, metatool_dir, say, throwaway_neo4j, workdir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from engine import search  # noqa: E402
 from engine.records import normalise_query  # noqa: E402
@@ -77,17 +70,12 @@ from graph import retrieval  # noqa: E402
 
 TARGETS = {"logs": {"r1": 0.86, "r5": 0.96}, "cold": {"r1": 0.60}}
 K = 10  # results asked of the engine; MRR is cut at this depth
-RESULTS = ROOT / "bench" / "results"
 # Deepest candidate lists the tuning sweep may ask for (the engine asks for fewer).
 MAX_CAPABILITIES = 500
 MAX_NEIGHBOURS = 50
 
 
 # -- data ----------------------------------------------------------------------------------
-
-
-def metatool_dir() -> Path:
-    return Path(os.environ.get("UNFRAGILE_METATOOL_DIR") or ROOT.parent / "shared" / "metatool")
 
 
 @dataclass
@@ -420,27 +408,12 @@ def tune(replay_cold: Replay, replay_logs: Replay, say: Callable[..., None]) -> 
     return out
 
 
-# -- machine -------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "nproc": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    with contextlib.suppress(OSError):
-        info["loadavg"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+def _torch_threads() -> int | None:
     with contextlib.suppress(Exception):
         import torch
 
-        info["torch_threads"] = torch.get_num_threads()
-    return info
+        return torch.get_num_threads()
+    return None
 
 
 def to_json(result: dict[str, Any]) -> str:
@@ -468,6 +441,152 @@ def print_table(rows: list[Row], out: Callable[..., None]) -> None:
 
 
 # -- main ----------------------------------------------------------------------------------
+
+
+def run(
+    args: argparse.Namespace, settings: Any, graph: Any, split: Split, dev: list
+) -> tuple[list[Row], dict[str, Any], dict[str, float], dict[str, Any] | None]:
+    """Import the tools, then the logs, and evaluate each configuration on the dev queries."""
+    from engine.indexer import Indexer
+    from engine.ingest import ingest
+    from engine.metatool import metatool_records
+    from graph import store
+    from indexing.text import TextEncoder
+
+    folder = metatool_dir()
+    rows: list[Row] = []
+    timings: dict[str, float] = {}
+    tuning = None
+    t0 = time.perf_counter()
+    encoder = CachedEncoder(TextEncoder(settings.text_model))
+    singles = [t for t, _ in dev[:20]]
+    t1 = time.perf_counter()
+    for t in singles:
+        encoder.encoder.encode([t])
+    timings["encode_single_ms"] = 1000 * (time.perf_counter() - t1) / max(1, len(singles))
+    say(f"encoding {len(dev)} dev queries ...")
+    t1 = time.perf_counter()
+    encoder.prime([t for t, _ in dev])
+    timings["encode_dev_s"] = time.perf_counter() - t1
+    indexer = Indexer(settings, graph, text_encoder=encoder.encoder)  # one model, not two
+
+    # -- cold ----------------------------------------------------------------------
+    say("cold: importing the tools ...")
+    t1 = time.perf_counter()
+    tools = metatool_records(folder, with_queries=False, embed=encoder.encoder.encode)
+    ingest(graph, records=tools, show_progress=False)
+    for name in ("capabilities", "queries", "artifacts"):
+        indexer.sync_text(name, show_progress=False)
+    timings["cold_import_index_s"] = time.perf_counter() - t1
+    artifact_ids = [r.data["id"] for r in tools]
+    descriptions = {r.data["id"]: r.data["description"] for r in tools}
+    stats = {"cold": store.stats(graph)}
+    say(f"  {stats['cold']}")
+    none = {"dense": 0.0, "lexical": 0.0, "evidence": 0.0, "prior": 0.0, "description": 0.0}
+    configs = [
+        ("lexical only", Weights(**{**none, "lexical": 1.0})),
+        ("dense only (capabilities)", Weights(**{**none, "dense": 1.0})),
+        (
+            "dense + lexical",
+            Weights(**{**none, "dense": search.W_DENSE, "lexical": search.W_LEXICAL}),
+        ),
+        (
+            "dense + description + lexical",
+            Weights(
+                **{
+                    **none,
+                    "dense": search.W_DENSE,
+                    "lexical": search.W_LEXICAL,
+                    "description": search.W_DESCRIPTION,
+                }
+            ),
+        ),
+        ("full engine, cold start (no logs)", Weights()),
+    ]
+    for name, w in configs:
+        engine = SearchEngine(settings, graph, encoder=encoder, weights=w)
+        m, ms, _ = evaluate(engine, dev)
+        rows.append(Row("cold", name, **m, queries=len(dev), median_ms=ms, weights=asdict(w)))
+        say(f"  {name}: {m} {ms:.1f} ms")
+    desc = description_scores(encoder, descriptions, dev)
+    m = metrics(ranks_from_scores(*desc, dev))
+    rows.append(
+        Row(
+            "ref",
+            "dense over tool descriptions",
+            **m,
+            queries=len(dev),
+            note="reference, not indexed by the engine",
+        )
+    )
+    replay_cold = (
+        Replay(SearchEngine(settings, graph, encoder=encoder), dev, artifact_ids)
+        if args.tune
+        else None
+    )
+
+    # -- logs ----------------------------------------------------------------------
+    say(f"logs: importing {split.log_rows} log rows as match events and indexing them ...")
+    t1 = time.perf_counter()
+    records = metatool_records(
+        folder,
+        keep_query=lambda q: normalise_query(q) in split.logs,
+        embed=encoder.encoder.encode,
+    )
+    ingest(graph, records=records, show_progress=False)
+    for name in ("capabilities", "queries", "artifacts"):
+        indexer.sync_text(name, show_progress=False)
+    timings["logs_import_index_s"] = time.perf_counter() - t1
+    stats["logs"] = store.stats(graph)
+    say(f"  {stats['logs']}")
+    engine = SearchEngine(settings, graph, encoder=encoder)
+    m, ms, rankings = evaluate(engine, dev)
+    rows.append(
+        Row(
+            "logs",
+            "full engine (with logs)",
+            **m,
+            queries=len(dev),
+            median_ms=ms,
+            weights=asdict(engine.weights),
+        )
+    )
+    say(f"  full engine: {m} {ms:.1f} ms")
+    m = metrics(vote_ranks(engine, graph, encoder, dev))
+    rows.append(
+        Row(
+            "ref",
+            "vote of the 10 nearest past queries",
+            **m,
+            queries=len(dev),
+            note="reference",
+        )
+    )
+    if args.tune:
+        replay = Replay(engine, dev, artifact_ids)
+        kept = replay.components(Shape())
+        # The sweep re-weights components: the default weights must reproduce the engine.
+        mine = kept.ranks(kept.linear(engine.weights))
+        agree = float(
+            np.mean(
+                np.where(mine <= K, mine, np.inf)  # the engine shows K
+                == np.array(
+                    [
+                        np.inf if r is None else r
+                        for r in (
+                            first_hit(x, labels)
+                            for x, (_, labels) in zip(rankings, dev, strict=True)
+                        )
+                    ]
+                )
+            )
+        )
+        timings["replay_agreement"] = agree
+        say(f"  re-weighting reproduces the engine's rank of the label on {agree:.4f}")
+        say("tuning ...")
+        tuning = tune(replay_cold, replay, say)
+    timings["total_s"] = time.perf_counter() - t0
+    return rows, stats, timings, tuning
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -500,16 +619,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
 
-    from engine.db import local_server, open_graph
-    from engine.indexer import Indexer
-    from engine.ingest import ingest
-    from engine.metatool import metatool_records
-    from engine.settings import Settings
     from graph import store
-    from indexing.text import TextEncoder
 
-    say = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
-    command = shlex.join([Path(sys.executable).name, *sys.argv])
     folder = metatool_dir()
     if not 0.0 < args.log_share < 1.0:
         p.error("--log-share must be between 0 and 1")
@@ -519,166 +630,21 @@ def main(argv: list[str] | None = None) -> int:
         f"split {args.salt!r}: {len(split.logs)} log texts ({split.log_rows} rows), "
         f"{len(split.dev)} dev texts ({split.dev_rows} rows); evaluating {len(dev)}"
     )
-
-    work = Path(tempfile.mkdtemp(prefix="unfragile-quality-"))
-    settings = Settings.from_env()
-    server = graph = None
-    owned = False  # an external graph is emptied at the end only if it was empty at the start
-    rows: list[Row] = []
-    timings: dict[str, float] = {}
-    tuning = None
-    try:
-        if settings.external_neo4j:
-            graph = open_graph(settings, apply_schema=True)
-            if any(store.stats(graph).values()):
-                raise SystemExit(f"the graph at {settings.neo4j_uri} is not empty")
-            owned = True
-            settings = settings.with_(home=work / "home")  # indexes still go to the temp home
-        else:
-            settings = settings.with_(home=work / "home")
-            server = local_server(settings)
-            say(f"starting Neo4j in {settings.home} ...")
-            server.start(timeout_s=settings.neo4j_start_timeout_s)
-            graph = open_graph(settings, apply_schema=True)
-
-        t0 = time.perf_counter()
-        encoder = CachedEncoder(TextEncoder(settings.text_model))
-        singles = [t for t, _ in dev[:20]]
-        t1 = time.perf_counter()
-        for t in singles:
-            encoder.encoder.encode([t])
-        timings["encode_single_ms"] = 1000 * (time.perf_counter() - t1) / max(1, len(singles))
-        say(f"encoding {len(dev)} dev queries ...")
-        t1 = time.perf_counter()
-        encoder.prime([t for t, _ in dev])
-        timings["encode_dev_s"] = time.perf_counter() - t1
-        indexer = Indexer(settings, graph, text_encoder=encoder.encoder)  # one model, not two
-
-        # -- cold ----------------------------------------------------------------------
-        say("cold: importing the tools ...")
-        t1 = time.perf_counter()
-        tools = metatool_records(folder, with_queries=False, embed=encoder.encoder.encode)
-        ingest(graph, records=tools, show_progress=False)
-        for name in ("capabilities", "queries", "artifacts"):
-            indexer.sync_text(name, show_progress=False)
-        timings["cold_import_index_s"] = time.perf_counter() - t1
-        artifact_ids = [r.data["id"] for r in tools]
-        descriptions = {r.data["id"]: r.data["description"] for r in tools}
-        stats = {"cold": store.stats(graph)}
-        say(f"  {stats['cold']}")
-        none = {"dense": 0.0, "lexical": 0.0, "evidence": 0.0, "prior": 0.0, "description": 0.0}
-        configs = [
-            ("lexical only", Weights(**{**none, "lexical": 1.0})),
-            ("dense only (capabilities)", Weights(**{**none, "dense": 1.0})),
-            (
-                "dense + lexical",
-                Weights(**{**none, "dense": search.W_DENSE, "lexical": search.W_LEXICAL}),
-            ),
-            (
-                "dense + description + lexical",
-                Weights(
-                    **{
-                        **none,
-                        "dense": search.W_DENSE,
-                        "lexical": search.W_LEXICAL,
-                        "description": search.W_DESCRIPTION,
-                    }
-                ),
-            ),
-            ("full engine, cold start (no logs)", Weights()),
-        ]
-        for name, w in configs:
-            engine = SearchEngine(settings, graph, encoder=encoder, weights=w)
-            m, ms, _ = evaluate(engine, dev)
-            rows.append(Row("cold", name, **m, queries=len(dev), median_ms=ms, weights=asdict(w)))
-            say(f"  {name}: {m} {ms:.1f} ms")
-        desc = description_scores(encoder, descriptions, dev)
-        m = metrics(ranks_from_scores(*desc, dev))
-        rows.append(
-            Row(
-                "ref",
-                "dense over tool descriptions",
-                **m,
-                queries=len(dev),
-                note="reference, not indexed by the engine",
-            )
-        )
-        replay_cold = (
-            Replay(SearchEngine(settings, graph, encoder=encoder), dev, artifact_ids)
-            if args.tune
-            else None
-        )
-
-        # -- logs ----------------------------------------------------------------------
-        say(f"logs: importing {split.log_rows} log rows as match events and indexing them ...")
-        t1 = time.perf_counter()
-        records = metatool_records(
-            folder,
-            keep_query=lambda q: normalise_query(q) in split.logs,
-            embed=encoder.encoder.encode,
-        )
-        ingest(graph, records=records, show_progress=False)
-        for name in ("capabilities", "queries", "artifacts"):
-            indexer.sync_text(name, show_progress=False)
-        timings["logs_import_index_s"] = time.perf_counter() - t1
-        stats["logs"] = store.stats(graph)
-        say(f"  {stats['logs']}")
-        engine = SearchEngine(settings, graph, encoder=encoder)
-        m, ms, rankings = evaluate(engine, dev)
-        rows.append(
-            Row(
-                "logs",
-                "full engine (with logs)",
-                **m,
-                queries=len(dev),
-                median_ms=ms,
-                weights=asdict(engine.weights),
-            )
-        )
-        say(f"  full engine: {m} {ms:.1f} ms")
-        m = metrics(vote_ranks(engine, graph, encoder, dev))
-        rows.append(
-            Row(
-                "ref",
-                "vote of the 10 nearest past queries",
-                **m,
-                queries=len(dev),
-                note="reference",
-            )
-        )
-        if args.tune:
-            replay = Replay(engine, dev, artifact_ids)
-            kept = replay.components(Shape())
-            # The sweep re-weights components: the default weights must reproduce the engine.
-            mine = kept.ranks(kept.linear(engine.weights))
-            agree = float(
-                np.mean(
-                    np.where(mine <= K, mine, np.inf)  # the engine shows K
-                    == np.array(
-                        [
-                            np.inf if r is None else r
-                            for r in (
-                                first_hit(x, labels)
-                                for x, (_, labels) in zip(rankings, dev, strict=True)
-                            )
-                        ]
-                    )
-                )
-            )
-            timings["replay_agreement"] = agree
-            say(f"  re-weighting reproduces the engine's rank of the label on {agree:.4f}")
-            say("tuning ...")
-            tuning = tune(replay_cold, replay, say)
-        timings["total_s"] = time.perf_counter() - t0
-    finally:
-        if graph is not None:
-            with contextlib.suppress(Exception):
-                if owned:
-                    store.delete_everything(graph)
-            graph.close()
-        if server is not None:
-            server.stop()
-        shutil.rmtree(work, ignore_errors=True)
+    # Indexes go to the temporary home even with NEO4J_URI; an external graph must be empty at
+    # the start, and is emptied at the end.
+    with (
+        workdir("unfragile-quality-") as work,
+        throwaway_neo4j(work / "home", external=True) as neo,
+    ):
+        external = neo.settings.external_neo4j
+        if external and any(store.stats(neo.graph).values()):
+            raise SystemExit(f"the graph at {neo.settings.neo4j_uri} is not empty")
+        try:
+            rows, stats, timings, tuning = run(args, neo.settings, neo.graph, split, dev)
+        finally:
+            if external:
+                with contextlib.suppress(Exception):
+                    store.delete_everything(neo.graph)
 
     constants = {
         n: getattr(search, n)
@@ -697,8 +663,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     }
     result = {
-        "command": command,
-        "machine": machine(),
+        "command": command(short=True),
+        "machine": {**machine("torch"), "torch_threads": _torch_threads()},
         "salt": args.salt,
         "log_share": args.log_share,
         "split": {
@@ -732,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {mi.get('cpu', '?')}, {mi['nproc']} CPUs, load {mi.get('loadavg', '?')}, "
         f"Python {mi['python']}"
     )
-    print(f"command: {command}")
+    print(f"command: {result['command']}")
     if args.json is not None:
         share = "" if args.log_share == 0.5 else f"_logs{round(100 * args.log_share)}"
         path = Path(args.json) if args.json else RESULTS / f"search_quality_{args.salt}{share}.json"

@@ -30,10 +30,6 @@ import json
 import math
 import os
 import random
-import shlex
-import shutil
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -43,12 +39,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-ROOT = Path(__file__).resolve().parent.parent
-for p in (ROOT, ROOT / "bench"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
-
-from search_quality import K, machine, metatool_dir, metrics, split_queries  # noqa: E402
+from common import RESULTS, command, loadavg, machine, metatool_dir, say, workdir  # noqa: E402
+from search_quality import K, metrics, split_queries  # noqa: E402
 
 from engine.metatool import metatool_records  # noqa: E402
 from engine.records import normalise_query  # noqa: E402
@@ -58,7 +50,6 @@ NEIGHBOURS = 20
 MIN_SIMILARITY = 0.3
 SHARPNESS = 10.0
 W_EVIDENCE = 3.0
-RESULTS = ROOT / "bench" / "results"
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -270,10 +261,6 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
 
-    def say(*a: Any) -> None:
-        print(*a, file=sys.stderr, flush=True)
-
-    command = shlex.join([Path(sys.executable).name, *sys.argv])
     load_start = machine()
     data = load(args.salt)
     pairs = [(q, t) for q, ts in data["logs"] for t in ts]
@@ -284,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     path = resolve_text_model(None)
     result: dict[str, Any] = {
         "salt": args.salt,
-        "command": command,
+        "command": command(short=True),
         "machine": load_start,
         "params": {k: v for k, v in vars(args).items() if k != "json"},
         "dev": len(data["split"].dev),
@@ -295,8 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     result["base"] = evaluate(base, data)
     result["eval_s"] = round(time.perf_counter() - t0, 1)
     say(f"base: {result['base']} ({result['eval_s']} s)")
-    work = Path(tempfile.mkdtemp(prefix="unfragile-tune-"))
-    try:
+    with workdir("unfragile-tune-") as work:
         tuned = SentenceTransformer(path, device="cpu")
         say(f"training: {args.epochs} epoch(s), batch {args.batch}, lr {args.lr}")
         result["training"] = train(
@@ -313,9 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         tuned.save(str(work / "model"))  # where a real `tune` would write it; deleted below
         result["tuned"] = evaluate(tuned, data)
         say(f"tuned: {result['tuned']}")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    result["machine_end_loadavg"] = machine().get("loadavg")
+    result["machine_end_loadavg"] = loadavg()
 
     tr = result["training"]
     print(
