@@ -47,6 +47,7 @@ from common import (
     verdict,
     workdir,
 )
+from common import say as progress
 from synthetic import generate
 
 TARGET_CAPS_PER_S = 20_000
@@ -467,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     from graph import store
     from graph.connection import Graph  # noqa: F401  (imported before the baseline RSS)
 
-    say = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    say = (lambda *a: None) if args.json else progress
     with workdir("unfragile-bench-", args.keep, say) as work:
         say(f"generating data in {work / 'data'} ...")
         t0 = time.perf_counter()
