@@ -223,7 +223,7 @@ class SearchEngine:
 
     def _files(self) -> tuple[Any, ...]:
         """A cheap fingerprint of the index manifests: `unfragile index` replaces them."""
-        out = []
+        out: list[tuple[int, int, int] | None] = []
         for name in COLLECTIONS:
             try:
                 st = os.stat(self.settings.index_dir / f"{name}.manifest.json")
@@ -281,8 +281,9 @@ class SearchEngine:
             )
             if not same:  # a periodic refresh with nothing renamed or re-indexed reuses these
                 store = self._store("artifacts")
-                vectors = {} if store is None else {r["id"]: store.vector(r["id"]) for r in rows}
-                keys = [a for a, v in vectors.items() if v is not None]
+                found = {} if store is None else {r["id"]: store.vector(r["id"]) for r in rows}
+                vectors = {a: v for a, v in found.items() if v is not None}
+                keys = list(vectors)
                 new.update(
                     art_keys=keys,
                     art_pos={a: i for i, a in enumerate(keys)},
@@ -547,7 +548,7 @@ class SearchEngine:
             d = description.get(a)
             if d is None:
                 position = snap.art_pos.get(a) if desc is not None and w.description else None
-                d = 0.0 if position is None else float(desc[position])
+                d = 0.0 if position is None or desc is None else float(desc[position])
             parts = (
                 dense[a][0] if a in dense else dense_floor,
                 d,
@@ -567,13 +568,13 @@ class SearchEngine:
         shown_ids = {a for _, a, _ in scored}
         best_of: dict[str, tuple[float, str]] = {}
         for c, s in cap_score.items():
-            a = cap_owner.get(c)
-            if a in shown_ids and (s, c) > best_of.get(a, (-math.inf, "")):
-                best_of[a] = (s, c)
+            owner = cap_owner.get(c)
+            if owner in shown_ids and (s, c) > best_of.get(owner, (-math.inf, "")):
+                best_of[owner] = (s, c)
         results = []
         for score, a, values in scored:
             info = snap.artifacts[a]
-            parts = dict(zip(COMPONENTS, values, strict=True))
+            named = dict(zip(COMPONENTS, values, strict=True))
             best_cap = best_of[a][1] if a in best_of else None
             if best_cap is None and snap.caps_of.get(a):
                 best_cap = snap.caps_of[a][0]
@@ -585,7 +586,7 @@ class SearchEngine:
                     name=info["name"],
                     kind=info["kind"],
                     score=round(score, 6),
-                    components={n: round(v, 6) for n, v in parts.items()},
+                    components={n: round(v, 6) for n, v in named.items()},
                     capability=None
                     if cap is None
                     else {"id": cap["id"], "title": cap["title"], "text": cap["text"]},
