@@ -350,7 +350,7 @@ def cypher(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array of rows.")] = False,
 ) -> None:
-    """Run a read-only Cypher query with a timeout and a row cap."""
+    """Run a read-only Cypher query with a time limit, a row cap and a byte cap."""
     from engine import explore
 
     settings = _settings(ctx)
@@ -369,14 +369,22 @@ def cypher(
         params = explore.bind_text(query, str(file), params)
     with open_graph(settings) as graph:
         columns, rows, truncated = graph.run_read_only(
-            query, params, settings.query_timeout_s, settings.cypher_row_cap
+            query,
+            params,
+            settings.query_timeout_s,
+            settings.cypher_row_cap,
+            settings.cypher_byte_cap,
         )
     if as_json:
         typer.echo(json.dumps(rows, default=str))
     else:
         _print_table(columns, rows)
     if truncated:
-        typer.echo(f"(stopped at the row cap of {settings.cypher_row_cap} rows)", err=True)
+        typer.echo(
+            f"(stopped at the row cap of {settings.cypher_row_cap} rows or the byte cap of "
+            f"{settings.cypher_byte_cap:,} bytes)",
+            err=True,
+        )
 
 
 @app.command()

@@ -57,6 +57,8 @@ class Settings:
     exact_limit: int = 50_000
     query_timeout_s: float = 30.0
     cypher_row_cap: int = 1000
+    # The JSON size of the rows a Cypher query returns; past it the result is truncated.
+    cypher_byte_cap: int = 4 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -95,6 +97,20 @@ class Settings:
                 s = replace(s, exact_limit=int(env["UNFRAGILE_EXACT_LIMIT"]))
             except ValueError:
                 raise SettingsError("UNFRAGILE_EXACT_LIMIT must be a whole number") from None
+        if env.get("UNFRAGILE_QUERY_TIMEOUT_S"):
+            try:
+                s = replace(s, query_timeout_s=float(env["UNFRAGILE_QUERY_TIMEOUT_S"]))
+            except ValueError:
+                raise SettingsError("UNFRAGILE_QUERY_TIMEOUT_S must be a number") from None
+            if not 0 < s.query_timeout_s <= 3600:
+                raise SettingsError("UNFRAGILE_QUERY_TIMEOUT_S must be above 0 and at most 3600")
+        if env.get("UNFRAGILE_CYPHER_MAX_BYTES"):
+            try:
+                s = replace(s, cypher_byte_cap=int(env["UNFRAGILE_CYPHER_MAX_BYTES"]))
+            except ValueError:
+                raise SettingsError("UNFRAGILE_CYPHER_MAX_BYTES must be a whole number") from None
+            if s.cypher_byte_cap < 1024:
+                raise SettingsError("UNFRAGILE_CYPHER_MAX_BYTES must be at least 1024")
         if env.get("UNFRAGILE_GDS", "").strip().lower() in ("0", "false", "no", "off"):
             s = replace(s, gds=False)
         return s

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import neo4j
 from neo4j import GraphDatabase
-from neo4j.exceptions import AuthError, ClientError, Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 
 CYPHER_DIR = Path(__file__).resolve().parent.parent / "cypher"
 SCHEMA_FILE = CYPHER_DIR / "schema.cypher"
@@ -23,6 +23,10 @@ class GraphUnavailable(RuntimeError):
 
 class QueryError(ValueError):
     """A Cypher query was refused: syntax, a write in a read-only run, a timeout."""
+
+
+class QueryTimeout(QueryError):
+    """A user's query ran past its time limit (planning included) and was stopped."""
 
 
 def split_statements(text: str) -> list[str]:
@@ -48,6 +52,7 @@ class Graph:
         self.uri = uri
         self.database = database
         self._where = where or uri
+        self._auth = (user, password)  # for user_driver
         quick = (
             {}
             if retry_s is None
@@ -104,42 +109,38 @@ class Graph:
             return session.execute_read(work)
 
     def run_read_only(
-        self, query: str, params: dict[str, Any], timeout_s: float, row_cap: int
+        self,
+        query: str,
+        params: dict[str, Any],
+        timeout_s: float,
+        row_cap: int,
+        byte_cap: int | None = None,
     ) -> tuple[list[str], list[dict[str, Any]], bool]:
-        """Run a user's query in a READ transaction with a timeout and a row cap.
+        """Run a user's query read-only with a deadline, a row cap and a byte cap.
 
-        Returns (columns, rows, truncated). First the guard plans it with EXPLAIN and
-        raises QueryRefused (a QueryError) for writes, LOAD CSV, admin commands and
-        procedures off its allowlist; then Neo4j itself refuses any write in a read
-        transaction, a second line of defence whatever the text says.
+        Returns (columns, rows, truncated). Our own scan of the text, then the plan from
+        EXPLAIN, each raise QueryRefused (a QueryError) for writes, LOAD CSV, admin commands
+        and calls off the allowlist; then Neo4j runs it in a READ transaction, refusing any
+        write itself. Past `timeout_s`, planning included, QueryTimeout (a QueryError); a
+        broken connection is this query's QueryError unless Neo4j is really down.
         """
-        from graph.readonly import check_read_only  # it imports QueryError from here
+        from graph.user_query import BYTE_CAP, run_guarded
 
-        rows: list[dict[str, Any]] = []
-        truncated = False
-        try:
-            with self.driver.session(
-                database=self.database, default_access_mode=neo4j.READ_ACCESS
-            ) as session:
-                check_read_only(session, query, params, self.database, timeout_s)
-                tx = session.begin_transaction(timeout=timeout_s)
-                try:
-                    result = tx.run(query, params)
-                    columns = list(result.keys())
-                    for record in result:
-                        if len(rows) >= row_cap:
-                            truncated = True
-                            break
-                        rows.append({k: _plain(v) for k, v in record.items()})
-                finally:
-                    tx.rollback()
-        except (ServiceUnavailable, SessionExpired) as e:
-            raise GraphUnavailable(self._down_message(e)) from e
-        except AuthError as e:
-            raise GraphUnavailable(self._auth_message()) from e
-        except Neo4jError as e:
-            raise QueryError(_query_message(e)) from e
-        return columns, rows, truncated
+        return run_guarded(
+            self, query, params, timeout_s, row_cap, BYTE_CAP if byte_cap is None else byte_cap
+        )
+
+    def user_driver(self) -> neo4j.Driver:
+        """A driver for one user query, apart from the shared one: whatever that query does
+        to its connection (a hang, a close at the deadline) the engine's pool never sees."""
+        return GraphDatabase.driver(
+            self.uri,
+            auth=self._auth,
+            connection_timeout=5.0,
+            connection_acquisition_timeout=10.0,
+            max_connection_pool_size=4,
+            notifications_min_severity="OFF",
+        )
 
     @contextmanager
     def _translate(self) -> Iterator[None]:
@@ -157,34 +158,3 @@ class Graph:
 
     def _auth_message(self) -> str:
         return f"Neo4j at {self._where} refused the credentials."
-
-
-def _query_message(e: Neo4jError) -> str:
-    code = e.code or ""
-    if code.endswith("AccessMode") or "Writing in read access mode" in (e.message or ""):
-        return "refused: this query would write to the graph, and Cypher runs here are read-only."
-    if "TransactionTimedOut" in code or "Terminated" in code:
-        return "refused: the query ran past its time limit."
-    if isinstance(e, ClientError):
-        return f"Cypher error ({code.rsplit('.', 1)[-1]}): {(e.message or '').strip()}"
-    return f"Neo4j error ({code}): {(e.message or '').strip()}"
-
-
-def _plain(value: Any) -> Any:
-    """Turn driver values (nodes, relationships, paths, temporals) into JSON-ready values."""
-    if isinstance(value, neo4j.graph.Node):
-        return {"labels": sorted(value.labels), **{k: _plain(v) for k, v in value.items()}}
-    if isinstance(value, neo4j.graph.Relationship):
-        return {"type": value.type, **{k: _plain(v) for k, v in value.items()}}
-    if isinstance(value, neo4j.graph.Path):
-        return {
-            "nodes": [_plain(n) for n in value.nodes],
-            "relationships": [_plain(r) for r in value.relationships],
-        }
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if hasattr(value, "iso_format"):
-        return value.iso_format()
-    return value

@@ -118,6 +118,20 @@ def test_every_saved_query_has_a_parsed_header() -> None:
         assert set(as_dict) == {"name", "title", "description", "params", "text"}
 
 
+def test_every_saved_query_fits_well_inside_the_guards_limits() -> None:
+    """The text scan's limits (issue 11) leave room: each saved query uses under a quarter."""
+    from graph import cypher_scan
+    from graph.readonly import check_text
+
+    for q in explore.saved():
+        found = cypher_scan.scan(q.text)
+        assert len(q.text) < cypher_scan.MAX_CYPHER_CHARS / 4, q.name
+        assert found.tokens < cypher_scan.MAX_TOKENS / 4, q.name
+        assert found.nesting < cypher_scan.MAX_NESTING / 4, q.name
+        assert found.depth < cypher_scan.MAX_DEPTH / 4, q.name
+        check_text(q.text)  # and no call off the allowlists
+
+
 def test_header_fields_continue_and_params_take_json_defaults() -> None:
     q = explore.parse(
         "// Title: Two things\n"

@@ -6,7 +6,8 @@ import pytest
 
 from graph import store
 from graph.connection import Graph, QueryError
-from graph.readonly import QueryRefused, _refusals
+from graph.cypher_scan import scan
+from graph.readonly import QueryRefused, _refusals, check_text
 from tests.helpers import artifact, event, write_jsonl
 
 # Each one compiles in Neo4j (or is an admin command Neo4j rejects as such), so being
@@ -94,6 +95,20 @@ HOSTILE = [
     "STOP DATABASE neo4j",
     "CREATE DATABASE other",
     "DROP DATABASE neo4j",
+    # issue 11: procedure calls inside expressions, behind allowlisted openers and quotes
+    "RETURN [x IN [1] WHERE EXISTS { CALL gds.version() YIELD gdsVersion AS `'` RETURN 1 "
+    "AS one } AND EXISTS { CALL gds.graph.project.cypher('x', 'RETURN 0 AS id', 'RETURN 0 "
+    "AS source, 0 AS target LIMIT 0') YIELD graphName AS `'` RETURN 1 AS two }] AS l",
+    "RETURN [x IN [1] WHERE EXISTS { CALL db.labels() YIELD label AS `'` RETURN 1 AS one } "
+    "AND EXISTS { CALL gds.graph.project('pwned', 'Artifact', '*') YIELD graphName AS `'` "
+    "RETURN 1 AS two }] AS l",
+    "RETURN CASE WHEN EXISTS { CALL db.stats.clear('QUERIES') YIELD section RETURN 1 } "
+    "THEN 1 END AS c",
+    "RETURN COUNT { CALL gds.version() YIELD gdsVersion RETURN 1 } AS c",
+    "CALL gds.version",
+    "CALL db . createLabel('Pwned')",
+    "call `gds`.`graph`.`project`('stolen', 'Artifact', '*')",
+    'RETURN 1 AS `"` UNION CALL /* x */ dbms.components() YIELD name RETURN name AS `"`',
     # other databases
     "USE system SHOW USERS",
     "USE system MATCH (n) RETURN n",
@@ -249,6 +264,142 @@ def test_profile_gets_a_clear_error(loaded: Graph, query: str) -> None:
     with pytest.raises(QueryError, match="PROFILE is not available here") as error:
         loaded.run_read_only(query, {}, timeout_s=10, row_cap=10)
     assert not isinstance(error.value, QueryRefused)
+
+
+# The F1 plan as Neo4j 5.26 printed it (before gds.graph.project.cypher was unloaded): the
+# procedures are raw ResolvedCall(...) text inside an expression, with quote-only aliases.
+F1_PLAN = {
+    "operatorType": "ProduceResults@neo4j",
+    "args": {"Details": "l"},
+    "children": [
+        {
+            "operatorType": "Projection@neo4j",
+            "args": {
+                "Details": "[x IN $autolist_4 WHERE EXISTS { ResolvedCall(gds.version() :: "
+                "gdsVersion :: STRING,ArraySeq(),ArraySeq(ProcedureResultItem(Some("
+                "ProcedureOutput(gdsVersion)),Variable('))),true,true,false,false) RETURN "
+                "$`autoint_0` AS one } AND EXISTS { ResolvedCall(gds.graph.project.cypher("
+                "graphName :: STRING, nodeQuery :: STRING, relationshipQuery :: STRING, "
+                "configuration  =  Map{} :: MAP) :: nodeQuery :: STRING, relationshipQuery :: "
+                "STRING, graphName :: STRING, nodeCount :: INTEGER, relationshipCount :: "
+                "INTEGER, projectMillis :: INTEGER,ArraySeq(CoerceTo(AutoExtractedParameter("
+                "autostring_1,String,ExactSize(1)),String), CoerceTo(ExplicitParameter(nq,"
+                "String,ApproximateSize(100)),String), CoerceTo(AutoExtractedParameter("
+                "autostring_2,String,ApproximateSize(100)),String)),ArraySeq("
+                "ProcedureResultItem(Some(ProcedureOutput(graphName)),Variable('))),true,true,"
+                "false,false) RETURN $`autoint_3` AS two }] AS l"
+            },
+        }
+    ],
+}
+
+
+def test_the_plan_check_alone_refuses_the_issue_plan() -> None:
+    refused = {name for _, name in _refusals(F1_PLAN, "neo4j")}
+    assert {"procedure gds.version", "procedure gds.graph.project.cypher"} <= refused
+
+
+@pytest.mark.parametrize(
+    ("details", "name"),
+    [
+        ("`'` AS a, gds.graph.project($x, a, null) AS `'`", "function gds.graph.project"),
+        ("\"' AS b, `gds` . `graph`.project(a) AS c", "function gds.graph.project"),
+        (
+            "ResolvedCall(db.createLabel(newLabel :: STRING) :: ,ArraySeq())",
+            "procedure db.createLabel",
+        ),
+        ("EXISTS { ResolvedCall(`weird name`() :: x) }", "procedure weird name"),
+    ],
+)
+def test_plan_details_are_read_with_their_quotes(details: str, name: str) -> None:
+    plan = {"operatorType": "Projection@neo4j", "args": {"Details": details}}
+    assert name in {n for _, n in _refusals(plan, "neo4j")}
+
+
+def test_an_allowlisted_procedure_inside_an_expression_passes_the_plan_check() -> None:
+    details = (
+        "EXISTS { ResolvedCall(db.labels() :: label :: STRING,ArraySeq(),ArraySeq("
+        "ProcedureResultItem(None,Variable(label))),true,true,false,false) RETURN label }"
+    )
+    assert (
+        _refusals({"operatorType": "Projection@neo4j", "args": {"Details": details}}, "neo4j") == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "calls"),
+    [
+        ("CALL db.labels", [("db.labels", True)]),
+        ("CALL db . labels ( )", [("db.labels", True)]),
+        ("call `db`.`labels`()", [("db.labels", True)]),
+        ("CALL `db.labels`()", [("db.labels", True)]),
+        ("CALL gds/* c */.graph// c\n.project('g')", [("gds.graph.project", True)]),
+        ("RETURN gds.version() AS v", [("gds.version", False)]),
+        ("RETURN GDS . UTIL . NaN() AS v", [("GDS.UTIL.NaN", False)]),
+        ("RETURN 'CALL gds.graph.project(' AS s", []),
+        ('RETURN "it\\"s CALL x.y()" AS s', []),
+        ("RETURN 'a\\'b' AS s, dbms.x() AS t", [("dbms.x", False)]),
+        ("RETURN 1 AS `a``CALL x.y()` // CALL a.b()\n", []),
+        ("/* CALL a.b() */ RETURN n.call, {call: 1} AS m", []),
+        ("CALL () { RETURN 1 AS x } CALL { RETURN 2 AS y } RETURN x, y", []),
+        ("MATCH (a) RETURN count(a), toUpper(a.name), a.x", []),
+        ("RETURN date.truncate('month', date()) AS d, $p.x AS y", [("date.truncate", False)]),
+    ],
+)
+def test_the_text_scan_finds_every_call(query: str, calls: list) -> None:
+    found = [(c.name, c.procedure) for c in scan(query).calls]
+    assert found == calls
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "RETURN 1 AS x // a comment with an odd line end \u2029 CALL db.createLabel('x')",
+        "RETURN 'never closed",
+        "RETURN `never closed",
+        "RETURN 1 /* never closed",
+        "RETURN 1 AS x \\u0027",
+        "RETURN \u200b1",
+        "RETURN (x).y.z() AS v",
+        "RETURN $ x",
+    ],
+)
+def test_text_the_scan_cannot_classify_is_refused(query: str) -> None:
+    with pytest.raises(QueryRefused, match="unreadable"):
+        check_text(query)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "RETURN " + "(" * 65 + "1" + ")" * 65,
+        "RETURN " + "NOT " * 101 + "true",
+        "WITH {a: 1} AS m RETURN m" + ".a" * 101,
+        "RETURN " + "CASE WHEN true THEN " * 65 + "1" + " END" * 65,
+        "RETURN " + "COLLECT { RETURN " * 11 + "1" + " }" * 11,
+        "RETURN " + " + ".join(["'a'"] * 150),
+        "RETURN " + ", ".join(["1"] * 2001),
+        "RETURN 1 AS x" + " " * 10_000,
+    ],
+)
+def test_too_long_or_too_deep_is_a_query_error_before_neo4j(query: str) -> None:
+    with pytest.raises(QueryError, match="query too complex") as error:
+        check_text(query)
+    assert not isinstance(error.value, QueryRefused)
+
+
+def test_the_cypher_runtime_error_names_no_java_class(loaded: Graph) -> None:
+    with pytest.raises(QueryError) as error:
+        loaded.run_read_only(
+            "CALL db.index.fulltext.queryNodes('no_such_index', 'x') YIELD node RETURN node",
+            {},
+            timeout_s=10,
+            row_cap=10,
+        )
+    message = str(error.value)
+    assert message.startswith("Cypher error (") and "no_such_index" in message
+    assert not any(java in message for java in ("java.", "org.neo4j", "Exception", "Caused"))
+    assert "java." in error.value.detail  # the whole text, for the server log
 
 
 def test_a_plan_on_another_database_is_refused() -> None:
