@@ -20,6 +20,31 @@ GDS_POM = NEO4J_SOURCES / "gds-pom.xml"
 LAUNCHER = NEO4J_SOURCES / "Launcher.java"
 
 
+# What Neo4j itself refuses, whatever a query says (5.26 Community; issue 11). LOAD CSV may
+# not read files (and its import folder is empty) nor fetch any URL: the IP blocklist,
+# checked for LOAD CSV's http, https and ftp URLs, covers every IPv4 and IPv6 address.
+# Community has no per-user or per-session procedure privileges (those are Enterprise
+# RBAC); what it has is which plugin procedures are loaded at all, below.
+_REFUSALS = (
+    "dbms.security.allow_csv_import_from_file_urls=false",
+    "internal.dbms.cypher_ip_blocklist=0.0.0.0/0,::/0",
+)
+# The Graph Data Science procedures and functions loaded (the allowlist applies to plugins;
+# Neo4j's own db.* and dbms.* procedures always load): what `unfragile rank --engine gds`,
+# `db status` and the guard's allowed functions use. The rest of GDS, with
+# gds.graph.project.cypher (which runs a Cypher query of its own) among it, does not load.
+GDS_LOADED = (
+    "gds.graph.project",  # the aggregation function the ranking projects with (and, by the
+    # same name, the native projection procedure)
+    "gds.graph.drop",
+    "gds.graph.list",
+    "gds.pageRank.stream",
+    "gds.version",
+    "gds.util.*",
+    "gds.similarity.*",
+)
+
+
 class ServerError(RuntimeError):
     """A local Neo4j could not be provisioned, started or stopped; the message says why."""
 
@@ -82,10 +107,36 @@ class LocalServer:
     def log_file(self) -> Path:
         return self.dir / "logs" / "launcher.log"
 
+    @property
+    def import_dir(self) -> Path:
+        """LOAD CSV's root for file URLs: empty, and file URLs are refused anyway."""
+        return self.dir / "import"
+
+    def make_private(self) -> None:
+        """The home and everything under <home>/neo4j for this user only (0700 folders, 0600
+        files): the store, transaction logs and logs hold the data and the queries run.
+
+        A home that exists is tightened too when it is ours (it holds neo4j/ or nothing),
+        never a folder like /tmp that someone pointed UNFRAGILE_HOME at."""
+        home = self.dir.parent
+        if not home.exists():
+            home.mkdir(mode=0o700, parents=True)
+        elif self.dir.is_dir() or not any(home.iterdir()):
+            os.chmod(home, 0o700)
+        self.dir.mkdir(mode=0o700, exist_ok=True)
+        for root, dirs, files in os.walk(self.dir):
+            os.chmod(root, 0o700)
+            for name in files:
+                path = os.path.join(root, name)
+                if not os.path.islink(path):
+                    os.chmod(path, 0o600)
+            # os.walk does not descend into links to folders; a link is left as it is.
+            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(root, d))]
+
     def password(self) -> str:
         """The generated password, created on first use with mode 0600."""
         if not self.password_file.exists():
-            self.dir.mkdir(parents=True, exist_ok=True)
+            self.make_private()
             fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(24) + "\n")
@@ -122,7 +173,7 @@ class LocalServer:
 
     def _launch(self, runtime: Runtime, port: int, timeout_s: float) -> ServerInfo:
         self._write_conf(port, runtime.plugins)
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(mode=0o700, exist_ok=True)
         log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         cmd = [
             _java(),
@@ -137,17 +188,19 @@ class LocalServer:
             str(self.conf_file),
             str(self.password_file),
         ]
-        with open(self.log_file, "ab") as log:
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as log:
             proc = subprocess.Popen(
                 cmd,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                umask=0o077,  # every file Neo4j creates (store, tx logs, logs) is private
             )
         info = ServerInfo(pid=proc.pid, bolt_port=port, home=self.dir.parent)
         tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": proc.pid, "bolt_port": port}))
+        _write_private(tmp, json.dumps({"pid": proc.pid, "bolt_port": port}))
         tmp.replace(self.state_file)
         try:
             _wait_for_bolt(info, self, timeout_s, proc=proc, log_offset=log_offset)
@@ -254,7 +307,8 @@ class LocalServer:
         return _random_free_port()
 
     def _write_conf(self, port: int, plugins: Path | None) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.make_private()
+        self.import_dir.mkdir(mode=0o700, exist_ok=True)
         lines = [
             "# Written by `unfragile db start` on every start; edits are overwritten.",
             "server.bolt.enabled=true",
@@ -268,13 +322,24 @@ class LocalServer:
             "db.tx_log.rotation.retention_policy=2 files",
             "db.transaction.timeout=0s",
             "dbms.usage_report.enabled=false",
+            *_REFUSALS,
+            f"server.directories.import={self.import_dir}",
         ]
         if plugins is not None:
             lines += [
                 f"server.directories.plugins={plugins}",
                 "dbms.security.procedures.unrestricted=gds.*",
+                f"dbms.security.procedures.allowlist={','.join(GDS_LOADED)}",
             ]
-        self.conf_file.write_text("\n".join(lines) + "\n")
+        _write_private(self.conf_file, "\n".join(lines) + "\n")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to `path`, mode 0600 whatever the umask (and an existing file's mode)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
 
 
 def _wait_for_bolt(
