@@ -20,6 +20,9 @@ class ApiConfig:
     api_keys: tuple[str, ...] = ()
     # Origins allowed by CORS; empty: no CORS headers at all (browsers block cross-origin).
     cors_origins: tuple[str, ...] = ()
+    # Ad-hoc POST /cypher without a key (UNFRAGILE_CYPHER_OPEN=1), for a trusted network only:
+    # it reads anything in the graph. Off: it needs a key; saved explorations stay open.
+    cypher_open: bool = False
     max_image_bytes: int = 10 * MiB
     max_body_bytes: int = 5 * MiB
     max_events: int = 10_000
@@ -30,6 +33,8 @@ class ApiConfig:
         config = cls(
             api_keys=_split(env.get("UNFRAGILE_API_KEYS")),
             cors_origins=_split(env.get("UNFRAGILE_CORS_ORIGINS")),
+            cypher_open=env.get("UNFRAGILE_CYPHER_OPEN", "").strip().lower()
+            in ("1", "true", "yes", "on"),
         )
         if env.get("UNFRAGILE_MAX_UPLOAD_BYTES"):
             try:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from engine.records import KINDS, MODALITIES, PRICING
 from engine.settings import MAX_QUERY_CHARS
+from graph.cypher_scan import MAX_CYPHER_CHARS
 
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 Pricing = Literal[PRICING]  # type: ignore[valid-type]
@@ -210,7 +211,7 @@ class EventsAccepted(BaseModel):
 class CypherRequest(BaseModel):
     query: str = Field(
         min_length=1,
-        max_length=100_000,
+        max_length=MAX_CYPHER_CHARS,
         examples=["MATCH (a:Artifact {kind: $kind}) RETURN a.id, a.unfragile_rank LIMIT 5"],
     )
     params: dict[str, Any] = Field(default_factory=dict, examples=[{"kind": "model"}])
@@ -223,5 +224,8 @@ class SavedParams(BaseModel):
 class CypherResult(BaseModel):
     columns: list[str]
     rows: list[dict[str, Any]]
-    truncated: bool = Field(description="True when the row cap cut the result.")
+    truncated: bool = Field(
+        description="True when the row cap or the byte cap (UNFRAGILE_CYPHER_MAX_BYTES) cut "
+        "the result; a single row over the byte cap is left out."
+    )
     row_cap: int

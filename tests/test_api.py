@@ -22,6 +22,7 @@ from graph import store
 from tests.conftest import CATALOG
 
 KEY = "test-key-1"
+KEYED = {"X-API-Key": KEY}  # ad-hoc POST /cypher takes a key too (issue 11)
 VIT = "vit-base-patch16-224"
 FLUX = "flux-1-pro"
 
@@ -482,11 +483,14 @@ def test_cypher_reads(client):
             "query": "MATCH (a:Artifact) WHERE a.kind = $kind RETURN count(a) AS n",
             "params": {"kind": "model"},
         },
+        headers=KEYED,
     )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["columns"] == ["n"] and body["rows"][0]["n"] > 0 and not body["truncated"]
-    capped = client.post("/cypher", json={"query": "UNWIND range(1, 5000) AS i RETURN i"})
+    capped = client.post(
+        "/cypher", json={"query": "UNWIND range(1, 5000) AS i RETURN i"}, headers=KEYED
+    )
     assert capped.json()["truncated"] and len(capped.json()["rows"]) == capped.json()["row_cap"]
 
 
@@ -505,19 +509,21 @@ def test_cypher_reads(client):
 )
 def test_cypher_writes_are_refused_403(client, graph_session, query):
     before = graph_session.read("MATCH (n) RETURN count(n) AS n")[0]["n"]
-    body = _error(client.post("/cypher", json={"query": query}), 403)
+    body = _error(client.post("/cypher", json={"query": query}, headers=KEYED), 403)
     assert "refused" in body["message"]
     assert graph_session.read("MATCH (n) RETURN count(n) AS n")[0]["n"] == before
 
 
 def test_cypher_errors(client):
-    _error(client.post("/cypher", json={"query": "MATCH (a RETURN a"}), 400)
-    _error(client.post("/cypher", json={"query": ""}), 422, "query")
-    _error(client.post("/cypher", json={"params": {}}), 422, "query")
+    _error(client.post("/cypher", json={"query": "MATCH (a RETURN a"}, headers=KEYED), 400)
+    _error(client.post("/cypher", json={"query": ""}, headers=KEYED), 422, "query")
+    _error(client.post("/cypher", json={"params": {}}, headers=KEYED), 422, "query")
     _error(
-        client.post("/cypher", json={"query": "RETURN $x", "params": {"x": 2**70}}), 422, "params.x"
+        client.post("/cypher", json={"query": "RETURN $x", "params": {"x": 2**70}}, headers=KEYED),
+        422,
+        "params.x",
     )
-    nan = client.post("/cypher", json={"query": "RETURN 0.0 / 0.0 AS nan, 1 AS one"})
+    nan = client.post("/cypher", json={"query": "RETURN 0.0 / 0.0 AS nan, 1 AS one"}, headers=KEYED)
     assert nan.status_code == 200 and nan.json()["rows"] == [{"nan": None, "one": 1}]
 
 

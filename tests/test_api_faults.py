@@ -66,7 +66,9 @@ class Traffic(threading.Thread):
                     (
                         "cypher",
                         lambda: client.post(
-                            "/cypher", json={"query": "MATCH (a:Artifact) RETURN count(a) AS n"}
+                            "/cypher",
+                            json={"query": "MATCH (a:Artifact) RETURN count(a) AS n"},
+                            headers={"X-API-Key": KEY},
                         ),
                     ),
                     (

@@ -64,8 +64,8 @@ def test_no_server_errors(api_schema, method, path):
         suppress_health_check=list(HealthCheck),
     )
     def run(case):
-        # With a valid key, POST /events reaches the validator and the writer, not the 401.
-        headers = {"X-API-Key": KEY} if path == "/events" else None
+        # With a valid key, POST /events and /cypher reach the validator, not the 401.
+        headers = {"X-API-Key": KEY} if path in ("/events", "/cypher") else None
         response = case.call_and_validate(headers=headers, checks=[not_a_server_error])
         statuses.append(response.status_code)
 

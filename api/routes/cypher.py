@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Header, Path
 
 from api.errors import ApiError
 from api.models import CypherRequest, CypherResult, ErrorBody, SavedParams
+from api.routes.events import require_key
 from api.state import Services, services
+from graph.connection import QueryError
 
 router = APIRouter(tags=["cypher"])
+log = logging.getLogger("unfragile.api")
 
 INT64 = (-(2**63), 2**63 - 1)
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "a Cypher error, or the time limit"},
-    403: {"model": ErrorBody, "description": "refused: it would write or administer"},
+    400: {"model": ErrorBody, "description": "a Cypher error, too complex, or the time limit"},
+    403: {"model": ErrorBody, "description": "refused: it would write, read files or administer"},
     422: {"model": ErrorBody},
     503: {"model": ErrorBody},
 }
+
+
+def cypher_key(
+    svc: Annotated[Services, Depends(services)],
+    x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
+) -> None:
+    """Ad-hoc Cypher reads anything in the graph: it takes a key (the one POST /events
+    takes) unless UNFRAGILE_CYPHER_OPEN=1 opens it. Checked before the body is validated."""
+    if svc.config.cypher_open:
+        return
+    if not svc.config.api_keys:
+        raise ApiError(
+            403,
+            "ad-hoc Cypher queries are disabled: this server has no API keys configured "
+            "(set UNFRAGILE_API_KEYS=key1,key2, or UNFRAGILE_CYPHER_OPEN=1 on a trusted "
+            "network, and restart it); the saved explorations under /cypher/saved stay open",
+        )
+    require_key(svc, x_api_key, "ad-hoc Cypher queries")
 
 
 def check_params(params: dict[str, Any], path: str = "params") -> None:
@@ -40,9 +62,18 @@ def check_params(params: dict[str, Any], path: str = "params") -> None:
 def run(svc: Services, query: str, params: dict[str, Any]) -> dict[str, Any]:
     check_params(params)
     settings = svc.settings
-    columns, rows, truncated = svc.graph().run_read_only(
-        query, params, settings.query_timeout_s, settings.cypher_row_cap
-    )
+    try:
+        columns, rows, truncated = svc.graph().run_read_only(
+            query,
+            params,
+            settings.query_timeout_s,
+            settings.cypher_row_cap,
+            settings.cypher_byte_cap,
+        )
+    except QueryError as e:
+        if getattr(e, "detail", None):  # Neo4j's own text: for the log, not the caller
+            log.warning("Cypher error: %s", e.detail)  # type: ignore[attr-defined]
+        raise
     return {
         "columns": columns,
         "rows": rows,
@@ -51,11 +82,22 @@ def run(svc: Services, query: str, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.post("/cypher", response_model=CypherResult, responses=ERRORS)
+@router.post(
+    "/cypher",
+    response_model=CypherResult,
+    responses={
+        **ERRORS,
+        401: {"model": ErrorBody, "description": "no or a wrong X-API-Key"},
+        403: {"model": ErrorBody, "description": "refused, or no API keys configured"},
+    },
+    dependencies=[Depends(cypher_key)],
+)
 def cypher(body: CypherRequest, svc: Annotated[Services, Depends(services)]) -> dict[str, Any]:
-    """Run a read-only query: planned first and refused (403) if it would write, load files
-    or administer; then run in a READ transaction with a timeout and a row cap. Give user
-    values as `params`, never pasted into the text."""
+    """Run a read-only query, with an X-API-Key (unless the server sets
+    UNFRAGILE_CYPHER_OPEN=1). Read twice before it runs and refused (403) if it would write,
+    load files, administer or call a procedure or function off the allowlist; then run in a
+    READ transaction with a time limit (planning included), a row cap and a byte cap. Give
+    user values as `params`, never pasted into the text."""
     return run(svc, body.query, body.params)
 
 

@@ -19,19 +19,19 @@ router = APIRouter(tags=["events"])
 SOURCE = "request"
 
 
-def require_key(svc: Services, key: str | None) -> None:
-    """401 without a valid key; 403 when the server has no keys at all (writes disabled)."""
+def require_key(svc: Services, key: str | None, what: str = "writes") -> None:
+    """401 without a valid key; 403 when the server has no keys at all (`what` disabled)."""
     keys = svc.config.api_keys
     if not keys:
         raise ApiError(
             403,
-            "writes are disabled: this server has no API keys configured "
+            f"{what} are disabled: this server has no API keys configured "
             "(set UNFRAGILE_API_KEYS=key1,key2 and restart it)",
         )
     if not key:
         raise ApiError(
             401,
-            "this call writes: send an API key in the X-API-Key header",
+            f"{what} need an API key: send one in the X-API-Key header",
             "X-API-Key",
             headers={"WWW-Authenticate": "X-API-Key"},
         )
