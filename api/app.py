@@ -13,6 +13,7 @@ from api import errors
 from api.config import ApiConfig
 from api.limits import MULTIPART_SLACK, BodyLimit
 from api.routes import artifacts, compare, cypher, events, health, search
+from api.security import Security, install_docs
 from api.state import Services
 from engine.settings import Settings
 
@@ -22,7 +23,9 @@ DESCRIPTION = """Find, rank and compare AI models and tools.
 
 Errors are JSON: `{"error", "message", "field", "index"}`. Unknown ids are 404, bad
 parameters 422 naming the field, Neo4j down 503 (the API reconnects by itself when it is back).
-`POST /events` needs an `X-API-Key` header (keys from `UNFRAGILE_API_KEYS`).
+`POST /events` needs an `X-API-Key` header (keys from `UNFRAGILE_API_KEYS`). Requests must
+name this server by a loopback Host (localhost, 127.0.0.1, [::1]) or one listed in
+`UNFRAGILE_ALLOWED_HOSTS`; others get 421.
 """
 
 
@@ -58,8 +61,12 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=errors.SafeJSONResponse,
+        # Served by install_docs instead, each page with its own Content-Security-Policy.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = svc
+    install_docs(app)
     errors.install(app)
     try:  # the web page, built alongside; the API works without it
         from api import web
@@ -86,4 +93,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "X-API-Key"],
         )
+    # Last added, so outermost: a foreign Host is refused before anything else runs, and
+    # every answer (a 413 from BodyLimit too) carries the security headers.
+    app.add_middleware(Security, allowed_hosts=config.allowed_hosts)
     return app
