@@ -33,10 +33,25 @@ CODES = {
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
+    421: "misdirected",
     422: "invalid",
     500: "internal",
     503: "unavailable",
 }
+
+
+GRAPH_DOWN = "the graph database (Neo4j) is unavailable. Retry shortly."
+
+
+def not_ready_message(e: Exception) -> str:
+    """What a caller is told when search cannot run: which part, not where it lives."""
+    from indexing.text import ModelLoadError
+
+    if isinstance(e, ModelLoadError):
+        part = "the text model could not be loaded"
+    else:
+        part = "an index must be rebuilt with `unfragile index`"
+    return f"search is not ready: {part}; the server log says why."
 
 
 class ApiError(Exception):
@@ -63,6 +78,14 @@ class BodyTooLarge(StarletteHTTPException):
         super().__init__(413, f"the request body is over the limit of {limit:,} bytes")
 
 
+class BodyTooDeep(StarletteHTTPException):
+    """Raised once the body is in, before any route parses it: JSON nested past `depth`
+    would exhaust a recursive parser or encoder downstream."""
+
+    def __init__(self, depth: int):
+        super().__init__(422, f"the request body nests more than {depth} levels deep")
+
+
 def _plain(value: Any) -> Any:
     """JSON cannot carry NaN or infinity: they become null instead of failing the answer."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -85,9 +108,10 @@ class SafeJSONResponse(JSONResponse):
                 content, ensure_ascii=False, allow_nan=False, separators=(",", ":")
             ).encode("utf-8")
         except (ValueError, TypeError):
+            # ASCII escapes carry what UTF-8 cannot: a lone surrogate echoed from the input.
             return json.dumps(
                 _plain(content),
-                ensure_ascii=False,
+                ensure_ascii=True,
                 allow_nan=False,
                 separators=(",", ":"),
                 default=str,
@@ -135,11 +159,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(GraphUnavailable)
     async def graph_down(request: Request, e: GraphUnavailable) -> JSONResponse:
         request.app.state.services.lost()
-        return error_response(
-            503,
-            f"the graph database is unavailable: {e} Retry shortly.",
-            headers={"Retry-After": "2"},
-        )
+        # The reason names the Bolt address and the home folder: the log's, not a caller's.
+        log.warning("%s %s: %s", request.method, request.url.path, e)
+        return error_response(503, GRAPH_DOWN, headers={"Retry-After": "2"})
 
     from neo4j.exceptions import (
         IncompleteCommit,
@@ -157,11 +179,8 @@ def install(app: FastAPI) -> None:
         # (DatabaseUnavailable), a commit cut off mid-way. Retrying is right for both (event
         # writes are idempotent).
         request.app.state.services.lost()
-        return error_response(
-            503,
-            f"the graph database is unavailable (Neo4j {e.__class__.__name__}). Retry shortly.",
-            headers={"Retry-After": "2"},
-        )
+        log.warning("%s %s: Neo4j %s: %s", request.method, request.url.path, type(e).__name__, e)
+        return error_response(503, GRAPH_DOWN, headers={"Retry-After": "2"})
 
     @app.exception_handler(QueryError)
     async def query_error(request: Request, e: QueryError) -> JSONResponse:
@@ -185,9 +204,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(IndexProblem)
     async def not_ready(request: Request, e: Exception) -> JSONResponse:
         # A model that cannot load or an index to rebuild: the operator's to fix, not the
-        # caller's; the message says what to run.
+        # caller's. The reason names paths under the home folder, so it goes to the log.
         log.error("%s %s: %s", request.method, request.url.path, e)
-        return error_response(503, str(e))
+        return error_response(503, not_ready_message(e))
 
     @app.exception_handler(Exception)
     async def unforeseen(request: Request, e: Exception) -> JSONResponse:

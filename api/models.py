@@ -183,7 +183,7 @@ EVENT_SCHEMA: dict[str, Any] = {
         "time": {"type": "string", "description": "ISO 8601, e.g. 2026-10-03T14:22:05Z"},
         "artifact": {"type": "string"},
         "capability": {"type": "string"},
-        "seconds": {"type": "number", "minimum": 0},
+        "seconds": {"type": "number", "minimum": 0, "maximum": 86400},
         "value": {"type": "integer", "enum": [1, -1]},
         "winner": {"type": "string"},
         "loser": {"type": "string"},

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -146,6 +147,13 @@ UNREACHABLE = PageError(
 )
 
 
+NOT_READY = PageError(
+    503,
+    "Search is not ready",
+    "Search is not ready yet (a model or an index is missing); the server log says why.",
+)
+
+
 def friendly(view: Callable[..., Response]) -> Callable[..., Response]:
     """Turn the errors a page can meet into pages: 4xx for the person, 503 for Neo4j down."""
 
@@ -162,7 +170,8 @@ def friendly(view: Callable[..., Response]) -> Callable[..., Response]:
             return error_page(request, UNREACHABLE)
         except (ModelLoadError, IndexProblem) as e:
             log.error("page %s: %s", request.url.path, e)
-            return error_page(request, PageError(503, "Search is not ready", str(e)))
+            # The reason names files under the home folder: the server log has it.
+            return error_page(request, NOT_READY)
         except Exception:
             log.exception("page %s failed", request.url.path)
             return error_page(
@@ -209,7 +218,9 @@ def _count(name: str, value: str, default: int, most: int) -> int:
     value = value.strip()
     if not value:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= most:
+    # ASCII digits only: str.isdigit() also accepts '²', which int() refuses; and a short
+    # run of them, since int() refuses more than 4,300 digits.
+    if not re.fullmatch(r"[0-9]{1,9}", value) or not 1 <= int(value) <= most:
         raise PageError(400, "Bad parameter", f"{name}: give a whole number from 1 to {most}.")
     return int(value)
 

@@ -84,13 +84,18 @@ async def post_events(
     x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
 ) -> dict[str, Any]:
     """Add search events (match, click, dwell, feedback, prefer). Everything is validated
-    before anything is written; an event's id (given, or derived from its content) makes a
-    retry change nothing. New past-query vectors wait for `unfragile index`."""
+    before anything is written, and a batch is written whole or not at all; an event's id
+    (given, or derived from its content) makes a retry change nothing. New past-query
+    vectors wait for `unfragile index`."""
     require_key(svc, x_api_key)
     try:
         payload = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ApiError(422, "the body is not valid JSON", "body") from None
+    except RecursionError:  # BodyLimit refuses deep bodies first; this is the backstop
+        raise ApiError(422, "the body nests too deeply", "body") from None
+    except ValueError:  # an integer over Python's 4,300-digit limit
+        raise ApiError(422, "the body holds a number too long to read", "body") from None
     items = payload if isinstance(payload, list) else [payload]
     if not items:
         raise ApiError(422, "the list of events is empty", "body")
@@ -118,7 +123,15 @@ def _write(svc: Services, records: list[RawRecord]) -> None:
 
     try:
         # The same validation again, now with references to the graph (artifacts exist),
-        # then idempotent merges keyed by event id.
-        ingest(svc.graph(), records=records, show_progress=False, events_only=True)
+        # then idempotent merges keyed by event id, the whole batch in one transaction:
+        # a failure after validation writes nothing.
+        ingest(
+            svc.graph(),
+            records=records,
+            show_progress=False,
+            events_only=True,
+            one_transaction=True,
+            finish_journal=False,
+        )
     except InputError as e:
         raise _invalid(e) from None

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.errors import SafeJSONResponse
+from api.errors import SafeJSONResponse, not_ready_message
 from api.models import Health
 from api.state import Services, services
 from graph.connection import GraphUnavailable
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("unfragile.api")
+
+# Anyone may call /healthz: the reason says what is wrong, never where (home folder, Bolt
+# address); the server log has the full message.
+NEO4J_DOWN = "Neo4j is not reachable"
 
 
 def _down(reason: str, neo4j: bool) -> SafeJSONResponse:
@@ -31,16 +37,14 @@ def healthz(svc: Annotated[Services, Depends(services)]) -> Health | SafeJSONRes
 
     try:
         svc.graph().check()
-    except GraphUnavailable as e:
-        svc.lost()
-        return _down(str(e), neo4j=False)
-    try:
         engine = svc.search()
     except GraphUnavailable as e:
+        log.warning("healthz: %s", e)
         svc.lost()
-        return _down(str(e), neo4j=False)
+        return _down(NEO4J_DOWN, neo4j=False)
     except (ModelLoadError, IndexProblem) as e:
-        return _down(str(e), neo4j=True)
+        log.error("healthz: %s", e)
+        return _down(not_ready_message(e), neo4j=True)
     if engine.capabilities is None:
         return _down("no capability index yet: run `unfragile index`", neo4j=True)
     indexes = {
