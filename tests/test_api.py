@@ -23,6 +23,8 @@ from tests.conftest import CATALOG
 
 KEY = "test-key-1"
 KEYED = {"X-API-Key": KEY}  # ad-hoc POST /cypher takes a key too (issue 11)
+# TestClient sends Host: testserver; the API answers loopback names only unless told more.
+TESTSERVER = ("testserver",)
 VIT = "vit-base-patch16-224"
 FLUX = "flux-1-pro"
 
@@ -60,7 +62,7 @@ def loaded(settings, graph_session, tiny_vit, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(loaded):
-    app = create_app(loaded, ApiConfig(api_keys=(KEY, "other-key")))
+    app = create_app(loaded, ApiConfig(allowed_hosts=TESTSERVER, api_keys=(KEY, "other-key")))
     with TestClient(app) as c:
         yield c
 
@@ -120,7 +122,11 @@ def test_cors_is_closed_by_default(client, loaded):
     )
     assert "access-control-allow-origin" not in preflight.headers
     # The switch works when set: the same request from an allowed origin gets the header.
-    app = create_app(loaded, ApiConfig(cors_origins=("https://ok.example",)), warm=False)
+    app = create_app(
+        loaded,
+        ApiConfig(allowed_hosts=TESTSERVER, cors_origins=("https://ok.example",)),
+        warm=False,
+    )
     with TestClient(app) as open_client:
         r = open_client.get("/leaderboard", headers={"Origin": "https://ok.example"})
         assert r.headers["access-control-allow-origin"] == "https://ok.example"
@@ -241,13 +247,17 @@ def test_upload_limit_is_413(client, loaded):
     big = b"\x89PNG\r\n\x1a\n" + b"\0" * (10 * 1024 * 1024)
     _error(client.post("/search/image", files={"file": ("big.png", big, "image/png")}), 413)
     # A smaller configured limit holds for a file that the default would take.
-    app = create_app(loaded, ApiConfig(max_image_bytes=1000), warm=False)
+    app = create_app(loaded, ApiConfig(allowed_hosts=TESTSERVER, max_image_bytes=1000), warm=False)
     with TestClient(app) as small:
         _error(small.post("/search/image", files={"file": ("a.png", big[:5000], "image/png")}), 413)
 
 
 def test_body_without_content_length_is_cut_at_the_limit(loaded):
-    app = create_app(loaded, ApiConfig(api_keys=(KEY,), max_body_bytes=2000), warm=False)
+    app = create_app(
+        loaded,
+        ApiConfig(allowed_hosts=TESTSERVER, api_keys=(KEY,), max_body_bytes=2000),
+        warm=False,
+    )
 
     def chunks():
         for _ in range(10):
@@ -409,7 +419,7 @@ def test_events_need_a_valid_api_key(client, loaded):
     _error(client.post("/events", json=_event(0), headers={"X-API-Key": "wrong"}), 401, "X-API-Key")
     # Checked before the body: a bad body without a key is still a 401.
     _error(client.post("/events", content=b"{not json"), 401)
-    app = create_app(loaded, ApiConfig(), warm=False)
+    app = create_app(loaded, ApiConfig(allowed_hosts=TESTSERVER), warm=False)
     with TestClient(app) as keyless:
         body = _error(keyless.post("/events", json=_event(0), headers={"X-API-Key": KEY}), 403)
         assert "UNFRAGILE_API_KEYS" in body["message"]
