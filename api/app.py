@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from api import errors
-from api.config import ApiConfig
-from api.limits import MULTIPART_SLACK, BodyLimit
-from api.routes import artifacts, compare, cypher, events, health, search
-from api.security import Security, install_docs
-from api.state import Services
-from engine.settings import Settings
+from unfragile.api import errors
+from unfragile.api.config import ApiConfig
+from unfragile.api.limits import MULTIPART_SLACK, BodyLimit
+from unfragile.api.routes import artifacts, compare, cypher, events, health, search
+from unfragile.api.security import Security, install_docs
+from unfragile.api.state import Services
+from unfragile.engine.settings import Settings
 
 log = logging.getLogger("unfragile.api")
 
@@ -69,9 +69,9 @@ def create_app(
     install_docs(app)
     errors.install(app)
     try:  # the web page, built alongside; the API works without it
-        from api import web
+        from unfragile.api import web
     except ImportError as e:
-        if e.name != "api.web":
+        if e.name != "unfragile.api.web":
             log.warning("the web page is off: %s", e)
         web = None
     if web is not None:

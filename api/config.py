@@ -41,7 +41,7 @@ class ApiConfig:
             cypher_open=env.get("UNFRAGILE_CYPHER_OPEN", "").strip().lower()
             in ("1", "true", "yes", "on"),
         )
-        from api.security import split_host
+        from unfragile.api.security import split_host
 
         for entry in config.allowed_hosts:
             if entry != "*" and split_host(entry) is None:

@@ -13,13 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.records import InputError
-from graph.connection import GraphUnavailable, QueryError
+from unfragile.engine.records import InputError
+from unfragile.graph.connection import GraphUnavailable, QueryError
 
 log = logging.getLogger("unfragile.api")
 
 try:  # the read-only guard; until it exists Neo4j's READ transaction is the only guard
-    from graph.readonly import QueryRefused
+    from unfragile.graph.readonly import QueryRefused
 except ImportError:  # pragma: no cover - depends on the tree's state
     QueryRefused = None  # type: ignore[assignment,misc]
 
@@ -45,7 +45,7 @@ GRAPH_DOWN = "the graph database (Neo4j) is unavailable. Retry shortly."
 
 def not_ready_message(e: Exception) -> str:
     """What a caller is told when search cannot run: which part, not where it lives."""
-    from indexing.text import ModelLoadError
+    from unfragile.indexing.text import ModelLoadError
 
     if isinstance(e, ModelLoadError):
         part = "the text model could not be loaded"
@@ -192,9 +192,9 @@ def install(app: FastAPI) -> None:
     async def input_error(request: Request, e: InputError) -> JSONResponse:
         return error_response(422, str(e), e.field, e.line)
 
-    from indexing.images import ImageRejected
-    from indexing.text import ModelLoadError
-    from indexing.vectors import IndexProblem
+    from unfragile.indexing.images import ImageRejected
+    from unfragile.indexing.text import ModelLoadError
+    from unfragile.indexing.vectors import IndexProblem
 
     @app.exception_handler(ImageRejected)
     async def bad_image(request: Request, e: ImageRejected) -> JSONResponse:

@@ -9,7 +9,7 @@ import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import BodyTooDeep, BodyTooLarge
+from unfragile.api.errors import BodyTooDeep, BodyTooLarge
 
 # Multipart framing around an uploaded file: boundaries, part headers, the k field.
 MULTIPART_SLACK = 64 * 1024

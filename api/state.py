@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
-from api.config import ApiConfig
-from engine.settings import Settings
-from graph.connection import Graph
+from unfragile.api.config import ApiConfig
+from unfragile.engine.settings import Settings
+from unfragile.graph.connection import Graph
 
 if TYPE_CHECKING:
-    from engine.indexer import Indexer
-    from engine.search import SearchEngine
+    from unfragile.engine.indexer import Indexer
+    from unfragile.engine.search import SearchEngine
 
 # The driver's own retry loop waits up to 30 s (with back-off) for a server that is gone; an
 # API answers 503 at once instead and reconnects on a later request.
@@ -23,7 +23,7 @@ RETRY_S = 1.0
 
 def open_api_graph(settings: Settings) -> Graph:
     """Connect as the engine does (same checks, same messages), with short retries."""
-    from engine.db import open_graph
+    from unfragile.engine.db import open_graph
 
     return open_graph(settings, retry_s=RETRY_S)
 
@@ -61,7 +61,7 @@ class Services:
             return engine
         with self._lock:
             if self._search is None or self._search.graph is not graph:
-                from engine.search import SearchEngine
+                from unfragile.engine.search import SearchEngine
 
                 self._search = SearchEngine(self.settings, graph, encoder=self._text_encoder)
                 self._text_encoder = self._search.encoder
@@ -69,7 +69,7 @@ class Services:
 
     def indexer(self) -> Indexer:
         """An indexer on the current connection sharing the loaded encoders."""
-        from engine.indexer import Indexer
+        from unfragile.engine.indexer import Indexer
 
         return Indexer(
             self.settings,

@@ -26,16 +26,16 @@ from starlette.routing import Match
 from starlette.templating import Jinja2Templates
 from starlette.types import Scope
 
-from api.accept import accepted
-from api.state import Services, services
-from engine import compare
-from engine.records import KINDS, MODALITIES, PRICING
-from engine.search import Filters, SearchError
-from engine.verdict import LABELS, SUBSCORES, shown
-from graph import projection
-from graph.connection import GraphUnavailable
-from indexing.text import ModelLoadError
-from indexing.vectors import IndexProblem
+from unfragile.api.accept import accepted
+from unfragile.api.state import Services, services
+from unfragile.engine import compare
+from unfragile.engine.records import KINDS, MODALITIES, PRICING
+from unfragile.engine.search import Filters, SearchError
+from unfragile.engine.verdict import LABELS, SUBSCORES, shown
+from unfragile.graph import projection
+from unfragile.graph.connection import GraphUnavailable
+from unfragile.indexing.text import ModelLoadError
+from unfragile.indexing.vectors import IndexProblem
 
 log = logging.getLogger(__name__)
 

@@ -294,8 +294,8 @@ def throwaway_neo4j(
     """A graph on a fresh local Neo4j in `home` (never the user's data), stopped at the end
     whatever happens. With `external` and NEO4J_URI set, that server instead: nothing is
     started, and guarding its data is the caller's job. Indexes go under `home` either way."""
-    from engine.db import local_server, open_graph
-    from engine.settings import Settings
+    from unfragile.engine.db import local_server, open_graph
+    from unfragile.engine.settings import Settings
 
     # A kill (SIGTERM) still runs the `finally` below, which stops the server. (SIGINT is
     # ignored by jobs a non-interactive shell puts in the background.)

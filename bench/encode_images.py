@@ -33,7 +33,7 @@ import torch
 from common import Columns, command, machine, stamp_lines
 from PIL import Image
 
-from indexing.images import ImageEncoder
+from unfragile.indexing.images import ImageEncoder
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 

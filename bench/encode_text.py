@@ -23,7 +23,7 @@ from common import Columns, command, machine, metatool_dir, stamp_lines
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from indexing.text import TextEncoder, resolve_text_model  # noqa: E402
+from unfragile.indexing.text import TextEncoder, resolve_text_model  # noqa: E402
 
 
 def load_queries(n: int) -> tuple[list[str], Path]:

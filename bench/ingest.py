@@ -72,7 +72,7 @@ def _count(graph: Any, query: str) -> int:
 
 
 def _statement_names() -> list[tuple[str, str]]:
-    from graph import store
+    from unfragile.graph import store
 
     names = [
         (value.strip().split("%(")[0][:120], name)
@@ -150,7 +150,7 @@ class _TimedGraph:
 def _one_run(
     graph: Any, files: Path, batch_size: int, server_pid: int | None, profile: Path | None = None
 ) -> dict[str, Any]:
-    from engine.ingest import ingest, validate
+    from unfragile.engine.ingest import ingest, validate
 
     r: dict[str, Any] = {"statements": {}, "loadavg_start": loadavg()}
     for phase, name in (("catalog", "catalog.jsonl"), ("events", "events.jsonl")):
@@ -464,9 +464,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
 
-    from engine import ingest as _ingest  # noqa: F401
-    from graph import store
-    from graph.connection import Graph  # noqa: F401  (imported before the baseline RSS)
+    from unfragile.engine import ingest as _ingest  # noqa: F401
+    from unfragile.graph import store
+    from unfragile.graph.connection import Graph  # noqa: F401  (imported before the baseline RSS)
 
     say = (lambda *a: None) if args.json else progress
     with workdir("unfragile-bench-", args.keep, say) as work:

@@ -45,7 +45,7 @@ import numpy as np
 from common import Columns, command, machine, p50_p99_ms, stamp_lines, throwaway_neo4j, workdir
 from synthetic import Mixture
 
-from indexing.vectors import VectorStore
+from unfragile.indexing.vectors import VectorStore
 
 LOAD = (
     "UNWIND $rows AS row CREATE (v:Vec {id: row.id}) WITH v, row "

@@ -38,16 +38,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from common import RESULTS, command, machine, metatool_dir  # noqa: E402
 from search_quality import metrics, split_queries  # noqa: E402
 
-from engine.decompose import decompose  # noqa: E402
-from engine.indexer import artifact_text, capability_text  # noqa: E402
-from engine.metatool import (  # noqa: E402
+from unfragile.engine.decompose import decompose  # noqa: E402
+from unfragile.engine.indexer import artifact_text, capability_text  # noqa: E402
+from unfragile.engine.metatool import (  # noqa: E402
     add_member_capabilities,
     merged_members,
     metatool_records,
 )
-from engine.records import normalise_query  # noqa: E402
-from indexing.lexical import BM25  # noqa: E402
-from indexing.text import TextEncoder  # noqa: E402
+from unfragile.engine.records import normalise_query  # noqa: E402
+from unfragile.indexing.lexical import BM25  # noqa: E402
+from unfragile.indexing.text import TextEncoder  # noqa: E402
 
 
 def unit(v: np.ndarray) -> np.ndarray:

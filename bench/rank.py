@@ -40,10 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = p.parse_args(argv)
 
-    from engine.compare import build_page, render_md
-    from engine.ingest import ingest
-    from engine.ranking import load_config, rank
-    from graph import gds
+    from unfragile.engine.compare import build_page, render_md
+    from unfragile.engine.ingest import ingest
+    from unfragile.engine.ranking import load_config, rank
+    from unfragile.graph import gds
 
     with workdir("unfragile-rank-bench-") as work:
         t0 = time.perf_counter()

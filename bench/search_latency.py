@@ -178,7 +178,7 @@ class Probe:
         return wrapper
 
     def attach(self, engine: Any) -> None:
-        from graph import retrieval
+        from unfragile.graph import retrieval
 
         encoder = engine.encoder
         engine.encoder = _TimedEncoder(encoder, self)
@@ -696,9 +696,9 @@ def _warnings(result: dict[str, Any]) -> list[str]:
 
 
 def build_indexes(settings: Any, graph: Any, encoder: Any, seed: int) -> dict[str, Any]:
-    from engine.indexer import Indexer, artifact_text, capability_text, fingerprint
-    from graph import retrieval, store
-    from indexing.vectors import VectorStore
+    from unfragile.engine.indexer import Indexer, artifact_text, capability_text, fingerprint
+    from unfragile.graph import retrieval, store
+    from unfragile.indexing.vectors import VectorStore
 
     started = time.perf_counter()
     space = TopicSpace(encoder)
@@ -850,10 +850,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import faiss
     import torch
 
-    from engine.ingest import ingest
-    from engine.records import normalise_query
-    from engine.search import SearchEngine
-    from indexing.text import TextEncoder
+    from unfragile.engine.ingest import ingest
+    from unfragile.engine.records import normalise_query
+    from unfragile.engine.search import SearchEngine
+    from unfragile.indexing.text import TextEncoder
 
     loadavg_start = loadavg()
     set_threads(args.torch_threads, args.faiss_threads)

@@ -63,10 +63,10 @@ from common import RESULTS, command, machine, metatool_dir, say, throwaway_neo4j
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from engine import search  # noqa: E402
-from engine.records import normalise_query  # noqa: E402
-from engine.search import SearchEngine, Weights  # noqa: E402
-from graph import retrieval  # noqa: E402
+from unfragile.engine import search  # noqa: E402
+from unfragile.engine.records import normalise_query  # noqa: E402
+from unfragile.engine.search import SearchEngine, Weights  # noqa: E402
+from unfragile.graph import retrieval  # noqa: E402
 
 TARGETS = {"logs": {"r1": 0.86, "r5": 0.96}, "cold": {"r1": 0.60}}
 K = 10  # results asked of the engine; MRR is cut at this depth
@@ -447,11 +447,11 @@ def run(
     args: argparse.Namespace, settings: Any, graph: Any, split: Split, dev: list
 ) -> tuple[list[Row], dict[str, Any], dict[str, float], dict[str, Any] | None]:
     """Import the tools, then the logs, and evaluate each configuration on the dev queries."""
-    from engine.indexer import Indexer
-    from engine.ingest import ingest
-    from engine.metatool import metatool_records
-    from graph import store
-    from indexing.text import TextEncoder
+    from unfragile.engine.indexer import Indexer
+    from unfragile.engine.ingest import ingest
+    from unfragile.engine.metatool import metatool_records
+    from unfragile.graph import store
+    from unfragile.indexing.text import TextEncoder
 
     folder = metatool_dir()
     rows: list[Row] = []
@@ -619,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
 
-    from graph import store
+    from unfragile.graph import store
 
     folder = metatool_dir()
     if not 0.0 < args.log_share < 1.0:

@@ -116,7 +116,7 @@ def query_texts(count: int, rng: random.Random) -> list[str]:
 
 def test_queries(count: int, seed: int, past: set[str]) -> list[str]:
     """Realistic search strings built from the same vocabulary, none a past query verbatim."""
-    from engine.records import normalise_query
+    from unfragile.engine.records import normalise_query
 
     rng = random.Random(seed)
     out: list[str] = []
@@ -208,7 +208,7 @@ def _split(total: int, parts: int, rng: random.Random, low: int = 1, high: int =
 
 def _capabilities(rng: random.Random, art_id: str, count: int) -> tuple[list[dict], list[str]]:
     """`count` capability records of one artifact, and their ids (titles unique by slug)."""
-    from engine.records import slug  # the engine's own rule for capability ids
+    from unfragile.engine.records import slug  # the engine's own rule for capability ids
 
     caps, ids, seen = [], [], set()
     for _ in range(count):
@@ -233,7 +233,7 @@ def write_catalog(
     path: Path, artifacts: int, capabilities: int, rng: random.Random
 ) -> tuple[list[str], list[list[str]]]:
     """catalog.jsonl: `artifacts` records sharing `capabilities`; returns artifact and cap ids."""
-    from engine.records import slug
+    from unfragile.engine.records import slug
 
     counts = _split(capabilities, artifacts, rng)
     cap_ids: list[list[str]] = []
@@ -411,7 +411,7 @@ def generate(
 
 def _targets(catalog: Path) -> tuple[dict, dict]:
     """(artifact, capability) pairs of the catalog by (verb, object) of the title, and by object."""
-    from engine.records import slug
+    from unfragile.engine.records import slug
 
     by_pair: dict[tuple[int, int], list[tuple[str, str]]] = defaultdict(list)
     by_object: dict[int, list[tuple[str, str]]] = defaultdict(list)

@@ -42,9 +42,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from common import RESULTS, command, loadavg, machine, metatool_dir, say, workdir  # noqa: E402
 from search_quality import K, metrics, split_queries  # noqa: E402
 
-from engine.metatool import metatool_records  # noqa: E402
-from engine.records import normalise_query  # noqa: E402
-from indexing.text import resolve_text_model  # noqa: E402
+from unfragile.engine.metatool import metatool_records  # noqa: E402
+from unfragile.engine.records import normalise_query  # noqa: E402
+from unfragile.indexing.text import resolve_text_model  # noqa: E402
 
 NEIGHBOURS = 20
 MIN_SIMILARITY = 0.3

@@ -43,7 +43,7 @@ import numpy as np
 from common import Columns, command, machine, p50_p99_ms, stamp_lines
 from synthetic import Mixture
 
-from indexing.vectors import VectorStore
+from unfragile.indexing.vectors import VectorStore
 
 TARGET_P50_MS = 2.0
 TARGET_RECALL = 0.95

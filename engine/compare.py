@@ -5,10 +5,10 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from engine.records import InputError
-from engine.verdict import LABELS, SUBSCORES, decide, shown
-from graph import projection
-from graph.connection import Graph
+from unfragile.engine.records import InputError
+from unfragile.engine.verdict import LABELS, SUBSCORES, decide, shown
+from unfragile.graph import projection
+from unfragile.graph.connection import Graph
 
 CAPABILITIES_SHOWN = 3
 FORMATS = ("md", "json", "html")

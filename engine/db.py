@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from engine.settings import Settings
-from graph.connection import Graph, GraphUnavailable
-from graph.server import LocalServer
+from unfragile.engine.settings import Settings
+from unfragile.graph.connection import Graph, GraphUnavailable
+from unfragile.graph.server import LocalServer
 
 
 def local_server(settings: Settings) -> LocalServer:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from engine.records import EventRecord
+from unfragile.engine.records import EventRecord
 
 MATCH_WEIGHTS = {
     "w_session": 1.0,

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.records import InputError
-from graph.connection import CYPHER_DIR
+from unfragile.engine.records import InputError
+from unfragile.graph.connection import CYPHER_DIR
 
 EXPLORE_DIR = CYPHER_DIR / "explore"
 

@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.settings import Settings
-from graph import retrieval, store
-from graph.connection import Graph
-from indexing.vectors import VectorStore
+from unfragile.engine.settings import Settings
+from unfragile.graph import retrieval, store
+from unfragile.graph.connection import Graph
+from unfragile.indexing.vectors import VectorStore
 
 TEXT_COLLECTIONS = ("capabilities", "queries", "artifacts")
 
@@ -61,14 +61,14 @@ class Indexer:
     # -- encoders ------------------------------------------------------------------------
     def text_encoder(self):
         if self._text_encoder is None:
-            from indexing.text import TextEncoder
+            from unfragile.indexing.text import TextEncoder
 
             self._text_encoder = TextEncoder(self.settings.text_model)
         return self._text_encoder
 
     def image_encoder(self):
         if self._image_encoder is None:
-            from indexing.images import ImageEncoder
+            from unfragile.indexing.images import ImageEncoder
 
             self._image_encoder = ImageEncoder(self.settings.image_model)
         return self._image_encoder
@@ -157,7 +157,7 @@ class Indexer:
         extras: list[dict[str, Any]] | None = None,
     ) -> list[str]:
         """Validate every image, then store files, graph nodes and vectors for them."""
-        from indexing.images import load_image
+        from unfragile.indexing.images import load_image
 
         loaded = [load_image(Path(p)) for p in paths]  # refuses bad files before any write
         self.store_images(loaded, artifact, relation, extras)
@@ -195,7 +195,7 @@ class Indexer:
 
     def sync_images(self, rebuild: bool = False, show_progress: bool = True) -> SyncReport:
         """Index every Image node's file; drop vectors of images no longer in the graph."""
-        from indexing.images import ImageRejected, load_image
+        from unfragile.indexing.images import ImageRejected, load_image
 
         started = time.perf_counter()
         self._import_catalog_images()
@@ -237,7 +237,7 @@ class Indexer:
 
     def _import_catalog_images(self) -> None:
         """Images named in catalog records become Image nodes the first time we index."""
-        from indexing.images import load_image
+        from unfragile.indexing.images import load_image
 
         known = {r["id"] for r in store.image_files(self.graph)}
         for row in store.artifact_image_paths(self.graph):
@@ -259,7 +259,7 @@ class Indexer:
     # -- image search --------------------------------------------------------------------
     def search_image(self, path: Path, k: int = 10) -> list[dict[str, Any]]:
         """Artifacts whose images look most like the given one, best first."""
-        from indexing.images import load_image
+        from unfragile.indexing.images import load_image
 
         query = load_image(Path(path))
         dim = VectorStore.recorded_dim(self.settings.index_dir, "images")

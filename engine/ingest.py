@@ -12,10 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from engine.decompose import decompose
-from engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS, fold
-from engine.progress import progress
-from engine.records import (
+from unfragile.engine.decompose import decompose
+from unfragile.engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS, fold
+from unfragile.engine.progress import progress
+from unfragile.engine.records import (
     ArtifactRecord,
     EventRecord,
     InputError,
@@ -26,8 +26,8 @@ from engine.records import (
     validate_artifact,
     validate_event,
 )
-from graph import store
-from graph.connection import Graph
+from unfragile.graph import store
+from unfragile.graph.connection import Graph
 
 
 @dataclass

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from engine import settings as limits
-from engine.decompose import decompose
-from engine.records import InputError, RawRecord, slug
+from unfragile.engine import settings as limits
+from unfragile.engine.decompose import decompose
+from unfragile.engine.records import InputError, RawRecord, slug
 
 # texts -> unit vectors, one row per text (indexing.text.TextEncoder.encode)
 Embed = Callable[[list[str]], np.ndarray]
@@ -128,7 +128,7 @@ def merged_members(
     if not merged or not plugins:
         return {}
     if embed is None:
-        from indexing.text import TextEncoder
+        from unfragile.indexing.text import TextEncoder
 
         embed = TextEncoder().encode
     names = list(merged)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.indexer import Indexer
-from engine.records import InputError
-from engine.settings import Settings
-from graph.connection import Graph
+from unfragile.engine.indexer import Indexer
+from unfragile.engine.records import InputError
+from unfragile.engine.settings import Settings
+from unfragile.graph.connection import Graph
 
 ARTIFACT = """
 MATCH (a:Artifact {id: $id})
@@ -25,8 +25,8 @@ def render_samples(
     steps: int = 4,
 ) -> list[dict[str, Any]]:
     """Render each prompt once with a fixed seed; store images GENERATED_BY the artifact."""
-    from indexing.images import load_image
-    from indexing.render import load_pipeline, read_prompts, render
+    from unfragile.indexing.images import load_image
+    from unfragile.indexing.render import load_pipeline, read_prompts, render
 
     rows = graph.read(ARTIFACT, id=artifact)
     if not rows:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from engine import settings as limits
+from unfragile.engine import settings as limits
 
 KINDS = ("model", "api", "web-app", "mcp-server", "cli", "agent", "tool", "library")
 PRICING = ("free", "freemium", "paid", "usage-based", "unknown")

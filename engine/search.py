@@ -43,14 +43,14 @@ from typing import Any
 
 import numpy as np
 
-from engine.indexer import artifact_text
-from engine.ranking.algorithms import exp_decay
-from engine.records import KINDS, MODALITIES, PRICING, InputError
-from engine.settings import MAX_QUERY_CHARS, Settings
-from graph import retrieval
-from graph.connection import Graph
-from indexing.lexical import BM25
-from indexing.vectors import VectorStore
+from unfragile.engine.indexer import artifact_text
+from unfragile.engine.ranking.algorithms import exp_decay
+from unfragile.engine.records import KINDS, MODALITIES, PRICING, InputError
+from unfragile.engine.settings import MAX_QUERY_CHARS, Settings
+from unfragile.graph import retrieval
+from unfragile.graph.connection import Graph
+from unfragile.indexing.lexical import BM25
+from unfragile.indexing.vectors import VectorStore
 
 # Fusion weights and evidence shape, tuned on the MetaTool split with salt A and checked on
 # salt B (bench/search_quality.py; see BENCHMARKS.md, "Search quality"). The optimum is flat:
@@ -195,7 +195,7 @@ class SearchEngine:
     def __init__(
         self, settings: Settings, graph: Graph, encoder: Any = None, weights: Weights | None = None
     ):
-        from indexing.text import TextEncoder
+        from unfragile.indexing.text import TextEncoder
 
         self.weights = weights or Weights()
         self.settings = settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -11,7 +12,8 @@ import neo4j
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 
-CYPHER_DIR = Path(__file__).resolve().parent.parent / "cypher"
+# Package data of unfragile.cypher: cypher/ in a checkout, inside the wheel when installed.
+CYPHER_DIR = Path(str(resources.files("unfragile.cypher")))
 SCHEMA_FILE = CYPHER_DIR / "schema.cypher"
 
 T = TypeVar("T")
@@ -124,7 +126,7 @@ class Graph:
         write itself. Past `timeout_s`, planning included, QueryTimeout (a QueryError); a
         broken connection is this query's QueryError unless Neo4j is really down.
         """
-        from graph.user_query import BYTE_CAP, run_guarded
+        from unfragile.graph.user_query import BYTE_CAP, run_guarded
 
         return run_guarded(
             self, query, params, timeout_s, row_cap, BYTE_CAP if byte_cap is None else byte_cap

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graph.connection import Graph
+from unfragile.graph.connection import Graph
 
 GDS_AVAILABLE = "SHOW PROCEDURES YIELD name WHERE name = 'gds.pageRank.stream' RETURN count(*) AS n"
 GDS_DROP = "CALL gds.graph.drop($name, false) YIELD graphName RETURN graphName"

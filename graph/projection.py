@@ -7,7 +7,7 @@ from typing import Any
 
 import neo4j
 
-from graph.connection import Graph
+from unfragile.graph.connection import Graph
 
 # One row per artifact: the record fields the sub-scores read, and ecosystem degrees.
 ARTIFACTS = """

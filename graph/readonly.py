@@ -9,9 +9,9 @@ from typing import Any
 import neo4j
 from neo4j.exceptions import ClientError
 
-from graph.connection import QueryError
-from graph.cypher_scan import TooComplex, Unreadable, scan
-from graph.user_query import plain_text
+from unfragile.graph.connection import QueryError
+from unfragile.graph.cypher_scan import TooComplex, Unreadable, scan
+from unfragile.graph.user_query import plain_text
 
 # Read procedures a user's query may CALL; every other procedure is refused, whatever mode
 # Neo4j gives it (db.stats.clear, db.resampleIndex and every gds.* procedure run in READ

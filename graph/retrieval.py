@@ -8,8 +8,8 @@ from typing import Any
 
 import neo4j
 
-from graph import store
-from graph.connection import Graph
+from unfragile.graph import store
+from unfragile.graph.connection import Graph
 
 EVIDENCE = """
 UNWIND $queries AS query_id

@@ -6,7 +6,7 @@ from typing import Any
 
 import neo4j
 
-from graph.connection import Graph
+from unfragile.graph.connection import Graph
 
 # Which label an Evidence target_kind names. Labels cannot be parameters in Cypher, so the
 # few allowed ones are spelled out here and never taken from input.

@@ -21,10 +21,10 @@ from neo4j.exceptions import (
     SessionExpired,
 )
 
-from graph.connection import GraphUnavailable, QueryError, QueryTimeout
+from unfragile.graph.connection import GraphUnavailable, QueryError, QueryTimeout
 
 if TYPE_CHECKING:
-    from graph.connection import Graph
+    from unfragile.graph.connection import Graph
 
 log = logging.getLogger("unfragile.cypher")
 
@@ -54,7 +54,7 @@ def run_guarded(
     The query runs in a worker on a driver of its own: a query Neo4j never answers (it can
     overflow its stack serializing a deeply nested value) is answered as a timeout, and its
     connection is closed without touching the engine's shared driver."""
-    from graph.readonly import check_text
+    from unfragile.graph.readonly import check_text
 
     check_text(query)  # our own reading first: nothing reaches Neo4j that fails it
     if not _in_flight.acquire(timeout=1.0):
@@ -105,7 +105,7 @@ def _run(
     byte_cap: int,
     tag: str,
 ) -> tuple[list[str], list[dict[str, Any]], bool]:
-    from graph.readonly import check_read_only
+    from unfragile.graph.readonly import check_read_only
 
     deadline = time.monotonic() + timeout_s
     metadata = {"unfragile_query": tag}  # how _terminate finds it

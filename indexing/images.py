@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps
 from tqdm import tqdm
 
-from indexing.text import ModelLoadError, default_device
+from unfragile.indexing.text import ModelLoadError, default_device
 
 if TYPE_CHECKING:
     import torch

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 from tqdm import tqdm
 
-from indexing.images import local_folder, one_line, quiet_loading_bars
-from indexing.text import ModelLoadError, default_device
+from unfragile.indexing.images import local_folder, one_line, quiet_loading_bars
+from unfragile.indexing.text import ModelLoadError, default_device
 
 if TYPE_CHECKING:
     import torch

@@ -13,10 +13,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from engine.db import local_server, open_graph  # noqa: E402
-from engine.settings import Settings  # noqa: E402
-from graph import store  # noqa: E402
-from graph.connection import Graph  # noqa: E402
+from unfragile.engine.db import local_server, open_graph  # noqa: E402
+from unfragile.engine.settings import Settings  # noqa: E402
+from unfragile.graph import store  # noqa: E402
+from unfragile.graph.connection import Graph  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 METATOOL = Path(os.environ.get("UNFRAGILE_METATOOL_DIR", REPO.parent / "shared" / "metatool"))
@@ -83,7 +83,7 @@ def cli(settings: Settings):
     ) -> subprocess.CompletedProcess:
         env = dict(os.environ, UNFRAGILE_HOME=str(settings.home), **(env or {}))
         result = subprocess.run(
-            [sys.executable, "-m", "engine.cli", *args],
+            [sys.executable, "-m", "unfragile.api.cli", *args],
             cwd=REPO,
             env=env,
             capture_output=True,

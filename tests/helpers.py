@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from graph.connection import Graph
+from unfragile.graph.connection import Graph
 
 
 def artifact(artifact_id: str, n_caps: int = 3, **extra: Any) -> dict[str, Any]:

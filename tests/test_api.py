@@ -13,13 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from api.app import create_app
-from api.config import ApiConfig
-from engine import ranking
-from engine.indexer import Indexer
-from engine.ingest import ingest
-from graph import store
 from tests.conftest import CATALOG
+from unfragile.api.app import create_app
+from unfragile.api.config import ApiConfig
+from unfragile.engine import ranking
+from unfragile.engine.indexer import Indexer
+from unfragile.engine.ingest import ingest
+from unfragile.graph import store
 
 KEY = "test-key-1"
 KEYED = {"X-API-Key": KEY}  # ad-hoc POST /cypher takes a key too (issue 11)
@@ -42,7 +42,7 @@ def _png(color: tuple[int, int, int], size: int = 64) -> bytes:
 @pytest.fixture(scope="module")
 def loaded(settings, graph_session, tiny_vit, tmp_path_factory):
     """Settings with the catalog ingested, indexed (text and one image of ViT) and ranked."""
-    from indexing.text import TextEncoder
+    from unfragile.indexing.text import TextEncoder
 
     graph = graph_session
     store.delete_everything(graph)

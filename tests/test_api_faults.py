@@ -18,10 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.db import local_server, open_graph
-from engine.indexer import Indexer
-from engine.ingest import ingest
 from tests.helpers import artifact, event, write_jsonl
+from unfragile.engine.db import local_server, open_graph
+from unfragile.engine.indexer import Indexer
+from unfragile.engine.ingest import ingest
 
 REPO = Path(__file__).resolve().parents[1]
 KEY = "fault-key"
@@ -131,7 +131,7 @@ def test_neo4j_stops_under_traffic_then_the_api_recovers(own_home, tmp_path):
     )
     log = open(tmp_path / "serve.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "unfragile.api.cli", "serve", "--port", str(port)],
         cwd=REPO,
         env=env,
         stdout=log,

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from graph import store
 from tests.helpers import artifact, event, write_jsonl
+from unfragile.graph import store
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def _input(tmp_path: Path) -> tuple[Path, int, int]:
 def test_kill_and_rerun_counts_every_record_once(graph, settings, tmp_path):
     folder, n_artifacts, n_events = _input(tmp_path)
     env = dict(os.environ, UNFRAGILE_HOME=str(settings.home))
-    cmd = [sys.executable, "-m", "engine.cli", "ingest", str(folder), "--batch-size", "300"]
+    cmd = [sys.executable, "-m", "unfragile.api.cli", "ingest", str(folder), "--batch-size", "300"]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # Kill it once some, but not all, event batches are in.
     deadline = time.monotonic() + 240

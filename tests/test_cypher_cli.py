@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from engine.ingest import ingest
-from graph import store
 from tests.helpers import artifact, write_jsonl
+from unfragile.engine.ingest import ingest
+from unfragile.graph import store
 
 
 def test_stats_json_has_every_count(graph, cli, tmp_path):

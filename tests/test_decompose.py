@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.decompose import MAX_TEXT, MAX_TITLE, DecomposedCapability, decompose
+from unfragile.engine.decompose import MAX_TEXT, MAX_TITLE, DecomposedCapability, decompose
 
 METATOOL = Path(
     os.environ.get(

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from engine import explore, ranking
-from engine.ingest import ingest
-from engine.records import InputError
-from graph import store
-from graph.connection import Graph
 from tests.conftest import CATALOG
+from unfragile.engine import explore, ranking
+from unfragile.engine.ingest import ingest
+from unfragile.engine.records import InputError
+from unfragile.graph import store
+from unfragile.graph.connection import Graph
 
 COLUMNS = {
     "alternatives": [
@@ -120,8 +120,8 @@ def test_every_saved_query_has_a_parsed_header() -> None:
 
 def test_every_saved_query_fits_well_inside_the_guards_limits() -> None:
     """The text scan's limits (issue 11) leave room: each saved query uses under a quarter."""
-    from graph import cypher_scan
-    from graph.readonly import check_text
+    from unfragile.graph import cypher_scan
+    from unfragile.graph.readonly import check_text
 
     for q in explore.saved():
         found = cypher_scan.scan(q.text)

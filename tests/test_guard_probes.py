@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from neo4j.exceptions import ClientError
 
-from graph import store
-from graph.connection import Graph, QueryError
-from graph.readonly import QueryRefused, check_read_only, check_text
-from graph.server import GDS_LOADED
 from tests.helpers import artifact, event, write_jsonl
+from unfragile.graph import store
+from unfragile.graph.connection import Graph, QueryError
+from unfragile.graph.readonly import QueryRefused, check_read_only, check_text
+from unfragile.graph.server import GDS_LOADED
 
 # Procedures a probe tries to run: catalog writes, a Cypher-running projection (its node
 # query reads a file), statistics resets, admin reads, schema writes.
@@ -128,7 +128,7 @@ def probed(
     graph_session: Graph, tmp_path_factory: pytest.TempPathFactory, settings
 ) -> Iterator[Graph]:
     """A small graph, GDS loaded, and db.stats collecting (so a clear or stop would show)."""
-    from engine.ingest import ingest
+    from unfragile.engine.ingest import ingest
 
     if settings.gds is False:
         pytest.skip("the probes check the GDS catalog")
@@ -313,8 +313,8 @@ F1 = (
 def _client(settings, **config: Any):
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
-    from api.config import ApiConfig
+    from unfragile.api.app import create_app
+    from unfragile.api.config import ApiConfig
 
     config = {"api_keys": (KEY,), "allowed_hosts": ("testserver",), **config}
     return TestClient(create_app(settings, ApiConfig(**config), warm=False))
@@ -374,7 +374,7 @@ def test_adhoc_cypher_needs_a_key_saved_explorations_do_not(probed: Graph, setti
 
 
 def test_the_open_setting_comes_from_the_environment() -> None:
-    from api.config import ApiConfig
+    from unfragile.api.config import ApiConfig
 
     assert ApiConfig.from_env({}).cypher_open is False
     assert ApiConfig.from_env({"UNFRAGILE_CYPHER_OPEN": "1"}).cypher_open is True

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from indexing.images import (
+from unfragile.indexing.images import (
     MAX_IMAGE_BYTES,
     MAX_IMAGE_PIXELS,
     ImageEncoder,
@@ -21,7 +21,7 @@ from indexing.images import (
     ModelLoadError,
     load_image,
 )
-from indexing.text import ModelLoadError as TextModelLoadError
+from unfragile.indexing.text import ModelLoadError as TextModelLoadError
 
 
 @pytest.fixture(scope="session")

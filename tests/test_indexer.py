@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.indexer import Indexer
-from engine.ingest import ingest
-from graph import store
-from indexing.vectors import VectorStore
 from tests.helpers import artifact, event, write_jsonl
+from unfragile.engine.indexer import Indexer
+from unfragile.engine.ingest import ingest
+from unfragile.graph import store
+from unfragile.indexing.vectors import VectorStore
 
 
 @pytest.fixture

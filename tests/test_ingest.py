@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.ingest import ingest
-from engine.records import InputError
-from graph import store
 from tests.helpers import artifact, event, match_edge, snapshot, write_jsonl
+from unfragile.engine.ingest import ingest
+from unfragile.engine.records import InputError
+from unfragile.graph import store
 
 
 def test_ingest_twice_changes_nothing(graph, tmp_path):

@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from engine.ingest import ingest
-from engine.metatool import metatool_records
-from engine.records import InputError
-from graph import store
-from indexing.text import TextEncoder
 from tests.conftest import METATOOL
+from unfragile.engine.ingest import ingest
+from unfragile.engine.metatool import metatool_records
+from unfragile.engine.records import InputError
+from unfragile.graph import store
+from unfragile.indexing.text import TextEncoder
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from engine import ranking
-from engine.ingest import ingest
-from engine.ranking import algorithms
-from graph import gds
-from graph.connection import Graph
 from tests.conftest import CATALOG
 from tests.helpers import event, write_jsonl
+from unfragile.engine import ranking
+from unfragile.engine.ingest import ingest
+from unfragile.engine.ranking import algorithms
+from unfragile.graph import gds
+from unfragile.graph.connection import Graph
 
 SCORE_PROPS = (
     "unfragile_rank",

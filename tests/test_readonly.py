@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from graph import store
-from graph.connection import Graph, QueryError
-from graph.cypher_scan import scan
-from graph.readonly import QueryRefused, _refusals, check_text
 from tests.helpers import artifact, event, write_jsonl
+from unfragile.graph import store
+from unfragile.graph.connection import Graph, QueryError
+from unfragile.graph.cypher_scan import scan
+from unfragile.graph.readonly import QueryRefused, _refusals, check_text
 
 # Each one compiles in Neo4j (or is an admin command Neo4j rejects as such), so being
 # refused says the guard saw it, not that the text was malformed.
@@ -176,7 +176,7 @@ def _gds_graphs(graph: Graph) -> list[str] | None:
 @pytest.fixture(scope="module")
 def loaded(graph_session: Graph, tmp_path_factory: pytest.TempPathFactory) -> Graph:
     """A small graph with artifacts, capabilities and match evidence, loaded once."""
-    from engine.ingest import ingest
+    from unfragile.engine.ingest import ingest
 
     store.delete_everything(graph_session)
     folder = tmp_path_factory.mktemp("readonly")

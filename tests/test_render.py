@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from indexing.render import (
+from unfragile.indexing.render import (
     MAX_PROMPT_CHARS,
     MAX_PROMPTS,
     ModelLoadError,

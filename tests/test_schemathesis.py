@@ -14,21 +14,21 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from api.app import create_app
-from api.config import ApiConfig
-from engine import ranking
-from engine.indexer import Indexer
-from engine.ingest import ingest
-from engine.settings import Settings
-from graph import store
 from tests.conftest import CATALOG
+from unfragile.api.app import create_app
+from unfragile.api.config import ApiConfig
+from unfragile.engine import ranking
+from unfragile.engine.indexer import Indexer
+from unfragile.engine.ingest import ingest
+from unfragile.engine.settings import Settings
+from unfragile.graph import store
 
 KEY = "schemathesis-key"
 
 
 @pytest.fixture(scope="module")
 def api_schema(settings, graph_session):
-    from indexing.text import TextEncoder
+    from unfragile.indexing.text import TextEncoder
 
     graph = graph_session
     store.delete_everything(graph)

@@ -7,17 +7,17 @@ import shutil
 
 import pytest
 
-from engine.indexer import Indexer
-from engine.ingest import ingest
-from engine.search import Filters, SearchEngine, SearchError
-from graph import retrieval
 from tests.conftest import CATALOG
 from tests.helpers import event, write_jsonl
+from unfragile.engine.indexer import Indexer
+from unfragile.engine.ingest import ingest
+from unfragile.engine.search import Filters, SearchEngine, SearchError
+from unfragile.graph import retrieval
 
 
 @pytest.fixture(scope="module")
 def encoder():
-    from indexing.text import TextEncoder
+    from unfragile.indexing.text import TextEncoder
 
     return TextEncoder()
 
@@ -129,7 +129,7 @@ def test_threads_share_one_engine(catalog, graph, settings, encoder):
 
 
 def test_bm25_ranks_by_rare_words():
-    from indexing.lexical import BM25
+    from unfragile.indexing.lexical import BM25
 
     index = BM25(
         [

@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.config import ApiConfig
-from api.limits import MAX_JSON_DEPTH, json_depth
-from api.security import HostAllowlist
-from engine.ingest import ingest, write_events
-from engine.records import EventRecord, normalise_query
-from engine.settings import Settings
-from graph import store
 from tests.helpers import artifact, event, write_jsonl
+from unfragile.api.app import create_app
+from unfragile.api.config import ApiConfig
+from unfragile.api.limits import MAX_JSON_DEPTH, json_depth
+from unfragile.api.security import HostAllowlist
+from unfragile.engine.ingest import ingest, write_events
+from unfragile.engine.records import EventRecord, normalise_query
+from unfragile.engine.settings import Settings
+from unfragile.graph import store
 
 KEY = "security-key"
 LOCAL = "http://127.0.0.1:8000"
@@ -268,7 +268,7 @@ def test_a_failure_after_validation_leaves_no_evidence_without_edges(target):
 
 
 def test_a_crashed_batched_ingest_is_completed_by_the_next_one(target, tmp_path):
-    from engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS, fold
+    from unfragile.engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS, fold
 
     # What a loader killed between its batches and its last step leaves: evidence, marked
     # queries, no edges (the same statement write_events runs per batch).

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.db import local_server, open_graph
-from engine.ingest import ingest
-from graph import store
 from tests.helpers import artifact, write_jsonl
+from unfragile.engine.db import local_server, open_graph
+from unfragile.engine.ingest import ingest
+from unfragile.graph import store
 
 OWN_SERVER = "uses the project's own server, not an external one"
 
@@ -127,7 +127,7 @@ def test_commands_say_clearly_when_neo4j_is_down(settings, tmp_path, cli):
     env = dict(os.environ, UNFRAGILE_HOME=str(tmp_path / "never-started"))
     env.pop("NEO4J_URI", None)
     result = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "stats"],
+        [sys.executable, "-m", "unfragile.api.cli", "stats"],
         env=env,
         capture_output=True,
         text=True,

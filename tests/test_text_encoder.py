@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexing.text import (
+from unfragile.indexing.text import (
     DEFAULT_TEXT_MODEL,
     ModelLoadError,
     TextEncoder,
     resolve_text_model,
 )
-from indexing.vectors import VectorStore
+from unfragile.indexing.vectors import VectorStore
 
 SENTENCES = [
     "a photo of a cat",

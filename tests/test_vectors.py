@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexing import vectors
-from indexing.vectors import (
+from unfragile.indexing import vectors
+from unfragile.indexing.vectors import (
     IndexDamaged,
     IndexMismatch,
     IndexProblem,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.verdict import LABELS, SUBSCORES, decide, join_words, shown
+from unfragile.engine.verdict import LABELS, SUBSCORES, decide, join_words, shown
 
 score = st.one_of(st.integers(0, 100), st.floats(0, 100, allow_nan=False))
 scores = st.fixed_dictionaries(

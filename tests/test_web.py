@@ -24,17 +24,17 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api import web
-from api.state import Services
-from engine import compare, ranking
-from engine.indexer import Indexer
-from engine.ingest import ingest
-from engine.search import Filters
-from engine.settings import Settings
-from graph import projection, store
-from graph.connection import Graph
 from tests.conftest import CATALOG
 from tests.helpers import artifact, event, write_jsonl
+from unfragile.api import web
+from unfragile.api.state import Services
+from unfragile.engine import compare, ranking
+from unfragile.engine.indexer import Indexer
+from unfragile.engine.ingest import ingest
+from unfragile.engine.search import Filters
+from unfragile.engine.settings import Settings
+from unfragile.graph import projection, store
+from unfragile.graph.connection import Graph
 
 HTML = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -66,7 +66,7 @@ def loaded(
 ) -> Settings:
     """The bundled catalog and events, plus one artifact and search made of markup, indexed
     and ranked, once for this module."""
-    from indexing.text import TextEncoder
+    from unfragile.indexing.text import TextEncoder
 
     store.delete_everything(graph_session)
     shutil.rmtree(settings.index_dir, ignore_errors=True)
@@ -92,8 +92,8 @@ def loaded(
 
 def make_app(settings: Settings) -> FastAPI:
     """The API's app, which includes the pages first (lifespan warm-up off: tests warm it)."""
-    from api.app import create_app
-    from api.config import ApiConfig
+    from unfragile.api.app import create_app
+    from unfragile.api.config import ApiConfig
 
     # TestClient sends Host: testserver; the API answers loopback names only unless told more.
     return create_app(settings, ApiConfig(allowed_hosts=("testserver",)), warm=False)

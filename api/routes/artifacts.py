@@ -6,13 +6,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.errors import ApiError
-from api.models import AlternativesResponse, Artifact, ErrorBody, Kind, Leaderboard, Scores
-from api.routes.search import ERRORS, K, filters_of, raise_search_error
-from api.state import Services, services
-from engine.search import SearchError
-from engine.settings import MAX_ID_CHARS
-from graph import projection
+from unfragile.api.errors import ApiError
+from unfragile.api.models import (
+    AlternativesResponse,
+    Artifact,
+    ErrorBody,
+    Kind,
+    Leaderboard,
+    Scores,
+)
+from unfragile.api.routes.search import ERRORS, K, filters_of, raise_search_error
+from unfragile.api.state import Services, services
+from unfragile.engine.search import SearchError
+from unfragile.engine.settings import MAX_ID_CHARS
+from unfragile.graph import projection
 
 router = APIRouter(tags=["artifacts"])
 

@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import HTMLResponse, Response
 
-from api.accept import accepted
-from api.errors import ApiError, SafeJSONResponse
-from api.models import ComparePage, ErrorBody
-from api.state import Services, services
-from engine.compare import CompareError, build_page, render_html, render_md
-from engine.settings import MAX_NAME_CHARS
+from unfragile.api.accept import accepted
+from unfragile.api.errors import ApiError, SafeJSONResponse
+from unfragile.api.models import ComparePage, ErrorBody
+from unfragile.api.state import Services, services
+from unfragile.engine.compare import CompareError, build_page, render_html, render_md
+from unfragile.engine.settings import MAX_NAME_CHARS
 
 router = APIRouter(tags=["compare"])
 

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path
 
-from api.errors import ApiError
-from api.models import CypherRequest, CypherResult, ErrorBody, SavedParams
-from api.routes.events import require_key
-from api.state import Services, services
-from graph.connection import QueryError
+from unfragile.api.errors import ApiError
+from unfragile.api.models import CypherRequest, CypherResult, ErrorBody, SavedParams
+from unfragile.api.routes.events import require_key
+from unfragile.api.state import Services, services
+from unfragile.graph.connection import QueryError
 
 router = APIRouter(tags=["cypher"])
 log = logging.getLogger("unfragile.api")
@@ -105,7 +105,7 @@ def cypher(body: CypherRequest, svc: Annotated[Services, Depends(services)]) -> 
 def saved() -> list[dict[str, Any]]:
     """The saved explorations (cypher/explore/*.cypher): name, title, what each shows, and
     its parameters."""
-    from engine import explore
+    from unfragile.engine import explore
 
     return [q.as_dict() for q in explore.saved()]
 
@@ -121,7 +121,7 @@ def run_saved(
     body: SavedParams | None = None,
 ) -> dict[str, Any]:
     """Run a saved exploration with its parameters (defaults filled in, types checked)."""
-    from engine import explore
+    from unfragile.engine import explore
 
     try:
         query = explore.get(name)

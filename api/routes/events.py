@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import ApiError
-from api.models import EVENT_SCHEMA, ErrorBody, EventsAccepted
-from api.state import Services, services
-from engine.records import InputError, RawRecord, validate_event
+from unfragile.api.errors import ApiError
+from unfragile.api.models import EVENT_SCHEMA, ErrorBody, EventsAccepted
+from unfragile.api.state import Services, services
+from unfragile.engine.records import InputError, RawRecord, validate_event
 
 router = APIRouter(tags=["events"])
 
@@ -119,7 +119,7 @@ async def post_events(
 
 
 def _write(svc: Services, records: list[RawRecord]) -> None:
-    from engine.ingest import ingest
+    from unfragile.engine.ingest import ingest
 
     try:
         # The same validation again, now with references to the graph (artifacts exist),

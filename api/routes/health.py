@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.errors import SafeJSONResponse, not_ready_message
-from api.models import Health
-from api.state import Services, services
-from graph.connection import GraphUnavailable
+from unfragile.api.errors import SafeJSONResponse, not_ready_message
+from unfragile.api.models import Health
+from unfragile.api.state import Services, services
+from unfragile.graph.connection import GraphUnavailable
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("unfragile.api")
@@ -32,8 +32,8 @@ def _down(reason: str, neo4j: bool) -> SafeJSONResponse:
 )
 def healthz(svc: Annotated[Services, Depends(services)]) -> Health | SafeJSONResponse:
     """200 when Neo4j answers and the capability index is loaded; 503 with a reason if not."""
-    from indexing.text import ModelLoadError
-    from indexing.vectors import IndexProblem
+    from unfragile.indexing.text import ModelLoadError
+    from unfragile.indexing.vectors import IndexProblem
 
     try:
         svc.graph().check()

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
-from api.errors import ApiError
-from api.models import (
+from unfragile.api.errors import ApiError
+from unfragile.api.models import (
     ErrorBody,
     ImageSearchResponse,
     Kind,
@@ -17,10 +17,10 @@ from api.models import (
     Pricing,
     SearchResponse,
 )
-from api.state import Services, services
-from engine.search import Filters, SearchError, check_providers
-from engine.settings import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_QUERY_CHARS
-from graph import retrieval
+from unfragile.api.state import Services, services
+from unfragile.engine.search import Filters, SearchError, check_providers
+from unfragile.engine.settings import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_QUERY_CHARS
+from unfragile.graph import retrieval
 
 router = APIRouter(tags=["search"])
 
@@ -128,7 +128,7 @@ def search_image(
     limit = svc.config.max_image_bytes
     if file.size is not None and file.size > limit:
         raise ApiError(413, f"the image is over the limit of {limit:,} bytes", "file")
-    from indexing.images import ImageRejected
+    from unfragile.indexing.images import ImageRejected
 
     name = Path(file.filename or "upload").name[:100] or "upload"
     with tempfile.NamedTemporaryFile(prefix="unfragile-upload-") as tmp:

@@ -6,18 +6,20 @@ graph, and its PageRank), `subscores` (adoption, quality, ecosystem, freshness),
 (ALTERNATIVE_TO), `compute` (all of it, and the write-back) and `algorithms` (the numpy maths).
 """
 
-from engine.evidence import MATCH_WEIGHTS
-from engine.ranking.compute import ArtifactScore, RankReport, compute, rank
-from engine.ranking.config import ENGINES, SUBSCORES, RankConfig, RankError, load_config
-from engine.ranking.match_graph import (
+from unfragile.engine.evidence import MATCH_WEIGHTS
+from unfragile.engine.ranking.compute import ArtifactScore, RankReport, compute, rank
+from unfragile.engine.ranking.config import ENGINES, SUBSCORES, RankConfig, RankError, load_config
+from unfragile.engine.ranking.match_graph import (
     MatchGraph,
     build_match_graph,
     centrality,
     match_graph_scores,
     read_evidence,
 )
-from engine.ranking.subscores import checklist_quality
-from graph import projection  # the graph reads the ranking uses; tests call them through it
+from unfragile.engine.ranking.subscores import checklist_quality
+from unfragile.graph import (
+    projection,  # the graph reads the ranking uses; tests call them through it
+)
 
 __all__ = [
     "ENGINES",

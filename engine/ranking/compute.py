@@ -12,16 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from engine.ranking import algorithms
-from engine.ranking.config import ENGINES, SUBSCORES, RankConfig, RankError, load_config
-from engine.ranking.match_graph import (
+from unfragile.engine.ranking import algorithms
+from unfragile.engine.ranking.config import ENGINES, SUBSCORES, RankConfig, RankError, load_config
+from unfragile.engine.ranking.match_graph import (
     build_match_graph,
     centrality,
     match_graph_scores,
     read_evidence,
 )
-from engine.ranking.similarity import alternatives, capability_similarity
-from engine.ranking.subscores import (
+from unfragile.engine.ranking.similarity import alternatives, capability_similarity
+from unfragile.engine.ranking.subscores import (
     adoption_signal_percentiles,
     benchmark_quality,
     checklist_quality,
@@ -29,9 +29,9 @@ from engine.ranking.subscores import (
     freshness_score,
     reference_day,
 )
-from engine.settings import Settings
-from graph import projection
-from graph.connection import Graph
+from unfragile.engine.settings import Settings
+from unfragile.graph import projection
+from unfragile.graph.connection import Graph
 
 
 @dataclass
@@ -238,7 +238,7 @@ def rank(
     show_progress: bool = True,
 ) -> RankReport:
     """Compute everything and write it back (scores and ALTERNATIVE_TO) in UNWIND batches."""
-    from engine.progress import progress
+    from unfragile.engine.progress import progress
 
     stages = ["read", "project", "centrality", "subscores", "bootstrap", "alternatives"]
     with progress(total=len(stages) + 1, desc="rank", enabled=show_progress, unit="step") as bar:

@@ -12,7 +12,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from engine.records import KINDS, InputError
+from unfragile.engine.records import KINDS, InputError
 
 # The defaults ship inside this package (package data), so an installed wheel finds them too.
 DEFAULT_WEIGHTS_FILE = resources.files(__name__.rpartition(".")[0]) / "rank_weights.toml"

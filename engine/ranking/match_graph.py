@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from engine.evidence import MATCH_WEIGHTS
-from engine.ranking.config import RankError
-from graph import gds, projection
-from graph.connection import Graph
+from unfragile.engine.evidence import MATCH_WEIGHTS
+from unfragile.engine.ranking.config import RankError
+from unfragile.graph import gds, projection
+from unfragile.graph.connection import Graph
 
 # Weight of each query's edge to the ground node: one session's worth of votes, log1p(1).
 GROUND_WEIGHT = math.log1p(1.0)

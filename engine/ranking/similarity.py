@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.ranking import algorithms
-from engine.ranking.config import RankConfig
-from engine.ranking.match_graph import MatchGraph
-from engine.settings import Settings
+from unfragile.engine.ranking import algorithms
+from unfragile.engine.ranking.config import RankConfig
+from unfragile.engine.ranking.match_graph import MatchGraph
+from unfragile.engine.settings import Settings
 
 
 def capability_similarity(
@@ -21,7 +21,7 @@ def capability_similarity(
     try:
         import faiss
 
-        from indexing.vectors import IndexProblem, VectorStore
+        from unfragile.indexing.vectors import IndexProblem, VectorStore
     except ImportError:
         return None
     try:

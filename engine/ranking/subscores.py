@@ -6,8 +6,8 @@ import math
 from datetime import date
 from typing import Any
 
-from engine.ranking import algorithms
-from engine.ranking.config import RankConfig
+from unfragile.engine.ranking import algorithms
+from unfragile.engine.ranking.config import RankConfig
 
 
 def adoption_signal_percentiles(arts: list[dict[str, Any]]) -> list[float | None]:

@@ -7,17 +7,18 @@ import json
 import shutil
 import sys
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from engine.db import local_server, open_graph
-from engine.records import InputError
-from engine.settings import Settings, SettingsError
-from graph import store
-from graph.connection import GraphUnavailable, QueryError
-from graph.server import ServerError
+from unfragile.engine.db import local_server, open_graph
+from unfragile.engine.records import InputError
+from unfragile.engine.settings import Settings, SettingsError
+from unfragile.graph import store
+from unfragile.graph.connection import GraphUnavailable, QueryError
+from unfragile.graph.server import ServerError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,10 +69,10 @@ def friendly(fn: F) -> F:
         except Exception as e:
             # The indexing layer's errors; imported here so commands that never index
             # do not pay for loading FAISS and torch.
-            from indexing.images import ImageRejected
-            from indexing.render import RenderError
-            from indexing.text import ModelLoadError
-            from indexing.vectors import IndexProblem
+            from unfragile.indexing.images import ImageRejected
+            from unfragile.indexing.render import RenderError
+            from unfragile.indexing.text import ModelLoadError
+            from unfragile.indexing.vectors import IndexProblem
 
             if isinstance(e, ImageRejected | RenderError):
                 _fail(str(e), 2)
@@ -257,7 +258,7 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Load artifacts and search events; validates everything before writing anything."""
-    from engine.ingest import ingest as run_ingest
+    from unfragile.engine.ingest import ingest as run_ingest
 
     settings = _settings(ctx)
     with open_graph(settings, apply_schema=True) as graph:
@@ -274,7 +275,7 @@ def events_ingest(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Add search events (match, click, dwell, feedback, prefer); then run `unfragile index`."""
-    from engine.ingest import ingest as run_ingest
+    from unfragile.engine.ingest import ingest as run_ingest
 
     settings = _settings(ctx)
     with open_graph(settings, apply_schema=True) as graph:
@@ -293,9 +294,9 @@ def import_metatool(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Import MetaTool: 199 tools as artifacts, its labelled queries as match events."""
-    from engine.ingest import ingest as run_ingest
-    from engine.metatool import metatool_records
-    from indexing.text import TextEncoder
+    from unfragile.engine.ingest import ingest as run_ingest
+    from unfragile.engine.metatool import metatool_records
+    from unfragile.indexing.text import TextEncoder
 
     settings = _settings(ctx)
     # The model groups merged-away plugins under their merged tool (engine.metatool); it is
@@ -351,7 +352,7 @@ def cypher(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array of rows.")] = False,
 ) -> None:
     """Run a read-only Cypher query with a time limit, a row cap and a byte cap."""
-    from engine import explore
+    from unfragile.engine import explore
 
     settings = _settings(ctx)
     if [query, file, saved].count(None) != 2:
@@ -397,7 +398,7 @@ def index(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Build missing indexes and update changed ones (capabilities, queries, artifacts, images)."""
-    from engine.indexer import Indexer
+    from unfragile.engine.indexer import Indexer
 
     settings = _settings(ctx)
     with open_graph(settings) as graph:
@@ -421,7 +422,7 @@ def images_add(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Store images (keyed by content hash) linked to an artifact, and index them."""
-    from engine.indexer import Indexer
+    from unfragile.engine.indexer import Indexer
 
     settings = _settings(ctx)
     with open_graph(settings, apply_schema=True) as graph:
@@ -444,7 +445,7 @@ def probe_render(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Render prompts with the artifact's diffusers pipeline; store and index the images."""
-    from engine.probe import render_samples
+    from unfragile.engine.probe import render_samples
 
     settings = _settings(ctx)
     with open_graph(settings, apply_schema=True) as graph:
@@ -483,7 +484,7 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Find artifacts for a need, ranked, with the capability and evidence behind each."""
-    from engine.search import Filters
+    from unfragile.engine.search import Filters
 
     settings = _settings(ctx)
     modes = sum(x is not None for x in (query, image, batch, alternatives_to))
@@ -495,13 +496,13 @@ def search(
     filters.check()
     with open_graph(settings) as graph:
         if image is not None:
-            from engine.indexer import Indexer
+            from unfragile.engine.indexer import Indexer
 
             _print_image_results(
                 Indexer(settings, graph).search_image(image, top_k), image, as_json
             )
             return
-        from engine.search import SearchEngine, check_providers
+        from unfragile.engine.search import SearchEngine, check_providers
 
         check_providers(graph, filters)
         engine = SearchEngine(settings, graph)
@@ -536,7 +537,7 @@ def search(
 
 def _search_batch(engine: Any, path: Path, top_k: int, filters: Any) -> None:
     """One JSON line per input line; a bad line is reported (stderr) and skipped."""
-    from engine.search import SearchError, check_query
+    from unfragile.engine.search import SearchError, check_query
 
     failures = 0
     try:
@@ -628,8 +629,8 @@ def rank(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Recompute UnfragileRank, sub-scores and ALTERNATIVE_TO edges; write them back."""
-    from engine.ranking import load_config
-    from engine.ranking import rank as run_rank
+    from unfragile.engine.ranking import load_config
+    from unfragile.engine.ranking import rank as run_rank
 
     settings = _settings(ctx)
     config = load_config(weights)
@@ -658,8 +659,8 @@ def leaderboard(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The best-ranked artifacts, with their interval and sub-scores."""
-    from engine.records import KINDS
-    from graph import projection
+    from unfragile.engine.records import KINDS
+    from unfragile.graph import projection
 
     if kind is not None and kind not in KINDS:
         _fail(f"--kind {kind!r}: use one of {', '.join(KINDS)}.", 2)
@@ -689,7 +690,7 @@ def compare(
     fmt: Annotated[str, typer.Option("--format", help="md (default), json or html.")] = "md",
 ) -> None:
     """Compare two artifacts: verdict, scores table, capabilities, where to look instead."""
-    from engine.compare import FORMATS, build_page, render
+    from unfragile.engine.compare import FORMATS, build_page, render
 
     if fmt not in FORMATS:
         _fail(f"--format {fmt!r}: use one of {', '.join(FORMATS)}.", 2)
@@ -762,7 +763,8 @@ def _print_table(columns: list[str], rows: list[dict[str, Any]]) -> None:
 
 # -- the HTTP API ------------------------------------------------------------------------------
 
-DEMO_CATALOG = Path(__file__).resolve().parent.parent / "data" / "catalog"
+# Package data of unfragile.data: data/catalog in a checkout, inside the wheel when installed.
+DEMO_CATALOG = Path(str(resources.files("unfragile.data"))) / "catalog"
 
 
 @app.command()
@@ -781,8 +783,8 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     import uvicorn
 
-    from api.app import create_app
-    from api.config import ApiConfig
+    from unfragile.api.app import create_app
+    from unfragile.api.config import ApiConfig
 
     try:
         config = ApiConfig.from_env()

@@ -1,0 +1,1 @@
+"""The bundled catalog (catalog/artifacts.jsonl, catalog/events.jsonl), shipped with the package."""
