@@ -1,0 +1,106 @@
+"""Loading data: `unfragile ingest`, `events ingest`, `import metatool` and `stats`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from unfragile.api.cli.main import app, events_app, friendly, get_settings, import_app
+from unfragile.engine.db import open_graph
+from unfragile.graph import store
+
+
+@app.command()
+@friendly
+def ingest(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A .jsonl/.json file or a folder of them.")],
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Records per batch; up to 10,000 events are written in one transaction.",
+        ),
+    ] = 2000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+) -> None:
+    """Load artifacts and search events; validates everything before writing anything."""
+    from unfragile.engine.ingest import ingest as run_ingest
+
+    settings = get_settings(ctx)
+    with open_graph(settings, apply_schema=True) as graph:
+        report = run_ingest(graph, path, batch_size=batch_size)
+    _report(report.as_dict(), as_json)
+
+
+@events_app.command("ingest")
+@friendly
+def events_ingest(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="A .jsonl/.json file or folder.")],
+    batch_size: Annotated[int, typer.Option(min=1)] = 2000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Add search events (match, click, dwell, feedback, prefer); then run `unfragile index`."""
+    from unfragile.engine.ingest import ingest as run_ingest
+
+    settings = get_settings(ctx)
+    with open_graph(settings, apply_schema=True) as graph:
+        report = run_ingest(graph, path, batch_size=batch_size, events_only=True)
+    _report(report.as_dict(), as_json)
+
+
+@import_app.command("metatool")
+@friendly
+def import_metatool(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="The MetaTool data folder.")],
+    no_queries: Annotated[
+        bool, typer.Option("--no-queries", help="Load the tools alone, not queries.csv.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Import MetaTool: 199 tools as artifacts, its labelled queries as match events."""
+    from unfragile.engine.ingest import ingest as run_ingest
+    from unfragile.engine.metatool import metatool_records
+    from unfragile.indexing.text import TextEncoder
+
+    settings = get_settings(ctx)
+    # The model groups merged-away plugins under their merged tool (engine.metatool); it is
+    # loaded once the folder has been read, so a wrong folder fails without waiting for it.
+    records = metatool_records(
+        folder,
+        with_queries=not no_queries,
+        embed=lambda texts: TextEncoder(settings.text_model).encode(texts),
+    )
+    with open_graph(settings, apply_schema=True) as graph:
+        report = run_ingest(graph, records=records)
+    _report(report.as_dict(), as_json)
+
+
+def _report(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report))
+    else:
+        typer.echo(
+            f"Loaded {report['artifacts']} artifacts ({report['capabilities']} "
+            f"capabilities) and {report['events']} events in {report['seconds']:.1f}s."
+        )
+
+
+@app.command()
+@friendly
+def stats(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """Count artifacts, capabilities, queries, match edges and images."""
+    with open_graph(get_settings(ctx)) as graph:
+        counts = store.stats(graph)
+    if as_json:
+        typer.echo(json.dumps(counts))
+    else:
+        for name, value in counts.items():
+            typer.echo(f"{name:>13}: {value}")
