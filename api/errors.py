@@ -1,5 +1,6 @@
 """Every error an API call can meet, turned into a JSON answer: 4xx for the caller, 503 for
-Neo4j down, and a bare 500 (logged, no internals) for anything unforeseen."""
+Neo4j down, and a bare 500 (logged, no internals) for anything unforeseen. The status of each
+engine, graph or indexing error comes from the table in `api/failures.py`."""
 
 from __future__ import annotations
 
@@ -13,41 +14,30 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from unfragile.engine.records import InputError
-from unfragile.graph.connection import GraphUnavailable, QueryError
+from unfragile.api.failures import CODES, failure
+from unfragile.engine.errors import (
+    EngineError,
+    GraphError,
+    GraphUnavailable,
+    ImageRejected,
+    IndexingError,
+    IndexMustBeRebuilt,
+    InvalidInput,
+    ModelUnavailable,
+    QueryError,
+    RenderError,
+)
 
 log = logging.getLogger("unfragile.api")
 
-try:  # the read-only guard; until it exists Neo4j's READ transaction is the only guard
-    from unfragile.graph.readonly import QueryRefused
-except ImportError:  # pragma: no cover - depends on the tree's state
-    QueryRefused = None  # type: ignore[assignment,misc]
-
-CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    409: "conflict",
-    413: "too_large",
-    415: "unsupported_media_type",
-    421: "misdirected",
-    422: "invalid",
-    500: "internal",
-    503: "unavailable",
-}
-
 
 GRAPH_DOWN = "the graph database (Neo4j) is unavailable. Retry shortly."
+INTERNAL = "internal error; the server log has the details"
 
 
 def not_ready_message(e: Exception) -> str:
     """What a caller is told when search cannot run: which part, not where it lives."""
-    from unfragile.indexing.text import ModelLoadError
-
-    if isinstance(e, ModelLoadError):
+    if isinstance(e, ModelUnavailable):
         part = "the text model could not be loaded"
     else:
         part = "an index must be rebuilt with `unfragile index`"
@@ -156,12 +146,11 @@ def install(app: FastAPI) -> None:
         message = e.detail if isinstance(e.detail, str) else CODES.get(e.status_code, "error")
         return error_response(e.status_code, message, headers=getattr(e, "headers", None))
 
-    @app.exception_handler(GraphUnavailable)
-    async def graph_down(request: Request, e: GraphUnavailable) -> JSONResponse:
-        request.app.state.services.lost()
-        # The reason names the Bolt address and the home folder: the log's, not a caller's.
-        log.warning("%s %s: %s", request.method, request.url.path, e)
-        return error_response(503, GRAPH_DOWN, headers={"Retry-After": "2"})
+    @app.exception_handler(EngineError)
+    @app.exception_handler(GraphError)
+    @app.exception_handler(IndexingError)
+    async def failed(request: Request, e: Exception) -> JSONResponse:
+        return answer(request, e)
 
     from neo4j.exceptions import (
         IncompleteCommit,
@@ -180,35 +169,36 @@ def install(app: FastAPI) -> None:
         # writes are idempotent).
         request.app.state.services.lost()
         log.warning("%s %s: Neo4j %s: %s", request.method, request.url.path, type(e).__name__, e)
-        return error_response(503, GRAPH_DOWN, headers={"Retry-After": "2"})
-
-    @app.exception_handler(QueryError)
-    async def query_error(request: Request, e: QueryError) -> JSONResponse:
-        if QueryRefused is not None and isinstance(e, QueryRefused):
-            return error_response(403, str(e))
-        return error_response(400, str(e))
-
-    @app.exception_handler(InputError)
-    async def input_error(request: Request, e: InputError) -> JSONResponse:
-        return error_response(422, str(e), e.field, e.line)
-
-    from unfragile.indexing.images import ImageRejected
-    from unfragile.indexing.text import ModelLoadError
-    from unfragile.indexing.vectors import IndexProblem
-
-    @app.exception_handler(ImageRejected)
-    async def bad_image(request: Request, e: ImageRejected) -> JSONResponse:
-        return error_response(422, str(e), "file")
-
-    @app.exception_handler(ModelLoadError)
-    @app.exception_handler(IndexProblem)
-    async def not_ready(request: Request, e: Exception) -> JSONResponse:
-        # A model that cannot load or an index to rebuild: the operator's to fix, not the
-        # caller's. The reason names paths under the home folder, so it goes to the log.
-        log.error("%s %s: %s", request.method, request.url.path, e)
-        return error_response(503, not_ready_message(e))
+        return error_response(
+            failure(GraphUnavailable).status, GRAPH_DOWN, headers={"Retry-After": "2"}
+        )
 
     @app.exception_handler(Exception)
     async def unforeseen(request: Request, e: Exception) -> JSONResponse:
         log.exception("unhandled error in %s %s", request.method, request.url.path)
-        return error_response(500, "internal error; the server log has the details")
+        return error_response(500, INTERNAL)
+
+
+def answer(request: Request, e: Exception) -> JSONResponse:
+    """The JSON answer to an engine, graph or indexing error: the table's status, and a body
+    that tells the caller what they can act on (details for the operator go to the log)."""
+    status = failure(e).status
+    if isinstance(e, GraphUnavailable):
+        request.app.state.services.lost()
+        # The reason names the Bolt address and the home folder: the log's, not a caller's.
+        log.warning("%s %s: %s", request.method, request.url.path, e)
+        return error_response(status, GRAPH_DOWN, headers={"Retry-After": "2"})
+    if isinstance(e, ModelUnavailable | IndexMustBeRebuilt):
+        # A model that cannot load or an index to rebuild: the operator's to fix, not the
+        # caller's. The reason names paths under the home folder, so it goes to the log.
+        log.error("%s %s: %s", request.method, request.url.path, e)
+        return error_response(status, not_ready_message(e))
+    if isinstance(e, InvalidInput):
+        return error_response(status, str(e), e.field, e.line)
+    if isinstance(e, ImageRejected):
+        return error_response(status, str(e), "file")
+    if isinstance(e, QueryError | RenderError):
+        return error_response(status, str(e))
+    # A setting or a local server that fails: not the caller's to see.
+    log.error("%s %s: %s: %s", request.method, request.url.path, type(e).__name__, e)
+    return error_response(500, INTERNAL)

@@ -27,15 +27,22 @@ from starlette.templating import Jinja2Templates
 from starlette.types import Scope
 
 from unfragile.api.accept import accepted
+from unfragile.api.failures import failure
 from unfragile.api.state import Services, services
 from unfragile.engine import compare
+from unfragile.engine.errors import (
+    AmbiguousName,
+    CompareError,
+    GraphUnavailable,
+    IndexMustBeRebuilt,
+    ModelUnavailable,
+    SearchError,
+    UnknownArtifact,
+)
 from unfragile.engine.records import KINDS, MODALITIES, PRICING
-from unfragile.engine.search import Filters, SearchError
+from unfragile.engine.search import Filters
 from unfragile.engine.verdict import LABELS, SUBSCORES, shown
 from unfragile.graph import projection
-from unfragile.graph.connection import GraphUnavailable
-from unfragile.indexing.text import ModelLoadError
-from unfragile.indexing.vectors import IndexProblem
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +150,14 @@ def error_page(request: Request, e: PageError) -> HTMLResponse:
 
 
 UNREACHABLE = PageError(
-    503, "The graph is unreachable", "The graph is unreachable, try again shortly."
+    failure(GraphUnavailable).page_status,
+    "The graph is unreachable",
+    "The graph is unreachable, try again shortly.",
 )
 
 
 NOT_READY = PageError(
-    503,
+    failure(IndexMustBeRebuilt).page_status,
     "Search is not ready",
     "Search is not ready yet (a model or an index is missing); the server log says why.",
 )
@@ -168,7 +177,7 @@ def friendly(view: Callable[..., Response]) -> Callable[..., Response]:
             # Drop the dead connection so a later request reconnects when Neo4j is back.
             request.app.state.services.lost()
             return error_page(request, UNREACHABLE)
-        except (ModelLoadError, IndexProblem) as e:
+        except (ModelUnavailable, IndexMustBeRebuilt) as e:
             log.error("page %s: %s", request.url.path, e)
             # The reason names files under the home folder: the server log has it.
             return error_page(request, NOT_READY)
@@ -300,8 +309,7 @@ def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]
             anchor = {"id": results[0].artifact, "name": results[0].name} if results else None
             return results, f"Results for “{form['q'].strip()}”", anchor
     except SearchError as e:
-        status = 503 if e.field == "index" else 400
-        raise PageError(status, "Search needs something else", str(e)) from None
+        raise PageError(failure(e).page_status, "Search needs something else", str(e)) from None
     return None, None, None
 
 
@@ -343,9 +351,8 @@ def compare_page(request: Request, svc: ServicesDep) -> Response:
     ids = [_resolve(graph, text, side) for text, side in ((a_text, "A"), (b_text, "B"))]
     try:
         page = compare.build_page(graph, ids[0], ids[1])
-    except compare.CompareError as e:
-        status = {"unranked": 409, "unknown": 404}.get(e.reason, 400)
-        raise PageError(status, "These two cannot be compared", str(e)) from None
+    except CompareError as e:
+        raise PageError(failure(e).page_status, "These two cannot be compared", str(e)) from None
     return render(request, "compare.html", page=page)
 
 
@@ -354,12 +361,15 @@ def _resolve(graph: Any, text: str, side: str) -> str:
         raise PageError(400, "Name two artifacts", f"{side}: give an artifact id or name.")
     try:
         return compare.resolve(graph, text, side)
-    except compare.CompareError as e:
+    except UnknownArtifact as e:
+        raise PageError(failure(e).page_status, "No such artifact", str(e)) from None
+    except AmbiguousName as e:
         candidates = projection.resolve(graph, text)
-        if not candidates:
-            raise PageError(404, "No such artifact", str(e)) from None
         raise PageError(
-            400, f"Which one did you mean for {side}?", str(e), candidates[:CANDIDATES_SHOWN]
+            failure(e).page_status,
+            f"Which one did you mean for {side}?",
+            str(e),
+            candidates[:CANDIDATES_SHOWN],
         ) from None
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from unfragile.engine.records import InputError
+from unfragile.engine.errors import (
+    AmbiguousName,
+    MissingName,
+    NotRanked,
+    SameArtifact,
+    UnknownArtifact,
+)
 from unfragile.engine.verdict import LABELS, SUBSCORES, decide, shown
 from unfragile.graph import projection
 from unfragile.graph.connection import Graph
@@ -14,57 +20,35 @@ CAPABILITIES_SHOWN = 3
 FORMATS = ("md", "json", "html")
 
 
-class CompareError(InputError):
-    """An artifact named for comparison is unknown, ambiguous or not ranked yet.
-
-    `reason` is one of "unknown", "ambiguous", "unranked", "same", "empty": the API maps it
-    to a status (404, 422, 409, 422, 422) without resolving the names a second time.
-    """
-
-    writes = False
-
-    def __init__(self, field_name: str, message: str, reason: str = "invalid"):
-        super().__init__("compare", None, field_name, message)
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return self.message
-
-
 def resolve(graph: Graph, text: str, field_name: str = "artifact") -> str:
     """The id of the one artifact `text` names (id or name, case-insensitive)."""
     if not text.strip():
-        raise CompareError(field_name, f"{field_name}: give an artifact id or name", "empty")
+        raise MissingName(field_name, f"{field_name}: give an artifact id or name")
     rows = projection.resolve(graph, text)
     exact = [r for r in rows if r.get("exact", True)]
     candidates = exact or rows
     if len(candidates) == 1:
         return candidates[0]["id"]
     if not candidates:
-        raise CompareError(
+        raise UnknownArtifact(
             field_name,
             f"no artifact has the id or name {text!r}; list them with `unfragile leaderboard`",
-            "unknown",
         )
     listed = "; ".join(f"{r['id']} ({r['name']})" for r in candidates[:10])
     more = f"; and {len(candidates) - 10} more" if len(candidates) > 10 else ""
-    raise CompareError(
-        field_name,
-        f"{text!r} is ambiguous: it could be {listed}{more}. Use the id.",
-        "ambiguous",
+    raise AmbiguousName(
+        field_name, f"{text!r} is ambiguous: it could be {listed}{more}. Use the id."
     )
 
 
 def _side(graph: Graph, artifact_id: str) -> dict[str, Any]:
     row = projection.artifact_page(graph, artifact_id)
     if row is None:
-        raise CompareError("artifact", f"no artifact has the id {artifact_id!r}", "unknown")
+        raise UnknownArtifact("artifact", f"no artifact has the id {artifact_id!r}")
     p = row["props"]
     if p.get("unfragile_rank") is None:
-        raise CompareError(
-            "artifact",
-            f"{artifact_id!r} is not ranked yet: run `unfragile rank` first",
-            "unranked",
+        raise NotRanked(
+            "artifact", f"{artifact_id!r} is not ranked yet: run `unfragile rank` first"
         )
     caps = row["capabilities"]
     return {
@@ -91,7 +75,7 @@ def build_page(
     """Everything the page says, as fields; md and html render from this alone."""
     a_id, b_id = resolve(graph, a_text, "A"), resolve(graph, b_text, "B")
     if a_id == b_id:
-        raise CompareError("B", f"both names are {a_id!r}: compare two different artifacts", "same")
+        raise SameArtifact("B", f"both names are {a_id!r}: compare two different artifacts")
     a, b = _side(graph, a_id), _side(graph, b_id)
     v = decide(
         a["name"],

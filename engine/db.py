@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from unfragile.engine.settings import Settings
-from unfragile.graph.connection import Graph, GraphUnavailable
+from unfragile.graph.connection import Graph
+from unfragile.graph.errors import GraphUnavailable
 from unfragile.graph.server import LocalServer
 
 

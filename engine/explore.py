@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from unfragile.engine.records import InputError
+from unfragile.engine.errors import ExploreError, UnknownExploration
 from unfragile.graph.connection import CYPHER_DIR
 
 EXPLORE_DIR = CYPHER_DIR / "explore"
@@ -23,12 +23,6 @@ _PARAM = re.compile(
     r"(?:,\s*default\s+(?P<default>.+?))?\):\s*(?P<description>.*)$"
 )
 TYPES = ("string", "integer", "float", "boolean")
-
-
-class ExploreError(InputError):
-    """A saved query that does not exist, a header that does not parse, or a bad parameter."""
-
-    writes = False
 
 
 @dataclass(frozen=True)
@@ -187,11 +181,12 @@ def saved() -> list[SavedQuery]:
 
 
 def get(name: str) -> SavedQuery:
-    """The saved exploration called `name`; ExploreError (field 'name') listing the known ones."""
+    """The saved exploration called `name`; UnknownExploration listing the
+    known ones."""
     path = EXPLORE_DIR / f"{name}.cypher"
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name or "") or not path.is_file():
         known = ", ".join(q.stem for q in sorted(EXPLORE_DIR.glob("*.cypher")))
-        raise ExploreError(
+        raise UnknownExploration(
             "saved queries", None, "name", f"no saved query {name!r}; known: {known}"
         )
     return load(path)

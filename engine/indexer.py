@@ -195,7 +195,8 @@ class Indexer:
 
     def sync_images(self, rebuild: bool = False, show_progress: bool = True) -> SyncReport:
         """Index every Image node's file; drop vectors of images no longer in the graph."""
-        from unfragile.indexing.images import ImageRejected, load_image
+        from unfragile.indexing.errors import ImageRejected
+        from unfragile.indexing.images import load_image
 
         started = time.perf_counter()
         self._import_catalog_images()

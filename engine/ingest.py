@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from unfragile.engine.decompose import decompose
+from unfragile.engine.errors import InvalidInput
 from unfragile.engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS, fold
 from unfragile.engine.progress import progress
 from unfragile.engine.records import (
     ArtifactRecord,
     EventRecord,
-    InputError,
     RawRecord,
     input_files,
     is_event,
@@ -142,7 +142,7 @@ def _check_record(plan: _Plan, raw: RawRecord, decompose_fn: Callable) -> None:
     art = validate_artifact(raw, decompose_fn)
     if art.id in plan.artifact_ids:
         first = plan.artifact_ids[art.id]
-        raise InputError(
+        raise InvalidInput(
             raw.source,
             raw.line,
             "id",
@@ -155,7 +155,7 @@ def _check_record(plan: _Plan, raw: RawRecord, decompose_fn: Callable) -> None:
     for cap in art.capabilities:
         owner = plan.capability_owner.setdefault(cap.id, art.id)
         if owner != art.id:
-            raise InputError(
+            raise InvalidInput(
                 raw.source,
                 raw.line,
                 "capabilities",
@@ -175,7 +175,7 @@ def _check_references(plan: _Plan, graph: Graph | None) -> None:
     for ref in outside:
         if ref not in known:
             source, line, name = plan.artifact_refs[ref]
-            raise InputError(
+            raise InvalidInput(
                 source,
                 line,
                 name,
@@ -188,7 +188,7 @@ def _check_references(plan: _Plan, graph: Graph | None) -> None:
         if owner is None:
             pending[cap] = (artifact, where)
         elif owner != artifact:
-            raise InputError(
+            raise InvalidInput(
                 where[0],
                 where[1],
                 "capability",
@@ -198,9 +198,9 @@ def _check_references(plan: _Plan, graph: Graph | None) -> None:
     for cap, (artifact, where) in sorted(pending.items()):
         owner = in_graph.get(cap)
         if owner is None:
-            raise InputError(where[0], where[1], "capability", f"unknown capability {cap!r}")
+            raise InvalidInput(where[0], where[1], "capability", f"unknown capability {cap!r}")
         if owner != artifact:
-            raise InputError(
+            raise InvalidInput(
                 where[0],
                 where[1],
                 "capability",
@@ -237,7 +237,7 @@ def ingest(
     plan = validate(graph, path, decompose_fn, show_progress, records)
     if events_only and plan.artifacts:
         source, line = next(iter(plan.artifact_ids.values()))
-        raise InputError(
+        raise InvalidInput(
             source,
             line,
             "query",

@@ -12,7 +12,8 @@ import numpy as np
 
 from unfragile.engine import settings as limits
 from unfragile.engine.decompose import decompose
-from unfragile.engine.records import InputError, RawRecord, slug
+from unfragile.engine.errors import InvalidInput
+from unfragile.engine.records import RawRecord, slug
 
 # texts -> unit vectors, one row per text (indexing.text.TextEncoder.encode)
 Embed = Callable[[list[str]], np.ndarray]
@@ -26,9 +27,9 @@ def _load_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise InputError(str(path), None, None, "not valid UTF-8") from None
+        raise InvalidInput(str(path), None, None, "not valid UTF-8") from None
     except json.JSONDecodeError as e:
-        raise InputError(str(path), e.lineno, None, f"broken JSON: {e.msg}") from None
+        raise InvalidInput(str(path), e.lineno, None, f"broken JSON: {e.msg}") from None
 
 
 def metatool_records(
@@ -48,7 +49,7 @@ def metatool_records(
     folder = Path(folder)
     missing = [name for name in FILES if not (folder / name).is_file()]
     if missing:
-        raise InputError(
+        raise InvalidInput(
             str(folder), None, None, f"not a MetaTool folder: missing {', '.join(missing)}"
         )
     descriptions: dict[str, str] = _load_json(folder / "plugin_des.json")
@@ -179,7 +180,7 @@ def _query_events(path: Path, tools: set[str]) -> list[RawRecord]:
         with open(path, encoding="utf-8", newline="") as f:
             reader = csv.DictReader(f)
             if reader.fieldnames is None or not {"query", "tool"} <= set(reader.fieldnames):
-                raise InputError(source, 1, None, "expected the columns query,tool")
+                raise InvalidInput(source, 1, None, "expected the columns query,tool")
             for row in reader:
                 line = reader.line_num
                 # Each labelled row stands for one search session that matched its tool.
@@ -197,5 +198,5 @@ def _query_events(path: Path, tools: set[str]) -> list[RawRecord]:
                     )
                 )
     except UnicodeDecodeError:
-        raise InputError(source, None, None, "not valid UTF-8") from None
+        raise InvalidInput(source, None, None, "not valid UTF-8") from None
     return events

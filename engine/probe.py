@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from unfragile.engine.errors import InvalidInput
 from unfragile.engine.indexer import Indexer
-from unfragile.engine.records import InputError
 from unfragile.engine.settings import Settings
 from unfragile.graph.connection import Graph
 
@@ -30,10 +30,10 @@ def render_samples(
 
     rows = graph.read(ARTIFACT, id=artifact)
     if not rows:
-        raise InputError("--artifact", None, None, f"unknown artifact {artifact!r}")
+        raise InvalidInput("--artifact", None, None, f"unknown artifact {artifact!r}")
     record = rows[0]
     if not record["pipeline"]:
-        raise InputError(
+        raise InvalidInput(
             "--artifact",
             None,
             None,
@@ -41,7 +41,7 @@ def render_samples(
             '"diffusers_pipeline" (a hub id or a local folder) to its record',
         )
     if not record["open_weights"]:
-        raise InputError(
+        raise InvalidInput(
             "--artifact",
             None,
             None,

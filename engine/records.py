@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from unfragile.engine import settings as limits
+from unfragile.engine.errors import InvalidInput
 
 KINDS = ("model", "api", "web-app", "mcp-server", "cli", "agent", "tool", "library")
 PRICING = ("free", "freemium", "paid", "usage-based", "unknown")
@@ -62,24 +63,8 @@ EVENT_FIELDS = {
 }
 
 
-class InputError(ValueError):
-    """Bad input: names the file, the line and the field, and says what is wrong."""
-
-    writes = True  # raised by a command that writes: the CLI says nothing was written
-
-    def __init__(self, source: str, line: int | None, field_name: str | None, message: str):
-        # A field name from the input may hold a lone surrogate: shown escaped, so the
-        # message can be printed and sent as UTF-8.
-        field_name = _printable(field_name) if field_name is not None else None
-        message = _printable(message)
-        self.source, self.line, self.field, self.message = source, line, field_name, message
-        where = source if line is None else f"{source}:{line}"
-        what = f"field '{field_name}': " if field_name else ""
-        super().__init__(f"{where}: {what}{message}")
-
-
-def _printable(text: str) -> str:
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+# The old name, until the CLI imports InvalidInput from unfragile.engine.errors.
+InputError = InvalidInput
 
 
 # The largest number a dwell may last: a day. Longer is a clock or client bug, and an
@@ -146,12 +131,12 @@ def input_files(path: Path) -> list[Path]:
     """The JSON/JSONL files a path names: the file itself, or those under a folder, sorted."""
     path = Path(path)
     if not path.exists():
-        raise InputError(str(path), None, None, "no such file or folder")
+        raise InvalidInput(str(path), None, None, "no such file or folder")
     if path.is_file():
         return [path]
     files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in (".jsonl", ".json"))
     if not files:
-        raise InputError(str(path), None, None, "folder holds no .json or .jsonl files")
+        raise InvalidInput(str(path), None, None, "folder holds no .json or .jsonl files")
     return files
 
 
@@ -166,7 +151,7 @@ def read_records(path: Path) -> Iterator[RawRecord]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise InputError(
+                raise InvalidInput(
                     source, number, None, f"not valid UTF-8 (byte {e.start + 1} of the line)"
                 ) from None
             if number == 1:
@@ -176,15 +161,15 @@ def read_records(path: Path) -> Iterator[RawRecord]:
             try:
                 data = json.loads(text)
             except json.JSONDecodeError as e:
-                raise InputError(
+                raise InvalidInput(
                     source, number, None, f"broken JSON at column {e.colno}: {e.msg}"
                 ) from None
             except RecursionError:
-                raise InputError(source, number, None, TOO_DEEP) from None
+                raise InvalidInput(source, number, None, TOO_DEEP) from None
             except ValueError as e:  # an integer over Python's 4,300-digit limit
-                raise InputError(source, number, None, f"broken JSON: {e}") from None
+                raise InvalidInput(source, number, None, f"broken JSON: {e}") from None
             if not isinstance(data, dict):
-                raise InputError(
+                raise InvalidInput(
                     source, number, None, f"expected a JSON object, got {_type_name(data)}"
                 )
             yield RawRecord(source, number, data)
@@ -197,7 +182,7 @@ def _read_json(path: Path) -> Iterator[RawRecord]:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise InputError(source, line, None, "not valid UTF-8") from None
+        raise InvalidInput(source, line, None, "not valid UTF-8") from None
     decoder = json.JSONDecoder()
     pos = _skip_ws(text, 0)
     try:
@@ -210,7 +195,7 @@ def _read_json(path: Path) -> Iterator[RawRecord]:
                 data, pos = decoder.raw_decode(text, pos)
                 line = text.count("\n", 0, start) + 1
                 if not isinstance(data, dict):
-                    raise InputError(
+                    raise InvalidInput(
                         source, line, None, f"expected a JSON object, got {_type_name(data)}"
                     )
                 yield RawRecord(source, line, data)
@@ -224,16 +209,18 @@ def _read_json(path: Path) -> Iterator[RawRecord]:
         else:
             data, _ = decoder.raw_decode(text, pos)
             if not isinstance(data, dict):
-                raise InputError(source, 1, None, "expected a JSON object or array of objects")
+                raise InvalidInput(source, 1, None, "expected a JSON object or array of objects")
             yield RawRecord(source, text.count("\n", 0, pos) + 1, data)
     except json.JSONDecodeError as e:
-        raise InputError(
+        raise InvalidInput(
             source, e.lineno, None, f"broken JSON at column {e.colno}: {e.msg}"
         ) from None
     except RecursionError:
-        raise InputError(source, text.count("\n", 0, pos) + 1, None, TOO_DEEP) from None
+        raise InvalidInput(source, text.count("\n", 0, pos) + 1, None, TOO_DEEP) from None
     except ValueError as e:  # an integer over Python's 4,300-digit limit
-        raise InputError(source, text.count("\n", 0, pos) + 1, None, f"broken JSON: {e}") from None
+        raise InvalidInput(
+            source, text.count("\n", 0, pos) + 1, None, f"broken JSON: {e}"
+        ) from None
 
 
 TOO_DEEP = "JSON nested too deeply (no record of ours nests more than a few levels)"
@@ -280,7 +267,7 @@ class _Checker:
             )
 
     def fail(self, name: str | None, message: str) -> None:
-        raise InputError(self.raw.source, self.raw.line, name, message)
+        raise InvalidInput(self.raw.source, self.raw.line, name, message)
 
     def text(
         self,

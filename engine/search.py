@@ -43,9 +43,10 @@ from typing import Any
 
 import numpy as np
 
+from unfragile.engine.errors import NotIndexed, SearchError, UnknownAlternative
 from unfragile.engine.indexer import artifact_text
 from unfragile.engine.ranking.algorithms import exp_decay
-from unfragile.engine.records import KINDS, MODALITIES, PRICING, InputError
+from unfragile.engine.records import KINDS, MODALITIES, PRICING
 from unfragile.engine.settings import MAX_QUERY_CHARS, Settings
 from unfragile.graph import retrieval
 from unfragile.graph.connection import Graph
@@ -73,20 +74,6 @@ ENCODING_CACHE = 2048  # query embeddings kept (least recently used out)
 ARTIFACT_REFRESH_S = 300.0  # artifact rows (filters, rank) are re-read at least this often
 COLLECTIONS = ("capabilities", "queries", "artifacts")
 COMPONENTS = ("dense", "description", "lexical", "evidence", "prior")
-
-
-class SearchError(InputError):
-    """A query or filter a person gave that search cannot take."""
-
-    writes = False  # nothing to roll back: search only reads
-
-    def __init__(
-        self, field_name: str, message: str, source: str = "query", line: int | None = None
-    ):
-        super().__init__(source, line, field_name, message)
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -374,9 +361,7 @@ class SearchEngine:
         texts = [check_query(t) for t in texts]
         snap = self._fresh()
         if snap.capabilities is None:
-            raise SearchError(
-                "index", "no capability index yet: run `unfragile index`", source="search"
-            )
+            raise NotIndexed("no capability index yet: run `unfragile index`")
         vectors = self._encode(texts)
         cap_hits = snap.capabilities.search(vectors, CAPABILITY_CANDIDATES)
         query_hits = (
@@ -423,21 +408,13 @@ class SearchEngine:
         filters.check()
         snap = self._fresh()
         if snap.capabilities is None:
-            raise SearchError(
-                "index", "no capability index yet: run `unfragile index`", source="search"
-            )
+            raise NotIndexed("no capability index yet: run `unfragile index`")
         caps = snap.caps_of.get(artifact_id) or retrieval.capabilities_of(self.graph, artifact_id)
         if not caps:
-            raise SearchError(
-                "alternatives_to", f"unknown artifact {artifact_id!r}", source="filter"
-            )
+            raise UnknownAlternative(artifact_id)
         stored = [v for v in (snap.capabilities.vector(c) for c in caps) if v is not None]
         if not stored:
-            raise SearchError(
-                "index",
-                f"{artifact_id!r} is not indexed yet: run `unfragile index`",
-                source="search",
-            )
+            raise NotIndexed(f"{artifact_id!r} is not indexed yet: run `unfragile index`")
         centre = np.mean(stored, axis=0, keepdims=True).astype(np.float32)
         centre /= max(float(np.linalg.norm(centre)), 1e-9)
         cap_hits = snap.capabilities.search(centre, CAPABILITY_CANDIDATES + len(caps))[0]

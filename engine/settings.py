@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from unfragile.engine.errors import SettingsError
+
 # Limits on user-supplied text, documented in the README ("Input limits").
 MAX_ID_CHARS = 200
 MAX_NAME_CHARS = 200
@@ -26,10 +28,6 @@ def _default_home() -> Path:
 def _default_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "unfragile"
-
-
-class SettingsError(ValueError):
-    """A setting from the environment has a value the engine cannot use."""
 
 
 @dataclass(frozen=True)

@@ -12,23 +12,13 @@ import neo4j
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 
+from unfragile.graph.errors import GraphUnavailable, QueryError  # noqa: F401  (QueryError: the CLI's, until it imports unfragile.engine.errors)
+
 # Package data of unfragile.cypher: cypher/ in a checkout, inside the wheel when installed.
 CYPHER_DIR = Path(str(resources.files("unfragile.cypher")))
 SCHEMA_FILE = CYPHER_DIR / "schema.cypher"
 
 T = TypeVar("T")
-
-
-class GraphUnavailable(RuntimeError):
-    """Neo4j cannot be reached or refuses our credentials; the message says what to do."""
-
-
-class QueryError(ValueError):
-    """A Cypher query was refused: syntax, a write in a read-only run, a timeout."""
-
-
-class QueryTimeout(QueryError):
-    """A user's query ran past its time limit (planning included) and was stopped."""
 
 
 def split_statements(text: str) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
+from unfragile.graph.errors import TooComplex, Unreadable
+
 # Neo4j's parser and planner recurse once per nesting level and per link of an operator
 # chain: on 5.26 a few hundred levels (400 parentheses or NOTs, 300 `.a` or CASEs) overflow
 # the stack of a Bolt worker, which then never answers; subqueries nested in subqueries
@@ -37,14 +39,6 @@ _PUNCTUATION = sorted(
     key=len,
     reverse=True,
 )
-
-
-class Unreadable(ValueError):
-    """Text the scan cannot classify the way Neo4j would; the guard refuses it."""
-
-
-class TooComplex(ValueError):
-    """Text over a size or depth limit: refused before Neo4j parses it."""
 
 
 @dataclass(frozen=True)

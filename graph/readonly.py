@@ -9,8 +9,8 @@ from typing import Any
 import neo4j
 from neo4j.exceptions import ClientError
 
-from unfragile.graph.connection import QueryError
-from unfragile.graph.cypher_scan import TooComplex, Unreadable, scan
+from unfragile.graph.cypher_scan import scan
+from unfragile.graph.errors import QueryError, QueryRefused, TooComplex, Unreadable
 from unfragile.graph.user_query import plain_text
 
 # Read procedures a user's query may CALL; every other procedure is refused, whatever mode
@@ -91,14 +91,6 @@ _ADMIN_ERROR = re.compile(
 )
 
 
-class QueryRefused(QueryError):
-    """A query was refused before it ran: it would write, read files or run an admin call."""
-
-    def __init__(self, message: str, refused: list[str]):
-        self.refused = refused
-        super().__init__(message)
-
-
 def check_text(query: str) -> None:
     """The first check, on our own reading of the text before Neo4j sees it: QueryError when
     it is too long or too deep to parse safely, QueryRefused for any procedure or namespaced
@@ -166,7 +158,7 @@ def check_read_only(
                 "a profile. Run the query without PROFILE."
             ) from e
         error = QueryError(f"Cypher error ({code.rsplit('.', 1)[-1]}): {plain_text(first)}")
-        error.detail = message  # type: ignore[attr-defined]  # for the server log
+        error.detail = message  # for the server log
         raise error from e
     refused = _refusals(summary.plan, database)
     if summary.query_type == "s":  # CreateIndex is a schema command, not a data write

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from unfragile.graph.errors import PortTaken, ServerError
+
 NEO4J_SOURCES = Path(__file__).resolve().parent / "neo4j"
 POM = NEO4J_SOURCES / "pom.xml"
 GDS_POM = NEO4J_SOURCES / "gds-pom.xml"
@@ -43,14 +45,6 @@ GDS_LOADED = (
     "gds.util.*",
     "gds.similarity.*",
 )
-
-
-class ServerError(RuntimeError):
-    """A local Neo4j could not be provisioned, started or stopped; the message says why."""
-
-
-class PortTaken(ServerError):
-    """The chosen Bolt port was bound by someone else first."""
 
 
 @dataclass(frozen=True)

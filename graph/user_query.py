@@ -21,7 +21,7 @@ from neo4j.exceptions import (
     SessionExpired,
 )
 
-from unfragile.graph.connection import GraphUnavailable, QueryError, QueryTimeout
+from unfragile.graph.errors import GraphUnavailable, QueryError, QueryTimeout
 
 if TYPE_CHECKING:
     from unfragile.graph.connection import Graph
@@ -238,7 +238,7 @@ def _translate(graph: Graph, e: BaseException, timeout_s: float) -> BaseExceptio
 
 def _error(message: str, e: BaseException) -> QueryError:
     error = QueryError(message)
-    error.detail = str(e)  # type: ignore[attr-defined]  # for the server log, not the caller
+    error.detail = str(e)  # for the server log, not the caller
     return error
 
 

@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps
 from tqdm import tqdm
 
-from unfragile.indexing.text import ModelLoadError, default_device
+from unfragile.indexing.errors import ImageRejected, ModelUnavailable
+from unfragile.indexing.text import default_device
 
 if TYPE_CHECKING:
     import torch
@@ -29,9 +30,7 @@ __all__ = [
     "MAX_IMAGE_BYTES",
     "MAX_IMAGE_PIXELS",
     "ImageEncoder",
-    "ImageRejected",
     "LoadedImage",
-    "ModelLoadError",
     "load_image",
 ]
 
@@ -49,10 +48,6 @@ IMAGE_MODEL_HINT = (
     "Set UNFRAGILE_IMAGE_MODEL to a local folder with config.json, model.safetensors "
     "and preprocessor_config.json (or a hub id when the hub is reachable)."
 )
-
-
-class ImageRejected(ValueError):
-    """A file that is not an image this engine will decode; the message names file and reason."""
 
 
 @dataclass(frozen=True)
@@ -250,7 +245,7 @@ class ImageEncoder:
 
     `model` is a hub id or a local folder (default `DEFAULT_IMAGE_MODEL`). Weights load only
     from safetensors. On CUDA the model runs in float16 unless `dtype` says otherwise; the
-    vectors returned are always float32. Any failure to load raises `ModelLoadError` with one
+    vectors returned are always float32. Any failure to load raises `ModelUnavailable` with one
     line naming the model and how to point at a local copy.
     """
 
@@ -275,8 +270,10 @@ class ImageEncoder:
         self.processor, self.model = self._load()
         self.dim: int = int(self.model.config.hidden_size)
 
-    def _fail(self, what: str) -> ModelLoadError:
-        return ModelLoadError(f"could not load image model {self.name}: {what}. {IMAGE_MODEL_HINT}")
+    def _fail(self, what: str) -> ModelUnavailable:
+        return ModelUnavailable(
+            f"could not load image model {self.name}: {what}. {IMAGE_MODEL_HINT}"
+        )
 
     def _load(self):
         from transformers import AutoConfig, AutoImageProcessor, AutoModel
@@ -305,7 +302,7 @@ class ImageEncoder:
                 ):
                     raise self._fail(f"{type(model).__name__} is not an image encoder")
                 processor = AutoImageProcessor.from_pretrained(source)
-        except ModelLoadError:
+        except ModelUnavailable:
             raise
         except Exception as error:  # network, files, config: all one message
             raise self._fail(one_line(error)) from error

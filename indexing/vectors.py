@@ -40,6 +40,10 @@ from typing import Any, TypeAlias
 import faiss
 import numpy as np
 
+from unfragile.indexing.errors import IndexDamaged, IndexMismatch, IndexMustBeRebuilt
+
+IndexProblem = IndexMustBeRebuilt  # the old name, until the CLI imports unfragile.engine.errors
+
 # faiss's SWIG classes are typed as the base Index; the attributes used here (hnsw, nlist,
 # invlists, …) live on the subclasses that downcast_index returns, so indexes are Any here.
 FaissIndex: TypeAlias = Any
@@ -63,18 +67,6 @@ _REBUILD = "run `unfragile index --rebuild`"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _SUFFIXES = (".faiss", ".ids.json", ".tmp")
 _FORCED = {"exact": "flat", "ivf": "ivf", "hnsw": "hnsw"}  # kind setting -> index family
-
-
-class IndexProblem(RuntimeError):
-    """An index on disk cannot be used as it is; the message says how to fix it."""
-
-
-class IndexMismatch(IndexProblem):
-    """The index was built with another model, dimension, kind or file format."""
-
-
-class IndexDamaged(IndexProblem):
-    """The index files are unreadable, truncated or disagree with each other."""
 
 
 def stable_id(key: str) -> int:
@@ -489,7 +481,7 @@ class VectorStore:
         for key, vid in zip(keys, ids, strict=True):
             other = seen.get(vid) or self._id_to_key.get(vid)
             if other is not None and other != key:
-                raise IndexProblem(
+                raise IndexMustBeRebuilt(
                     f"index '{self.name}': graph ids {other!r} and {key!r} hash to the same "
                     "63-bit id; rename one of them"
                 )

@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import CATALOG
 from unfragile.engine import explore, ranking
+from unfragile.engine.errors import InvalidInput
 from unfragile.engine.ingest import ingest
-from unfragile.engine.records import InputError
 from unfragile.graph import store
 from unfragile.graph.connection import Graph
 
@@ -186,7 +186,7 @@ def test_defaults_apply_and_types_are_checked() -> None:
     ):
         with pytest.raises(explore.ExploreError) as bad:
             alternatives.bind(params)
-        assert isinstance(bad.value, InputError) and bad.value.field == field
+        assert isinstance(bad.value, InvalidInput) and bad.value.field == field
         assert not bad.value.writes
     assert "id, top" in str(bad.value)
 
@@ -195,7 +195,7 @@ def test_defaults_apply_and_types_are_checked() -> None:
 def test_an_unknown_name_lists_the_known_ones(name: str) -> None:
     with pytest.raises(explore.ExploreError) as unknown:
         explore.get(name)
-    assert isinstance(unknown.value, InputError) and unknown.value.field == "name"
+    assert isinstance(unknown.value, InvalidInput) and unknown.value.field == "name"
     assert "alternatives" in str(unknown.value) and "top_by_kind" in str(unknown.value)
 
 

@@ -20,8 +20,9 @@ from neo4j.exceptions import ClientError
 
 from tests.helpers import artifact, event, write_jsonl
 from unfragile.graph import store
-from unfragile.graph.connection import Graph, QueryError
-from unfragile.graph.readonly import QueryRefused, check_read_only, check_text
+from unfragile.graph.connection import Graph
+from unfragile.graph.errors import QueryError, QueryRefused
+from unfragile.graph.readonly import check_read_only, check_text
 from unfragile.graph.server import GDS_LOADED
 
 # Procedures a probe tries to run: catalog writes, a Cypher-running projection (its node

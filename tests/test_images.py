@@ -12,16 +12,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from unfragile.indexing.errors import ImageRejected, ModelUnavailable
 from unfragile.indexing.images import (
     MAX_IMAGE_BYTES,
     MAX_IMAGE_PIXELS,
     ImageEncoder,
-    ImageRejected,
     LoadedImage,
-    ModelLoadError,
     load_image,
 )
-from unfragile.indexing.text import ModelLoadError as TextModelLoadError
+from unfragile.indexing.text import ModelUnavailable as TextModelLoadError
 
 
 @pytest.fixture(scope="session")
@@ -238,7 +237,7 @@ def test_rgba_and_grey_images_are_accepted(encoder: ImageEncoder) -> None:
 
 
 def load_error(model: str) -> str:
-    with pytest.raises(ModelLoadError) as caught:
+    with pytest.raises(ModelUnavailable) as caught:
         ImageEncoder(model, device="cpu")
     message = str(caught.value)
     assert "\n" not in message
@@ -248,7 +247,7 @@ def load_error(model: str) -> str:
 
 
 def test_model_load_error_is_the_text_modules(tmp_path: Path) -> None:
-    assert ModelLoadError is TextModelLoadError
+    assert ModelUnavailable is TextModelLoadError
 
 
 def test_missing_model_folder(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import artifact, event, match_edge, snapshot, write_jsonl
+from unfragile.engine.errors import InvalidInput
 from unfragile.engine.ingest import ingest
-from unfragile.engine.records import InputError
 from unfragile.graph import store
 
 
@@ -386,7 +386,7 @@ def test_bad_input_names_file_line_field_and_writes_nothing(
     bad = tmp_path / "bad.jsonl"
     # A good artifact comes first, so a loader that wrote as it read would leave it behind.
     bad.write_text(json.dumps(artifact("first-good")) + "\n" + "\n".join(lines) + "\n")
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InvalidInput) as err:
         ingest(graph, bad, show_progress=False)
     assert err.value.source == str(bad)
     assert err.value.line == line + 1
@@ -402,14 +402,14 @@ def test_wrong_encoding_is_refused(graph, tmp_path):
         + b"\n"
         + '{"id": "caf\u00e9", "name": "Caf\u00e9"}\n'.encode("latin-1")
     )
-    with pytest.raises(InputError) as err:
+    with pytest.raises(InvalidInput) as err:
         ingest(graph, bad, show_progress=False)
     assert (err.value.line, "UTF-8") == (2, "UTF-8") and "UTF-8" in err.value.message
     assert store.stats(graph)["artifacts"] == 0
 
 
 def test_missing_path_is_a_clear_error(graph, tmp_path):
-    with pytest.raises(InputError, match="no such file or folder"):
+    with pytest.raises(InvalidInput, match="no such file or folder"):
         ingest(graph, tmp_path / "nowhere.jsonl", show_progress=False)
 
 

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from tests.conftest import METATOOL
+from unfragile.engine.errors import InvalidInput
 from unfragile.engine.ingest import ingest
 from unfragile.engine.metatool import metatool_records
-from unfragile.engine.records import InputError
 from unfragile.graph import store
 from unfragile.indexing.text import TextEncoder
 
@@ -96,5 +96,5 @@ def test_import_with_queries_and_again(graph, embed):
 
 
 def test_not_a_metatool_folder(tmp_path):
-    with pytest.raises(InputError, match="missing plugin_des.json"):
+    with pytest.raises(InvalidInput, match="missing plugin_des.json"):
         metatool_records(tmp_path)

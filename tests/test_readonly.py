@@ -6,9 +6,10 @@ import pytest
 
 from tests.helpers import artifact, event, write_jsonl
 from unfragile.graph import store
-from unfragile.graph.connection import Graph, QueryError
+from unfragile.graph.connection import Graph
 from unfragile.graph.cypher_scan import scan
-from unfragile.graph.readonly import QueryRefused, _refusals, check_text
+from unfragile.graph.errors import QueryError, QueryRefused
+from unfragile.graph.readonly import _refusals, check_text
 
 # Each one compiles in Neo4j (or is an admin command Neo4j rejects as such), so being
 # refused says the guard saw it, not that the text was malformed.

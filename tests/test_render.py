@@ -12,12 +12,11 @@ import pytest
 import torch
 from PIL import Image
 
+from unfragile.indexing.errors import ModelUnavailable, RenderError
 from unfragile.indexing.render import (
     MAX_PROMPT_CHARS,
     MAX_PROMPTS,
-    ModelLoadError,
     Render,
-    RenderError,
     load_pipeline,
     read_prompts,
     render,
@@ -83,7 +82,7 @@ def test_bad_arguments(pipe) -> None:
 
 
 def load_error(pipeline: str) -> str:
-    with pytest.raises(ModelLoadError) as caught:
+    with pytest.raises(ModelUnavailable) as caught:
         load_pipeline(pipeline, device="cpu")
     message = str(caught.value)
     assert "\n" not in message

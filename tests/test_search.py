@@ -9,9 +9,10 @@ import pytest
 
 from tests.conftest import CATALOG
 from tests.helpers import event, write_jsonl
+from unfragile.engine.errors import SearchError
 from unfragile.engine.indexer import Indexer
 from unfragile.engine.ingest import ingest
-from unfragile.engine.search import Filters, SearchEngine, SearchError
+from unfragile.engine.search import Filters, SearchEngine
 from unfragile.graph import retrieval
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from unfragile.indexing.errors import ModelUnavailable
 from unfragile.indexing.text import (
     DEFAULT_TEXT_MODEL,
-    ModelLoadError,
     TextEncoder,
     resolve_text_model,
 )
@@ -76,7 +76,7 @@ def test_a_store_of_real_embeddings_finds_the_paraphrase(
 
 def test_a_missing_model_path_is_a_clear_error(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-model"
-    with pytest.raises(ModelLoadError) as err:
+    with pytest.raises(ModelUnavailable) as err:
         TextEncoder(str(missing), device="cpu")
     message = str(err.value)
     assert str(missing) in message
@@ -86,5 +86,5 @@ def test_a_missing_model_path_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_folder_that_is_not_a_model_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text('{"not": "a model"}')
-    with pytest.raises(ModelLoadError, match="could not load text model"):
+    with pytest.raises(ModelUnavailable, match="could not load text model"):
         TextEncoder(str(tmp_path), device="cpu")

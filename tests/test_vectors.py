@@ -10,10 +10,8 @@ import numpy as np
 import pytest
 
 from unfragile.indexing import vectors
+from unfragile.indexing.errors import IndexDamaged, IndexMismatch, IndexMustBeRebuilt
 from unfragile.indexing.vectors import (
-    IndexDamaged,
-    IndexMismatch,
-    IndexProblem,
     VectorStore,
     stable_id,
 )
@@ -332,9 +330,9 @@ def test_an_id_collision_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(vectors, "stable_id", lambda key: 42)
     store = open_store(tmp_path)
     store.upsert(["a"], ["fp"], unit(np.random.default_rng(0), 1))
-    with pytest.raises(IndexProblem, match="'a' and 'b'"):
+    with pytest.raises(IndexMustBeRebuilt, match="'a' and 'b'"):
         store.upsert(["b"], ["fp"], unit(np.random.default_rng(1), 1))
-    with pytest.raises(IndexProblem, match="same 63-bit id"):
+    with pytest.raises(IndexMustBeRebuilt, match="same 63-bit id"):
         open_store(tmp_path / "other").upsert(
             ["c", "d"], ["x", "y"], unit(np.random.default_rng(2), 2)
         )

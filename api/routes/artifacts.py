@@ -17,7 +17,7 @@ from unfragile.api.models import (
 )
 from unfragile.api.routes.search import ERRORS, K, filters_of, raise_search_error
 from unfragile.api.state import Services, services
-from unfragile.engine.search import SearchError
+from unfragile.engine.errors import SearchError
 from unfragile.engine.settings import MAX_ID_CHARS
 from unfragile.graph import projection
 

@@ -9,9 +9,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from unfragile.api.accept import accepted
 from unfragile.api.errors import ApiError, SafeJSONResponse
+from unfragile.api.failures import failure
 from unfragile.api.models import ComparePage, ErrorBody
 from unfragile.api.state import Services, services
-from unfragile.engine.compare import CompareError, build_page, render_html, render_md
+from unfragile.engine.compare import build_page, render_html, render_md
+from unfragile.engine.errors import CompareError, NotRanked, UnknownArtifact
 from unfragile.engine.settings import MAX_NAME_CHARS
 
 router = APIRouter(tags=["compare"])
@@ -73,14 +75,17 @@ def compare(
     try:
         page = build_page(svc.graph(), a, b)
     except CompareError as e:
-        if e.reason == "unranked":
-            raise ApiError(409, e.message) from None
+        status = failure(e).status
+        if isinstance(e, NotRanked):
+            raise ApiError(status, e.message) from None
         field = (e.field or "b").lower()
-        if e.reason == "unknown":
+        if isinstance(e, UnknownArtifact):
             raise ApiError(
-                404, f"{field}: no artifact has the id or name {a if field == 'a' else b!r}", field
+                status,
+                f"{field}: no artifact has the id or name {a if field == 'a' else b!r}",
+                field,
             ) from None
-        raise ApiError(422, e.message, field) from None
+        raise ApiError(status, e.message, field) from None
     fmt = format or negotiate(accept)
     if fmt == "md":
         return Response(render_md(page), media_type="text/markdown; charset=utf-8")

@@ -8,10 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path
 
 from unfragile.api.errors import ApiError
+from unfragile.api.failures import failure
 from unfragile.api.models import CypherRequest, CypherResult, ErrorBody, SavedParams
 from unfragile.api.routes.events import require_key
 from unfragile.api.state import Services, services
-from unfragile.graph.connection import QueryError
+from unfragile.engine.errors import ExploreError, QueryError
 
 router = APIRouter(tags=["cypher"])
 log = logging.getLogger("unfragile.api")
@@ -71,8 +72,8 @@ def run(svc: Services, query: str, params: dict[str, Any]) -> dict[str, Any]:
             settings.cypher_byte_cap,
         )
     except QueryError as e:
-        if getattr(e, "detail", None):  # Neo4j's own text: for the log, not the caller
-            log.warning("Cypher error: %s", e.detail)  # type: ignore[attr-defined]
+        if e.detail:  # Neo4j's own text: for the log, not the caller
+            log.warning("Cypher error: %s", e.detail)
         raise
     return {
         "columns": columns,
@@ -125,11 +126,11 @@ def run_saved(
 
     try:
         query = explore.get(name)
-    except explore.ExploreError as e:
-        raise ApiError(404, e.message, "name") from None
+    except ExploreError as e:
+        raise ApiError(failure(e).status, e.message, "name") from None
     try:
         params = query.bind((body or SavedParams()).params)
-    except explore.ExploreError as e:
+    except ExploreError as e:
         field = f"params.{e.field}" if e.field else "params"
-        raise ApiError(422, f"{field}: {e.message}", field) from None
+        raise ApiError(failure(e).status, f"{field}: {e.message}", field) from None
     return run(svc, query.text, params)

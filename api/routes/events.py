@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from unfragile.api.errors import ApiError
+from unfragile.api.failures import failure
 from unfragile.api.models import EVENT_SCHEMA, ErrorBody, EventsAccepted
 from unfragile.api.state import Services, services
-from unfragile.engine.records import InputError, RawRecord, validate_event
+from unfragile.engine.errors import InvalidInput
+from unfragile.engine.records import RawRecord, validate_event
 
 router = APIRouter(tags=["events"])
 
@@ -46,10 +48,10 @@ def require_key(svc: Services, key: str | None, what: str = "writes") -> None:
         )
 
 
-def _invalid(e: InputError) -> ApiError:
+def _invalid(e: InvalidInput) -> ApiError:
     what = f"field '{e.field}': " if e.field else ""
     where = f"event {e.line}: " if e.line is not None else ""
-    return ApiError(422, f"{where}{what}{e.message}", e.field, e.line)
+    return ApiError(failure(e).status, f"{where}{what}{e.message}", e.field, e.line)
 
 
 @router.post(
@@ -112,7 +114,7 @@ async def post_events(
         records.append(RawRecord(SOURCE, index, item))
     try:
         ids = [validate_event(r).id for r in records]
-    except InputError as e:
+    except InvalidInput as e:
         raise _invalid(e) from None
     await run_in_threadpool(_write, svc, records)
     return {"events": len(ids), "ids": ids}
@@ -133,5 +135,5 @@ def _write(svc: Services, records: list[RawRecord]) -> None:
             one_transaction=True,
             finish_journal=False,
         )
-    except InputError as e:
+    except InvalidInput as e:
         raise _invalid(e) from None

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from unfragile.api.errors import SafeJSONResponse, not_ready_message
 from unfragile.api.models import Health
 from unfragile.api.state import Services, services
-from unfragile.graph.connection import GraphUnavailable
+from unfragile.engine.errors import GraphUnavailable, IndexMustBeRebuilt, ModelUnavailable
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("unfragile.api")
@@ -32,9 +32,6 @@ def _down(reason: str, neo4j: bool) -> SafeJSONResponse:
 )
 def healthz(svc: Annotated[Services, Depends(services)]) -> Health | SafeJSONResponse:
     """200 when Neo4j answers and the capability index is loaded; 503 with a reason if not."""
-    from unfragile.indexing.text import ModelLoadError
-    from unfragile.indexing.vectors import IndexProblem
-
     try:
         svc.graph().check()
         engine = svc.search()
@@ -42,7 +39,7 @@ def healthz(svc: Annotated[Services, Depends(services)]) -> Health | SafeJSONRes
         log.warning("healthz: %s", e)
         svc.lost()
         return _down(NEO4J_DOWN, neo4j=False)
-    except (ModelLoadError, IndexProblem) as e:
+    except (ModelUnavailable, IndexMustBeRebuilt) as e:
         log.error("healthz: %s", e)
         return _down(not_ready_message(e), neo4j=True)
     if engine.capabilities is None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from unfragile.api.errors import ApiError
+from unfragile.api.failures import failure
 from unfragile.api.models import (
     ErrorBody,
     ImageSearchResponse,
@@ -18,7 +19,8 @@ from unfragile.api.models import (
     SearchResponse,
 )
 from unfragile.api.state import Services, services
-from unfragile.engine.search import Filters, SearchError, check_providers
+from unfragile.engine.errors import ImageRejected, NotIndexed, SearchError, UnknownArtifact
+from unfragile.engine.search import Filters, check_providers
 from unfragile.engine.settings import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_QUERY_CHARS
 from unfragile.graph import retrieval
 
@@ -45,14 +47,17 @@ def filters_of(
     )
 
 
-def raise_search_error(e: SearchError) -> None:
-    """Map a SearchError to the API's answer: unknown artifact 404, no index 503, else 422."""
-    if e.field == "alternatives_to":
-        raise ApiError(404, e.message, "alternatives_to") from None
-    if e.field == "index":
-        raise ApiError(503, e.message) from None
+def raise_search_error(e: SearchError) -> NoReturn:
+    """A SearchError as the API's answer (status from the table): an unknown artifact names
+    its parameter, a missing index says what to run, a bad parameter is named as the API
+    spells it."""
+    status = failure(e).status
+    if isinstance(e, NotIndexed):
+        raise ApiError(status, e.message) from None
+    if isinstance(e, UnknownArtifact):
+        raise ApiError(status, e.message, e.field) from None
     field = "q" if e.field == "query" else e.field
-    raise ApiError(422, f"{field}: {e.message}", field) from None
+    raise ApiError(status, f"{field}: {e.message}", field) from None
 
 
 @router.get("/search", response_model=SearchResponse, responses=ERRORS)
@@ -128,8 +133,6 @@ def search_image(
     limit = svc.config.max_image_bytes
     if file.size is not None and file.size > limit:
         raise ApiError(413, f"the image is over the limit of {limit:,} bytes", "file")
-    from unfragile.indexing.images import ImageRejected
-
     name = Path(file.filename or "upload").name[:100] or "upload"
     with tempfile.NamedTemporaryFile(prefix="unfragile-upload-") as tmp:
         copied = 0
@@ -144,7 +147,7 @@ def search_image(
             results = indexer.search_image(Path(tmp.name), k)
         except ImageRejected as e:
             message = str(e).replace(tmp.name, name).replace(Path(tmp.name).name, name)
-            raise ApiError(422, message, "file") from None
+            raise ApiError(failure(e).status, message, "file") from None
         finally:
             svc.keep_encoders(indexer)
     return {"k": k, "results": results}

@@ -1,14 +1,15 @@
 """UnfragileRank: five documented sub-scores, weighted by kind, with a bootstrap interval.
 
 Every formula, its inputs and its references are specified in docs/ranking.md. The modules:
-`config` (sub-score names, the weights TOML, RankError), `match_graph` (Evidence projected to a
+`config` (sub-score names, the weights TOML), `match_graph` (Evidence projected to a
 graph, and its PageRank), `subscores` (adoption, quality, ecosystem, freshness), `similarity`
 (ALTERNATIVE_TO), `compute` (all of it, and the write-back) and `algorithms` (the numpy maths).
 """
 
+from unfragile.engine.errors import RankError
 from unfragile.engine.evidence import MATCH_WEIGHTS
 from unfragile.engine.ranking.compute import ArtifactScore, RankReport, compute, rank
-from unfragile.engine.ranking.config import ENGINES, SUBSCORES, RankConfig, RankError, load_config
+from unfragile.engine.ranking.config import ENGINES, SUBSCORES, RankConfig, load_config
 from unfragile.engine.ranking.match_graph import (
     MatchGraph,
     build_match_graph,

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from unfragile.engine.errors import RankError
 from unfragile.engine.ranking import algorithms
-from unfragile.engine.ranking.config import ENGINES, SUBSCORES, RankConfig, RankError, load_config
+from unfragile.engine.ranking.config import ENGINES, SUBSCORES, RankConfig, load_config
 from unfragile.engine.ranking.match_graph import (
     build_match_graph,
     centrality,

@@ -1,4 +1,4 @@
-"""Ranking settings: sub-score names, the weights TOML with its overrides, and RankError."""
+"""Ranking settings: sub-score names, the weights TOML with its overrides."""
 
 from __future__ import annotations
 
@@ -12,21 +12,13 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
-from unfragile.engine.records import KINDS, InputError
+from unfragile.engine.errors import RankError
+from unfragile.engine.records import KINDS
 
 # The defaults ship inside this package (package data), so an installed wheel finds them too.
 DEFAULT_WEIGHTS_FILE = resources.files(__name__.rpartition(".")[0]) / "rank_weights.toml"
 SUBSCORES = ("adoption", "quality", "ecosystem", "match_graph", "freshness")
 ENGINES = ("networkx", "gds")
-
-
-class RankError(InputError):
-    """A ranking setting or request a person gave that cannot be used."""
-
-    writes = False
-
-    def __init__(self, field_name: str | None, message: str, source: str = "rank"):
-        super().__init__(source, None, field_name, message)
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from unfragile.engine.errors import RankError
 from unfragile.engine.evidence import MATCH_WEIGHTS
-from unfragile.engine.ranking.config import RankError
 from unfragile.graph import gds, projection
 from unfragile.graph.connection import Graph
 

@@ -21,7 +21,8 @@ def capability_similarity(
     try:
         import faiss
 
-        from unfragile.indexing.vectors import IndexProblem, VectorStore
+        from unfragile.indexing.errors import IndexMustBeRebuilt
+        from unfragile.indexing.vectors import VectorStore
     except ImportError:
         return None
     try:
@@ -42,7 +43,7 @@ def capability_similarity(
             vec = store.vector(cap)
             if vec is not None and owner in index:
                 sums[index[owner]] += vec
-    except (IndexProblem, OSError, RuntimeError):
+    except (IndexMustBeRebuilt, OSError, RuntimeError):
         return None
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     present = norms.ravel() > 0
