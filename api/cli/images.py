@@ -10,7 +10,7 @@ import typer
 
 from unfragile.api.cli.main import friendly, get_settings, images_app, probe_app
 from unfragile.engine.db import open_graph
-from unfragile.engine.records import InputError
+from unfragile.engine.errors import InvalidInput
 
 
 @images_app.command("add")
@@ -59,4 +59,4 @@ def probe_render(
 
 def _require_artifact(graph: Any, artifact: str) -> None:
     if not graph.read("MATCH (a:Artifact {id: $id}) RETURN a.id AS id", id=artifact):
-        raise InputError("--artifact", None, None, f"unknown artifact {artifact!r}")
+        raise InvalidInput("--artifact", None, None, f"unknown artifact {artifact!r}")

@@ -9,10 +9,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from unfragile.engine.records import InputError
-from unfragile.engine.settings import Settings, SettingsError
-from unfragile.graph.connection import GraphUnavailable, QueryError
-from unfragile.graph.server import ServerError
+from unfragile.api.failures import INTERRUPTED, failure, known
+from unfragile.engine.errors import InvalidInput, SettingsError
+from unfragile.engine.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,31 +53,18 @@ def friendly(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except InputError as e:
-            fail(f"{e}\nNothing was written." if e.writes else str(e), 2)
-        except QueryError as e:
-            fail(str(e), 2)
-        except (GraphUnavailable, ServerError) as e:
-            fail(str(e), 3)
-        except Exception as e:
-            # The indexing layer's errors; imported here so commands that never index
-            # do not pay for loading FAISS and torch.
-            from unfragile.indexing.images import ImageRejected
-            from unfragile.indexing.render import RenderError
-            from unfragile.indexing.text import ModelLoadError
-            from unfragile.indexing.vectors import IndexProblem
-
-            if isinstance(e, ImageRejected | RenderError):
-                fail(str(e), 2)
-            if isinstance(e, ModelLoadError | IndexProblem):
-                fail(str(e), 4)
-            raise
         except KeyboardInterrupt:
             fail(
                 "interrupted. Batches already written are complete; run the same command "
                 "again to finish.",
-                130,
+                INTERRUPTED,
             )
+        except Exception as e:
+            if not known(e):  # a bug, not a person's doing: the traceback helps
+                raise
+            # Input refused by a command that writes is refused whole: say so.
+            writes = isinstance(e, InvalidInput) and e.writes
+            fail(f"{e}\nNothing was written." if writes else str(e), failure(e).exit_code)
 
     return wrapper  # type: ignore[return-value]
 
@@ -97,7 +83,7 @@ def main(
     try:
         settings = Settings.from_env()
     except SettingsError as e:
-        fail(str(e), 2)
+        fail(str(e), failure(e).exit_code)
     if home is not None:
         settings = settings.with_(home=home.expanduser())
     ctx.obj = settings

@@ -10,7 +10,7 @@ import typer
 
 from unfragile.api.cli.main import app, fail, friendly, get_settings
 from unfragile.engine.db import open_graph
-from unfragile.engine.records import InputError
+from unfragile.engine.errors import InvalidInput
 
 
 @app.command()
@@ -119,13 +119,14 @@ def search(
 
 def _search_batch(engine: Any, path: Path, top_k: int, filters: Any) -> None:
     """One JSON line per input line; a bad line is reported (stderr) and skipped."""
-    from unfragile.engine.search import SearchError, check_query
+    from unfragile.engine.errors import SearchError
+    from unfragile.engine.search import check_query
 
     failures = 0
     try:
         raw_lines = path.read_bytes().splitlines()
     except OSError as e:
-        raise InputError(str(path), None, None, f"cannot read it ({e.strerror})") from None
+        raise InvalidInput(str(path), None, None, f"cannot read it ({e.strerror})") from None
     pending: list[tuple[int, str]] = []
 
     def flush() -> None:
