@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 import secrets
@@ -35,131 +34,23 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeAlias
 
 import faiss
 import numpy as np
 
+from unfragile.indexing import faiss_index as fx
 from unfragile.indexing.errors import IndexDamaged, IndexMismatch, IndexMustBeRebuilt
-
-# faiss's SWIG classes are typed as the base Index; the attributes used here (hnsw, nlist,
-# invlists, …) live on the subclasses that downcast_index returns, so indexes are Any here.
-FaissIndex: TypeAlias = Any
+from unfragile.indexing.faiss_index import FaissIndex, ivf_nlist, stable_id
 
 FORMAT = 1
 EXACT_LIMIT = 50_000
 KINDS = ("auto", "exact", "ivf", "hnsw")
-# IVF: about 4*sqrt(n) lists, each trained from at least 39 points (faiss warns below that and
-# the centroids get noisy). The k-means sample is capped at 64 points per list because training
-# time grows linearly with it (faiss's own cap is 256): at 1M vectors that is 256k points and
-# already most of a ~200 s build on 2 cores.
-IVF_MIN_POINTS_PER_LIST = 39
-IVF_TRAIN_POINTS_PER_LIST = 64
 RETRAIN_GROWTH = 4
-# HNSW: 32 links per node, a common balance of recall and memory for a few hundred dimensions.
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
 
 _REBUILD = "run `unfragile index --rebuild`"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _SUFFIXES = (".faiss", ".ids.json", ".tmp")
 _FORCED = {"exact": "flat", "ivf": "ivf", "hnsw": "hnsw"}  # kind setting -> index family
-
-
-def stable_id(key: str) -> int:
-    """The int64 FAISS id of a graph key: 63 bits of its blake2b digest (never negative)."""
-    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") & (2**63 - 1)
-
-
-def ivf_nlist(n: int) -> int:
-    """Number of IVF lists for n vectors: ~4*sqrt(n), but never under-trained."""
-    return max(1, min(round(4 * math.sqrt(n)), n // IVF_MIN_POINTS_PER_LIST))
-
-
-def ivf_nprobe(nlist: int) -> int:
-    """Lists searched per query: ~1.5% of them, at least 16.
-
-    Calibrated with bench/vector_search.py on 1M clustered 384-d vectors (4000 lists, 2-core
-    CPU): 62 probes gave recall@10 0.976 at p50 1.1 ms; 48 was the least to reach 0.95.
-    """
-    return min(nlist, max(16, nlist // 64))
-
-
-def _family(index_type: str) -> str:
-    """The family of an index type: "ivf4096,flat" -> "ivf"."""
-    match = re.match(r"[a-z]*", index_type)
-    return match.group() if match else ""
-
-
-def _build(family: str, dim: int, ids: np.ndarray, vectors: np.ndarray) -> FaissIndex:
-    """A new index of `family` holding `vectors` under `ids` (None when there are none)."""
-    if len(ids) == 0:
-        return None
-    if family == "flat":
-        index: FaissIndex = faiss.index_factory(dim, "IDMap2,Flat", faiss.METRIC_INNER_PRODUCT)
-    elif family == "hnsw":
-        index = faiss.index_factory(dim, f"IDMap2,HNSW{HNSW_M},Flat", faiss.METRIC_INNER_PRODUCT)
-        _inner(index).hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    else:
-        nlist = ivf_nlist(len(ids))
-        index = faiss.index_factory(dim, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
-        index.cp.min_points_per_centroid = 1  # tiny forced-IVF stores: nlist is 1 anyway
-        sample = vectors
-        if len(vectors) > IVF_TRAIN_POINTS_PER_LIST * nlist:
-            # A fixed seed keeps rebuilds of the same content reproducible.
-            rows = np.random.default_rng(0).choice(
-                len(vectors), IVF_TRAIN_POINTS_PER_LIST * nlist, replace=False
-            )
-            sample = vectors[np.sort(rows)]
-        index.train(sample)
-        # A hash table (not an array) maps arbitrary 63-bit ids to list entries, which is what
-        # remove_ids and reconstruct need.
-        index.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]
-    index.add_with_ids(vectors, ids)
-    _tune(index)
-    return index
-
-
-def _inner(index: FaissIndex) -> FaissIndex:
-    """The index an IDMap2 wraps, as its own class (HNSW, Flat)."""
-    return faiss.downcast_index(index.index)
-
-
-def _tune(index: FaissIndex) -> None:
-    """Set the search-time parameters (they follow the code, not what the file holds)."""
-    if isinstance(index, faiss.IndexIVF):
-        index.nprobe = ivf_nprobe(index.nlist)
-    elif isinstance(index, faiss.IndexIDMap2):
-        inner = _inner(index)
-        if isinstance(inner, faiss.IndexHNSW):
-            inner.hnsw.efSearch = HNSW_EF_SEARCH
-
-
-def _index_type(index: FaissIndex) -> str:
-    if isinstance(index, faiss.IndexIVF):
-        return f"ivf{index.nlist},flat"
-    if isinstance(index, faiss.IndexIDMap2):
-        inner = _inner(index)
-        if isinstance(inner, faiss.IndexHNSW):
-            return f"hnsw{inner.hnsw.nb_neighbors(1)},flat"  # type: ignore[attr-defined]
-    return "flat"
-
-
-def _index_ids(index: FaissIndex) -> np.ndarray:
-    """Every id stored in the index, in no particular order."""
-    if isinstance(index, faiss.IndexIDMap2):
-        return faiss.vector_to_array(index.id_map)
-    lists = index.invlists
-    parts = []
-    for no in range(index.nlist):
-        size = lists.list_size(no)
-        if size:
-            ptr = lists.get_ids(no)
-            parts.append(faiss.rev_swig_ptr(ptr, size).copy())
-            lists.release_ids(no, ptr)
-    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
 def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
@@ -321,7 +212,7 @@ class VectorStore:
         except (KeyError, TypeError, ValueError) as exc:
             raise self._damaged(f"{self.manifest_path.name} lacks a field ({exc})") from exc
         wanted = _FORCED.get(self.kind)
-        if wanted and index_file is not None and _family(index_type) != wanted:
+        if wanted and index_file is not None and fx.family(index_type) != wanted:
             raise IndexMismatch(
                 f"index '{self.name}' is {index_type} but the setting asks for {self.kind}; "
                 f"{_REBUILD}"
@@ -352,12 +243,12 @@ class VectorStore:
             raise self._damaged(f"it holds {index.d}-d vectors, the manifest says {self.dim}")
         if len(set(keys)) != count or [stable_id(k) for k in keys] != ids:
             raise self._damaged(f"{ids_file} has duplicate keys or ids that do not match them")
-        if index is not None and set(_index_ids(index).tolist()) != set(ids):
+        if index is not None and set(fx.index_ids(index).tolist()) != set(ids):
             raise self._damaged(f"{index_file} and {ids_file} hold different ids")
 
         self._index = index
         if index is not None:
-            _tune(index)
+            fx.tune(index)
         self._key_to_id = dict(zip(keys, ids, strict=True))
         self._id_to_key = dict(zip(ids, keys, strict=True))
         self._fingerprints = dict(zip(keys, fps, strict=True))
@@ -388,23 +279,23 @@ class VectorStore:
     @property
     def index_type(self) -> str:
         """One of "flat", "ivf<nlist>,flat" or "hnsw<M>,flat" ("flat" while empty)."""
-        return _index_type(self._index)
+        return fx.index_type(self._index)
 
     @property
     def search_effort(self) -> int | None:
         """nprobe (IVF) or efSearch (HNSW); None for exact search. Settable, not saved."""
         if isinstance(self._index, faiss.IndexIVF):
             return int(self._index.nprobe)
-        if _family(self.index_type) == "hnsw":
-            return int(_inner(self._index).hnsw.efSearch)
+        if fx.family(self.index_type) == "hnsw":
+            return int(fx.inner(self._index).hnsw.efSearch)
         return None
 
     @search_effort.setter
     def search_effort(self, value: int) -> None:
         if isinstance(self._index, faiss.IndexIVF):
             self._index.nprobe = int(value)
-        elif _family(self.index_type) == "hnsw":
-            _inner(self._index).hnsw.efSearch = int(value)
+        elif fx.family(self.index_type) == "hnsw":
+            fx.inner(self._index).hnsw.efSearch = int(value)
 
     def fingerprints(self) -> dict[str, str]:
         """Graph key -> fingerprint of the content each vector was built from."""
@@ -428,7 +319,7 @@ class VectorStore:
         forced = _FORCED.get(self.kind)
         if forced:
             return forced
-        current = _family(self.index_type) if self._index is not None else "flat"
+        current = fx.family(self.index_type) if self._index is not None else "flat"
         if current != "flat":
             return current
         return "ivf" if count > self.exact_limit else "flat"
@@ -452,7 +343,7 @@ class VectorStore:
         replaced = [k for k in keys if k in self._key_to_id]
         count = len(self) - len(replaced) + len(keys)
         family = self._target_family(count)
-        current = _family(self.index_type) if self._index is not None else None
+        current = fx.family(self.index_type) if self._index is not None else None
         id_array = np.array(ids, dtype=np.int64)
         grown = (
             current == "ivf"
@@ -490,7 +381,7 @@ class VectorStore:
         present = [k for k in dict.fromkeys(keys) if k in self._key_to_id]
         if not present:
             return
-        if _family(self.index_type) == "hnsw":
+        if fx.family(self.index_type) == "hnsw":
             self._rebuild("hnsw", drop=present)
         else:
             self._index.remove_ids(np.array([self._key_to_id[k] for k in present], np.int64))
@@ -519,7 +410,7 @@ class VectorStore:
             assert vectors is not None  # given with ids
             parts_vectors.append(vectors)
         all_ids = np.concatenate(parts_ids)
-        self._index = _build(family, self.dim, all_ids, np.concatenate(parts_vectors))
+        self._index = fx.build(family, self.dim, all_ids, np.concatenate(parts_vectors))
         if family == "ivf":
             self._trained_on = len(all_ids)
 
