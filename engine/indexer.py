@@ -14,8 +14,6 @@ from unfragile.graph import retrieval, store
 from unfragile.graph.connection import Graph
 from unfragile.indexing.vectors import VectorStore
 
-TEXT_COLLECTIONS = ("capabilities", "queries", "artifacts")
-
 
 @dataclass
 class SyncReport:

@@ -23,9 +23,8 @@ from unfragile.engine.records import (
     input_files,
     is_event,
     read_records,
-    validate_artifact,
-    validate_event,
 )
+from unfragile.engine.validation import validate_artifact, validate_event
 from unfragile.graph import store
 from unfragile.graph.connection import Graph
 

@@ -46,7 +46,7 @@ import numpy as np
 from unfragile.engine.errors import NotIndexed, SearchError, UnknownAlternative
 from unfragile.engine.indexer import artifact_text
 from unfragile.engine.ranking.algorithms import exp_decay
-from unfragile.engine.records import KINDS, MODALITIES, PRICING
+from unfragile.engine.records import KINDS, MODALITIES, PRICING, parse_time
 from unfragile.engine.settings import MAX_QUERY_CHARS, Settings
 from unfragile.graph import retrieval
 from unfragile.graph.connection import Graph
@@ -581,6 +581,5 @@ class SearchEngine:
         return exp_decay(age, RECENCY_HALF_LIFE_DAYS)
 
 
-@lru_cache(maxsize=65536)
-def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+# Evidence times repeat across searches: parse each once.
+_parse_time = lru_cache(maxsize=65536)(parse_time)

@@ -45,7 +45,7 @@ class Graph:
         self.database = database
         self._where = where or uri
         self._auth = (user, password)  # for user_driver
-        quick = (
+        quick: dict[str, Any] = (
             {}
             if retry_s is None
             else {

@@ -241,7 +241,8 @@ def refresh_pairs(
     for kind, label in TARGET_LABELS.items():
         batch = [p for p in pairs if p["target_kind"] == kind]
         if batch:
-            tx.run(REFRESH_MATCHED % {"label": label}, pairs=batch, **weights).consume()
+            params: dict[str, Any] = {"pairs": batch, **weights}
+            tx.run(REFRESH_MATCHED % {"label": label}, params).consume()
     prefer = [p for p in pairs if p["target_kind"] == "Prefer"]
     if prefer:
         tx.run(REFRESH_PREFERRED, pairs=prefer).consume()

@@ -14,7 +14,8 @@ from unfragile.api.failures import failure
 from unfragile.api.models import EVENT_SCHEMA, ErrorBody, EventsAccepted
 from unfragile.api.state import Services, services
 from unfragile.engine.errors import InvalidInput
-from unfragile.engine.records import RawRecord, validate_event
+from unfragile.engine.records import RawRecord
+from unfragile.engine.validation import validate_event
 
 router = APIRouter(tags=["events"])
 
