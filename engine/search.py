@@ -36,32 +36,36 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from unfragile.engine.errors import NotIndexed, SearchError, UnknownAlternative
+from unfragile.engine.errors import NotIndexed, UnknownAlternative
 from unfragile.engine.indexer import artifact_text
 from unfragile.engine.ranking.algorithms import exp_decay
-from unfragile.engine.records import KINDS, MODALITIES, PRICING, parse_time
-from unfragile.engine.settings import MAX_QUERY_CHARS, Settings
+from unfragile.engine.records import parse_time
+from unfragile.engine.search_terms import (  # the weights, filters and checks: re-exported
+    COMPONENTS,
+    W_DENSE,  # noqa: F401
+    W_DESCRIPTION,  # noqa: F401
+    W_EVIDENCE,  # noqa: F401
+    W_LEXICAL,  # noqa: F401
+    W_PRIOR,  # noqa: F401
+    Filters,
+    Result,
+    Weights,
+    check_providers,  # noqa: F401
+    check_query,  # noqa: F401
+)
+from unfragile.engine.settings import Settings
 from unfragile.graph import retrieval
 from unfragile.graph.connection import Graph
 from unfragile.indexing.lexical import BM25
 from unfragile.indexing.vectors import VectorStore
 
-# Fusion weights and evidence shape, tuned on the MetaTool split with salt A and checked on
-# salt B (bench/search_quality.py; see BENCHMARKS.md, "Search quality"). The optimum is flat:
-# evidence 2-4, lexical 0.1-0.4 and sharpness around 10 are within 0.002 MRR of it. W_PRIOR is
-# untuned (MetaTool has no UnfragileRank).
-W_DENSE = 1.0
-W_DESCRIPTION = 1.0
-W_LEXICAL = 0.2
-W_EVIDENCE = 3.0
-W_PRIOR = 0.05
 CAPABILITY_CANDIDATES = 100
 ARTIFACT_CANDIDATES = 50
 LEXICAL_CANDIDATES = 50
@@ -73,84 +77,6 @@ EVIDENCE_SHOWN = 3
 ENCODING_CACHE = 2048  # query embeddings kept (least recently used out)
 ARTIFACT_REFRESH_S = 300.0  # artifact rows (filters, rank) are re-read at least this often
 COLLECTIONS = ("capabilities", "queries", "artifacts")
-COMPONENTS = ("dense", "description", "lexical", "evidence", "prior")
-
-
-@dataclass(frozen=True)
-class Weights:
-    """How much each signal counts in the fused score (see the module docstring)."""
-
-    dense: float = W_DENSE
-    lexical: float = W_LEXICAL
-    evidence: float = W_EVIDENCE
-    prior: float = W_PRIOR
-    description: float = W_DESCRIPTION
-
-
-@dataclass(frozen=True)
-class Filters:
-    kind: str | None = None
-    pricing: str | None = None
-    open_weights: bool | None = None
-    modality: str | None = None
-    provider: str | None = None
-
-    def check(self, providers: set[str] | None = None) -> None:
-        for name, value, allowed in (
-            ("kind", self.kind, KINDS),
-            ("pricing", self.pricing, PRICING),
-            ("modality", self.modality, MODALITIES),
-        ):
-            if value is not None and value not in allowed:
-                raise SearchError(
-                    name,
-                    f"unknown value {value!r}; use one of {', '.join(allowed)}",
-                    source="filter",
-                )
-        if self.provider is not None and providers is not None and self.provider not in providers:
-            raise SearchError("provider", f"unknown provider {self.provider!r}", source="filter")
-
-    def allows(self, a: dict[str, Any]) -> bool:
-        return (
-            (self.kind is None or a["kind"] == self.kind)
-            and (self.pricing is None or a["pricing"] == self.pricing)
-            and (self.open_weights is None or bool(a["open_weights"]) == self.open_weights)
-            and (self.modality is None or self.modality in (a["modalities"] or []))
-            and (self.provider is None or a["provider"] == self.provider)
-        )
-
-
-@dataclass
-class Result:
-    artifact: str
-    name: str
-    kind: str
-    score: float
-    components: dict[str, float]
-    capability: dict[str, Any] | None
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def check_providers(graph: Graph, filters: Filters) -> None:
-    """A provider filter must name a provider the graph knows."""
-    if filters.provider is not None:
-        filters.check(retrieval.providers(graph))
-
-
-def check_query(text: Any) -> str:
-    if not isinstance(text, str):
-        raise SearchError("query", "must be text")
-    text = text.strip()
-    if not text:
-        raise SearchError("query", "is empty")
-    if len(text) > MAX_QUERY_CHARS:
-        raise SearchError(
-            "query", f"is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}"
-        )
-    return text
 
 
 @dataclass(frozen=True)
