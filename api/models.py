@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from unfragile.engine.db import MAX_CYPHER_CHARS
 from unfragile.engine.records import KINDS, MODALITIES, PRICING
 from unfragile.engine.settings import MAX_QUERY_CHARS
-from unfragile.graph.cypher_scan import MAX_CYPHER_CHARS
 
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 Pricing = Literal[PRICING]  # type: ignore[valid-type]

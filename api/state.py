@@ -1,4 +1,5 @@
-"""What every request handler shares: the settings, one graph connection and one search engine."""
+"""What every request handler shares: the settings, one graph connection and the engine's
+readers over it (the catalog for pages and listings, the search engine)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 
 from unfragile.api.config import ApiConfig
+from unfragile.engine.catalog import Catalog
+from unfragile.engine.db import Graph
 from unfragile.engine.settings import Settings
-from unfragile.graph.connection import Graph
 
 if TYPE_CHECKING:
     from unfragile.engine.indexer import Indexer
@@ -51,6 +53,11 @@ class Services:
             if self._graph is None:
                 self._graph = open_api_graph(self.settings)
             return self._graph
+
+    def catalog(self) -> Catalog:
+        """The reader for artifact pages, the leaderboard, names and alternatives (cheap: a
+        view over the current connection)."""
+        return Catalog(self.graph())
 
     def search(self) -> SearchEngine:
         """The search engine: encoder and indexes loaded once; it reloads what `unfragile

@@ -1,6 +1,7 @@
 """The web page: search, artifact, comparison and leaderboard pages as server-rendered HTML.
 
-Every page reads through the engine (search, compare, projection); no Cypher is written here,
+Every page reads through the engine (search, and the catalog for pages and listings); no Cypher
+is written here,
 and user text reaches Neo4j only as query parameters inside those functions. Templates are
 Jinja2 with autoescape on. `/compare` and `/leaderboard` share their paths with the JSON API:
 their routes here match only a browser's request for a page (an Accept header that prefers
@@ -14,11 +15,9 @@ import functools
 import logging
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs
 
-import jinja2
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.routing import APIRoute
@@ -28,8 +27,9 @@ from starlette.types import Scope
 
 from unfragile.api.accept import accepted
 from unfragile.api.failures import failure
+from unfragile.api.render import STATIC, STYLESHEET, env
 from unfragile.api.state import Services, services
-from unfragile.engine import compare
+from unfragile.engine.catalog import ArtifactPage, Catalog
 from unfragile.engine.errors import (
     AmbiguousName,
     CompareError,
@@ -41,45 +41,15 @@ from unfragile.engine.errors import (
 )
 from unfragile.engine.records import KINDS, MODALITIES, PRICING
 from unfragile.engine.search import Filters
-from unfragile.engine.verdict import LABELS, SUBSCORES, shown
-from unfragile.graph import projection
 
 log = logging.getLogger(__name__)
 
-HERE = Path(__file__).resolve().parent
-STATIC = HERE / "static"
-STYLESHEET = "unfragile.css"
 RESULTS_DEFAULT, RESULTS_MAX = 10, 50
 LEADERBOARD_DEFAULT, LEADERBOARD_MAX = 50, 1000
 SEARCH_PARAMS = ("q", "k", "kind", "pricing", "open_weights", "modality", "alternatives_to")
 CANDIDATES_SHOWN = 10
 
-_env = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(HERE / "templates"),
-    autoescape=True,  # every page; templates never mark user text safe
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_env.globals.update(
-    KINDS=KINDS,
-    PRICING=PRICING,
-    MODALITIES=MODALITIES,
-    SUBSCORES=SUBSCORES,
-    LABELS=LABELS,
-    shown=shown,
-    STYLESHEET=STYLESHEET,
-)
-_env.filters["num"] = lambda v, digits=3: "–" if v is None else f"{float(v):.{digits}f}"
-templates = Jinja2Templates(env=_env)
-
-
-def link(path: str, **params: Any) -> str:
-    """A local URL with its parameters percent-encoded (None and "" left out)."""
-    kept = {k: v for k, v in params.items() if v is not None and v != ""}
-    return f"{path}?{urlencode(kept)}" if kept else path
-
-
-_env.globals["link"] = link
+templates = Jinja2Templates(env=env)
 
 
 def wants_page(scope: Scope) -> bool:
@@ -234,8 +204,8 @@ def _count(name: str, value: str, default: int, most: int) -> int:
     return int(value)
 
 
-def _record(graph: Any, artifact_id: str) -> dict[str, Any]:
-    row = projection.artifact_page(graph, artifact_id)
+def _record(catalog: Catalog, artifact_id: str) -> ArtifactPage:
+    row = catalog.artifact(artifact_id)
     if row is None:
         raise PageError(404, "No such artifact", f"No artifact has the id {artifact_id!r}.")
     return row
@@ -298,10 +268,11 @@ def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]
     )
     k = _count("k", form["k"], RESULTS_DEFAULT, RESULTS_MAX)
     alternatives_to = form["alternatives_to"].strip()
+    anchor: dict[str, Any] | None
     try:
         if alternatives_to:
-            record = _record(svc.graph(), alternatives_to)
-            anchor = {"id": alternatives_to, "name": record["props"].get("name") or alternatives_to}
+            record = _record(svc.catalog(), alternatives_to)
+            anchor = {"id": alternatives_to, "name": record.name}
             results = svc.search().alternatives(alternatives_to, k, filters)
             return results, f"Alternatives to {anchor['name']}", anchor
         if "q" in params:
@@ -317,8 +288,8 @@ def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]
 @friendly
 def artifact_page(request: Request, artifact_id: str, svc: ServicesDep) -> Response:
     """One artifact: its record, UnfragileRank with interval and sub-scores, capabilities."""
-    row = _record(svc.graph(), artifact_id)
-    props = row["props"]
+    row = _record(svc.catalog(), artifact_id)
+    props = row.props
     # Ingest records which signal_* / benchmark_* properties exist in signal_names and
     # benchmark_names; "illustrative" is a flag about the figures, not a figure.
     signals = {
@@ -331,8 +302,8 @@ def artifact_page(request: Request, artifact_id: str, svc: ServicesDep) -> Respo
         "artifact.html",
         id=artifact_id,
         a=props,
-        capabilities=row["capabilities"],
-        alternatives=row["alternatives"],
+        capabilities=row.capabilities,
+        alternatives=row.alternatives,
         signals=signals,
         illustrative=bool(props.get("signal_illustrative")),
         benchmarks=benchmarks,
@@ -347,24 +318,24 @@ def compare_page(request: Request, svc: ServicesDep) -> Response:
     a_text, b_text = params.get("a", ""), params.get("b", "")
     if not a_text.strip() and not b_text.strip():
         return render(request, "compare_form.html", a=a_text, b=b_text)
-    graph = svc.graph()
-    ids = [_resolve(graph, text, side) for text, side in ((a_text, "A"), (b_text, "B"))]
+    catalog = svc.catalog()
+    ids = [_resolve(catalog, text, side) for text, side in ((a_text, "A"), (b_text, "B"))]
     try:
-        page = compare.build_page(graph, ids[0], ids[1])
+        page = catalog.compare(ids[0], ids[1])
     except CompareError as e:
         raise PageError(failure(e).page_status, "These two cannot be compared", str(e)) from None
     return render(request, "compare.html", page=page)
 
 
-def _resolve(graph: Any, text: str, side: str) -> str:
+def _resolve(catalog: Catalog, text: str, side: str) -> str:
     if not text.strip():
         raise PageError(400, "Name two artifacts", f"{side}: give an artifact id or name.")
     try:
-        return compare.resolve(graph, text, side)
+        return catalog.resolve(text, side)
     except UnknownArtifact as e:
         raise PageError(failure(e).page_status, "No such artifact", str(e)) from None
     except AmbiguousName as e:
-        candidates = projection.resolve(graph, text)
+        candidates = catalog.candidates(text)
         raise PageError(
             failure(e).page_status,
             f"Which one did you mean for {side}?",
@@ -378,10 +349,11 @@ def leaderboard_page(request: Request, svc: ServicesDep) -> Response:
     params = request.query_params
     kind = _choice("kind", params.get("kind", ""), KINDS)
     top = _count("top", params.get("top", ""), LEADERBOARD_DEFAULT, LEADERBOARD_MAX)
-    graph = svc.graph()
-    rows = projection.leaderboard(graph, kind, top)
-    ranked = bool(rows) or projection.ranked_count(graph) > 0
-    return render(request, "leaderboard.html", rows=rows, kind=kind or "", top=top, ranked=ranked)
+    board = svc.catalog().leaderboard(kind, top)
+    ranked = board.ranked > 0
+    return render(
+        request, "leaderboard.html", rows=board.rows, kind=kind or "", top=top, ranked=ranked
+    )
 
 
 for _path, _view in (("/compare", compare_page), ("/leaderboard", leaderboard_page)):

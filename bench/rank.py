@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = p.parse_args(argv)
 
-    from unfragile.engine.compare import build_page, render_md
+    from unfragile.api.render import compare_md
+    from unfragile.engine.compare import build_page
     from unfragile.engine.ingest import ingest
     from unfragile.engine.ranking import load_config, rank
     from unfragile.graph import gds
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.compares):
                 a, b = rng.sample(ids, 2)
                 t = time.perf_counter()
-                render_md(build_page(graph, a, b))
+                compare_md(build_page(graph, a, b))
                 lat.append((time.perf_counter() - t) * 1000)
     r0 = runs["cold"]["networkx"]["report"]
     cmd = command()

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from unfragile.engine.settings import Settings
 from unfragile.graph.connection import Graph
+
+# Re-exported for the front ends, which never import the graph layer: the connection type and
+# the Cypher guard's length limit (request schemas check it before a query is read).
+from unfragile.graph.cypher_scan import MAX_CYPHER_CHARS
 from unfragile.graph.errors import GraphUnavailable
 from unfragile.graph.server import LocalServer
+
+__all__ = ["MAX_CYPHER_CHARS", "Graph", "empty_graph", "local_server", "open_graph"]
 
 
 def local_server(settings: Settings) -> LocalServer:
@@ -61,3 +67,10 @@ def open_graph(
         graph.close()
         raise
     return graph
+
+
+def empty_graph(graph: Graph) -> None:
+    """Delete every node and edge (the schema stays): `unfragile db reset`."""
+    from unfragile.graph import store
+
+    store.delete_everything(graph)

@@ -32,6 +32,18 @@ def _load_json(path: Path) -> Any:
         raise InvalidInput(str(path), e.lineno, None, f"broken JSON: {e.msg}") from None
 
 
+def embedder(text_model: str) -> Embed:
+    """`embed` with the text model `text_model`, loaded at the first call (so a wrong folder
+    fails before the model is loaded)."""
+
+    def embed(texts: list[str]) -> Any:
+        from unfragile.indexing.text import TextEncoder
+
+        return TextEncoder(text_model).encode(texts)
+
+    return embed
+
+
 def metatool_records(
     folder: Path,
     with_queries: bool = True,

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from unfragile.api.cli.main import app, events_app, friendly, get_settings, import_app
+from unfragile.engine.catalog import Catalog
 from unfragile.engine.db import open_graph
-from unfragile.graph import store
 
 
 @app.command()
@@ -65,8 +65,7 @@ def import_metatool(
 ) -> None:
     """Import MetaTool: 199 tools as artifacts, its labelled queries as match events."""
     from unfragile.engine.ingest import ingest as run_ingest
-    from unfragile.engine.metatool import metatool_records
-    from unfragile.indexing.text import TextEncoder
+    from unfragile.engine.metatool import embedder, metatool_records
 
     settings = get_settings(ctx)
     # The model groups merged-away plugins under their merged tool (engine.metatool); it is
@@ -74,7 +73,7 @@ def import_metatool(
     records = metatool_records(
         folder,
         with_queries=not no_queries,
-        embed=lambda texts: TextEncoder(settings.text_model).encode(texts),
+        embed=embedder(settings.text_model),
     )
     with open_graph(settings, apply_schema=True) as graph:
         report = run_ingest(graph, records=records)
@@ -98,7 +97,7 @@ def stats(
 ) -> None:
     """Count artifacts, capabilities, queries, match edges and images."""
     with open_graph(get_settings(ctx)) as graph:
-        counts = store.stats(graph)
+        counts = Catalog(graph).counts()
     if as_json:
         typer.echo(json.dumps(counts))
     else:

@@ -9,9 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from unfragile.api.cli.main import db_app, fail, friendly, get_settings
-from unfragile.engine.db import local_server, open_graph
-from unfragile.graph import store
-from unfragile.graph.connection import GraphUnavailable
+from unfragile.engine.db import empty_graph, local_server, open_graph
+from unfragile.engine.errors import GraphUnavailable
 
 
 @db_app.command("start")
@@ -137,6 +136,6 @@ def db_reset(
     if not yes:
         fail("this deletes every node, edge and index; run again with --yes to confirm.", 2)
     with open_graph(settings, apply_schema=True) as graph:
-        store.delete_everything(graph)
+        empty_graph(graph)
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     typer.echo("The graph is empty and the indexes are gone.")

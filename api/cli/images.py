@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from unfragile.api.cli.main import friendly, get_settings, images_app, probe_app
+from unfragile.engine.catalog import Catalog
 from unfragile.engine.db import open_graph
 from unfragile.engine.errors import InvalidInput
 
@@ -58,5 +59,5 @@ def probe_render(
 
 
 def _require_artifact(graph: Any, artifact: str) -> None:
-    if not graph.read("MATCH (a:Artifact {id: $id}) RETURN a.id AS id", id=artifact):
+    if not Catalog(graph).exists(artifact):
         raise InvalidInput("--artifact", None, None, f"unknown artifact {artifact!r}")

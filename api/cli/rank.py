@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from unfragile.api.cli.main import app, fail, friendly, get_settings
+from unfragile.engine.catalog import Catalog
 from unfragile.engine.db import open_graph
 
 
@@ -63,13 +64,13 @@ def leaderboard(
 ) -> None:
     """The best-ranked artifacts, with their interval and sub-scores."""
     from unfragile.engine.records import KINDS
-    from unfragile.graph import projection
 
     if kind is not None and kind not in KINDS:
         fail(f"--kind {kind!r}: use one of {', '.join(KINDS)}.", 2)
     with open_graph(get_settings(ctx)) as graph:
-        rows = projection.leaderboard(graph, kind, top)
-        if not rows and not projection.ranked_count(graph):
+        board = Catalog(graph).leaderboard(kind, top)
+        rows = board.rows
+        if not rows and not board.ranked:
             fail("nothing is ranked yet: run `unfragile rank` first.", 2)
     if as_json:
         typer.echo(json.dumps(rows))
@@ -93,10 +94,11 @@ def compare(
     fmt: Annotated[str, typer.Option("--format", help="md (default), json or html.")] = "md",
 ) -> None:
     """Compare two artifacts: verdict, scores table, capabilities, where to look instead."""
-    from unfragile.engine.compare import FORMATS, build_page, render
+    from unfragile.api.render import FORMATS
+    from unfragile.api.render import compare as render
 
     if fmt not in FORMATS:
         fail(f"--format {fmt!r}: use one of {', '.join(FORMATS)}.", 2)
     with open_graph(get_settings(ctx)) as graph:
-        page = build_page(graph, a, b)
+        page = Catalog(graph).compare(a, b)
     typer.echo(render(page, fmt), nl=False)

@@ -17,9 +17,9 @@ from unfragile.api.models import (
 )
 from unfragile.api.routes.search import ERRORS, K, filters_of, raise_search_error
 from unfragile.api.state import Services, services
+from unfragile.engine.catalog import ArtifactPage
 from unfragile.engine.errors import SearchError
 from unfragile.engine.settings import MAX_ID_CHARS
-from unfragile.graph import projection
 
 router = APIRouter(tags=["artifacts"])
 
@@ -31,8 +31,8 @@ SCORE_FIELDS = tuple(Scores.model_fields)
 HIDDEN = {"name_lower"}  # an index helper, not part of the record
 
 
-def _page(svc: Services, artifact_id: str) -> dict[str, Any]:
-    row = projection.artifact_page(svc.graph(), artifact_id)
+def _page(svc: Services, artifact_id: str) -> ArtifactPage:
+    row = svc.catalog().artifact(artifact_id)
     if row is None:
         raise ApiError(404, f"no artifact has the id {artifact_id!r}", "artifact_id")
     return row
@@ -44,15 +44,15 @@ def artifact(
 ) -> dict[str, Any]:
     """One artifact: its catalog record, its scores, its capabilities and alternatives."""
     row = _page(svc, artifact_id)
-    props = row["props"]
+    props = row.props
     return {
         "id": artifact_id,
         "record": {
             k: v for k, v in sorted(props.items()) if k not in SCORE_FIELDS and k not in HIDDEN
         },
         "scores": {k: props.get(k) for k in SCORE_FIELDS},
-        "capabilities": row["capabilities"],
-        "alternatives": row["alternatives"],
+        "capabilities": row.capabilities,
+        "alternatives": row.alternatives,
     }
 
 
@@ -77,7 +77,7 @@ def alternatives(
         "artifact": artifact_id,
         "k": k,
         "results": [r.as_dict() for r in results],
-        "ranked": row["alternatives"],
+        "ranked": row.alternatives,
     }
 
 
@@ -92,6 +92,5 @@ def leaderboard(
     top: Annotated[int, Query(ge=1, le=1000, description="How many.")] = 20,
 ) -> dict[str, Any]:
     """The best-ranked artifacts with their interval and sub-scores (after `unfragile rank`)."""
-    graph = svc.graph()
-    rows = projection.leaderboard(graph, kind, top)
-    return {"kind": kind, "top": top, "ranked": projection.ranked_count(graph), "rows": rows}
+    board = svc.catalog().leaderboard(kind, top)
+    return {"kind": kind, "top": top, "ranked": board.ranked, "rows": board.rows}

@@ -11,8 +11,8 @@ from unfragile.api.accept import accepted
 from unfragile.api.errors import ApiError, SafeJSONResponse
 from unfragile.api.failures import failure
 from unfragile.api.models import ComparePage, ErrorBody
+from unfragile.api.render import compare_html, compare_md
 from unfragile.api.state import Services, services
-from unfragile.engine.compare import build_page, render_html, render_md
 from unfragile.engine.errors import CompareError, NotRanked, UnknownArtifact
 from unfragile.engine.settings import MAX_NAME_CHARS
 
@@ -73,7 +73,7 @@ def compare(
 ) -> Any:
     """Two artifacts side by side: verdict, scores table, capabilities, where to look instead."""
     try:
-        page = build_page(svc.graph(), a, b)
+        page = svc.catalog().compare(a, b)
     except CompareError as e:
         status = failure(e).status
         if isinstance(e, NotRanked):
@@ -88,7 +88,7 @@ def compare(
         raise ApiError(status, e.message, field) from None
     fmt = format or negotiate(accept)
     if fmt == "md":
-        return Response(render_md(page), media_type="text/markdown; charset=utf-8")
+        return Response(compare_md(page), media_type="text/markdown; charset=utf-8")
     if fmt == "html":
-        return HTMLResponse(render_html(page))
+        return HTMLResponse(compare_html(page))
     return SafeJSONResponse(page)

@@ -19,10 +19,10 @@ from unfragile.api.models import (
     SearchResponse,
 )
 from unfragile.api.state import Services, services
+from unfragile.engine.catalog import Catalog
 from unfragile.engine.errors import ImageRejected, NotIndexed, SearchError, UnknownArtifact
 from unfragile.engine.search import Filters, check_providers
 from unfragile.engine.settings import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_QUERY_CHARS
-from unfragile.graph import retrieval
 
 router = APIRouter(tags=["search"])
 
@@ -94,7 +94,7 @@ def search(
     engine = svc.search()
     try:
         check_providers(engine.graph, filters)
-        if alternatives_to is not None and not retrieval.artifacts(engine.graph, [alternatives_to]):
+        if alternatives_to is not None and not Catalog(engine.graph).exists(alternatives_to):
             raise ApiError(404, f"no artifact has the id {alternatives_to!r}", "alternatives_to")
         if q is None:
             results = engine.alternatives(alternatives_to, k, filters)

@@ -1,0 +1,100 @@
+"""The one reader the front ends use for pages and listings: an artifact's page, the leaderboard,
+resolving a name, alternatives, existence and counts; no front end reads the graph itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from unfragile.engine.errors import AmbiguousName, MissingName, UnknownArtifact
+from unfragile.graph import projection, retrieval, store
+from unfragile.graph.connection import Graph
+
+CANDIDATES_LISTED = 10  # names listed in an "ambiguous" message
+
+
+@dataclass(frozen=True)
+class ArtifactPage:
+    """An artifact as its pages show it: the stored properties (record and scores), its
+    capabilities in order, and its best ALTERNATIVE_TO edges (at most five)."""
+
+    id: str
+    props: dict[str, Any]
+    capabilities: list[dict[str, Any]]
+    alternatives: list[dict[str, Any]]
+
+    @property
+    def name(self) -> str:
+        return self.props.get("name") or self.id
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """The best-ranked artifacts (optionally of one kind) and how many are ranked at all."""
+
+    rows: list[dict[str, Any]]
+    ranked: int
+
+
+class Catalog:
+    """Reads over one graph connection, shaped for the front ends."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+
+    def artifact(self, artifact_id: str) -> ArtifactPage | None:
+        """The artifact's page, or None when no artifact has this id."""
+        row = projection.artifact_page(self.graph, artifact_id)
+        if row is None:
+            return None
+        return ArtifactPage(artifact_id, row["props"], row["capabilities"], row["alternatives"])
+
+    def exists(self, artifact_id: str) -> bool:
+        return bool(retrieval.artifacts(self.graph, [artifact_id]))
+
+    def leaderboard(self, kind: str | None, top: int) -> Leaderboard:
+        rows = projection.leaderboard(self.graph, kind, top)
+        return Leaderboard(rows, projection.ranked_count(self.graph))
+
+    def candidates(self, text: str) -> list[dict[str, Any]]:
+        """Artifacts a person's text names: exact id or name first, else loose matches."""
+        return projection.resolve(self.graph, text)
+
+    def resolve(self, text: str, field_name: str = "artifact") -> str:
+        """The id of the one artifact `text` names (id or name, case-insensitive)."""
+        if not text.strip():
+            raise MissingName(field_name, f"{field_name}: give an artifact id or name")
+        rows = self.candidates(text)
+        exact = [r for r in rows if r.get("exact", True)]
+        candidates = exact or rows
+        if len(candidates) == 1:
+            return candidates[0]["id"]
+        if not candidates:
+            raise UnknownArtifact(
+                field_name,
+                f"no artifact has the id or name {text!r}; list them with `unfragile leaderboard`",
+            )
+        listed = "; ".join(f"{r['id']} ({r['name']})" for r in candidates[:CANDIDATES_LISTED])
+        more = (
+            f"; and {len(candidates) - CANDIDATES_LISTED} more"
+            if len(candidates) > CANDIDATES_LISTED
+            else ""
+        )
+        raise AmbiguousName(
+            field_name, f"{text!r} is ambiguous: it could be {listed}{more}. Use the id."
+        )
+
+    def alternatives(self, artifact_id: str) -> list[dict[str, Any]] | None:
+        """The ranking's ALTERNATIVE_TO neighbours (best five), None for an unknown id."""
+        page = self.artifact(artifact_id)
+        return None if page is None else page.alternatives
+
+    def compare(self, a_text: str, b_text: str) -> dict[str, Any]:
+        """The comparison page's data (engine/compare.py): every format renders from it."""
+        from unfragile.engine.compare import build_page
+
+        return build_page(self.graph, a_text, b_text)
+
+    def counts(self) -> dict[str, int]:
+        """Artifacts, capabilities, queries, match edges and images."""
+        return store.stats(self.graph)
