@@ -145,7 +145,7 @@ def _docs_page(page: HTMLResponse) -> HTMLResponse:
     """The page with a policy allowing exactly its own inline scripts, by hash."""
     hashes = [
         "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
-        for s in _INLINE_SCRIPT.findall(page.body.decode())
+        for s in _INLINE_SCRIPT.findall(bytes(page.body).decode())
     ]
     page.headers["Content-Security-Policy"] = DOCS_POLICY.format(scripts=" ".join([*hashes, CDN]))
     return page

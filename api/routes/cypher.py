@@ -57,7 +57,7 @@ def check_params(params: dict[str, Any], path: str = "params") -> None:
         if isinstance(value, dict):
             check_params(value, where)
         if isinstance(value, list):
-            check_params(dict(enumerate(value)), where)
+            check_params({str(i): item for i, item in enumerate(value)}, where)
 
 
 def run(svc: Services, query: str, params: dict[str, Any]) -> dict[str, Any]:
