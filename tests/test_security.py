@@ -325,3 +325,22 @@ def test_cli_param_too_large_for_64_bits_is_exit_2(cli):
     for value in ("[" * 1000 + "]" * 1000, '"\\ud800"', "1" * 5000):
         result = cli("cypher", "RETURN $x AS x", "--param", f"x={value}")
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_lone_surrogate_in_cypher_text_or_params_is_422_not_500(settings):
+    client = TestClient(_app(settings), base_url=LOCAL)
+    headers = {"X-API-Key": KEY, "Content-Type": "application/json"}
+    cases = (
+        ({"query": "RETURN $x AS x", "params": {"x": "a\ud800b"}}, "params.x"),
+        ({"query": "RETURN $x AS x", "params": {"x": ["ok", {"y": "\udfff"}]}}, "params.x.1.y"),
+        ({"query": "RETURN $x AS x", "params": {"\ud800": 1}}, "params"),
+    )
+    for body, field in cases:
+        r = client.post("/cypher", content=json.dumps(body), headers=headers)
+        assert "lone surrogate" in _error(r, 422, field)["message"]
+    # In the query text itself the request model already refuses it (not valid text).
+    r = client.post("/cypher", content=json.dumps({"query": "RETURN 'a\ud800'"}), headers=headers)
+    _error(r, 422, "query")
+    assert client.post("/cypher", json={"query": "RETURN 1 AS one"}, headers=headers).json()[
+        "rows"
+    ] == [{"one": 1}]

@@ -44,10 +44,24 @@ def cypher_key(
     require_key(svc, x_api_key, "ad-hoc Cypher queries")
 
 
+def _check_text(text: str, where: str) -> None:
+    """JSON's "\\ud800" decodes to a lone surrogate: valid JSON, not text the driver can send."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ApiError(
+            422, f"{where}: contains a lone surrogate at character {e.start + 1}", where
+        ) from None
+
+
 def check_params(params: dict[str, Any], path: str = "params") -> None:
-    """Neo4j takes JSON values except whole numbers beyond 64 bits; say which one."""
+    """Neo4j takes JSON values except whole numbers beyond 64 bits and text that is not valid
+    Unicode; say which one."""
     for name, value in params.items():
         where = f"{path}.{name}"
+        _check_text(str(name), path)
+        if isinstance(value, str):
+            _check_text(value, where)
         if (
             isinstance(value, int)
             and not isinstance(value, bool)
@@ -61,6 +75,7 @@ def check_params(params: dict[str, Any], path: str = "params") -> None:
 
 
 def run(svc: Services, query: str, params: dict[str, Any]) -> dict[str, Any]:
+    _check_text(query, "query")
     check_params(params)
     settings = svc.settings
     try:
