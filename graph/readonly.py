@@ -212,7 +212,10 @@ def _refusals(plan: dict[str, Any] | None, database: str) -> list[tuple[str, str
     found: list[tuple[str, str]] = []
     for op in _operators(plan):
         name, _, where = op.get("operatorType", "").partition("@")
-        details = str((op.get("args") or op.get("arguments") or {}).get("Details") or "")
+        args = op.get("args") or op.get("arguments") or {}
+        details = str(args.get("Details") or "")
+        # Other arguments can print expressions too (Order: an ORDER BY's): read them all.
+        others = "\n".join(str(v) for k, v in args.items() if k != "Details" and isinstance(v, str))
         if where and where.lower() != database.lower():
             found.append(("admin", f"{name} on database {where!r}"))
         elif name == "LoadCSV":
@@ -227,7 +230,7 @@ def _refusals(plan: dict[str, Any] | None, database: str) -> list[tuple[str, str
             if not (match and procedure_allowed(procedure)):
                 found.append(("call", f"procedure {procedure}"))
             details = details.lstrip()[match.end() :] if match else details
-        found += _calls_in(details)
+        found += _calls_in(details + "\n" + others)
     return found
 
 

@@ -19,6 +19,7 @@ from neo4j.exceptions import (
     Neo4jError,
     ServiceUnavailable,
     SessionExpired,
+    TransientError,
 )
 
 from unfragile.graph.errors import GraphUnavailable, QueryError, QueryTimeout
@@ -209,31 +210,39 @@ def _plain(value: Any, budget: _Budget, depth: int) -> Any:
 
 def _translate(graph: Graph, e: BaseException, timeout_s: float) -> BaseException:
     """The worker's exception as the caller's: one query's failure is that query's error,
-    unless a fresh check shows Neo4j itself is gone."""
+    unless a fresh query on the shared driver shows Neo4j itself is gone."""
     if isinstance(e, QueryError | GraphUnavailable):
         return e
     if isinstance(e, AuthError):
         return GraphUnavailable(graph._auth_message())
     if isinstance(e, ServiceUnavailable | SessionExpired | OSError):
-        try:
-            graph.driver.verify_connectivity()
-        except AuthError:
-            return GraphUnavailable(graph._auth_message())
-        except (DriverError, Neo4jError, OSError) as down:
-            return GraphUnavailable(graph._down_message(down))
-        log.info("Cypher query lost its connection (Neo4j is up): %s", e)
-        return QueryError(
+        log.info("Cypher query lost its connection: %s", e)
+        return _down(graph) or QueryError(
             "the connection to Neo4j broke while this query ran (Neo4j itself is up): "
             "the query or its result is too large or too deep. Simplify it."
         )
     if isinstance(e, Neo4jError):
         code = e.code or ""
-        if "TransactionTimedOut" in code or "Terminated" in code:
+        if "TransactionTimedOut" in code or (isinstance(e, ClientError) and "Terminated" in code):
             return QueryTimeout(_timeout_message(timeout_s))
+        if isinstance(e, TransientError):  # the database stopping, or out of memory
+            return _down(graph) or _error(query_message(e), e)
         return _error(query_message(e), e)
     if isinstance(e, DriverError):
-        return _error(f"the query failed in the driver ({type(e).__name__}).", e)
+        return _down(graph) or _error(f"the query failed in the driver ({type(e).__name__}).", e)
     return e
+
+
+def _down(graph: Graph) -> GraphUnavailable | None:
+    """GraphUnavailable unless Neo4j answers a trivial query on the shared driver now."""
+    try:
+        with graph.driver.session(database=graph.database) as session:
+            session.run(neo4j.Query("RETURN 1", timeout=5)).consume()
+    except AuthError:
+        return GraphUnavailable(graph._auth_message())
+    except (DriverError, Neo4jError, OSError) as down:
+        return GraphUnavailable(graph._down_message(down))
+    return None
 
 
 def _error(message: str, e: BaseException) -> QueryError:

@@ -317,6 +317,14 @@ def test_plan_details_are_read_with_their_quotes(details: str, name: str) -> Non
     assert name in {n for _, n in _refusals(plan, "neo4j")}
 
 
+def test_every_argument_of_an_operator_is_read() -> None:
+    plan = {
+        "operatorType": "Sort@neo4j",
+        "args": {"Details": "x ASC", "Order": "gds.graph.project(a, b) ASC", "runtime": "SLOTTED"},
+    }
+    assert ("call", "function gds.graph.project") in _refusals(plan, "neo4j")
+
+
 def test_an_allowlisted_procedure_inside_an_expression_passes_the_plan_check() -> None:
     details = (
         "EXISTS { ResolvedCall(db.labels() :: label :: STRING,ArraySeq(),ArraySeq("
