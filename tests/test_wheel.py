@@ -87,7 +87,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    Path(site, "dev-venv-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Every site-packages folder this interpreter sees (a venv's own, or those a thin venv
+    # reaches through .pth files), never the checkout itself.
+    folders = [
+        p for p in sys.path if p.endswith("site-packages") and not p.startswith(str(REPO))
+    ] or [sysconfig.get_paths()["purelib"]]
+    Path(site, "dev-venv-deps.pth").write_text("\n".join(folders) + "\n")
     return venv
 
 
