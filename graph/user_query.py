@@ -208,6 +208,12 @@ def _plain(value: Any, budget: _Budget, depth: int) -> Any:
     return value
 
 
+# How long Neo4j must keep answering after a query's connection broke before the break is
+# blamed on the query (see _translate), and how often it is asked meanwhile.
+BROKEN_SETTLE_S = 2.0
+SETTLE_STEP_S = 0.25
+
+
 def _translate(graph: Graph, e: BaseException, timeout_s: float) -> BaseException:
     """The worker's exception as the caller's: one query's failure is that query's error,
     unless a fresh query on the shared driver shows Neo4j itself is gone."""
@@ -217,7 +223,9 @@ def _translate(graph: Graph, e: BaseException, timeout_s: float) -> BaseExceptio
         return GraphUnavailable(graph._auth_message())
     if isinstance(e, ServiceUnavailable | SessionExpired | OSError):
         log.info("Cypher query lost its connection: %s", e)
-        return _down(graph) or QueryError(
+        # A stopping Neo4j closes open connections before it refuses new ones, so a probe
+        # right away can still pass: only one that keeps passing for a while means "up".
+        return _down(graph, settle_s=BROKEN_SETTLE_S) or QueryError(
             "the connection to Neo4j broke while this query ran (Neo4j itself is up): "
             "the query or its result is too large or too deep. Simplify it."
         )
@@ -226,23 +234,30 @@ def _translate(graph: Graph, e: BaseException, timeout_s: float) -> BaseExceptio
         if "TransactionTimedOut" in code or (isinstance(e, ClientError) and "Terminated" in code):
             return QueryTimeout(_timeout_message(timeout_s))
         if isinstance(e, TransientError):  # the database stopping, or out of memory
-            return _down(graph) or _error(query_message(e), e)
+            return _down(graph, settle_s=BROKEN_SETTLE_S) or _error(query_message(e), e)
         return _error(query_message(e), e)
     if isinstance(e, DriverError):
-        return _down(graph) or _error(f"the query failed in the driver ({type(e).__name__}).", e)
+        return _down(graph, settle_s=BROKEN_SETTLE_S) or _error(
+            f"the query failed in the driver ({type(e).__name__}).", e
+        )
     return e
 
 
-def _down(graph: Graph) -> GraphUnavailable | None:
-    """GraphUnavailable unless Neo4j answers a trivial query on the shared driver now."""
-    try:
-        with graph.driver.session(database=graph.database) as session:
-            session.run(neo4j.Query("RETURN 1", timeout=5)).consume()
-    except AuthError:
-        return GraphUnavailable(graph._auth_message())
-    except (DriverError, Neo4jError, OSError) as down:
-        return GraphUnavailable(graph._down_message(down))
-    return None
+def _down(graph: Graph, settle_s: float = 0.0) -> GraphUnavailable | None:
+    """GraphUnavailable unless Neo4j answers a trivial query on the shared driver now (and,
+    with `settle_s`, still answers that long after)."""
+    deadline = time.monotonic() + settle_s
+    while True:
+        try:
+            with graph.driver.session(database=graph.database) as session:
+                session.run(neo4j.Query("RETURN 1", timeout=5)).consume()
+        except AuthError:
+            return GraphUnavailable(graph._auth_message())
+        except (DriverError, Neo4jError, OSError) as down:
+            return GraphUnavailable(graph._down_message(down))
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(SETTLE_STEP_S)
 
 
 def _error(message: str, e: BaseException) -> QueryError:
