@@ -16,7 +16,8 @@ CANDIDATES_LISTED = 10  # names listed in an "ambiguous" message
 @dataclass(frozen=True)
 class ArtifactPage:
     """An artifact as its pages show it: the stored properties (record and scores), its
-    capabilities in order, and its best ALTERNATIVE_TO edges (at most five)."""
+    capabilities in order, and its first ALTERNATIVE_TO edges in their stored order (at most
+    five)."""
 
     id: str
     props: dict[str, Any]
@@ -84,10 +85,13 @@ class Catalog:
             field_name, f"{text!r} is ambiguous: it could be {listed}{more}. Use the id."
         )
 
-    def alternatives(self, artifact_id: str) -> list[dict[str, Any]] | None:
-        """The ranking's ALTERNATIVE_TO neighbours (best five), None for an unknown id."""
-        page = self.artifact(artifact_id)
-        return None if page is None else page.alternatives
+    def alternatives(
+        self, artifact_id: str, top: int = projection.PAGE_ALTERNATIVES, kind: str | None = None
+    ) -> list[dict[str, Any]] | None:
+        """The artifact's alternatives as `unfragile rank` stored them (ALTERNATIVE_TO: what
+        `search --alternatives-to` answered then), in their order, at most `top`, of `kind`
+        only when given; None for an unknown id."""
+        return projection.alternatives(self.graph, artifact_id, top, kind)
 
     def compare(self, a_text: str, b_text: str) -> dict[str, Any]:
         """The comparison page's data (engine/compare.py): every format renders from it."""

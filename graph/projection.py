@@ -85,13 +85,15 @@ SCORE_PROPERTIES = (
     "rank_reference_date",
 )
 
-# Write-back, one transaction per batch of artifacts, so a crash leaves each artifact either
-# before or after: its scores, then its ALTERNATIVE_TO edges made to equal the new list. The
-# edges it has are read first and diffed in Python: stale ones are deleted and changed scores
-# set by element id, and only missing edges are created — with CREATE, which costs a third of
-# a MERGE (the diff already knows the edge is absent); unchanged edges are not touched, which
-# spares most writes on a recompute. Only `unfragile rank` writes these edges. Parameters are
-# compact parallel lists, not row maps.
+# Write-back, one transaction per batch of artifacts, so a crash leaves each batch either
+# before or after. Scores are written first; the ALTERNATIVE_TO edges follow in their own
+# batches, because they are found by search, which reads the new UnfragileRank (its prior).
+# An artifact's edges are made to equal its new list: the edges it has are read first and
+# diffed in Python, stale ones deleted and changed ones updated by element id, and only
+# missing edges created — with CREATE, which costs a third of a MERGE (the diff already knows
+# the edge is absent); unchanged edges are not touched, which spares most writes on a
+# recompute. Only `unfragile rank` writes these edges. Parameters are compact parallel lists,
+# not row maps.
 WRITE_SCORES = (
     """
 UNWIND range(0, size($ids) - 1) AS i
@@ -105,7 +107,7 @@ SET a += {"""
 EXISTING_ALTERNATIVES = """
 UNWIND range(0, size($ids) - 1) AS i
 MATCH (a:Artifact {id: $ids[i]})-[x:ALTERNATIVE_TO]->(b:Artifact)
-RETURN collect(i) AS i, collect(b.id) AS b, collect(x.score) AS score,
+RETURN collect(i) AS i, collect(b.id) AS b, collect([x.score, x.match, x.position]) AS props,
        collect(elementId(x)) AS eid
 """
 
@@ -115,10 +117,10 @@ MATCH ()-[x:ALTERNATIVE_TO]->() WHERE elementId(x) = eid
 DELETE x
 """
 
-RESCORE_ALTERNATIVES = """
+UPDATE_ALTERNATIVES = """
 UNWIND range(0, size($eids) - 1) AS k
 MATCH ()-[x:ALTERNATIVE_TO]->() WHERE elementId(x) = $eids[k]
-SET x.score = $score[k]
+SET x.score = $score[k], x.match = $match[k], x.position = $position[k]
 """
 
 # $nodes: the ids the new edges touch, looked up once; $src, $dst index into it.
@@ -127,10 +129,25 @@ UNWIND $nodes AS id
 OPTIONAL MATCH (n:Artifact {id: id})
 WITH collect([n]) AS nodes
 UNWIND range(0, size($src) - 1) AS k
-WITH nodes[$src[k]][0] AS a, nodes[$dst[k]][0] AS b, $score[k] AS score
+WITH nodes[$src[k]][0] AS a, nodes[$dst[k]][0] AS b, k
 WHERE a IS NOT NULL AND b IS NOT NULL
-CREATE (a)-[:ALTERNATIVE_TO {score: score}]->(b)
+CREATE (a)-[:ALTERNATIVE_TO {score: $score[k], match: $match[k], position: $position[k]}]->(b)
 """
+
+# An artifact's alternatives as every reader shows them: in the order `unfragile rank` stored
+# (position 1 is the best; edges from before positions existed come after, best score first).
+ALTERNATIVES_OF = """
+MATCH (a)-[x:ALTERNATIVE_TO]->(b:Artifact)
+WHERE $kind IS NULL OR b.kind = $kind
+RETURN {id: b.id, name: b.name, kind: b.kind, position: x.position, match: x.match,
+        score: x.score}
+ORDER BY x.position, x.score DESC, b.id
+LIMIT $top
+"""
+ALTERNATIVES = (
+    "MATCH (a:Artifact {id: $id})\nRETURN COLLECT {" + ALTERNATIVES_OF + "} AS alternatives\n"
+)
+PAGE_ALTERNATIVES = 5  # shown on an artifact's page
 
 LEADERBOARD = """
 MATCH (a:Artifact)
@@ -164,16 +181,18 @@ ORDER BY exact DESC, id
 LIMIT 25
 """
 
-ARTIFACT_PAGE = """
+ARTIFACT_PAGE = (
+    """
 MATCH (a:Artifact {id: $id})
 RETURN properties(a) AS props,
        COLLECT { MATCH (a)-[:HAS_CAPABILITY]->(c:Capability)
                  RETURN c {.id, .title, .text, .unique, .vs_alternatives, .position}
                  ORDER BY c.position, c.id } AS capabilities,
-       COLLECT { MATCH (a)-[x:ALTERNATIVE_TO]->(b:Artifact)
-                 RETURN {id: b.id, name: b.name, score: x.score}
-                 ORDER BY x.score DESC, b.id LIMIT 5 } AS alternatives
+       COLLECT {"""
+    + ALTERNATIVES_OF
+    + """} AS alternatives
 """
+)
 
 
 def _values(graph: Graph, query: str, **params: Any) -> list[tuple[Any, ...]]:
@@ -224,71 +243,100 @@ def preferences(graph: Graph) -> list[tuple[str, str, int]]:
     return [(w, loser, int(s or 0)) for w, loser, s in _values(graph, PREFERENCES)]
 
 
-def _write_batch(
-    tx: neo4j.ManagedTransaction,
-    ids: list[str],
-    columns: dict[str, list[Any]],
-    alternatives: list[list[tuple[str, float]]],
-) -> None:
-    tx.run(WRITE_SCORES, ids=ids, columns=columns).consume()
-    have = tx.run(EXISTING_ALTERNATIVES, ids=ids).single(strict=True)
-    wanted = [dict(alts) for alts in alternatives]
-    stale: list[str] = []
-    rescore: tuple[list[str], list[float]] = ([], [])
-    kept: set[tuple[int, str]] = set()
-    for i, b, old, eid in zip(have["i"], have["b"], have["score"], have["eid"], strict=True):
-        new = wanted[i].get(b)
-        if new is None or (i, b) in kept:  # not wanted any more, or a duplicate
-            stale.append(eid)
-            continue
-        kept.add((i, b))
-        if old != new:
-            rescore[0].append(eid)
-            rescore[1].append(new)
-    if stale:
-        tx.run(DELETE_ALTERNATIVES, eids=stale).consume()
-    if rescore[0]:
-        tx.run(RESCORE_ALTERNATIVES, eids=rescore[0], score=rescore[1]).consume()
-    node_index: dict[str, int] = {a: i for i, a in enumerate(ids)}
-    src: list[int] = []
-    dst: list[int] = []
-    score: list[float] = []
-    for i, alts in enumerate(alternatives):
-        for b, s in alts:
-            if (i, b) not in kept:
-                src.append(i)
-                dst.append(node_index.setdefault(b, len(node_index)))
-                score.append(s)
-    if src:
-        tx.run(CREATE_ALTERNATIVES, nodes=list(node_index), src=src, dst=dst, score=score).consume()
-
-
 def write_scores(
     graph: Graph,
     ids: list[str],
     columns: dict[str, list[Any]],
-    alternatives: list[list[tuple[str, float]]],
     batch_size: int = 2500,
     on_batch: Callable[[int], None] | None = None,
 ) -> None:
-    """Write scores and ALTERNATIVE_TO edges, one transaction per batch of artifacts.
+    """Write the scores, one transaction per batch of artifacts.
 
-    `columns` maps each of SCORE_PROPERTIES to one value per artifact of `ids`;
-    `alternatives[i]` is artifact i's [(other id, score), ...], which replaces its edges.
+    `columns` maps each of SCORE_PROPERTIES to one value per artifact of `ids`.
     """
     missing = set(SCORE_PROPERTIES) - set(columns)
     if missing:
         raise ValueError(f"write_scores: no column for {sorted(missing)}")
     for start in range(0, len(ids), batch_size):
         end = min(start + batch_size, len(ids))
-        batch = (
-            ids[start:end],
-            {p: columns[p][start:end] for p in SCORE_PROPERTIES},
-            alternatives[start:end],
+        cols = {p: columns[p][start:end] for p in SCORE_PROPERTIES}
+        graph.write(
+            lambda tx, i=ids[start:end], c=cols: tx.run(WRITE_SCORES, ids=i, columns=c).consume()
         )
-        graph.write(lambda tx, b=batch: _write_batch(tx, *b))
         if on_batch is not None:
             on_batch(end - start)
+
+
+def _write_alternatives_batch(
+    tx: neo4j.ManagedTransaction, ids: list[str], alternatives: list[list[tuple[str, float, int]]]
+) -> None:
+    have = tx.run(EXISTING_ALTERNATIVES, ids=ids).single(strict=True)
+    # (score, match, position) each edge should have; position counts from 1.
+    wanted = [
+        {b: (score, match, n) for n, (b, score, match) in enumerate(alts, start=1)}
+        for alts in alternatives
+    ]
+    stale: list[str] = []
+    update: dict[str, list[Any]] = {"eids": [], "score": [], "match": [], "position": []}
+    kept: set[tuple[int, str]] = set()
+    for i, b, old, eid in zip(have["i"], have["b"], have["props"], have["eid"], strict=True):
+        new = wanted[i].get(b)
+        if new is None or (i, b) in kept:  # not wanted any more, or a duplicate
+            stale.append(eid)
+            continue
+        kept.add((i, b))
+        if tuple(old) != new:
+            for key, value in zip(("eids", "score", "match", "position"), (eid, *new), strict=True):
+                update[key].append(value)
+    if stale:
+        tx.run(DELETE_ALTERNATIVES, eids=stale).consume()
+    if update["eids"]:
+        tx.run(UPDATE_ALTERNATIVES, dict(update)).consume()
+    node_index: dict[str, int] = {a: i for i, a in enumerate(ids)}
+    new_edges: dict[str, list[Any]] = {
+        "src": [],
+        "dst": [],
+        "score": [],
+        "match": [],
+        "position": [],
+    }
+    for i, alts in enumerate(alternatives):
+        for n, (b, score, match) in enumerate(alts, start=1):
+            if (i, b) not in kept:
+                new_edges["src"].append(i)
+                new_edges["dst"].append(node_index.setdefault(b, len(node_index)))
+                new_edges["score"].append(score)
+                new_edges["match"].append(match)
+                new_edges["position"].append(n)
+    if new_edges["src"]:
+        tx.run(CREATE_ALTERNATIVES, {"nodes": list(node_index), **new_edges}).consume()
+
+
+def write_alternatives(
+    graph: Graph,
+    ids: list[str],
+    alternatives: list[list[tuple[str, float, int]]],
+    batch_size: int = 2500,
+) -> None:
+    """Make each artifact's ALTERNATIVE_TO edges equal its list, one transaction per batch.
+
+    `alternatives[i]` is artifact i's [(other id, score, match), ...], best first; each edge
+    gets score, match and its position in the list (1 = best). Artifacts not in `ids` keep
+    their edges.
+    """
+    for start in range(0, len(ids), batch_size):
+        end = min(start + batch_size, len(ids))
+        batch = (ids[start:end], alternatives[start:end])
+        graph.write(lambda tx, b=batch: _write_alternatives_batch(tx, *b))
+
+
+def alternatives(
+    graph: Graph, artifact_id: str, top: int, kind: str | None = None
+) -> list[dict[str, Any]] | None:
+    """The artifact's stored alternatives (of `kind` only, when given), at most `top`, in
+    their stored order; None when no artifact has this id."""
+    rows = graph.read(ALTERNATIVES, id=artifact_id, top=top, kind=kind)
+    return rows[0]["alternatives"] if rows else None
 
 
 def leaderboard(graph: Graph, kind: str | None, top: int) -> list[dict[str, Any]]:
@@ -312,5 +360,5 @@ def resolve(graph: Graph, text: str) -> list[dict[str, Any]]:
 
 
 def artifact_page(graph: Graph, artifact_id: str) -> dict[str, Any] | None:
-    rows = graph.read(ARTIFACT_PAGE, id=artifact_id)
+    rows = graph.read(ARTIFACT_PAGE, id=artifact_id, top=PAGE_ALTERNATIVES, kind=None)
     return rows[0] if rows else None

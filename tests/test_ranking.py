@@ -15,6 +15,7 @@ from tests.helpers import event, write_jsonl
 from unfragile.engine import ranking
 from unfragile.engine.ingest import ingest
 from unfragile.engine.ranking import algorithms
+from unfragile.engine.settings import Settings
 from unfragile.graph import gds
 from unfragile.graph.connection import Graph
 
@@ -143,6 +144,9 @@ def test_weights_override_from_the_environment(tmp_path: Path) -> None:
     path.write_text("[weights.model]\npopularity = 1\n")
     with pytest.raises(ranking.RankError, match="unknown sub-score"):
         ranking.load_config(env={"UNFRAGILE_RANK_WEIGHTS": str(path)})
+    path.write_text("[parameters]\nalternatives_comatch_weight = 0.6\n")
+    with pytest.raises(ranking.RankError, match="retired: alternatives are found by search"):
+        ranking.load_config(env={"UNFRAGILE_RANK_WEIGHTS": str(path)})
 
 
 # -- on the bundled catalog ----------------------------------------------------------------
@@ -150,15 +154,9 @@ def test_weights_override_from_the_environment(tmp_path: Path) -> None:
 
 def test_rank_is_deterministic_and_writes_every_property(catalog: Graph) -> None:
     _rank(catalog)
-    first, first_alts = _scores(catalog), _alternatives(catalog)
+    first = _scores(catalog)
     _rank(catalog)
     assert _scores(catalog) == first
-    assert _alternatives(catalog) == first_alts
-    assert first_alts and all(0 < a["score"] <= 1.0 + 1e-9 for a in first_alts)
-    per_artifact = {}
-    for a in first_alts:
-        per_artifact[a["a"]] = per_artifact.get(a["a"], 0) + 1
-    assert max(per_artifact.values()) <= ranking.load_config(env={}).alternatives_top_n
     for artifact_id, s in first.items():
         assert all(s[k] is not None for k in SCORE_PROPS), artifact_id
         assert 0 <= s["unfragile_rank"] <= 100
@@ -219,43 +217,27 @@ def test_evidence_columns_carry_the_documented_confidence_units(catalog: Graph) 
     assert any(z != 1.0 for z in got.values())  # clicks, dwell or feedback occur
 
 
-def test_write_back_replaces_stale_alternatives(catalog: Graph) -> None:
-    _rank(catalog)
-    first = _alternatives(catalog)
-    a, b = first[0]["a"], first[0]["b"]
-    # Tamper: a stale edge, a wrong score, a missing edge; the next rank repairs all three.
-    outsider = catalog.read(
-        "MATCH (x:Artifact {id: $a}), (y:Artifact) WHERE y <> x AND NOT (x)-[:ALTERNATIVE_TO]->(y) "
-        "RETURN y.id AS id ORDER BY id LIMIT 1",
-        a=a,
-    )[0]["id"]
+def test_rank_before_index_keeps_the_edges_there_and_says_so(
+    catalog: Graph, settings: Settings, tmp_path: Path
+) -> None:
+    """ALTERNATIVE_TO edges are found by search (tests/test_alternatives.py); without a
+    capability index none is written, and the edges already there stay as they are."""
     catalog.write(
         lambda tx: tx.run(
-            "MATCH (x:Artifact {id: $a}), (y:Artifact {id: $o}) "
-            "CREATE (x)-[:ALTERNATIVE_TO {score: 0.5}]->(y)",
-            a=a,
-            o=outsider,
+            "MATCH (x:Artifact {id: 'flux-1-pro'}), (y:Artifact {id: 'midjourney-v6'}) "
+            "CREATE (x)-[:ALTERNATIVE_TO {score: 0.5, match: 60, position: 1}]->(y)"
         ).consume()
     )
-    catalog.write(
-        lambda tx: tx.run(
-            "MATCH (:Artifact {id: $a})-[x:ALTERNATIVE_TO]->(:Artifact {id: $b}) "
-            "SET x.score = -1.0",
-            a=a,
-            b=b,
-        ).consume()
-    )
-    last = first[-1]
-    catalog.write(
-        lambda tx: tx.run(
-            "MATCH (:Artifact {id: $a})-[x:ALTERNATIVE_TO]->(:Artifact {id: $b}) DELETE x",
-            a=last["a"],
-            b=last["b"],
-        ).consume()
-    )
-    assert _alternatives(catalog) != first
-    _rank(catalog)
-    assert _alternatives(catalog) == first
+    before = _alternatives(catalog)
+    assert len(before) == 1
+    for kw in ({}, {"settings": settings.with_(home=tmp_path)}):  # no settings; no index
+        report = _rank(catalog, **kw)
+        assert _alternatives(catalog) == before
+        assert report.alternative_edges == 0 and report.alternatives_kept == report.artifacts
+        assert "none written" in report.alternatives_source
+        assert "existing edges are kept" in report.alternatives_source
+    assert "no capability index yet" in report.alternatives_source
+    assert "`unfragile index`, then `unfragile rank`" in report.alternatives_source
 
 
 def _spam(artifact_id: str, n: int = 1000) -> list[dict]:

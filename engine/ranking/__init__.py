@@ -2,8 +2,9 @@
 
 Every formula, its inputs and its references are specified in docs/ranking.md. The modules:
 `config` (sub-score names, the weights TOML), `match_graph` (Evidence projected to a
-graph, and its PageRank), `subscores` (adoption, quality, ecosystem, freshness), `similarity`
-(ALTERNATIVE_TO), `compute` (all of it, and the write-back) and `algorithms` (the numpy maths).
+graph, and its PageRank), `subscores` (adoption, quality, ecosystem, freshness),
+`alternatives` (ALTERNATIVE_TO, found by search), `compute` (all of it, and the write-back)
+and `algorithms` (the numpy maths).
 """
 
 from unfragile.engine.errors import RankError

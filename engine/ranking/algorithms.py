@@ -243,35 +243,6 @@ def bradley_terry(
     return {p: float(pi[i]) for p, i in idx.items()}
 
 
-def top_k_similar(M: sp.csr_array, k: int, min_score: float = 0.0) -> list[list[tuple[int, float]]]:
-    """For each row of M, the k other rows with the highest cosine similarity of rows.
-
-    Used for co-matching: rows are artifacts, columns queries, values match weights, so two
-    artifacts are similar when the same queries led to both.
-
-    Complexity: O(nnz(Mᵀ-products) + R · k log k) — the sparse product M·Mᵀ, which only holds
-    pairs that share a column.
-    """
-    norms = np.sqrt(np.asarray(M.multiply(M).sum(axis=1)).ravel())
-    inv = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 0.0)
-    N = sp.diags_array(inv) @ M
-    S = (N @ N.T).tocsr()
-    out: list[list[tuple[int, float]]] = []
-    for r in range(S.shape[0]):
-        start, end = S.indptr[r], S.indptr[r + 1]
-        cols, vals = S.indices[start:end], S.data[start:end]
-        keep = (cols != r) & (vals > min_score)
-        cols, vals = cols[keep], vals[keep]
-        if len(cols) > k:
-            part = np.argpartition(-vals, k)[:k]
-            cols, vals = cols[part], vals[part]
-        order = sorted(
-            zip(cols.tolist(), vals.tolist(), strict=True), key=lambda cv: (-cv[1], cv[0])
-        )
-        out.append(order)
-    return out
-
-
 def exp_decay(age_days: float, half_life_days: float) -> float:
     """2^(−age / half-life), 1 for age ≤ 0."""
     return 1.0 if age_days <= 0 else math.pow(2.0, -age_days / half_life_days)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from unfragile.engine.errors import RankError
-from unfragile.engine.ranking import algorithms
+from unfragile.engine.ranking import algorithms, alternatives
 from unfragile.engine.ranking.config import ENGINES, SUBSCORES, RankConfig, load_config
 from unfragile.engine.ranking.match_graph import (
     build_match_graph,
@@ -21,7 +21,6 @@ from unfragile.engine.ranking.match_graph import (
     match_graph_scores,
     read_evidence,
 )
-from unfragile.engine.ranking.similarity import alternatives, capability_similarity
 from unfragile.engine.ranking.subscores import (
     adoption_signal_percentiles,
     benchmark_quality,
@@ -51,14 +50,13 @@ class ArtifactScore:
     unfragile_rank: int
     rank_low: int
     rank_high: int
-    alternatives: list[dict[str, Any]] = field(default_factory=list)
 
     def props(self) -> dict[str, Any]:
-        """The scores written on the Artifact node (asdict would deep-copy alternatives)."""
+        """The scores written on the Artifact node."""
         return {
             k: getattr(self, k)
             for k in self.__dataclass_fields__
-            if k not in ("id", "name", "kind", "alternatives", "estimate")
+            if k not in ("id", "name", "kind", "estimate")
         }
 
 
@@ -73,7 +71,8 @@ class RankReport:
     alternative_edges: int = 0
     engine: str = "networkx"
     reference_date: str | None = None
-    alternatives_source: str = "co-matching"
+    alternatives_source: str = ""
+    alternatives_kept: int = 0  # artifacts whose ALTERNATIVE_TO edges were left as they were
     quality_sources: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -89,10 +88,10 @@ def compute(
     graph: Graph,
     config: RankConfig | None = None,
     engine: str = "networkx",
-    settings: Settings | None = None,
     step: Callable[[str], None] | None = None,
 ) -> tuple[list[ArtifactScore], RankReport]:
-    """Every artifact's sub-scores, UnfragileRank, interval and alternatives (nothing written)."""
+    """Every artifact's sub-scores, UnfragileRank and interval (nothing written; the
+    alternatives are found by `rank`, after the scores are written: search reads them)."""
     if engine not in ENGINES:
         raise RankError("engine", f"unknown engine {engine!r} (one of {', '.join(ENGINES)})")
     config = config or load_config()
@@ -197,14 +196,6 @@ def compute(
         low = high = estimate
     lap("bootstrap")
 
-    capsim = capability_similarity(settings, art_ids, owners, 3 * config.alternatives_top_n)
-    report.alternatives_source = (
-        "co-matching" if capsim is None else "co-matching + capability similarity"
-    )
-    alts = alternatives(mg, art_ids, config, capsim)
-    report.alternative_edges = sum(len(x) for x in alts)
-    lap("alternatives")
-
     scores = []
     for i, a in enumerate(arts):
         r = _round_rank(float(estimate[i]))
@@ -224,7 +215,6 @@ def compute(
                 unfragile_rank=r,
                 rank_low=min(r, int(math.floor(min(low[i], estimate[i])))),
                 rank_high=max(r, int(math.ceil(max(high[i], estimate[i])))),
-                alternatives=alts[i],
             )
         )
     return scores, report
@@ -238,28 +228,40 @@ def rank(
     batch_size: int = 2500,
     show_progress: bool = True,
 ) -> RankReport:
-    """Compute everything and write it back (scores and ALTERNATIVE_TO) in UNWIND batches."""
+    """Compute everything and write it back in UNWIND batches: the scores, then the
+    ALTERNATIVE_TO edges, found by search (engine/ranking/alternatives.py) once the new scores
+    are in the graph, so they are what `search --alternatives-to` answers right after."""
     from unfragile.engine.progress import progress
 
-    stages = ["read", "project", "centrality", "subscores", "bootstrap", "alternatives"]
+    config = config or load_config()
+    stages = ["read", "project", "centrality", "subscores", "bootstrap", "write", "alternatives"]
     with progress(total=len(stages) + 1, desc="rank", enabled=show_progress, unit="step") as bar:
 
         def step(name: str) -> None:
             bar.set_postfix_str(name)
             bar.update(1)
 
-        scores, report = compute(graph, config, engine, settings, step)
+        scores, report = compute(graph, config, engine, step)
         start = time.perf_counter()
+        ids = [s.id for s in scores]
         props = [{**s.props(), "rank_reference_date": report.reference_date} for s in scores]
         columns = {p: [d[p] for d in props] for p in projection.SCORE_PROPERTIES}
-        projection.write_scores(
-            graph,
-            [s.id for s in scores],
-            columns,
-            [[(alt["id"], alt["score"]) for alt in s.alternatives] for s in scores],
-            batch_size,
-        )
-        report.seconds["write"] = round(time.perf_counter() - start, 3)
+        projection.write_scores(graph, ids, columns, batch_size)
+        write_s = time.perf_counter() - start
+        step("write")
+
+        start = time.perf_counter()
+        found = alternatives.find(settings, graph, ids, config.alternatives_top_n)
+        report.alternatives_source = found.source
+        report.alternatives_kept = len(found.kept)
+        report.alternative_edges = sum(len(x) for x in found.lists.values())
+        report.seconds["alternatives"] = round(time.perf_counter() - start, 3)
+        step("alternatives")
+
+        start = time.perf_counter()
+        listed = [a for a in ids if a in found.lists]
+        projection.write_alternatives(graph, listed, [found.lists[a] for a in listed], batch_size)
+        report.seconds["write"] = round(write_s + time.perf_counter() - start, 3)
         bar.update(1)
     report.seconds["total"] = round(sum(report.seconds.values()), 3)
     return report

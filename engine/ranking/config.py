@@ -19,6 +19,11 @@ from unfragile.engine.records import KINDS
 DEFAULT_WEIGHTS_FILE = resources.files(__name__.rpartition(".")[0]) / "rank_weights.toml"
 SUBSCORES = ("adoption", "quality", "ecosystem", "match_graph", "freshness")
 ENGINES = ("networkx", "gds")
+# Parameters that no longer exist, and why (a weights file may still set them).
+RETIRED = {
+    "alternatives_comatch_weight": "retired: alternatives are found by search now, remove it "
+    "(docs/ranking.md, ALTERNATIVE_TO)"
+}
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,6 @@ class RankConfig:
     bootstrap_seed: int = 20240917
     interval: float = 0.90
     alternatives_top_n: int = 10
-    alternatives_comatch_weight: float = 0.6
     source: str = str(DEFAULT_WEIGHTS_FILE)
 
     def weights_for(self, kind: str) -> dict[str, float]:
@@ -88,7 +92,9 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
                 weights.setdefault(kind, {})[name] = float(value)
         for name, value in user.get("parameters", {}).items():
             if name not in params:
-                raise RankError(f"parameters.{name}", "unknown parameter", source)
+                raise RankError(
+                    f"parameters.{name}", RETIRED.get(name, "unknown parameter"), source
+                )
             if type(value) is not type(params[name]) and not (
                 isinstance(params[name], float) and isinstance(value, int)
             ):

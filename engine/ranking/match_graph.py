@@ -38,8 +38,6 @@ class MatchGraph:
     # per (session, artifact) pair with a positive vote: for times matched
     pair_session: np.ndarray
     pair_artifact: np.ndarray
-    # artifacts × queries vote matrix, for co-matching
-    comatch: sp.csr_array
     n_sessions: int
 
     n_ground_edges: int = 0
@@ -203,8 +201,6 @@ def build_match_graph(art_ids: list[str], owners: dict[str, str], ev: dict[str, 
 
     positive = vote > 0
     pair_key = _sorted_unique(s_idx[positive] * n_art + a_idx[positive])
-    comatch = sp.csr_array((vote, (a_idx, q_idx)), shape=(n_art, len(q_names)))
-    comatch.data = np.log1p(comatch.data)
     return MatchGraph(
         n_nodes=n_nodes,
         artifact_nodes=artifact_nodes,
@@ -219,7 +215,6 @@ def build_match_graph(art_ids: list[str], owners: dict[str, str], ev: dict[str, 
         n_ground_edges=len(q_names),
         pair_session=pair_key // n_art,
         pair_artifact=pair_key % n_art,
-        comatch=comatch,
         n_sessions=len(s_names),
     )
 
