@@ -111,9 +111,14 @@ class Capability(BaseModel):
 
 
 class AlternativeEdge(BaseModel):
+    """One ALTERNATIVE_TO edge as `unfragile rank` stored it."""
+
     id: str
     name: str | None
-    score: float | None
+    kind: str | None = None
+    position: int | None = Field(None, description="1 for the best alternative.")
+    match: int | None = Field(None, description="The search's calibrated match, 0–100.")
+    score: float | None = Field(None, description="The search's ranking score.")
 
 
 class Artifact(BaseModel):
@@ -122,17 +127,18 @@ class Artifact(BaseModel):
     scores: Scores
     capabilities: list[Capability]
     alternatives: list[AlternativeEdge] = Field(
-        description="The ranking's ALTERNATIVE_TO edges, best first."
+        description="Its first five alternatives (ALTERNATIVE_TO), in their stored order."
     )
 
 
 class AlternativesResponse(BaseModel):
     artifact: str
     k: int
-    results: list[SearchResult] = Field(
-        description="Artifacts that do what this one does, found by search, with evidence."
+    kind: str | None = None
+    alternatives: list[AlternativeEdge] = Field(
+        description="Artifacts that do what this one does, leaving out it and its family: "
+        "the ALTERNATIVE_TO edges `unfragile rank` stored from search, in their order."
     )
-    ranked: list[AlternativeEdge] = Field(description="The ranking's ALTERNATIVE_TO edges.")
 
 
 class LeaderboardRow(BaseModel):

@@ -56,7 +56,7 @@ def loaded(settings, graph_session, tiny_vit, tmp_path_factory):
     picture = tmp_path_factory.mktemp("img") / "vit.png"
     picture.write_bytes(_png((200, 30, 30)))
     indexer.add_images([picture], VIT)
-    ranking.rank(graph, ranking.load_config(env={}), show_progress=False)
+    ranking.rank(graph, ranking.load_config(env={}), settings=api_settings, show_progress=False)
     return api_settings
 
 
@@ -294,9 +294,11 @@ def test_artifact_has_record_scores_and_capabilities_from_the_graph(client, grap
     assert [c["id"] for c in body["capabilities"]] == [c["id"] for c in caps]
     assert all(c["title"] and c["text"] for c in body["capabilities"])
     edges = graph_session.read(
-        "MATCH (:Artifact {id: $id})-[x:ALTERNATIVE_TO]->(b) RETURN b.id AS id", id=VIT
+        "MATCH (:Artifact {id: $id})-[x:ALTERNATIVE_TO]->(b) "
+        "RETURN b.id AS id ORDER BY x.position LIMIT 5",
+        id=VIT,
     )
-    assert {a["id"] for a in body["alternatives"]} <= {e["id"] for e in edges}
+    assert edges and [a["id"] for a in body["alternatives"]] == [e["id"] for e in edges]
 
 
 def test_unknown_artifact_is_404(client):
@@ -306,18 +308,26 @@ def test_unknown_artifact_is_404(client):
 
 
 def test_alternatives_route(client, graph_session):
+    """The stored ALTERNATIVE_TO edges in their order (tests/test_alternatives.py checks
+    they are what search answers, on every surface)."""
     r = client.get(f"/artifacts/{VIT}/alternatives", params={"k": 4})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["artifact"] == VIT
-    ids = [x["artifact"] for x in body["results"]]
-    assert 0 < len(ids) <= 4 and VIT not in ids
+    assert body["artifact"] == VIT and body["k"] == 4
+    ids = [x["id"] for x in body["alternatives"]]
     edges = graph_session.read(
-        "MATCH (:Artifact {id: $id})-[x:ALTERNATIVE_TO]->(b) RETURN b.id AS id", id=VIT
+        "MATCH (:Artifact {id: $id})-[x:ALTERNATIVE_TO]->(b) "
+        "RETURN b.id AS id, b.kind AS kind ORDER BY x.position",
+        id=VIT,
     )
-    assert {a["id"] for a in body["ranked"]} <= {e["id"] for e in edges}
+    assert len(ids) == 4 and VIT not in ids and ids == [e["id"] for e in edges[:4]]
+    assert [x["position"] for x in body["alternatives"]] == [1, 2, 3, 4]
+    assert all(0 <= x["match"] <= 100 for x in body["alternatives"])
     models = client.get(f"/artifacts/{VIT}/alternatives", params={"kind": "model"}).json()
-    assert {x["kind"] for x in models["results"]} == {"model"}
+    assert [x["id"] for x in models["alternatives"]] == [
+        e["id"] for e in edges if e["kind"] == "model"
+    ]
+    assert {x["kind"] for x in models["alternatives"]} == {"model"}
 
 
 def test_leaderboard(client, graph_session):

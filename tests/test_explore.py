@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from typing import Any
 
 import pytest
@@ -10,7 +11,9 @@ import pytest
 from tests.conftest import CATALOG
 from unfragile.engine import explore, ranking
 from unfragile.engine.errors import InvalidInput
+from unfragile.engine.indexer import Indexer
 from unfragile.engine.ingest import ingest
+from unfragile.engine.settings import Settings
 from unfragile.graph import store
 from unfragile.graph.connection import Graph
 
@@ -19,6 +22,8 @@ COLUMNS = {
         "alternative",
         "name",
         "kind",
+        "position",
+        "match",
         "score",
         "unfragile_rank",
         "shared_queries",
@@ -83,11 +88,18 @@ COLUMNS = {
 
 
 @pytest.fixture(scope="module")
-def catalog(graph_session: Graph) -> Graph:
-    """The bundled catalog and its events, ingested and ranked once for this module."""
+def catalog(graph_session: Graph, settings: Settings) -> Graph:
+    """The bundled catalog and its events, ingested, indexed (the ranking finds alternatives
+    by search) and ranked once for this module."""
+    from unfragile.indexing.text import TextEncoder
+
     store.delete_everything(graph_session)
+    shutil.rmtree(settings.index_dir, ignore_errors=True)
     ingest(graph_session, CATALOG, show_progress=False)
-    ranking.rank(graph_session, ranking.load_config(env={}), show_progress=False)
+    indexer = Indexer(settings, graph_session, text_encoder=TextEncoder())
+    indexer.sync_text("capabilities", show_progress=False)
+    indexer.sync_text("queries", show_progress=False)
+    ranking.rank(graph_session, ranking.load_config(env={}), settings=settings, show_progress=False)
     return graph_session
 
 
@@ -209,15 +221,23 @@ def test_saved_query_runs_read_only_with_its_defaults(catalog: Graph, name: str)
     assert rows, name
 
 
-def test_alternatives_are_other_artifacts_best_first_with_reasons(catalog: Graph) -> None:
+def test_alternatives_are_the_stored_edges_in_order_with_reasons(catalog: Graph) -> None:
+    """The ALTERNATIVE_TO edges in the order `unfragile rank` stored them from search
+    (tests/test_alternatives.py checks that order against every other surface)."""
     _, rows = _run(catalog, "alternatives")
     ids = [r["alternative"] for r in rows]
     assert "vit-base-patch16-224" not in ids and len(ids) == len(set(ids))
-    assert "resnet-50" in ids
-    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
-    assert all(r["shared_queries"] for r in rows)  # co-matching: a search matched both
+    assert {"resnet-50", "convnext-base-224"} & set(ids[:3])  # the other image classifiers
+    assert [r["position"] for r in rows] == list(range(1, len(rows) + 1))
+    assert all(0 <= r["match"] <= 100 for r in rows)
+    stored = catalog.read(
+        "MATCH (:Artifact {id: 'vit-base-patch16-224'})-[x:ALTERNATIVE_TO]->(b) "
+        "RETURN b.id AS id ORDER BY x.position"
+    )
+    assert ids == [r["id"] for r in stored]
+    assert any(r["shared_queries"] or r["shared_categories"] for r in rows)  # the reasons
     _, top1 = _run(catalog, "alternatives", id="flux-1-pro", top=1)
-    assert len(top1) == 1 and top1[0]["alternative"] != "flux-1-pro"
+    assert len(top1) == 1 and top1[0]["alternative"] not in ("flux-1-pro", "flux-1-dev")
 
 
 def test_queries_to_artifact_agree_with_the_match_edges(catalog: Graph) -> None:

@@ -86,7 +86,7 @@ def loaded(
     indexer = Indexer(settings, graph_session, text_encoder=TextEncoder())
     indexer.sync_text("capabilities", show_progress=False)
     indexer.sync_text("queries", show_progress=False)
-    ranking.rank(graph_session, ranking.load_config(env={}), show_progress=False)
+    ranking.rank(graph_session, ranking.load_config(env={}), settings=settings, show_progress=False)
     return settings
 
 
@@ -257,8 +257,11 @@ def test_artifact_page(client: TestClient, services: Services) -> None:
     for c in row["capabilities"]:
         assert c["title"] in text
     assert row["alternatives"], "ranking wrote no alternatives"
+    section = r.text[r.text.index('<section class="alternatives"') :]
+    shown = re.findall(r'<li><a href="/artifact/([^"]+)">', section)
+    assert shown == [alt["id"] for alt in row["alternatives"]]  # in their stored order
     for alt in row["alternatives"]:
-        assert f'href="/artifact/{alt["id"]}"' in r.text
+        assert f"match {alt['match']}/100" in section
     assert f'href="/?alternatives_to={A}"' in r.text and "Need something different?" in text
     assert 'href="https://huggingface.co/google/vit-base-patch16-224"' in r.text
 

@@ -15,10 +15,9 @@ from unfragile.api.models import (
     Leaderboard,
     Scores,
 )
-from unfragile.api.routes.search import ERRORS, K, filters_of, raise_search_error
+from unfragile.api.routes.search import K
 from unfragile.api.state import Services, services
 from unfragile.engine.catalog import ArtifactPage
-from unfragile.engine.errors import SearchError
 from unfragile.engine.settings import MAX_ID_CHARS
 
 router = APIRouter(tags=["artifacts"])
@@ -29,6 +28,11 @@ ArtifactId = Annotated[
 ]
 SCORE_FIELDS = tuple(Scores.model_fields)
 HIDDEN = {"name_lower"}  # an index helper, not part of the record
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "no artifact has this id"},
+    422: {"model": ErrorBody, "description": "a bad parameter, named in `field`"},
+    503: {"model": ErrorBody, "description": "Neo4j down"},
+}
 
 
 def _page(svc: Services, artifact_id: str) -> ArtifactPage:
@@ -65,20 +69,14 @@ def alternatives(
     k: K = 10,
     kind: Kind | None = None,
 ) -> dict[str, Any]:
-    """Artifacts that do what this one does: found by search (with evidence) and the
-    ranking's ALTERNATIVE_TO edges."""
-    row = _page(svc, artifact_id)
-    engine = svc.search()
-    try:
-        results = engine.alternatives(artifact_id, k, filters_of(kind, None, None, None, None))
-    except SearchError as e:
-        raise_search_error(e)
-    return {
-        "artifact": artifact_id,
-        "k": k,
-        "results": [r.as_dict() for r in results],
-        "ranked": row.alternatives,
-    }
+    """Artifacts that do what this one does, leaving out it and its family: the ALTERNATIVE_TO
+    edges `unfragile rank` stored from search (the answer of `/search?alternatives_to=` then),
+    in their order; `kind` keeps those of one kind. At most `alternatives_top_n` (10) are
+    stored: for more, or other filters, search with `/search?alternatives_to=`."""
+    found = svc.catalog().alternatives(artifact_id, k, kind)
+    if found is None:
+        raise ApiError(404, f"no artifact has the id {artifact_id!r}", "artifact_id")
+    return {"artifact": artifact_id, "k": k, "kind": kind, "alternatives": found}
 
 
 @router.get(
