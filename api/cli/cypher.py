@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from unfragile.api.cli.main import app, fail, friendly, get_settings
-from unfragile.engine.db import open_graph
 
 
 @app.command()
@@ -29,6 +28,7 @@ def cypher(
 ) -> None:
     """Run a read-only Cypher query with a time limit, a row cap and a byte cap."""
     from unfragile.engine import explore
+    from unfragile.engine.db import open_graph
 
     settings = get_settings(ctx)
     if [query, file, saved].count(None) != 2:

@@ -9,8 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from unfragile.api.cli.main import app, events_app, friendly, get_settings, import_app
-from unfragile.engine.catalog import Catalog
-from unfragile.engine.db import open_graph
 
 
 @app.command()
@@ -28,6 +26,7 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Load artifacts and search events; validates everything before writing anything."""
+    from unfragile.engine.db import open_graph
     from unfragile.engine.ingest import ingest as run_ingest
 
     settings = get_settings(ctx)
@@ -45,6 +44,7 @@ def events_ingest(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Add search events (match, click, dwell, feedback, prefer); then run `unfragile index`."""
+    from unfragile.engine.db import open_graph
     from unfragile.engine.ingest import ingest as run_ingest
 
     settings = get_settings(ctx)
@@ -64,6 +64,7 @@ def import_metatool(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Import MetaTool: 199 tools as artifacts, its labelled queries as match events."""
+    from unfragile.engine.db import open_graph
     from unfragile.engine.ingest import ingest as run_ingest
     from unfragile.engine.metatool import embedder, metatool_records
 
@@ -96,6 +97,9 @@ def stats(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
 ) -> None:
     """Count artifacts, capabilities, queries, match edges and images."""
+    from unfragile.engine.catalog import Catalog
+    from unfragile.engine.db import open_graph
+
     with open_graph(get_settings(ctx)) as graph:
         counts = Catalog(graph).counts()
     if as_json:

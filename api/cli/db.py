@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from unfragile.api.cli.main import db_app, fail, friendly, get_settings
-from unfragile.engine.db import empty_graph, local_server, open_graph
 from unfragile.engine.errors import GraphUnavailable
 
 
@@ -17,6 +16,8 @@ from unfragile.engine.errors import GraphUnavailable
 @friendly
 def db_start(ctx: typer.Context) -> None:
     """Start the local Neo4j (idempotent); returns once Bolt answers."""
+    from unfragile.engine.db import local_server, open_graph
+
     settings = get_settings(ctx)
     if settings.external_neo4j:
         graph = open_graph(settings, apply_schema=True)
@@ -40,6 +41,8 @@ def db_start(ctx: typer.Context) -> None:
 @friendly
 def db_stop(ctx: typer.Context) -> None:
     """Stop the local Neo4j cleanly."""
+    from unfragile.engine.db import local_server
+
     settings = get_settings(ctx)
     if settings.external_neo4j:
         typer.echo(f"Using the external Neo4j at {settings.neo4j_uri}: nothing to stop.")
@@ -54,6 +57,8 @@ def db_status(
     ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
 ) -> None:
     """Say which Neo4j the engine uses, where, and whether it answers."""
+    from unfragile.engine.db import local_server, open_graph
+
     settings = get_settings(ctx)
     status: dict[str, Any] = {"home": str(settings.home)}
     if settings.external_neo4j:
@@ -132,6 +137,8 @@ def db_reset(
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: delete everything.")] = False,
 ) -> None:
     """Empty the graph and delete the indexes (schema stays)."""
+    from unfragile.engine.db import empty_graph, open_graph
+
     settings = get_settings(ctx)
     if not yes:
         fail("this deletes every node, edge and index; run again with --yes to confirm.", 2)

@@ -9,8 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from unfragile.api.cli.main import friendly, get_settings, images_app, probe_app
-from unfragile.engine.catalog import Catalog
-from unfragile.engine.db import open_graph
 from unfragile.engine.errors import InvalidInput
 
 
@@ -23,6 +21,7 @@ def images_add(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Store images (keyed by content hash) linked to an artifact, and index them."""
+    from unfragile.engine.db import open_graph
     from unfragile.engine.indexer import Indexer
 
     settings = get_settings(ctx)
@@ -46,6 +45,7 @@ def probe_render(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Render prompts with the artifact's diffusers pipeline; store and index the images."""
+    from unfragile.engine.db import open_graph
     from unfragile.engine.probe import render_samples
 
     settings = get_settings(ctx)
@@ -59,5 +59,7 @@ def probe_render(
 
 
 def _require_artifact(graph: Any, artifact: str) -> None:
+    from unfragile.engine.catalog import Catalog
+
     if not Catalog(graph).exists(artifact):
         raise InvalidInput("--artifact", None, None, f"unknown artifact {artifact!r}")

@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 
 from unfragile.api.cli.main import app, fail, friendly, get_settings
-from unfragile.engine.catalog import Catalog
-from unfragile.engine.db import open_graph
 
 
 @app.command()
@@ -33,6 +31,7 @@ def rank(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Recompute UnfragileRank, sub-scores and ALTERNATIVE_TO edges; write them back."""
+    from unfragile.engine.db import open_graph
     from unfragile.engine.ranking import load_config
     from unfragile.engine.ranking import rank as run_rank
 
@@ -63,6 +62,8 @@ def leaderboard(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The best-ranked artifacts, with their interval and sub-scores."""
+    from unfragile.engine.catalog import Catalog
+    from unfragile.engine.db import open_graph
     from unfragile.engine.records import KINDS
 
     if kind is not None and kind not in KINDS:
@@ -96,6 +97,8 @@ def compare(
     """Compare two artifacts: verdict, scores table, capabilities, where to look instead."""
     from unfragile.api.render import FORMATS
     from unfragile.api.render import compare as render
+    from unfragile.engine.catalog import Catalog
+    from unfragile.engine.db import open_graph
 
     if fmt not in FORMATS:
         fail(f"--format {fmt!r}: use one of {', '.join(FORMATS)}.", 2)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from unfragile.api.cli import remote
 from unfragile.api.cli.data import ingest
 from unfragile.api.cli.db import db_start
 from unfragile.api.cli.main import app, fail, friendly, get_settings
@@ -25,12 +26,17 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every request on stderr.")
+    ] = False,
 ) -> None:
-    """Serve the HTTP API and web page with uvicorn (keys for POST /events: UNFRAGILE_API_KEYS)."""
-    _serve(get_settings(ctx), host, port)
+    """Serve the HTTP API and web page with uvicorn (keys for POST /events: UNFRAGILE_API_KEYS).
+
+    While it runs, `unfragile search` on the same home asks it instead of loading the models."""
+    _serve(get_settings(ctx), host, port, access_log)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, access_log: bool = False) -> None:
     import socket
 
     import uvicorn
@@ -63,9 +69,56 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         f"Serving Unfragile at http://{shown}:{port}  (API docs at /docs; {writes}). "
         "Ctrl-C stops it."
     )
-    uvicorn.run(
-        create_app(settings, config), host=host, port=port, log_level="warning", access_log=False
+    server = _recorded_server()(
+        uvicorn.Config(
+            create_app(settings, config),
+            host=host,
+            port=port,
+            log_level="info" if access_log else "warning",
+            access_log=access_log,
+        ),
+        settings,
     )
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down cleanly
+        pass
+    finally:  # a start that failed, or Ctrl-C: the record must not outlive the server
+        remote.forget(settings)
+    if not server.started:
+        raise typer.Exit(1)  # uvicorn said why (the port, the app's start-up)
+
+
+def _recorded_server() -> type:
+    """uvicorn.Server that records itself in the home's run file while it listens."""
+    import uvicorn
+
+    class Recorded(uvicorn.Server):
+        def __init__(self, config: uvicorn.Config, settings: Settings):
+            super().__init__(config)
+            self.settings = settings
+
+        async def startup(self, sockets: list[Any] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.started:
+                return
+            other = remote.live(self.settings)
+            if other is not None:
+                typer.echo(
+                    f"note: another `unfragile serve` of this home (pid {other.pid}) answers "
+                    "searches; this one serves only its own port.",
+                    err=True,
+                )
+            else:  # none, or a stale record (its pid gone, its port silent): ours replaces it
+                remote.record(self.settings, self.config.host, self.config.port)
+
+        async def shutdown(self, sockets: list[Any] | None = None) -> None:
+            # Forgotten first: a search started now goes standalone instead of to a closing
+            # port. Here and not after run(): uvicorn re-raises SIGTERM once it has shut down.
+            remote.forget(self.settings)
+            await super().shutdown(sockets)
+
+    return Recorded
 
 
 @app.command()
