@@ -1,0 +1,263 @@
+"""Artifact names as people type them: fuzzy resolution ("flux pro", "gpt4o") and families.
+
+A name is compared token by token after folding case, accents, brackets and punctuation, so
+"FLUX.1 [pro]", "flux 1 pro" and "flux pro" meet; a short typo inside a word ("lama") is
+forgiven by rapidfuzz's ratio, numbers and short words must match exactly. Every artifact is
+known by its id, its name, its name without the bracketed part, and an initialism of its two
+leading words ("Stable Diffusion XL" is also "sdxl"). A text that fits several artifacts
+equally ("whisper", "llama 3") names them all: callers treat the set as one family.
+
+A family is what people mean by "X and its kin": the artifacts of the same provider whose names
+share a stem (their first telling word), or where one is a model and the other serves it (the
+app, the API: ChatGPT and GPT-4o), those derived from one another, the siblings derived from
+the same parent — and their kin in turn.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+# Words too common among names to identify anything on their own.
+GENERIC = frozenset(
+    "ai api app apps base cli large small model models server mcp instruct chat the a an of "
+    "for and v by in on with tool tools web platform desktop reference hub inference".split()
+)
+TYPO_RATIO = 80.0  # rapidfuzz ratio at which two words of 4+ letters are the same word
+SUGGEST_CUTOFF = 70.0  # rapidfuzz WRatio below which a name is no suggestion
+_SPLIT = re.compile(r"[^\w]+|_")
+_BRACKETS = re.compile(r"[\(\[].*?[\)\]]")
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, punctuation and brackets as spaces, single-spaced."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return " ".join(t for t in _SPLIT.split(text) if t)
+
+
+def tokens(text: str) -> list[str]:
+    return fold(text).split()
+
+
+def _unbracketed(name: str) -> str:
+    return _BRACKETS.sub(" ", name)
+
+
+def _stem(words: Sequence[str]) -> str:
+    for w in words:
+        if w.isalpha() and w not in GENERIC and len(w) >= 3:
+            return w
+    return words[0] if words else ""
+
+
+@dataclass(frozen=True)
+class Named:
+    """One artifact as names see it: its id, the token lists it answers to, its stem."""
+
+    id: str
+    name: str
+    provider: str
+    keys: tuple[tuple[str, ...], ...]
+    stem: str
+
+
+def named(row: dict[str, Any]) -> Named:
+    name = row.get("name") or row["id"]
+    plain = tokens(_unbracketed(name)) or tokens(name)
+    keys: list[tuple[str, ...]] = [tuple(tokens(name)), tuple(plain), tuple(tokens(row["id"]))]
+    # Bracketed alternatives: "Hugging Face CLI (hf / huggingface-cli)".
+    for inner in re.findall(r"\(([^)]*)\)", name):
+        for part in re.split(r"/|,| or | and ", inner):
+            if 0 < len(tokens(part)) <= 3:
+                keys.append(tuple(tokens(part)))
+    words = [w for w in plain if w.isalpha()]
+    if len(words) >= 2 and len(words[0]) > 2 and len(words[1]) > 2 and plain[:2] == words[:2]:
+        keys.append((words[0][0] + words[1][0], *plain[2:]))  # "sd xl base 1 0"
+    unique = tuple(dict.fromkeys(k for k in keys if k))
+    return Named(row["id"], name, (row.get("provider") or "").strip().lower(), unique, _stem(plain))
+
+
+def _typo(a: str, b: str) -> bool:
+    """Two words of four or more letters one slip apart ("lama", "llama"), or a version
+    number without its letter ("4" for "4o")."""
+    if a.isdigit() and b.startswith(a) and b[len(a) :].isalpha():
+        return True
+    return (
+        len(a) >= 4
+        and len(b) >= 4
+        and a.isalpha()
+        and b.isalpha()
+        and fuzz.ratio(a, b) >= TYPO_RATIO
+    )
+
+
+def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
+    """How well the words `span` name `key`, 0 (not at all) to 1 (exactly), and whether a
+    typo was forgiven on the way.
+
+    Joined forms compare too ("gpt4o" is "gpt 4o", "dalle" is "dall e"). Otherwise every word
+    of the span must match a word of the key, except common words (GENERIC: "the", "api")
+    that match nothing, and one match must be a word that identifies the key; the score is
+    then the share of the key's words matched, so "midjourney" names Midjourney (1.0) better
+    than Midjourney V6 (0.5).
+    """
+    if not span or not key:
+        return 0.0, False
+    if "".join(span) == "".join(key):
+        return 1.0, False
+    used: set[int] = set()
+    telling = typo = False
+    for word in span:
+        hit = next((i for i, k in enumerate(key) if i not in used and word == k), None)
+        if hit is None:
+            run = _joined_run(word, key, used)  # "gpt4o", "chatgpt", "dalle"
+            if run is not None:
+                used.update(run)
+                telling = True
+                continue
+            hit = next((i for i, k in enumerate(key) if i not in used and _typo(word, k)), None)
+            if hit is None:
+                if word in GENERIC:
+                    continue
+                return 0.0, False
+            typo = True
+        used.add(hit)
+        telling = telling or (key[hit] not in GENERIC and not key[hit].isdigit())
+    if not telling:
+        return 0.0, False
+    return len(used) / len(key), typo
+
+
+def _joined_run(word: str, key: Sequence[str], used: set[int]) -> range | None:
+    """The key words (consecutive, at least two) that `word` spells out joined together."""
+    if len(word) < 4:
+        return None
+    for start in range(len(key)):
+        text = ""
+        for end in range(start, len(key)):
+            text += key[end]
+            if len(text) > len(word):
+                break
+            if text == word and end > start and not used.intersection(range(start, end + 1)):
+                return range(start, end + 1)
+    return None
+
+
+class Names:
+    """Resolves text to artifacts and artifacts to families, over the artifact rows."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]]):
+        self.rows = {r["id"]: r for r in rows}
+        self.named = {a: named(r) for a, r in self.rows.items()}
+        self._kin = self._links()
+        # Who could a word name: by the word itself, by a run of key words it spells joined
+        # ("gpt4o"), by the digits it starts with ("4" → "4o"); typos via the word list.
+        self._by_word: dict[str, set[str]] = {}
+        for a, n in self.named.items():
+            for key in n.keys:
+                for i in range(len(key)):
+                    self._by_word.setdefault(key[i], set()).add(a)
+                    joined = key[i]
+                    for j in range(i + 1, len(key)):
+                        joined += key[j]
+                        self._by_word.setdefault(joined, set()).add(a)
+                    digits = re.match(r"\d+", key[i])
+                    if digits and digits.group() != key[i]:
+                        self._by_word.setdefault(digits.group(), set()).add(a)
+        self._typo_words = [w for w in self._by_word if len(w) >= 4 and w.isalpha()]
+
+    def _links(self) -> dict[str, set[str]]:
+        """Who is directly kin to whom: the same provider and either the same stem or an
+        integration between a model and what serves it (the app, the API), and DERIVED_FROM
+        in either direction; siblings meet through their parent."""
+        kin: dict[str, set[str]] = {a: set() for a in self.rows}
+        by_provider: dict[str, list[str]] = {}
+        for a, n in self.named.items():
+            if n.provider:
+                by_provider.setdefault(n.provider, []).append(a)
+        for members in by_provider.values():
+            for i, a in enumerate(members):
+                na, links = self.named[a], set(self.rows[a].get("integrates_with") or ())
+                for b in members[i + 1 :]:
+                    nb = self.named[b]
+                    serves = (self.rows[a].get("kind") == "model") != (
+                        self.rows[b].get("kind") == "model"
+                    ) and (b in links or a in set(self.rows[b].get("integrates_with") or ()))
+                    if na.stem == nb.stem or serves:
+                        kin[a].add(b)
+                        kin[b].add(a)
+        for a, r in self.rows.items():
+            for p in r.get("derived_from") or ():
+                if p in kin:
+                    kin[a].add(p)
+                    kin[p].add(a)
+        return kin
+
+    def score(self, span: Sequence[str], artifact_id: str) -> tuple[float, bool]:
+        """The best of the artifact's keys: (score, whether only a typo made it match)."""
+        spans = [span, ["".join(span)]] if len(span) > 1 else [span]  # "eleven labs"
+        return max(
+            (key_score(s, k) for s in spans for k in self.named[artifact_id].keys),
+            key=lambda t: (t[0], not t[1]),
+        )
+
+    def resolve(self, text: str | Sequence[str]) -> list[tuple[str, float]]:
+        """Artifacts `text` names, best first, each with its score (0–1]; empty if none.
+        Matches that need a typo forgiven count only when nothing matches without one
+        ("llama" is Llama, not Ollama)."""
+        span = tokens(text) if isinstance(text, str) else list(text)
+        if not span or all(w in GENERIC for w in span):
+            return []
+        if artifact := self._exact_id(span):
+            return [(artifact, 1.0)]
+        found = [(a, *self.score(span, a)) for a in sorted(self._candidates(span))]
+        clean = [(a, s) for a, s, typo in found if s > 0 and not typo]
+        hits = clean or [(a, s) for a, s, _ in found if s > 0]
+        return sorted(hits, key=lambda t: (-t[1], t[0]))
+
+    def _candidates(self, span: Sequence[str]) -> set[str]:
+        """The artifacts that could score above 0 for `span` (every other scores 0)."""
+        out: set[str] = set(self._by_word.get("".join(span), ()))
+        for w in span:
+            out |= self._by_word.get(w, set())
+            if len(w) >= 4 and w.isalpha():
+                for typo, _, _ in process.extract(
+                    w, self._typo_words, scorer=fuzz.ratio, score_cutoff=TYPO_RATIO, limit=None
+                ):
+                    out |= self._by_word[typo]
+        return out
+
+    def suggest(self, text: str, n: int = 3) -> list[tuple[str, str]]:
+        """Up to `n` (id, name) pairs whose names look most like `text`: "did you mean"."""
+        choices = {a: fold(_unbracketed(n.name)) or fold(n.name) for a, n in self.named.items()}
+        found = process.extract(
+            fold(text), choices, scorer=fuzz.WRatio, limit=n, score_cutoff=SUGGEST_CUTOFF
+        )
+        return [(a, self.rows[a].get("name") or a) for _, _, a in found]
+
+    def _exact_id(self, span: Sequence[str]) -> str | None:
+        joined = "-".join(span)
+        return joined if joined in self.rows else None
+
+    def family(self, artifact_id: str) -> set[str]:
+        """The artifact and everything kin to it, directly or through others."""
+        seen = {artifact_id}
+        todo = [artifact_id]
+        while todo:
+            for b in self._kin.get(todo.pop(), ()):
+                if b not in seen:
+                    seen.add(b)
+                    todo.append(b)
+        return seen
+
+    def families(self, artifact_ids: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        for a in artifact_ids:
+            out |= self.family(a)
+        return out

@@ -1,0 +1,134 @@
+"""Reading questions: names as people type them, families, and what a query asks for.
+
+These run over the bundled catalog's records (data/catalog/artifacts.jsonl) with no server:
+the resolver and the intent reader are pure functions of the artifact rows.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import CATALOG
+from unfragile.engine.intent import literal, understand
+from unfragile.engine.names import Names
+
+
+@pytest.fixture(scope="module")
+def names() -> Names:
+    rows = [json.loads(line) for line in (CATALOG / "artifacts.jsonl").read_text().splitlines()]
+    return Names(rows)
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("FLUX.1 Pro", "flux-1-pro"),
+        ("flux pro", "flux-1-pro"),
+        ("gpt4o", "gpt-4o"),
+        ("GPT-4o", "gpt-4o"),
+        ("chat gpt", "chatgpt"),
+        ("lama 3 70b", "llama-3.1-70b-instruct"),  # a typo
+        ("sdxl", "stable-diffusion-xl-base-1.0"),  # an initialism
+        ("sd3.5 large", "stable-diffusion-3.5-large"),
+        ("eleven labs", "elevenlabs-api"),  # two words for one
+        ("dalle", "dall-e-3"),
+        ("the openai api", "openai-api"),
+        ("midjorney", "midjourney"),
+        ("resnet50", "resnet-50"),
+    ],
+)
+def test_names_resolve_as_people_type_them(names, text, first):
+    assert names.resolve(text)[0][0] == first
+
+
+@pytest.mark.parametrize("text", ["image classification", "free", "open source", "api", "best"])
+def test_plain_words_name_nothing(names, text):
+    assert names.resolve(text) == []
+
+
+def test_llama_is_the_llama_family_not_ollama(names):
+    found = {a for a, _ in names.resolve("llama")}
+    assert "ollama" not in found
+    assert {"llama-3.1-8b-instruct", "llama-3.1-70b-instruct"} <= found
+
+
+@pytest.mark.parametrize(
+    ("artifact", "family"),
+    [
+        ("flux-1-pro", {"flux-1-pro", "flux-1-dev", "flux-1-schnell"}),
+        ("whisper-large-v3", {"whisper-large-v3", "whisper-tiny", "whisper-cpp"}),
+        ("chatgpt", {"chatgpt", "gpt-4o", "openai-api", "dall-e-3", "text-embedding-3-small"}),
+        ("claude-ai", {"claude-ai", "claude-3-5-sonnet", "anthropic-api"}),
+        ("midjourney", {"midjourney", "midjourney-v6"}),
+        ("mcp-server-git", {"mcp-server-git"}),  # GitHub's server is another thing
+        ("ollama", {"ollama"}),
+    ],
+)
+def test_families(names, artifact, family):
+    assert names.family(artifact) == family
+
+
+@pytest.mark.parametrize(
+    ("query", "reference", "constraints"),
+    [
+        ("alternative to ChatGPT", {"chatgpt"}, ()),
+        ("alternatives to gpt4o", {"gpt-4o"}, ()),
+        ("something like flux pro but free", {"flux-1-pro"}, ("free",)),
+        ("open source alternative to midjourney", {"midjourney"}, ("open",)),
+        ("midjourney alternative that runs locally", {"midjourney"}, ("local",)),
+        ("instead of DALL-E 3", {"dall-e-3"}, ()),
+        ("similar to ElevenLabs", {"elevenlabs-api"}, ()),
+        ("replace copilot", {"github-copilot-cli"}, ()),
+        ("cheaper than deepgram", {"deepgram-api"}, ()),
+        ("sdxl but faster", {"stable-diffusion-xl-base-1.0"}, ()),
+        ("poe alternative", {"poe"}, ()),
+        ("like whisper", {"whisper-large-v3", "whisper-tiny", "whisper-cpp"}, ()),
+    ],
+)
+def test_references_and_their_constraints(names, query, reference, constraints):
+    u = understand(query, names)
+    assert set(u.reference) == reference
+    assert set(u.excluded) >= reference
+    assert u.constraints == constraints
+    assert u.label.startswith("like ")
+
+
+@pytest.mark.parametrize(
+    ("query", "constraints", "kind"),
+    [
+        ("free text to speech api", ("free", "api"), None),
+        ("open weights image model I can self-host", ("open", "local"), None),
+        ("transcribe audio offline on my macbook", ("local", "small"), None),
+        ("cheap embeddings for commercial use", ("cheap", "commercial"), None),
+        ("mcp server for postgres", (), "mcp-server"),
+        ("a command line tool to chat with llms", (), "cli"),
+        ("I'd like a model for transcription", (), None),  # "like" with nothing named
+    ],
+)
+def test_constraints_and_kinds(names, query, constraints, kind):
+    u = understand(query, names)
+    assert u.reference == ()
+    assert u.constraints == constraints
+    assert u.kind == kind
+
+
+def test_a_name_alone_is_named_not_referred_to(names):
+    u = understand("stable diffusion xl", names)
+    assert u.reference == ()
+    assert u.named[0][0] == "stable-diffusion-xl-base-1.0"
+    assert "Stable Diffusion XL" in u.label
+
+
+def test_literal_reads_nothing_into_the_words(names):
+    u = literal("open source alternative to midjourney")
+    assert (u.reference, u.constraints, u.named, u.literal) == ((), (), (), True)
+    assert u.need == "open source alternative to midjourney"
+    assert u.as_dict()["literal"] is True
+
+
+def test_did_you_mean_suggests_close_names_only(names):
+    assert "flux-1-pro" in [a for a, _ in names.suggest("fluxx pr0")]
+    assert [a for a, _ in names.suggest("claud")][:1] in (["claude-ai"], ["claude-3-5-sonnet"])
+    assert names.suggest("no such model") == []
