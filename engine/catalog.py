@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from unfragile.engine.errors import AmbiguousName, MissingName, UnknownArtifact
+from unfragile.engine.names import Names
 from unfragile.graph import projection, retrieval, store
 from unfragile.graph.connection import Graph
 
@@ -62,19 +63,33 @@ class Catalog:
         return projection.resolve(self.graph, text)
 
     def resolve(self, text: str, field_name: str = "artifact") -> str:
-        """The id of the one artifact `text` names (id or name, case-insensitive)."""
+        """The id of the one artifact `text` names: an exact id or name (any case), else the
+        best fuzzy match of engine/names.py ("FLUX.1 Pro", "flux pro", "gpt4o"); an unknown
+        name gets "did you mean" suggestions, an ambiguous one the candidates."""
         if not text.strip():
             raise MissingName(field_name, f"{field_name}: give an artifact id or name")
         rows = self.candidates(text)
-        exact = [r for r in rows if r.get("exact", True)]
-        candidates = exact or rows
+        candidates = [r for r in rows if r.get("exact", True)]
+        if not candidates:
+            names = Names(retrieval.artifact_rows(self.graph))
+            found = names.resolve(text)
+            top = found[0][1] if found else 0.0
+            best = [a for a, score in found if score >= top - 1e-9]
+            candidates = [{"id": a, "name": names.rows[a]["name"]} for a in best] or rows
+            if not candidates:
+                guesses = names.suggest(text)
+                hint = (
+                    "did you mean " + " or ".join(f"{a} ({n})" for a, n in guesses) + "? "
+                    if guesses
+                    else ""
+                )
+                raise UnknownArtifact(
+                    field_name,
+                    f"no artifact has the id or name {text!r}; {hint}"
+                    "list them with `unfragile leaderboard`",
+                )
         if len(candidates) == 1:
             return candidates[0]["id"]
-        if not candidates:
-            raise UnknownArtifact(
-                field_name,
-                f"no artifact has the id or name {text!r}; list them with `unfragile leaderboard`",
-            )
         listed = "; ".join(f"{r['id']} ({r['name']})" for r in candidates[:CANDIDATES_LISTED])
         more = (
             f"; and {len(candidates) - CANDIDATES_LISTED} more"

@@ -1,59 +1,67 @@
-"""'Need something different?' search: capabilities, descriptions, words and match-graph evidence.
+"""'Need something different?' search: read the question, gather candidates, rank, explain.
 
-A query is answered in three steps:
+A query is answered in four steps:
 
-1. candidates — the nearest capabilities in the capability index (dense), the artifacts whose
-   name and description embed nearest (description), BM25 matches of capability text and of
-   artifact name + description held in memory (lexical), and the nearest *past queries* in the
-   query index followed along their MATCHED edges to capabilities and artifacts (evidence);
-2. fusion — one score per artifact:
-       score = W_DENSE · dense + W_DESCRIPTION · description + W_LEXICAL · lexical
-               + W_EVIDENCE · evidence + W_PRIOR · prior
-   where dense is the best cosine of one of its capabilities, description the cosine of its
-   name + description, lexical the mean of its best capability's and its own BM25 score, each
-   relative to the query's best hit, evidence the similarity-weighted share of the neighbouring
-   past queries' match confidence that points at the artifact (with recency decay), and prior
-   its UnfragileRank / 100 when ranked. Evidence carries the largest weight: when close past
-   queries agree it decides, and the other signals order what it leaves open;
-3. grouping and explanation — one result per artifact with its best capability, each score
-   component, and the past queries behind the evidence.
+1. understanding (engine/intent.py) — an artifact it refers to ("alternative to X": X and
+   its family are left out, X's capabilities and the searches that led to X describe the
+   need), constraint and kind words, and whether the whole query names an artifact; with
+   `literal` the words are taken as typed;
+2. candidates (engine/candidates.py) — the nearest capabilities in the capability index, the
+   artifacts whose name + description embed nearest, BM25 matches, and the nearest *past
+   queries* in the query index followed along their MATCHED edges (evidence), each with the
+   features of engine/features.py;
+3. ranking (engine/ranker.py) — the learned LightGBM ranker when `unfragile train` made one,
+   else documented default weights; an artifact the query names goes first; each result gets
+   a calibrated 0–100 match, and an answer whose best match is low says so (no_good_match);
+4. explanation — one result per artifact with its best capability, every feature, and the
+   past queries behind the evidence.
 
 What is held in memory and when it is reloaded. Rows of artifacts and capabilities, the BM25
-tables and the artifact vectors are loaded once and kept; every search makes ONE Cypher read:
-the MATCHED edges of the neighbouring past queries (evidence is always live) together with a
-stamp of the graph from Neo4j's count store (artifacts, capabilities, MATCHED edges). A search
-reloads, under a lock and only the parts concerned, when an index manifest on disk changed
-(`unfragile index` wrote it), when the graph stamp changed, and every ARTIFACT_REFRESH_S for
-artifact rows (a new UnfragileRank or an edited filter field changes no count). Searches
-already running keep the snapshot they started with, so one engine can serve many threads.
+tables, names and the artifact vectors are loaded once and kept; every search makes ONE Cypher
+read (two for "alternative to X"): the MATCHED edges of the neighbouring past queries (evidence
+is always live) together with a stamp of the graph from Neo4j's count store (artifacts,
+capabilities, MATCHED edges). A search reloads, under a lock and only the parts concerned, when
+an index manifest on disk changed (`unfragile index` or `unfragile train` wrote it), when the
+graph stamp changed, and every ARTIFACT_REFRESH_S for artifact rows (a new UnfragileRank or an
+edited filter field changes no count). Searches already running keep the snapshot they started
+with, so one engine can serve many threads.
 """
 
 from __future__ import annotations
 
-import heapq
-import math
 import os
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from unfragile.engine import intent
+from unfragile.engine.candidates import Plan, Tables, collect, plan_for, query_vector
+from unfragile.engine.encodings import EncodingCache
 from unfragile.engine.errors import NotIndexed, UnknownAlternative
+from unfragile.engine.features import Vocabulary, as_matrix
 from unfragile.engine.indexer import artifact_text
+from unfragile.engine.names import Names
+from unfragile.engine.ranker import (
+    LinearScorer,
+    Scorer,
+    load_scorer,
+    match_scores,
+    no_good_match,
+)
 from unfragile.engine.ranking.algorithms import exp_decay
 from unfragile.engine.records import parse_time
 from unfragile.engine.search_terms import (  # the weights, filters and checks: re-exported
-    COMPONENTS,
     W_DENSE,  # noqa: F401
     W_DESCRIPTION,  # noqa: F401
     W_EVIDENCE,  # noqa: F401
     W_LEXICAL,  # noqa: F401
     W_PRIOR,  # noqa: F401
+    Answer,
     Filters,
     Result,
     Weights,
@@ -67,13 +75,11 @@ from unfragile.indexing.lexical import BM25
 from unfragile.indexing.vectors import VectorStore
 
 CAPABILITY_CANDIDATES = 100
-ARTIFACT_CANDIDATES = 50
-LEXICAL_CANDIDATES = 50
 NEIGHBOUR_QUERIES = 20
 NEIGHBOUR_MIN_SIMILARITY = 0.3
-NEIGHBOUR_SHARPNESS = 10.0  # weight of a past query: exp(sharpness · (similarity − 1))
+# A past query that led to the artifact referred to counts as this close to the question.
+REFERENCE_SIMILARITY = 0.8
 RECENCY_HALF_LIFE_DAYS = 180.0
-EVIDENCE_SHOWN = 3
 ENCODING_CACHE = 2048  # query embeddings kept (least recently used out)
 ARTIFACT_REFRESH_S = 300.0  # artifact rows (filters, rank) are re-read at least this often
 COLLECTIONS = ("capabilities", "queries", "artifacts")
@@ -100,6 +106,14 @@ class _Snapshot:
     cap_keys: list[str]
     cap_lexical: BM25
     latest: datetime | None
+    names: Names
+    tables: Tables
+    scorer: Scorer
+
+    def description_of(self, artifact_id: str) -> np.ndarray | None:
+        """The artifact's name + description vector, if indexed."""
+        i = self.art_pos.get(artifact_id)
+        return None if i is None or self.art_vectors is None else self.art_vectors[i]
 
 
 class SearchEngine:
@@ -108,19 +122,18 @@ class SearchEngine:
     def __init__(
         self, settings: Settings, graph: Graph, encoder: Any = None, weights: Weights | None = None
     ):
-        from unfragile.indexing.text import TextEncoder
-
-        self.weights = weights or Weights()
+        # Fixed weights (benchmarks compare configurations with them), else the trained
+        # ranker or the default weights, whichever is on disk: see engine/ranker.py.
+        self.weights = weights
         self.settings = settings
         self.graph = graph
-        self.encoder = encoder or TextEncoder(settings.text_model)
+        self._encoder = encoder  # loaded on first use: alternatives need no encoding
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._encodings = EncodingCache(ENCODING_CACHE)
         self.reloads = 0  # how many times the in-memory snapshot was (partly) rebuilt
         self._snap = self._load(
             None,
-            set(COLLECTIONS) | {"latest"},
+            set(COLLECTIONS) | {"latest", "ranker"},
             self._files(),
             retrieval.evidence_and_stamp(graph, [])[1],
         )
@@ -137,7 +150,7 @@ class SearchEngine:
     def _files(self) -> tuple[Any, ...]:
         """A cheap fingerprint of the index manifests: `unfragile index` replaces them."""
         out: list[tuple[int, int, int] | None] = []
-        for name in COLLECTIONS:
+        for name in (*COLLECTIONS, "ranker"):
             try:
                 st = os.stat(self.settings.index_dir / f"{name}.manifest.json")
                 out.append((st.st_ino, st.st_mtime_ns, st.st_size))
@@ -210,8 +223,47 @@ class SearchEngine:
         if "latest" in parts:
             latest = retrieval.latest_evidence(self.graph)
             new["latest"] = _parse_time(latest) if latest else None
+        if "ranker" in parts:
+            new["scorer"] = load_scorer(self.settings.index_dir)
+        if parts & {"artifacts", "capabilities"}:
+            got = {**(asdict_shallow(old) if old else {}), **new}
+            corpus = {a: artifact_text(r) for a, r in got["artifacts"].items()}
+            for c in got["caps"].values():
+                if c["artifact"] in corpus:
+                    corpus[c["artifact"]] += f" {c['title']} {c['text']}"
+            new["names"] = Names(got["artifacts"].values())
+            new["tables"] = Tables(
+                artifacts=got["artifacts"],
+                art_keys=got["art_keys"],
+                art_pos=got["art_pos"],
+                art_lex_keys=got["art_lex_keys"],
+                art_lexical=got["art_lexical"],
+                caps=got["caps"],
+                caps_of=got["caps_of"],
+                cap_keys=got["cap_keys"],
+                cap_lexical=got["cap_lexical"],
+                vocab=Vocabulary.build(corpus),
+            )
         self.reloads += 1
         return _Snapshot(**new) if old is None else replace(old, **new)
+
+    @property
+    def encoder(self) -> Any:
+        if self._encoder is None:
+            from unfragile.indexing.text import TextEncoder
+
+            self._encoder = TextEncoder(self.settings.text_model)
+        return self._encoder
+
+    @encoder.setter
+    def encoder(self, encoder: Any) -> None:
+        self._encoder = encoder
+
+    @property
+    def scorer(self) -> Scorer:
+        if self.weights is not None:
+            return LinearScorer.of(asdict(self.weights))
+        return self._snap.scorer
 
     def _fresh(self, stamp: tuple[int, int, int] | None = None) -> _Snapshot:
         """The snapshot to answer with, reloading what the files or the stamp say changed."""
@@ -223,7 +275,9 @@ class SearchEngine:
         with self._lock:
             snap = self._snap  # another thread may have reloaded meanwhile
             parts = {
-                name for name, a, b in zip(COLLECTIONS, files, snap.files, strict=True) if a != b
+                name
+                for name, a, b in zip((*COLLECTIONS, "ranker"), files, snap.files, strict=True)
+                if a != b
             }
             if stamp is not None and stamp != snap.stamp:
                 if stamp[0] != snap.stamp[0]:
@@ -240,29 +294,11 @@ class SearchEngine:
 
     # -- encoding ------------------------------------------------------------------------
     def _encode(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors of `texts`, recent ones from a small LRU cache."""
-        found: dict[str, np.ndarray] = {}
-        with self._cache_lock:
-            for t in texts:
-                v = self._cache.get(t)
-                if v is not None:
-                    self._cache.move_to_end(t)
-                    found[t] = v
-        missing = list(dict.fromkeys(t for t in texts if t not in found))
-        if missing:
-            vectors = np.asarray(self.encoder.encode(missing), dtype=np.float32)
-            with self._cache_lock:
-                for t, v in zip(missing, vectors, strict=True):
-                    found[t] = v
-                    self._cache[t] = v
-                while len(self._cache) > ENCODING_CACHE:
-                    self._cache.popitem(last=False)
-        return np.stack([found[t] for t in texts]).astype(np.float32)
+        return self._encodings.encode(texts, self.encoder.encode)
 
     def forget_encodings(self) -> None:
         """Empty the query-embedding cache (benchmarks that must time encoding use it)."""
-        with self._cache_lock:
-            self._cache.clear()
+        self._encodings.clear()
 
     # -- searching -----------------------------------------------------------------------
     def search(
@@ -272,7 +308,7 @@ class SearchEngine:
         filters: Filters | None = None,
         alternatives_to: str | None = None,
     ) -> list[Result]:
-        return self.search_many([text], k, filters, alternatives_to)[0]
+        return self.ask(text, k, filters, alternatives_to=alternatives_to).results
 
     def search_many(
         self,
@@ -281,37 +317,122 @@ class SearchEngine:
         filters: Filters | None = None,
         alternatives_to: str | None = None,
     ) -> list[list[Result]]:
-        """Answer several queries; encoding, index look-ups and the graph read are batched."""
+        return [
+            a.results for a in self.ask_many(texts, k, filters, alternatives_to=alternatives_to)
+        ]
+
+    def ask(
+        self,
+        text: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        literal: bool = False,
+        alternatives_to: str | None = None,
+    ) -> Answer:
+        """One question answered: what was understood, the results, and whether any is good."""
+        return self.ask_many([text], k, filters, literal, alternatives_to)[0]
+
+    def ask_many(
+        self,
+        texts: list[str],
+        k: int = 10,
+        filters: Filters | None = None,
+        literal: bool = False,
+        alternatives_to: str | None = None,
+        understood: list[intent.Understanding] | None = None,
+        leave_out: list[str] | None = None,
+    ) -> list[Answer]:
+        """Answer several queries; encoding, index look-ups and the graph read are batched.
+        `alternatives_to` (an id) adds "and not this one or its family" to each; `leave_out`
+        names, per query, a past query not to use as evidence (training asks the log's own
+        queries, and must not find each one's answer in itself)."""
         filters = filters or Filters()
         filters.check()
         texts = [check_query(t) for t in texts]
-        snap = self._fresh()
-        if snap.capabilities is None:
-            raise NotIndexed("no capability index yet: run `unfragile index`")
-        vectors = self._encode(texts)
-        cap_hits = snap.capabilities.search(vectors, CAPABILITY_CANDIDATES)
-        query_hits = (
-            snap.queries.search(vectors, NEIGHBOUR_QUERIES) if snap.queries else [[] for _ in texts]
-        )
-        neighbours = [
-            [(q, s) for q, s in hits if s >= NEIGHBOUR_MIN_SIMILARITY] for hits in query_hits
+        snap = self._ready()
+        given = understood or [
+            intent.literal(t) if literal else intent.understand(t, snap.names) for t in texts
         ]
+        plans = [plan_for(snap.tables, snap.names, u, alternatives_to) for u in given]
+        # Every typed query is embedded whole (past queries are found by it); a reference's
+        # remaining words are embedded too, to blend with the artifact referred to.
+        typed = [] if understood else [p.understood.text for p in plans]
+        needs = [p.understood.need for p in plans if p.understood.reference and p.understood.need]
+        wanted = list(dict.fromkeys(typed + needs))
+        encoded = dict(zip(wanted, self._encode(wanted), strict=True)) if wanted else {}
+        vectors = np.stack(
+            [
+                query_vector(snap.tables, snap.capabilities, p, encoded, snap.description_of)
+                for p in plans
+            ]
+        ).astype(np.float32)
+        by_text = np.stack([encoded[t] for t in typed]).astype(np.float32) if typed else None
+        extra = max((len(p.exclude) for p in plans), default=0) * 8
+        assert snap.capabilities is not None  # _ready checked
+        cap_hits = snap.capabilities.search(vectors, CAPABILITY_CANDIDATES + extra)
+        neighbours = self._neighbours(snap, plans, by_text)
+        if leave_out is not None:
+            neighbours = [
+                [(q, sim) for q, sim in near if q != own]
+                for near, own in zip(neighbours, leave_out, strict=True)
+            ]
         edges, snap = self._evidence(snap, neighbours)
         desc = vectors @ snap.art_vectors.T if snap.art_vectors is not None else None
         return [
             self._answer(
-                snap,
-                text,
-                caps,
-                near,
-                edges,
-                None if desc is None else desc[i],
-                k,
-                filters,
-                exclude=alternatives_to,
+                snap, plan, hits, near, edges, None if desc is None else desc[i], k, filters
             )
-            for i, (text, caps, near) in enumerate(zip(texts, cap_hits, neighbours, strict=True))
+            for i, (plan, hits, near) in enumerate(zip(plans, cap_hits, neighbours, strict=True))
         ]
+
+    def alternatives(
+        self, artifact_id: str, k: int = 10, filters: Filters | None = None
+    ) -> list[Result]:
+        """Artifacts that do what `artifact_id` does, leaving out it and its family: the one
+        meaning of "alternatives" (the same as asking "alternative to <its name>")."""
+        return self.ask_alternatives(artifact_id, k, filters).results
+
+    def ask_alternatives(
+        self, artifact_id: str, k: int = 10, filters: Filters | None = None
+    ) -> Answer:
+        snap = self._ready()
+        if artifact_id not in snap.artifacts:
+            raise UnknownAlternative(artifact_id)
+        name = snap.artifacts[artifact_id]["name"]
+        asked = intent.Understanding(
+            text=f"alternatives to {name}",
+            need="",
+            reference=(artifact_id,),
+            reference_name=name,
+            excluded=tuple(sorted(snap.names.family(artifact_id))),
+        )
+        return self.ask_many([asked.text], k, filters, understood=[asked])[0]
+
+    def _ready(self) -> _Snapshot:
+        snap = self._fresh()
+        if snap.capabilities is None:
+            raise NotIndexed("no capability index yet: run `unfragile index`")
+        return snap
+
+    def _neighbours(
+        self, snap: _Snapshot, plans: list[Plan], vectors: np.ndarray | None
+    ) -> list[list[tuple[str, float]]]:
+        """Past queries close to each typed query; for a reference, also those that led to
+        the artifact referred to."""
+        hits = (
+            snap.queries.search(vectors, NEIGHBOUR_QUERIES)
+            if snap.queries and vectors is not None
+            else [[] for _ in plans]
+        )
+        out = []
+        for plan, found in zip(plans, hits, strict=True):
+            near = [(q, s) for q, s in found if s >= NEIGHBOUR_MIN_SIMILARITY]
+            for a in plan.understood.reference:
+                led = retrieval.co_matched_queries(self.graph, a)[: NEIGHBOUR_QUERIES * 5]
+                seen = {q for q, _ in near}
+                near += [(q, REFERENCE_SIMILARITY) for q in led if q not in seen]
+            out.append(near)
+        return out
 
     def _evidence(
         self, snap: _Snapshot, neighbours: list[list[tuple[str, float]]]
@@ -326,177 +447,64 @@ class SearchEngine:
             snap = self._fresh(stamp)
         return by_query, snap
 
-    def alternatives(
-        self, artifact_id: str, k: int = 10, filters: Filters | None = None
-    ) -> list[Result]:
-        """Artifacts that do what `artifact_id` does, excluding it: its capabilities as query."""
-        filters = filters or Filters()
-        filters.check()
-        snap = self._fresh()
-        if snap.capabilities is None:
-            raise NotIndexed("no capability index yet: run `unfragile index`")
-        caps = snap.caps_of.get(artifact_id) or retrieval.capabilities_of(self.graph, artifact_id)
-        if not caps:
-            raise UnknownAlternative(artifact_id)
-        stored = [v for v in (snap.capabilities.vector(c) for c in caps) if v is not None]
-        if not stored:
-            raise NotIndexed(f"{artifact_id!r} is not indexed yet: run `unfragile index`")
-        centre = np.mean(stored, axis=0, keepdims=True).astype(np.float32)
-        centre /= max(float(np.linalg.norm(centre)), 1e-9)
-        cap_hits = snap.capabilities.search(centre, CAPABILITY_CANDIDATES + len(caps))[0]
-        # Past queries that led to the artifact lead to its alternatives too.
-        past = [(q, 1.0) for q in retrieval.co_matched_queries(self.graph, artifact_id)]
-        past = past[: NEIGHBOUR_QUERIES * 5]
-        edges, snap = self._evidence(snap, [past])
-        info = snap.artifacts.get(artifact_id)
-        title = info["name"] if info else artifact_id
-        desc = centre[0] @ snap.art_vectors.T if snap.art_vectors is not None else None
-        return self._answer(
-            snap, title, cap_hits, past, edges, desc, k, filters, exclude=artifact_id
-        )
-
-    # -- fusion --------------------------------------------------------------------------
+    # -- scoring -------------------------------------------------------------------------
     def _answer(
         self,
         snap: _Snapshot,
-        text: str,
+        plan: Plan,
         cap_hits: list[tuple[str, float]],
         neighbours: list[tuple[str, float]],
         edges: dict[str, list[dict[str, Any]]],
         desc: np.ndarray | None,
         k: int,
         filters: Filters,
-        exclude: str | None,
-    ) -> list[Result]:
-        w = self.weights
-        cap_owner: dict[str, str] = {}
-        dense: dict[str, tuple[float, str]] = {}
-        cap_score: dict[str, float] = {}
-        for cap_id, sim in cap_hits:
-            row = snap.caps.get(cap_id)
-            if row is None:
-                continue  # indexed but deleted since: `unfragile index` will drop it
-            owner = cap_owner[cap_id] = row["artifact"]
-            cap_score[cap_id] = cap_score.get(cap_id, 0.0) + sim
-            if sim > dense.get(owner, (-1.0, ""))[0]:
-                dense[owner] = (sim, cap_id)
-        # An artifact none of whose capabilities came back is at most as close as the last hit.
-        dense_floor = min((s for _, s in cap_hits), default=0.0) if w.dense else 0.0
-
-        description: dict[str, float] = {}
-        if desc is not None and w.description:
-            top = np.argpartition(-desc, min(ARTIFACT_CANDIDATES, len(desc)) - 1)
-            for i in top[:ARTIFACT_CANDIDATES].tolist():
-                description[snap.art_keys[i]] = float(desc[i])
-
-        lex: dict[str, float] = {}
-        if w.lexical:
-            hits = snap.cap_lexical.top(text, LEXICAL_CANDIDATES)
-            best = hits[0][1] if hits else 0.0
-            for i, score in hits:
-                cap_id = snap.cap_keys[i]
-                owner = cap_owner[cap_id] = snap.caps[cap_id]["artifact"]
-                value = score / best
-                lex[owner] = max(lex.get(owner, 0.0), value / 2.0)
-                cap_score[cap_id] = cap_score.get(cap_id, 0.0) + w.lexical * value
-            own = snap.art_lexical.top(text, LEXICAL_CANDIDATES)
-            best = own[0][1] if own else 0.0
-            for i, score in own:
-                a = snap.art_lex_keys[i]
-                lex[a] = lex.get(a, 0.0) + score / best / 2.0
-
-        weight = {q: math.exp(NEIGHBOUR_SHARPNESS * (s - 1.0)) for q, s in neighbours}
-        similarity = dict(neighbours)
-        per_query_best: dict[str, float] = {}
-        support: dict[str, dict[str, float]] = {}
-        shown: dict[str, list[dict[str, Any]]] = {}
-        for q, _ in neighbours:
-            for e in edges.get(q, ()):
-                strength = (e["confidence"] or 0.0) * self._recency(snap, e["last_seen"])
-                if strength <= 0:
-                    continue
-                owner = e["artifact"]
-                per_query_best[q] = max(per_query_best.get(q, 0.0), strength)
-                support.setdefault(owner, {})
-                support[owner][q] = max(support[owner].get(q, 0.0), strength)
-                if e["is_capability"]:
-                    cap_score[e["target"]] = (
-                        cap_score.get(e["target"], 0.0) + w.evidence * weight[q] * strength
-                    )
-                    cap_owner[e["target"]] = owner
-                shown.setdefault(owner, []).append(
-                    {
-                        "query": e["text"] or q,
-                        "similarity": round(similarity[q], 4),
-                        "sessions": e["sessions"],
-                        "clicks": e["clicks"],
-                        "count": e["count"],
-                        "confidence": round(e["confidence"] or 0.0, 4),
-                        "capability": e["target"] if e["is_capability"] else None,
-                    }
-                )
-        total = sum(weight[q] * per_query_best[q] for q in per_query_best) or 1.0
-        evidence = {
-            a: sum(weight[q] * s for q, s in qs.items()) / total for a, qs in support.items()
-        }
-
-        candidates = set(dense) | set(lex) | set(evidence) | set(description)
-        candidates.discard(exclude)
-        scored = []
-        for a in candidates:
-            info = snap.artifacts.get(a)
-            if info is None or not filters.allows(info):
-                continue
-            prior = (info["rank"] or 0) / 100.0
-            d = description.get(a)
-            if d is None:
-                position = snap.art_pos.get(a) if desc is not None and w.description else None
-                d = 0.0 if position is None or desc is None else float(desc[position])
-            parts = (
-                dense[a][0] if a in dense else dense_floor,
-                d,
-                lex.get(a, 0.0),
-                evidence.get(a, 0.0),
-                prior,
-            )
-            score = (
-                w.dense * parts[0]
-                + w.description * d
-                + w.lexical * parts[2]
-                + w.evidence * parts[3]
-                + w.prior * prior
-            )
-            scored.append((score, a, parts))
-        scored = heapq.nsmallest(k, scored, key=lambda t: (-t[0], t[1]))
-        shown_ids = {a for _, a, _ in scored}
-        best_of: dict[str, tuple[float, str]] = {}
-        for c, s in cap_score.items():
-            owner = cap_owner.get(c)
-            if owner in shown_ids and (s, c) > best_of.get(owner, (-math.inf, "")):
-                best_of[owner] = (s, c)
+    ) -> Answer:
+        found = collect(
+            snap.tables,
+            plan,
+            cap_hits,
+            neighbours,
+            edges,
+            desc,
+            filters.allows,
+            lambda seen: self._recency(snap, seen),
+        )
+        matrix = as_matrix(found.rows)
+        scores = self.scorer.score(matrix) if len(matrix) else np.zeros(0)
+        order = sorted(range(len(found.ids)), key=lambda i: (-scores[i], found.ids[i]))
+        named = dict(plan.understood.named)
+        if named:  # a query that names an artifact puts it first, whatever the scorer says
+            top = max(named.values())
+            order.sort(key=lambda i: named.get(found.ids[i], 0.0) < top - 1e-9)
+        order = order[:k]
+        match = match_scores(matrix[order]) if order else np.zeros(0, dtype=int)
         results = []
-        for score, a, values in scored:
+        for rank, i in enumerate(order):
+            a = found.ids[i]
             info = snap.artifacts[a]
-            named = dict(zip(COMPONENTS, values, strict=True))
-            best_cap = best_of[a][1] if a in best_of else None
-            if best_cap is None and snap.caps_of.get(a):
-                best_cap = snap.caps_of[a][0]
-            cap = snap.caps.get(best_cap) if best_cap else None
-            proof = sorted(shown.get(a, []), key=lambda r: (-r["similarity"], r["query"]))
+            cap = snap.caps.get(found.best_capability.get(a, ""))
             results.append(
                 Result(
                     artifact=a,
                     name=info["name"],
                     kind=info["kind"],
-                    score=round(score, 6),
-                    components={n: round(v, 6) for n, v in named.items()},
+                    score=round(float(scores[i]), 6),
+                    match=int(match[rank]),
+                    components={f: round(v, 6) for f, v in found.rows[i].items()},
                     capability=None
                     if cap is None
                     else {"id": cap["id"], "title": cap["title"], "text": cap["text"]},
-                    evidence=proof[:EVIDENCE_SHOWN],
+                    evidence=found.shown.get(a, []),
                 )
             )
-        return results
+        best = max((r.match for r in results), default=None)
+        return Answer(
+            query=plan.understood.text,
+            understood=plan.understood,
+            results=results,
+            no_good_match=no_good_match(best, bool(named) and bool(results)),
+            scorer=self.scorer.name,
+        )
 
     @staticmethod
     def _recency(snap: _Snapshot, last_seen: str | None) -> float:
@@ -505,6 +513,11 @@ class SearchEngine:
             return 1.0
         age = (snap.latest - _parse_time(last_seen)).total_seconds() / 86400.0
         return exp_decay(age, RECENCY_HALF_LIFE_DAYS)
+
+
+def asdict_shallow(snap: _Snapshot) -> dict[str, Any]:
+    """The snapshot's fields, not copied (dataclasses.asdict would deep-copy the indexes)."""
+    return {f: getattr(snap, f) for f in snap.__dataclass_fields__}
 
 
 # Evidence times repeat across searches: parse each once.

@@ -1,4 +1,4 @@
-"""What a search takes and gives: fusion weights, the query check, filters, the result shape."""
+"""What a search takes and gives: weights, the query check, filters, results and answers."""
 
 from __future__ import annotations
 
@@ -6,32 +6,43 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from unfragile.engine.errors import SearchError
+from unfragile.engine.intent import Understanding
+from unfragile.engine.ranker import DEFAULT_WEIGHTS
 from unfragile.engine.records import KINDS, MODALITIES, PRICING
 from unfragile.engine.settings import MAX_QUERY_CHARS
 from unfragile.graph import retrieval
 from unfragile.graph.connection import Graph
 
-# Fusion weights and evidence shape, tuned on the MetaTool split with salt A and checked on
-# salt B (bench/search_quality.py; see BENCHMARKS.md, "Search quality"). The optimum is flat:
-# evidence 2-4, lexical 0.1-0.4 and sharpness around 10 are within 0.002 MRR of it. W_PRIOR is
-# untuned (MetaTool has no UnfragileRank).
-W_DENSE = 1.0
-W_DESCRIPTION = 1.0
-W_LEXICAL = 0.2
-W_EVIDENCE = 3.0
-W_PRIOR = 0.05
-COMPONENTS = ("dense", "description", "lexical", "evidence", "prior")
+# The default weights of the five signals every version of search had (the rest are in
+# engine/ranker.DEFAULT_WEIGHTS); bench/search_quality.py builds configurations from them.
+W_DENSE = DEFAULT_WEIGHTS["dense"]
+W_DESCRIPTION = DEFAULT_WEIGHTS["description"]
+W_LEXICAL = DEFAULT_WEIGHTS["lexical"]
+W_EVIDENCE = DEFAULT_WEIGHTS["evidence"]
+W_PRIOR = DEFAULT_WEIGHTS["prior"]
 
 
 @dataclass(frozen=True)
 class Weights:
-    """How much each signal counts in the fused score (see the module docstring)."""
+    """Fixed linear weights of the ranking features (engine/features.py); the first five
+    positional, as benchmarks spell configurations."""
 
     dense: float = W_DENSE
     lexical: float = W_LEXICAL
     evidence: float = W_EVIDENCE
     prior: float = W_PRIOR
     description: float = W_DESCRIPTION
+    evidence_best: float = DEFAULT_WEIGHTS["evidence_best"]
+    evidence_share: float = DEFAULT_WEIGHTS["evidence_share"]
+    name: float = DEFAULT_WEIGHTS["name"]
+    coverage: float = DEFAULT_WEIGHTS["coverage"]
+    core: float = DEFAULT_WEIGHTS["core"]
+    phrase: float = DEFAULT_WEIGHTS["phrase"]
+    constraint: float = DEFAULT_WEIGHTS["constraint"]
+    kind: float = DEFAULT_WEIGHTS["kind"]
+    same_kind: float = DEFAULT_WEIGHTS["same_kind"]
+    same_task: float = DEFAULT_WEIGHTS["same_task"]
+    reference: float = DEFAULT_WEIGHTS["reference"]
 
 
 @dataclass(frozen=True)
@@ -76,9 +87,30 @@ class Result:
     components: dict[str, float]
     capability: dict[str, Any] | None
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    match: int = 0  # calibrated 0–100: how likely it does what was asked
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class Answer:
+    """A question answered: what was understood, the results, and whether any is good."""
+
+    query: str
+    understood: Understanding
+    results: list[Result]
+    no_good_match: bool
+    scorer: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "understood": self.understood.as_dict(),
+            "no_good_match": self.no_good_match,
+            "ranker": self.scorer,
+            "results": [r.as_dict() for r in self.results],
+        }
 
 
 def check_providers(graph: Graph, filters: Filters) -> None:

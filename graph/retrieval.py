@@ -48,7 +48,10 @@ MATCH (a:Artifact)
 WHERE a.id > $after
 RETURN a.id AS id, a.name AS name, a.kind AS kind, a.pricing AS pricing,
        a.open_weights AS open_weights, a.modalities AS modalities, a.provider AS provider,
-       a.unfragile_rank AS rank, a.description AS description
+       a.unfragile_rank AS rank, a.description AS description, a.license AS license,
+       a.parameters AS parameters, a.task AS task,
+       COLLECT { MATCH (a)-[:DERIVED_FROM]->(p:Artifact) RETURN p.id } AS derived_from,
+       COLLECT { MATCH (a)-[:INTEGRATES_WITH]-(p:Artifact) RETURN DISTINCT p.id } AS integrates_with
 ORDER BY a.id LIMIT $limit
 """
 
@@ -78,6 +81,16 @@ CALL () {
 RETURN artifacts, capabilities, matched, edges
 """
 
+# What learning to rank learns from: every past query with the artifacts it led to and how
+# confidently (capability edges count for their artifact; the strongest edge wins).
+TRAINING_LABELS = """
+MATCH (q:Query)-[m:MATCHED]->(t)
+WITH q, coalesce(t.artifact, t.id) AS artifact, max(m.confidence) AS confidence
+WHERE confidence > 0
+RETURN q.id AS query, q.text AS text, artifact, confidence
+ORDER BY query, artifact
+"""
+
 LATEST_EVIDENCE = "MATCH (:Query)-[m:MATCHED]->() RETURN max(m.last_seen) AS latest"
 
 FILTER_VALUES = """
@@ -88,6 +101,10 @@ RETURN providers
 
 def evidence(graph: Graph, query_ids: list[str]) -> list[dict[str, Any]]:
     return graph.read(EVIDENCE, queries=query_ids) if query_ids else []
+
+
+def training_labels(graph: Graph) -> list[dict[str, Any]]:
+    return graph.read(TRAINING_LABELS)
 
 
 def artifacts(graph: Graph, ids: list[str]) -> dict[str, dict[str, Any]]:

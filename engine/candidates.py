@@ -1,0 +1,279 @@
+"""One query's candidate artifacts and their features, from the index hits and the evidence read.
+
+The candidates are the owners of the nearest capabilities (dense), the artifacts whose name +
+description embed nearest (description), BM25 matches of capability text and of artifact text
+(lexical), the artifacts past neighbouring queries led to (evidence) and those the query names;
+the features are those of engine/features.py. Filters and the excluded family are applied here,
+so nothing left out is ever scored.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from unfragile.engine.errors import NotIndexed, UnknownAlternative
+from unfragile.engine.features import (
+    Vocabulary,
+    constraint_value,
+    evidence_probability,
+    kind_value,
+    pairs,
+    telling_words,
+)
+from unfragile.engine.intent import Understanding
+from unfragile.engine.names import Names
+from unfragile.indexing.lexical import BM25
+from unfragile.indexing.vectors import VectorStore
+
+ARTIFACT_CANDIDATES = 50
+LEXICAL_CANDIDATES = 50
+EVIDENCE_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one query is answered: the words matched, what was understood, what is left out."""
+
+    text: str
+    understood: Understanding
+    telling: list[str]
+    pairs: set[tuple[str, str]]
+    exclude: frozenset[str] = frozenset()
+    ref_kinds: frozenset[str] = frozenset()
+    ref_tasks: frozenset[str] = frozenset()
+
+
+@dataclass
+class Candidates:
+    """One query's candidates (ids), their feature rows, best capability and evidence shown."""
+
+    ids: list[str] = field(default_factory=list)
+    rows: list[dict[str, float]] = field(default_factory=list)
+    best_capability: dict[str, str] = field(default_factory=dict)
+    shown: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The parts of the search snapshot candidates are drawn from."""
+
+    artifacts: dict[str, dict[str, Any]]
+    art_keys: list[str]
+    art_pos: dict[str, int]
+    art_lex_keys: list[str]
+    art_lexical: BM25
+    caps: dict[str, dict[str, Any]]
+    caps_of: dict[str, list[str]]
+    cap_keys: list[str]
+    cap_lexical: BM25
+    vocab: Vocabulary
+
+
+def plan_for(t: Tables, names: Names, u: Understanding, alternatives_to: str | None = None) -> Plan:
+    """What to match and leave out; `alternatives_to` (an id) is one more artifact referred
+    to, as "alternative to X" is."""
+    if alternatives_to is not None:
+        if alternatives_to not in t.artifacts:
+            raise UnknownAlternative(alternatives_to)
+        if alternatives_to not in u.reference:
+            refs = (*u.reference, alternatives_to)
+            u = replace(
+                u,
+                reference=refs,
+                reference_name=u.reference_name or t.artifacts[alternatives_to]["name"],
+                excluded=tuple(sorted(names.families(refs))),
+            )
+    return Plan(
+        # A reference's name in other artifacts' texts is mostly "works with X": not a match.
+        text=u.need if u.reference else u.text,
+        understood=u,
+        telling=telling_words(u.need),
+        pairs=pairs(u.need),
+        exclude=frozenset(u.excluded),
+        ref_kinds=frozenset(t.artifacts[a]["kind"] for a in u.reference if a in t.artifacts),
+        ref_tasks=frozenset(
+            str(t.artifacts[a]["task"])
+            for a in u.reference
+            if a in t.artifacts and t.artifacts[a].get("task")
+        ),
+    )
+
+
+def query_vector(
+    t: Tables,
+    store: VectorStore | None,
+    plan: Plan,
+    encoded: dict[str, np.ndarray],
+    described: Callable[[str], np.ndarray | None] = lambda a: None,
+) -> np.ndarray:
+    """The query's vector: its words, or for a reference the centre of the referred
+    artifacts' capabilities and of their name + description (`described`: what it is, so
+    GPT-4o's voice features do not make it a speech model), blended with the remaining
+    words when there are any."""
+    u = plan.understood
+    if not u.reference:
+        return encoded[u.text]
+    need = encoded.get(u.need) if u.need else None
+    caps = [c for a in u.reference for c in t.caps_of.get(a, ())]
+    found = [] if store is None else [store.vector(c) for c in caps]
+    stored = [v for v in found if v is not None]
+    if not stored:
+        if need is None:
+            raise NotIndexed(f"{u.reference[0]!r} is not indexed yet: run `unfragile index`")
+        return need
+    centre = np.mean(stored, axis=0)
+    centre /= max(float(np.linalg.norm(centre)), 1e-9)
+    whole = [v for v in (described(a) for a in u.reference) if v is not None]
+    if whole:
+        centre = centre + np.mean(whole, axis=0)
+        centre /= max(float(np.linalg.norm(centre)), 1e-9)
+    if need is not None:
+        centre = centre + need
+        centre /= max(float(np.linalg.norm(centre)), 1e-9)
+    return np.asarray(centre, dtype=np.float32)
+
+
+def collect(
+    t: Tables,
+    plan: Plan,
+    cap_hits: list[tuple[str, float]],
+    neighbours: list[tuple[str, float]],
+    edges: dict[str, list[dict[str, Any]]],
+    desc: np.ndarray | None,
+    allows: Callable[[dict[str, Any]], bool],
+    recency: Callable[[str | None], float],
+) -> Candidates:
+    cap_owner: dict[str, str] = {}
+    dense: dict[str, float] = {}
+    cap_score: dict[str, float] = {}
+    for cap_id, sim in cap_hits:
+        row = t.caps.get(cap_id)
+        if row is None:
+            continue  # indexed but deleted since: `unfragile index` will drop it
+        owner = cap_owner[cap_id] = row["artifact"]
+        cap_score[cap_id] = cap_score.get(cap_id, 0.0) + sim
+        dense[owner] = max(dense.get(owner, -1.0), sim)
+    # An artifact none of whose capabilities came back is at most as close as the last hit.
+    dense_floor = min((s for _, s in cap_hits), default=0.0)
+
+    description: dict[str, float] = {}
+    if desc is not None and len(desc):
+        top = np.argpartition(-desc, min(ARTIFACT_CANDIDATES, len(desc)) - 1)
+        for i in top[:ARTIFACT_CANDIDATES].tolist():
+            description[t.art_keys[i]] = float(desc[i])
+
+    lex: dict[str, float] = {}
+    hits = t.cap_lexical.top(plan.text, LEXICAL_CANDIDATES) if plan.text else []
+    best = hits[0][1] if hits else 0.0
+    for i, score in hits:
+        cap_id = t.cap_keys[i]
+        owner = cap_owner[cap_id] = t.caps[cap_id]["artifact"]
+        lex[owner] = max(lex.get(owner, 0.0), score / best / 2.0)
+        cap_score[cap_id] = cap_score.get(cap_id, 0.0) + 0.2 * score / best
+    own = t.art_lexical.top(plan.text, LEXICAL_CANDIDATES) if plan.text else []
+    best = own[0][1] if own else 0.0
+    for i, score in own:
+        a = t.art_lex_keys[i]
+        lex[a] = lex.get(a, 0.0) + score / best / 2.0
+
+    evidence, closest, share, shown = _evidence(neighbours, edges, recency, cap_score, cap_owner)
+    named = dict(plan.understood.named)
+    core = t.vocab.core(plan.telling)
+
+    out = Candidates()
+    pool = set(dense) | set(lex) | set(evidence) | set(description) | set(named)
+    for a in sorted(pool - plan.exclude):
+        info = t.artifacts.get(a)
+        if info is None or not allows(info):
+            continue
+        d = description.get(a)
+        if d is None:
+            position = t.art_pos.get(a)
+            d = 0.0 if position is None or desc is None else float(desc[position])
+        out.ids.append(a)
+        out.rows.append(
+            {
+                "dense": dense.get(a, dense_floor),
+                "description": d,
+                "lexical": lex.get(a, 0.0),
+                "evidence": evidence.get(a, 0.0),
+                "evidence_best": closest.get(a, 0.0),
+                "evidence_share": share.get(a, 0.0),
+                "name": named.get(a, 0.0),
+                "coverage": t.vocab.coverage(plan.telling, a),
+                "core": t.vocab.coverage(core, a),
+                "phrase": t.vocab.phrase(plan.pairs, a),
+                "constraint": constraint_value(plan.understood, info),
+                "kind": kind_value(plan.understood, info),
+                "same_kind": 1.0 if info["kind"] in plan.ref_kinds else 0.0,
+                "same_task": 1.0 if info.get("task") in plan.ref_tasks else 0.0,
+                "reference": 1.0 if plan.understood.reference else 0.0,
+                "prior": (info["rank"] or 0) / 100.0,
+            }
+        )
+    owners = set(out.ids)
+    best_of: dict[str, tuple[float, str]] = {}
+    for c, s in cap_score.items():
+        owner = cap_owner.get(c)
+        if owner in owners and (s, c) > best_of.get(owner, (-math.inf, "")):
+            best_of[owner] = (s, c)
+    for a in out.ids:
+        if a in best_of:
+            out.best_capability[a] = best_of[a][1]
+        elif t.caps_of.get(a):
+            out.best_capability[a] = t.caps_of[a][0]
+    out.shown = {a: shown[a] for a in out.ids if a in shown}
+    return out
+
+
+def _evidence(
+    neighbours: list[tuple[str, float]],
+    edges: dict[str, list[dict[str, Any]]],
+    recency: Callable[[str | None], float],
+    cap_score: dict[str, float],
+    cap_owner: dict[str, str],
+) -> tuple[dict[str, float], dict[str, float], dict[str, float], dict[str, list[dict[str, Any]]]]:
+    """Absolute evidence (noisy-OR of calibrated neighbours), the closest supporting past
+    query, the relative share, and the past queries to show, per artifact."""
+    miss: dict[str, float] = {}
+    closest: dict[str, float] = {}
+    votes: dict[str, float] = {}
+    shown: dict[str, list[dict[str, Any]]] = {}
+    for q, sim in neighbours:
+        p = evidence_probability(sim)
+        for e in edges.get(q, ()):
+            strength = (e["confidence"] or 0.0) * recency(e["last_seen"])
+            if strength <= 0:
+                continue
+            owner = e["artifact"]
+            miss[owner] = miss.get(owner, 1.0) * (1.0 - p * min(strength, 1.0))
+            closest[owner] = max(closest.get(owner, 0.0), sim)
+            votes[owner] = votes.get(owner, 0.0) + p * strength
+            if e["is_capability"]:
+                cap_owner[e["target"]] = owner
+                cap_score[e["target"]] = cap_score.get(e["target"], 0.0) + 3.0 * p * strength
+            shown.setdefault(owner, []).append(
+                {
+                    "query": e["text"] or q,
+                    "similarity": round(sim, 4),
+                    "sessions": e["sessions"],
+                    "clicks": e["clicks"],
+                    "count": e["count"],
+                    "confidence": round(e["confidence"] or 0.0, 4),
+                    "capability": e["target"] if e["is_capability"] else None,
+                }
+            )
+    total = sum(votes.values()) or 1.0
+    evidence = {a: 1.0 - m for a, m in miss.items()}
+    share = {a: v / total for a, v in votes.items()}
+    for a, rows in shown.items():
+        shown[a] = heapq.nsmallest(
+            EVIDENCE_SHOWN, rows, key=lambda r: (-r["similarity"], r["query"])
+        )
+    return evidence, closest, share, shown
