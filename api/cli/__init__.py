@@ -8,6 +8,7 @@ from unfragile.api.cli.main import app
 from unfragile.api.cli import data  # noqa: E402,F401
 from unfragile.api.cli import cypher  # noqa: E402,F401
 from unfragile.api.cli import search  # noqa: E402,F401
+from unfragile.api.cli import train  # noqa: E402,F401
 from unfragile.api.cli import rank  # noqa: E402,F401
 from unfragile.api.cli import serve  # noqa: E402,F401
 from unfragile.api.cli import db  # noqa: E402,F401
