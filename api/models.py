@@ -59,15 +59,37 @@ class SearchResult(BaseModel):
     name: str
     kind: str
     score: float
-    components: dict[str, float] = Field(description="dense, lexical, evidence, prior, ...")
+    match: int = Field(
+        description="Calibrated 0-100: how likely this does what was asked (see no_good_match)."
+    )
+    components: dict[str, float] = Field(
+        description="Every ranking feature: dense, description, lexical, evidence, name, ..."
+    )
     capability: MatchedCapability | None
     evidence: list[Evidence]
+
+
+class Understood(BaseModel):
+    text: str = Field(description="What was understood, as shown to people; empty if nothing.")
+    literal: bool = Field(description="True when the words were taken as typed (literal=true).")
+    need: str
+    reference: list[str] = Field(description="Artifacts the query refers to (X in 'like X').")
+    reference_name: str | None
+    excluded: list[str] = Field(description="X and its family, left out of the results.")
+    constraints: list[str] = Field(description="free, open, local, api, cheap, commercial, small")
+    kind: str | None
+    named: list[str] = Field(description="Artifacts the whole query names; the first goes first.")
 
 
 class SearchResponse(BaseModel):
     query: str
     k: int
     filters: dict[str, Any]
+    understood: Understood
+    no_good_match: bool = Field(
+        description="True when nothing in the catalog does this well; results are the nearest."
+    )
+    ranker: str = Field(description="The learned model or the default weights.")
     results: list[SearchResult]
 
 

@@ -46,7 +46,16 @@ log = logging.getLogger(__name__)
 
 RESULTS_DEFAULT, RESULTS_MAX = 10, 50
 LEADERBOARD_DEFAULT, LEADERBOARD_MAX = 50, 1000
-SEARCH_PARAMS = ("q", "k", "kind", "pricing", "open_weights", "modality", "alternatives_to")
+SEARCH_PARAMS = (
+    "q",
+    "k",
+    "kind",
+    "pricing",
+    "open_weights",
+    "modality",
+    "alternatives_to",
+    "literal",
+)
 CANDIDATES_SHOWN = 10
 
 templates = Jinja2Templates(env=env)
@@ -228,7 +237,7 @@ def search_page(request: Request, svc: ServicesDep) -> Response:
     params = request.query_params
     form = {name: params.get(name, "") for name in SEARCH_PARAMS}
     try:
-        results, heading, anchor = _search(svc, params, form)
+        answer, heading, anchor = _search(svc, params, form)
     except PageError as e:
         return render(
             request,
@@ -246,13 +255,15 @@ def search_page(request: Request, svc: ServicesDep) -> Response:
         form=form,
         heading=heading,
         anchor=anchor,
-        results=None if results is None else [r.as_dict() for r in results],
+        results=None if answer is None else [r.as_dict() for r in answer.results],
+        understood=None if answer is None else answer.understood,
+        no_good_match=answer is not None and answer.no_good_match,
         error=None,
     )
 
 
 def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]:
-    """(results, heading, anchor): what the search page shows for these parameters."""
+    """(answer, heading, anchor): what the search page shows for these parameters."""
     unknown = sorted(set(params) - set(SEARCH_PARAMS))
     if unknown:
         raise PageError(
@@ -273,12 +284,14 @@ def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]
         if alternatives_to:
             record = _record(svc.catalog(), alternatives_to)
             anchor = {"id": alternatives_to, "name": record.name}
-            results = svc.search().alternatives(alternatives_to, k, filters)
-            return results, f"Alternatives to {anchor['name']}", anchor
+            answer = svc.search().ask_alternatives(alternatives_to, k, filters)
+            return answer, f"Alternatives to {anchor['name']}", anchor
         if "q" in params:
-            results = svc.search().search(form["q"], k, filters)
-            anchor = {"id": results[0].artifact, "name": results[0].name} if results else None
-            return results, f"Results for “{form['q'].strip()}”", anchor
+            literal = _yes_no("literal", form["literal"]) or False
+            answer = svc.search().ask(form["q"], k, filters, literal=literal)
+            top = answer.results[0] if answer.results else None
+            anchor = {"id": top.artifact, "name": top.name} if top else None
+            return answer, f"Results for “{form['q'].strip()}”", anchor
     except SearchError as e:
         raise PageError(failure(e).page_status, "Search needs something else", str(e)) from None
     return None, None, None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -99,3 +100,25 @@ def cli(settings: Settings):
         return result
 
     return run
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    """The real text model (all-MiniLM-L6-v2, offline), loaded once."""
+    from unfragile.indexing.text import TextEncoder
+
+    return TextEncoder()
+
+
+@pytest.fixture
+def catalog(graph, settings, encoder):
+    """The bundled catalog and its events, indexed (capabilities, past queries, artifacts)."""
+    from unfragile.engine.indexer import Indexer
+    from unfragile.engine.ingest import ingest
+
+    shutil.rmtree(settings.index_dir, ignore_errors=True)
+    ingest(graph, CATALOG, show_progress=False)
+    indexer = Indexer(settings, graph, text_encoder=encoder)
+    for name in ("capabilities", "queries", "artifacts"):
+        indexer.sync_text(name, show_progress=False)
+    return indexer

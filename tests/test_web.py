@@ -147,7 +147,8 @@ def test_search_shows_the_engine_results_with_evidence(
     assert r.status_code == 200
     shown_ids = re.findall(r'<h3><a href="/artifact/([^"]+)">', r.text)
     assert shown_ids == [e.artifact for e in expected]
-    assert expected[0].artifact == A  # the catalog's image classifier answers this
+    # One of the catalog's image classifiers answers this.
+    assert expected[0].artifact in {A, "resnet-50", "convnext-base-224"}
     text = text_of(r.text)
     top = expected[0]
     assert top.capability and top.capability["title"] in text and top.capability["text"] in text

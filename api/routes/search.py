@@ -81,13 +81,19 @@ def search(
         str | None,
         Query(
             max_length=MAX_ID_CHARS,
-            description="An artifact id: find what does what it does (with q: exclude it).",
+            description="An artifact id: what does what it does, not it or its family "
+            "(with q: q's words as well).",
             examples=["vit-base-patch16-224"],
         ),
     ] = None,
+    literal: Annotated[
+        bool,
+        Query(description="Take q's words as typed: no 'alternative to X', constraints or names."),
+    ] = False,
 ) -> dict[str, Any]:
-    """Artifacts for a need, best first, each with the capability that matched and the past
-    searches (evidence) behind it."""
+    """Artifacts for a need, best first, each with a 0-100 match, the capability that matched
+    and the past searches (evidence) behind it; `understood` says how the question was read
+    ("like Midjourney · open weights · free"), and `no_good_match` that nothing does it well."""
     if q is None and alternatives_to is None:
         raise ApiError(422, "q: give q (what you need) or alternatives_to (an artifact id)", "q")
     filters = filters_of(kind, pricing, open_weights, modality, provider)
@@ -97,11 +103,10 @@ def search(
         if alternatives_to is not None and not Catalog(engine.graph).exists(alternatives_to):
             raise ApiError(404, f"no artifact has the id {alternatives_to!r}", "alternatives_to")
         if q is None:
-            results = engine.alternatives(alternatives_to, k, filters)
-            shown = f"alternatives to {alternatives_to}"
+            assert alternatives_to is not None
+            answer = engine.ask_alternatives(alternatives_to, k, filters)
         else:
-            results = engine.search(q, k, filters, alternatives_to=alternatives_to)
-            shown = q
+            answer = engine.ask(q, k, filters, literal=literal, alternatives_to=alternatives_to)
     except SearchError as e:
         raise_search_error(e)
     applied = {
@@ -116,7 +121,7 @@ def search(
         )
         if value is not None
     }
-    return {"query": shown, "k": k, "filters": applied, "results": [r.as_dict() for r in results]}
+    return {"k": k, "filters": applied, **answer.as_dict()}
 
 
 @router.post(

@@ -1,0 +1,110 @@
+"""Questions as people ask them, on the bundled catalog with the real Neo4j and indexes:
+"alternative to X" leaves X's family out, an exact name comes first, constraints count,
+"nothing here" is said when nothing fits, and `literal` searches the words as typed."""
+
+from __future__ import annotations
+
+import pytest
+
+from unfragile.engine.features import satisfaction
+from unfragile.engine.search import SearchEngine
+
+
+@pytest.fixture
+def engine(catalog, graph, settings, encoder) -> SearchEngine:
+    return SearchEngine(settings, graph, encoder=encoder)
+
+
+@pytest.mark.parametrize(
+    ("query", "family"),
+    [
+        ("alternative to ChatGPT", {"chatgpt", "gpt-4o", "openai-api", "dall-e-3"}),
+        ("alternative to whisper", {"whisper-large-v3", "whisper-tiny", "whisper-cpp"}),
+        ("open source alternative to midjourney", {"midjourney", "midjourney-v6"}),
+        ("something like flux pro", {"flux-1-pro", "flux-1-dev", "flux-1-schnell"}),
+    ],
+)
+def test_alternative_to_x_never_answers_x_or_its_family(engine, query, family):
+    answer = engine.ask(query, k=20)
+    shown = {r.artifact for r in answer.results}
+    assert answer.results and not shown & family
+    assert family <= set(answer.understood.excluded)
+    assert answer.understood.label.startswith("like ")
+
+
+def test_alternative_to_chatgpt_is_another_assistant(engine):
+    top = [r.artifact for r in engine.ask("alternative to ChatGPT", k=3).results]
+    assert {"claude-ai", "perplexity", "poe", "character-ai"} & set(top)
+
+
+def test_open_source_constraint_keeps_to_open_artifacts(engine, graph):
+    answer = engine.ask("open source alternative to midjourney", k=3)
+    assert answer.understood.constraints == ("open",)
+    rows = {r["a"]["id"]: r["a"] for r in graph.read("MATCH (a:Artifact) RETURN a {.*} AS a")}
+    assert all(satisfaction("open", rows[r.artifact]) == 1.0 for r in answer.results)
+
+
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("gpt-4o", "gpt-4o"),
+        ("FLUX.1 Pro", "flux-1-pro"),
+        ("stable diffusion xl", "stable-diffusion-xl-base-1.0"),
+        ("elevenlabs", "elevenlabs-api"),
+        ("lama 3 70b", "llama-3.1-70b-instruct"),
+    ],
+)
+def test_an_exact_name_comes_first(engine, query, first):
+    answer = engine.ask(query, k=5)
+    assert answer.results[0].artifact == first
+    assert not answer.no_good_match
+
+
+def test_nothing_here_is_said_and_the_nearest_still_shown(engine):
+    answer = engine.ask("generate a video from a text prompt", k=5)
+    assert answer.no_good_match
+    assert answer.results  # the nearest anyway
+    assert all(0 <= r.match < 50 for r in answer.results)
+    found = engine.ask("transcribe a podcast offline", k=5)
+    assert not found.no_good_match
+    assert found.results[0].match > answer.results[0].match
+
+
+def test_literal_searches_the_words_as_typed(engine):
+    read = engine.ask("alternative to ChatGPT", k=10)
+    typed = engine.ask("alternative to ChatGPT", k=10, literal=True)
+    assert typed.understood.literal and not typed.understood.reference
+    assert typed.understood.excluded == ()
+    assert [r.artifact for r in read.results] != [r.artifact for r in typed.results]
+
+
+def test_search_alternatives_to_is_the_reference_query(engine):
+    by_id = [r.artifact for r in engine.alternatives("midjourney", k=5)]
+    asked = [r.artifact for r in engine.ask("alternatives to Midjourney", k=5).results]
+    assert by_id and not {"midjourney", "midjourney-v6"} & set(by_id)
+    assert by_id[:3] == asked[:3]
+
+
+def test_api_shows_what_was_understood(catalog, settings):
+    from fastapi.testclient import TestClient
+
+    from unfragile.api.app import create_app
+    from unfragile.api.config import ApiConfig
+
+    app = create_app(settings, ApiConfig(allowed_hosts=("testserver",)))
+    with TestClient(app) as client:
+        body = client.get("/search", params={"q": "open source alternative to midjourney"}).json()
+        assert body["understood"]["reference"] == ["midjourney"]
+        assert body["understood"]["constraints"] == ["open"]
+        assert "like Midjourney" in body["understood"]["text"]
+        assert body["no_good_match"] is False
+        assert all(0 <= r["match"] <= 100 for r in body["results"])
+        typed = client.get(
+            "/search", params={"q": "open source alternative to midjourney", "literal": "true"}
+        ).json()
+        assert typed["understood"]["literal"] is True and typed["understood"]["text"] == ""
+        none = client.get("/search", params={"q": "generate a video from a text prompt"}).json()
+        assert none["no_good_match"] is True and none["results"]
+        page = client.get("/", params={"q": "alternative to chatgpt"})
+        assert page.status_code == 200
+        assert "Understood:" in page.text and "literal=yes" in page.text
