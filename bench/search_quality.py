@@ -63,7 +63,8 @@ from common import RESULTS, command, machine, metatool_dir, say, throwaway_neo4j
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from unfragile.engine import search  # noqa: E402
+from unfragile.engine import candidates, features, search  # noqa: E402
+from unfragile.engine.features import FEATURES  # noqa: E402
 from unfragile.engine.records import normalise_query  # noqa: E402
 from unfragile.engine.search import SearchEngine, Weights  # noqa: E402
 from unfragile.graph import retrieval  # noqa: E402
@@ -203,7 +204,7 @@ def evaluate(
 
 # -- replay: the engine's components, re-weighted in numpy ---------------------------------
 
-PARTS = ("dense", "description", "lexical", "evidence", "prior")
+PARTS = FEATURES  # every feature the default weights score
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ class Shape:
     capabilities: int = search.CAPABILITY_CANDIDATES
     neighbours: int = search.NEIGHBOUR_QUERIES
     min_similarity: float = search.NEIGHBOUR_MIN_SIMILARITY
-    sharpness: float = search.NEIGHBOUR_SHARPNESS
+    midpoint: float = features.EVIDENCE_MIDPOINT
 
 
 @dataclass
@@ -253,19 +254,19 @@ class Replay:
     @contextlib.contextmanager
     def patched(self, shape: Shape) -> Iterator[None]:
         names = {
-            "CAPABILITY_CANDIDATES": shape.capabilities,
-            "NEIGHBOUR_QUERIES": shape.neighbours,
-            "NEIGHBOUR_MIN_SIMILARITY": shape.min_similarity,
-            "NEIGHBOUR_SHARPNESS": shape.sharpness,
+            (search, "CAPABILITY_CANDIDATES"): shape.capabilities,
+            (search, "NEIGHBOUR_QUERIES"): shape.neighbours,
+            (search, "NEIGHBOUR_MIN_SIMILARITY"): shape.min_similarity,
+            (features, "EVIDENCE_MIDPOINT"): shape.midpoint,
         }
-        saved = {n: getattr(search, n) for n in names}
-        for n, v in names.items():
-            setattr(search, n, v)
+        saved = {key: getattr(*key) for key in names}
+        for (module, n), v in names.items():
+            setattr(module, n, v)
         try:
             yield
         finally:
-            for n, v in saved.items():
-                setattr(search, n, v)
+            for (module, n), v in saved.items():
+                setattr(module, n, v)
 
     def components(self, shape: Shape) -> Components:
         saved = self.engine.weights
@@ -440,6 +441,31 @@ def print_table(rows: list[Row], out: Callable[..., None]) -> None:
         )
 
 
+# -- the learned ranking -------------------------------------------------------------------
+
+
+def learned_row(
+    settings: Any, graph: Any, encoder: Any, dev: list, phase: str, timings: dict[str, Any]
+) -> tuple[Row, dict[str, Any]]:
+    """`unfragile train` on the loaded log, then the engine as search runs it (the learned
+    model if training kept one, else the default weights)."""
+    from unfragile.engine.training import train
+
+    t1 = time.perf_counter()
+    report = train(settings, graph)
+    timings[f"{phase}_train_s"] = time.perf_counter() - t1
+    say(f"  train: {report.status} — {report.reason}; cv {report.cv}")
+    engine = SearchEngine(settings, graph, encoder=encoder)
+    m, ms, _ = evaluate(engine, dev)
+    say(f"  full engine ({engine.scorer.name}): {m} {ms:.1f} ms")
+    name = "full engine, learned ranking (with logs)"
+    if report.status != "trained":
+        name = "full engine after train: default weights kept (with logs)"
+    return Row(phase, name, **m, queries=len(dev), median_ms=ms, note=report.reason), {
+        **report.as_dict()
+    }
+
+
 # -- main ----------------------------------------------------------------------------------
 
 
@@ -539,19 +565,22 @@ def run(
     timings["logs_import_index_s"] = time.perf_counter() - t1
     stats["logs"] = store.stats(graph)
     say(f"  {stats['logs']}")
-    engine = SearchEngine(settings, graph, encoder=encoder)
+    engine = SearchEngine(settings, graph, encoder=encoder, weights=Weights())
     m, ms, rankings = evaluate(engine, dev)
     rows.append(
         Row(
             "logs",
-            "full engine (with logs)",
+            "full engine, default weights (with logs)",
             **m,
             queries=len(dev),
             median_ms=ms,
-            weights=asdict(engine.weights),
+            weights=asdict(Weights()),
         )
     )
-    say(f"  full engine: {m} {ms:.1f} ms")
+    say(f"  full engine, default weights: {m} {ms:.1f} ms")
+    learned, trained = learned_row(settings, graph, encoder, dev, "logs", timings)
+    rows.append(learned)
+    timings["train"] = trained
     m = metrics(vote_ranks(engine, graph, encoder, dev))
     rows.append(
         Row(
@@ -647,21 +676,15 @@ def main(argv: list[str] | None = None) -> int:
                     store.delete_everything(neo.graph)
 
     constants = {
-        n: getattr(search, n)
-        for n in (
-            "W_DENSE",
-            "W_LEXICAL",
-            "W_EVIDENCE",
-            "W_PRIOR",
-            "W_DESCRIPTION",
-            "CAPABILITY_CANDIDATES",
-            "ARTIFACT_CANDIDATES",
-            "LEXICAL_CANDIDATES",
-            "NEIGHBOUR_QUERIES",
-            "NEIGHBOUR_MIN_SIMILARITY",
-            "NEIGHBOUR_SHARPNESS",
+        n: getattr(module, n)
+        for module, names in (
+            (search, ("CAPABILITY_CANDIDATES", "NEIGHBOUR_QUERIES", "NEIGHBOUR_MIN_SIMILARITY")),
+            (candidates, ("ARTIFACT_CANDIDATES", "LEXICAL_CANDIDATES")),
+            (features, ("EVIDENCE_MIDPOINT", "EVIDENCE_SLOPE")),
         )
+        for n in names
     }
+    constants["DEFAULT_WEIGHTS"] = asdict(Weights())
     result = {
         "command": command(short=True),
         "machine": {**machine("torch"), "torch_threads": _torch_threads()},
