@@ -30,12 +30,17 @@ def index(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Build missing indexes and update changed ones (capabilities, queries, artifacts, images)."""
+    from unfragile.engine import training
     from unfragile.engine.db import open_graph
     from unfragile.engine.indexer import Indexer
 
     settings = get_settings(ctx)
     with open_graph(settings) as graph:
         reports = Indexer(settings, graph).sync_all(rebuild=rebuild)
+        # The learned ranking follows the log: retrained only when the log changed.
+        trained = (
+            training.train(settings, graph) if training.needs_training(settings, graph) else None
+        )
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in reports]))
         return
@@ -44,6 +49,10 @@ def index(
             f"{r.collection:>12}: {r.total} vectors ({r.index_type}); +{r.added} new, "
             f"{r.updated} updated, -{r.removed} removed in {r.seconds:.1f}s"
         )
+    if trained is not None:
+        from unfragile.api.cli.train import render as render_training
+
+        typer.echo(render_training(trained))
 
 
 @app.command()
@@ -149,15 +158,17 @@ def _search_here(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
         check_providers(graph, filters)
         engine = SearchEngine(settings, graph)
         if "q" in request:
-            # `literal` waits for engine.ask (issue 13): ask(q, k, filters, literal=...) then
-            # answers here, and this returns {"k", "filters", **answer.as_dict()} as the route.
-            results = engine.search(request["q"], k, filters)
-            shown = request["q"]
+            answer = engine.ask(
+                request["q"],
+                k,
+                filters,
+                literal=bool(request.get("literal")),
+                alternatives_to=request.get("alternatives_to"),
+            )
         else:
-            results = engine.alternatives(request["alternatives_to"], k, filters)
-            shown = f"alternatives to {request['alternatives_to']}"
+            answer = engine.ask_alternatives(request["alternatives_to"], k, filters)
     applied = {name: request[name] for name in (*FILTERS, "alternatives_to") if name in request}
-    return {"query": shown, "k": k, "filters": applied, "results": [r.as_dict() for r in results]}
+    return {"k": k, "filters": applied, **answer.as_dict()}
 
 
 def _ask(server: remote.Server, request: dict[str, Any]) -> dict[str, Any] | None:
