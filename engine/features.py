@@ -35,9 +35,9 @@ Every candidate artifact of a query gets the values of FEATURES:
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -87,6 +87,7 @@ LOCAL_KINDS = frozenset(("cli", "library", "tool", "agent", "mcp-server"))
 SMALL_PARAMETERS = 15e9
 MIN_PREFIX = 4  # a query word this long or longer also matches words it begins
 CORE_WORDS = 2
+EXPANSIONS_KEPT = 4096  # query words whose vocabulary expansions are remembered
 
 
 def stem(word: str) -> str:
@@ -123,60 +124,60 @@ def evidence_probability(similarity: float) -> float:
     return 1.0 / (1.0 + math.exp(-EVIDENCE_SLOPE * (similarity - EVIDENCE_MIDPOINT)))
 
 
-@dataclass(frozen=True)
 class Vocabulary:
-    """Each artifact's stemmed words (name, description, capabilities), their prefixes (so
-    "postgres" finds "PostgreSQL"), their ordered word pairs, and each word's idf."""
+    """Each artifact's stemmed words (name, description, capabilities), their ordered word
+    pairs, and each word's idf; a query word of MIN_PREFIX letters or more also matches the
+    words it begins ("postgres" finds "PostgreSQL"), looked up in the sorted vocabulary."""
 
-    words_of: dict[str, frozenset[str]]
-    prefixes_of: dict[str, frozenset[str]]
-    pairs_of: dict[str, frozenset[tuple[str, str]]]
-    idf: dict[str, float]
-    unseen_idf: float
-    seen_prefixes: frozenset[str]
+    def __init__(self, texts: dict[str, str]):
+        self.words_of = {a: frozenset(words(t)) for a, t in texts.items()}
+        self.pairs_of = {a: frozenset(pairs(t)) for a, t in texts.items()}
+        df: dict[str, int] = {}
+        for ws in self.words_of.values():
+            for w in ws:
+                df[w] = df.get(w, 0) + 1
+        n = max(len(self.words_of), 1)
+        self.idf = {w: math.log(1.0 + n / c) for w, c in df.items()}
+        self.unseen_idf = math.log(1.0 + n)
+        self._sorted = sorted(df)
+        self._expanded: dict[str, frozenset[str]] = {}
 
     @classmethod
     def build(cls, texts: dict[str, str]) -> Vocabulary:
-        words_of = {a: frozenset(words(t)) for a, t in texts.items()}
-        prefixes_of = {
-            a: frozenset(w[:n] for w in ws for n in range(MIN_PREFIX, len(w)))
-            for a, ws in words_of.items()
-        }
-        df: dict[str, int] = {}
-        for ws in words_of.values():
-            for w in ws:
-                df[w] = df.get(w, 0) + 1
-        n = max(len(words_of), 1)
-        idf = {w: math.log(1.0 + n / c) for w, c in df.items()}
-        return cls(
-            words_of,
-            prefixes_of,
-            {a: frozenset(pairs(t)) for a, t in texts.items()},
-            idf,
-            math.log(1.0 + n),
-            frozenset().union(*prefixes_of.values()),
-        )
+        return cls(texts)
+
+    def expand(self, w: str) -> frozenset[str]:
+        """The vocabulary's words `w` stands for: itself, and those it begins."""
+        found = self._expanded.get(w)
+        if found is None:
+            out = {w} if w in self.idf else set()
+            if len(w) >= MIN_PREFIX:
+                i = bisect.bisect_left(self._sorted, w)
+                while i < len(self._sorted) and self._sorted[i].startswith(w):
+                    out.add(self._sorted[i])
+                    i += 1
+            found = frozenset(out)
+            if len(self._expanded) > EXPANSIONS_KEPT:
+                self._expanded.clear()
+            self._expanded[w] = found
+        return found
 
     def coverage(self, telling: list[str], artifact: str) -> float:
         if not telling:
             return 1.0
         have = self.words_of.get(artifact, frozenset())
-        starts = self.prefixes_of.get(artifact, frozenset())
         total = found = 0.0
         for w in telling:
             weight = self.idf.get(w, self.unseen_idf)
             total += weight
-            if w in have or (len(w) >= MIN_PREFIX and w in starts):
+            if w in have or not have.isdisjoint(self.expand(w)):
                 found += weight
         return found / total if total else 1.0
 
     def core(self, telling: list[str]) -> list[str]:
         """The query's CORE_WORDS rarest words that some artifact's text holds."""
-        seen = [w for w in telling if w in self.idf or self._prefix_seen(w)]
+        seen = [w for w in telling if self.expand(w)]
         return sorted(seen, key=lambda w: (-self.idf.get(w, self.unseen_idf), w))[:CORE_WORDS]
-
-    def _prefix_seen(self, w: str) -> bool:
-        return len(w) >= MIN_PREFIX and w in self.seen_prefixes
 
     def phrase(self, wanted: set[tuple[str, str]], artifact: str) -> float:
         if not wanted:

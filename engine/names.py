@@ -170,7 +170,12 @@ class Names:
                     digits = re.match(r"\d+", key[i])
                     if digits and digits.group() != key[i]:
                         self._by_word.setdefault(digits.group(), set()).add(a)
-        self._typo_words = [w for w in self._by_word if len(w) >= 4 and w.isalpha()]
+        # Typos are looked for among words with the same first letter: a slip there is rare,
+        # and it keeps the look-up small when there are many thousands of names.
+        self._typo_words: dict[str, list[str]] = {}
+        for w in self._by_word:
+            if len(w) >= 4 and w.isalpha():
+                self._typo_words.setdefault(w[0], []).append(w)
 
     def _links(self) -> dict[str, set[str]]:
         """Who is directly kin to whom: the same provider and either the same stem or an
@@ -226,9 +231,13 @@ class Names:
         out: set[str] = set(self._by_word.get("".join(span), ()))
         for w in span:
             out |= self._by_word.get(w, set())
-            if len(w) >= 4 and w.isalpha():
+            if len(w) >= 4 and w.isalpha() and w not in GENERIC:
                 for typo, _, _ in process.extract(
-                    w, self._typo_words, scorer=fuzz.ratio, score_cutoff=TYPO_RATIO, limit=None
+                    w,
+                    self._typo_words.get(w[0], ()),
+                    scorer=fuzz.ratio,
+                    score_cutoff=TYPO_RATIO,
+                    limit=None,
                 ):
                     out |= self._by_word[typo]
         return out
