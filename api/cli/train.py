@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from unfragile.api.cli.main import app, friendly, get_settings
-from unfragile.engine.db import open_graph
 
 
 @app.command()
@@ -24,6 +23,7 @@ def train(
     documented default weights and this says why. `unfragile index` runs it when the
     search log changed.
     """
+    from unfragile.engine.db import open_graph
     from unfragile.engine.training import train as run
 
     settings = get_settings(ctx)
