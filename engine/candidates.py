@@ -34,6 +34,11 @@ from unfragile.indexing.vectors import VectorStore
 ARTIFACT_CANDIDATES = 50
 LEXICAL_CANDIDATES = 50
 EVIDENCE_SHOWN = 3
+PRESELECT = 40  # candidates whose features are all worked out (at least k + a margin)
+PRESELECT_MARGIN = 10
+# The artifacts referred to that describe the need (the best-named first): "alternative to
+# Acme" may name a provider's hundreds of artifacts, all left out, but a handful tell what.
+REFERENCES_USED = 5
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ class Candidates:
     """One query's candidates (ids), their feature rows, best capability and evidence shown."""
 
     ids: list[str] = field(default_factory=list)
-    rows: list[dict[str, float]] = field(default_factory=list)
+    rows: list[list[float]] = field(default_factory=list)  # values in FEATURES order
     best_capability: dict[str, str] = field(default_factory=dict)
     shown: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -120,7 +125,8 @@ def query_vector(
     if not u.reference:
         return encoded[u.text]
     need = encoded.get(u.need) if u.need else None
-    caps = [c for a in u.reference for c in t.caps_of.get(a, ())]
+    used = u.reference[:REFERENCES_USED]
+    caps = [c for a in used for c in t.caps_of.get(a, ())]
     found = [] if store is None else [store.vector(c) for c in caps]
     stored = [v for v in found if v is not None]
     if not stored:
@@ -129,7 +135,7 @@ def query_vector(
         return need
     centre = np.mean(stored, axis=0)
     centre /= max(float(np.linalg.norm(centre)), 1e-9)
-    whole = [v for v in (described(a) for a in u.reference) if v is not None]
+    whole = [v for v in (described(a) for a in used) if v is not None]
     if whole:
         centre = centre + np.mean(whole, axis=0)
         centre /= max(float(np.linalg.norm(centre)), 1e-9)
@@ -148,6 +154,7 @@ def collect(
     desc: np.ndarray | None,
     allows: Callable[[dict[str, Any]], bool],
     recency: Callable[[str | None], float],
+    k: int = 10,
 ) -> Candidates:
     cap_owner: dict[str, str] = {}
     dense: dict[str, float] = {}
@@ -186,9 +193,10 @@ def collect(
     named = dict(plan.understood.named)
     core = t.vocab.core(plan.telling)
 
-    out = Candidates()
-    pool = set(dense) | set(lex) | set(evidence) | set(description) | set(named)
-    for a in sorted(pool - plan.exclude):
+    # Every feature is worked out for the PRESELECT best by the cheap signals (and whatever
+    # the query names): the scorer re-orders those, as it was trained to (engine/training.py).
+    pool = []
+    for a in (set(dense) | set(lex) | set(evidence) | set(description) | set(named)) - plan.exclude:
         info = t.artifacts.get(a)
         if info is None or not allows(info):
             continue
@@ -196,26 +204,35 @@ def collect(
         if d is None:
             position = t.art_pos.get(a)
             d = 0.0 if position is None or desc is None else float(desc[position])
+        first = dense.get(a, dense_floor)
+        cheap = first + d + 0.2 * lex.get(a, 0.0) + 3.0 * evidence.get(a, 0.0) + named.get(a, 0.0)
+        pool.append((-cheap, a, info, first, d))
+    keep = heapq.nsmallest(max(PRESELECT, k + PRESELECT_MARGIN), pool)
+    chosen = {a for _, a, *_ in keep}
+    keep += [p for p in pool if p[1] in named and p[1] not in chosen]
+    referring = 1.0 if plan.understood.reference else 0.0
+    out = Candidates()
+    for _, a, info, first, d in sorted(keep, key=lambda p: p[1]):
         out.ids.append(a)
         out.rows.append(
-            {
-                "dense": dense.get(a, dense_floor),
-                "description": d,
-                "lexical": lex.get(a, 0.0),
-                "evidence": evidence.get(a, 0.0),
-                "evidence_best": closest.get(a, 0.0),
-                "evidence_share": share.get(a, 0.0),
-                "name": named.get(a, 0.0),
-                "coverage": t.vocab.coverage(plan.telling, a),
-                "core": t.vocab.coverage(core, a),
-                "phrase": t.vocab.phrase(plan.pairs, a),
-                "constraint": constraint_value(plan.understood, info),
-                "kind": kind_value(plan.understood, info),
-                "same_kind": 1.0 if info["kind"] in plan.ref_kinds else 0.0,
-                "same_task": 1.0 if info.get("task") in plan.ref_tasks else 0.0,
-                "reference": 1.0 if plan.understood.reference else 0.0,
-                "prior": (info["rank"] or 0) / 100.0,
-            }
+            [
+                first,
+                d,
+                lex.get(a, 0.0),
+                evidence.get(a, 0.0),
+                closest.get(a, 0.0),
+                share.get(a, 0.0),
+                named.get(a, 0.0),
+                t.vocab.coverage(plan.telling, a),
+                t.vocab.coverage(core, a),
+                t.vocab.phrase(plan.pairs, a),
+                constraint_value(plan.understood, info),
+                kind_value(plan.understood, info),
+                1.0 if info["kind"] in plan.ref_kinds else 0.0,
+                1.0 if info.get("task") in plan.ref_tasks else 0.0,
+                referring,
+                (info["rank"] or 0) / 100.0,
+            ]
         )
     owners = set(out.ids)
     best_of: dict[str, tuple[float, str]] = {}

@@ -40,8 +40,6 @@ import math
 import re
 from typing import Any
 
-import numpy as np
-
 from unfragile.engine.intent import FILLER, Understanding
 from unfragile.engine.names import GENERIC
 
@@ -226,9 +224,3 @@ def constraint_value(u: Understanding, a: dict[str, Any]) -> float:
 
 def kind_value(u: Understanding, a: dict[str, Any]) -> float:
     return -1.0 if u.kind is not None and a.get("kind") != u.kind else 0.0
-
-
-def as_matrix(rows: list[dict[str, float]]) -> np.ndarray:
-    return np.array([[r[f] for f in FEATURES] for r in rows], dtype=np.float64).reshape(
-        len(rows), len(FEATURES)
-    )

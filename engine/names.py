@@ -227,11 +227,16 @@ class Names:
         return sorted(hits, key=lambda t: (-t[1], t[0]))
 
     def _candidates(self, span: Sequence[str]) -> set[str]:
-        """The artifacts that could score above 0 for `span` (every other scores 0)."""
-        out: set[str] = set(self._by_word.get("".join(span), ()))
+        """The artifacts that could score above 0 for `span` (every other scores 0): those
+        that every telling word of it can match — exactly, as joined words, or with a typo —
+        and those whose words the whole span spells joined ("eleven labs")."""
+        whole = set(self._by_word.get("".join(span), ()))
+        common: set[str] | None = None
         for w in span:
-            out |= self._by_word.get(w, set())
-            if len(w) >= 4 and w.isalpha() and w not in GENERIC:
+            if w in GENERIC:
+                continue
+            found = set(self._by_word.get(w, ()))
+            if len(w) >= 4 and w.isalpha():
                 for typo, _, _ in process.extract(
                     w,
                     self._typo_words.get(w[0], ()),
@@ -239,8 +244,11 @@ class Names:
                     score_cutoff=TYPO_RATIO,
                     limit=None,
                 ):
-                    out |= self._by_word[typo]
-        return out
+                    found |= self._by_word[typo]
+            common = found if common is None else common & found
+            if not common:
+                break
+        return whole | (common or set())
 
     def suggest(self, text: str, n: int = 3) -> list[tuple[str, str]]:
         """Up to `n` (id, name) pairs whose names look most like `text`: "did you mean"."""

@@ -32,18 +32,24 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from dataclasses import asdict, replace
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from unfragile.engine import intent
-from unfragile.engine.candidates import Plan, Tables, collect, plan_for, query_vector
+from unfragile.engine.candidates import (
+    REFERENCES_USED,
+    Plan,
+    Tables,
+    collect,
+    plan_for,
+    query_vector,
+)
 from unfragile.engine.encodings import EncodingCache
 from unfragile.engine.errors import NotIndexed, UnknownAlternative
-from unfragile.engine.features import Vocabulary, as_matrix
+from unfragile.engine.features import FEATURES, Vocabulary
 from unfragile.engine.indexer import artifact_text
 from unfragile.engine.names import Names
 from unfragile.engine.ranker import (
@@ -69,6 +75,7 @@ from unfragile.engine.search_terms import (  # the weights, filters and checks: 
     check_query,  # noqa: F401
 )
 from unfragile.engine.settings import Settings
+from unfragile.engine.snapshot import Snapshot, asdict_shallow
 from unfragile.graph import retrieval
 from unfragile.graph.connection import Graph
 from unfragile.indexing.lexical import BM25
@@ -83,37 +90,6 @@ RECENCY_HALF_LIFE_DAYS = 180.0
 ENCODING_CACHE = 2048  # query embeddings kept (least recently used out)
 ARTIFACT_REFRESH_S = 300.0  # artifact rows (filters, rank) are re-read at least this often
 COLLECTIONS = ("capabilities", "queries", "artifacts")
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    """What search holds in memory; replaced whole on reload, never changed in place."""
-
-    files: tuple[Any, ...]
-    stamp: tuple[int, int, int]
-    refreshed: float
-    capabilities: VectorStore | None
-    queries: VectorStore | None
-    artifacts: dict[str, dict[str, Any]]
-    art_keys: list[str]
-    art_pos: dict[str, int]
-    art_lex_keys: list[str]
-    art_texts: list[str]
-    art_vectors: np.ndarray | None
-    art_lexical: BM25
-    caps: dict[str, dict[str, Any]]
-    caps_of: dict[str, list[str]]
-    cap_keys: list[str]
-    cap_lexical: BM25
-    latest: datetime | None
-    names: Names
-    tables: Tables
-    scorer: Scorer
-
-    def description_of(self, artifact_id: str) -> np.ndarray | None:
-        """The artifact's name + description vector, if indexed."""
-        i = self.art_pos.get(artifact_id)
-        return None if i is None or self.art_vectors is None else self.art_vectors[i]
 
 
 class SearchEngine:
@@ -173,11 +149,11 @@ class SearchEngine:
 
     def _load(
         self,
-        old: _Snapshot | None,
+        old: Snapshot | None,
         parts: set[str],
         files: tuple[Any, ...],
         stamp: tuple[int, int, int],
-    ) -> _Snapshot:
+    ) -> Snapshot:
         """A snapshot with `parts` read afresh and the rest taken from `old`."""
         new: dict[str, Any] = {"files": files, "stamp": stamp}
         if "queries" in parts:
@@ -245,7 +221,7 @@ class SearchEngine:
                 vocab=Vocabulary.build(corpus),
             )
         self.reloads += 1
-        return _Snapshot(**new) if old is None else replace(old, **new)
+        return Snapshot(**new) if old is None else replace(old, **new)
 
     @property
     def encoder(self) -> Any:
@@ -265,7 +241,7 @@ class SearchEngine:
             return LinearScorer.of(asdict(self.weights))
         return self._snap.scorer
 
-    def _fresh(self, stamp: tuple[int, int, int] | None = None) -> _Snapshot:
+    def _fresh(self, stamp: tuple[int, int, int] | None = None) -> Snapshot:
         """The snapshot to answer with, reloading what the files or the stamp say changed."""
         snap = self._snap
         files = self._files()
@@ -408,14 +384,14 @@ class SearchEngine:
         )
         return self.ask_many([asked.text], k, filters, understood=[asked])[0]
 
-    def _ready(self) -> _Snapshot:
+    def _ready(self) -> Snapshot:
         snap = self._fresh()
         if snap.capabilities is None:
             raise NotIndexed("no capability index yet: run `unfragile index`")
         return snap
 
     def _neighbours(
-        self, snap: _Snapshot, plans: list[Plan], vectors: np.ndarray | None
+        self, snap: Snapshot, plans: list[Plan], vectors: np.ndarray | None
     ) -> list[list[tuple[str, float]]]:
         """Past queries close to each typed query; for a reference, also those that led to
         the artifact referred to."""
@@ -424,19 +400,23 @@ class SearchEngine:
             if snap.queries and vectors is not None
             else [[] for _ in plans]
         )
+        referred = sorted({a for p in plans for a in p.understood.reference[:REFERENCES_USED]})
+        led_to = retrieval.co_matched_many(self.graph, referred, NEIGHBOUR_QUERIES * 5)
         out = []
         for plan, found in zip(plans, hits, strict=True):
             near = [(q, s) for q, s in found if s >= NEIGHBOUR_MIN_SIMILARITY]
-            for a in plan.understood.reference:
-                led = retrieval.co_matched_queries(self.graph, a)[: NEIGHBOUR_QUERIES * 5]
-                seen = {q for q, _ in near}
-                near += [(q, REFERENCE_SIMILARITY) for q in led if q not in seen]
+            seen = {q for q, _ in near}
+            for a in plan.understood.reference[:REFERENCES_USED]:
+                for q in led_to.get(a, ()):
+                    if q not in seen:
+                        seen.add(q)
+                        near.append((q, REFERENCE_SIMILARITY))
             out.append(near)
         return out
 
     def _evidence(
-        self, snap: _Snapshot, neighbours: list[list[tuple[str, float]]]
-    ) -> tuple[dict[str, list[dict[str, Any]]], _Snapshot]:
+        self, snap: Snapshot, neighbours: list[list[tuple[str, float]]]
+    ) -> tuple[dict[str, list[dict[str, Any]]], Snapshot]:
         """The MATCHED edges of every neighbour (one read), and the snapshot to use."""
         ids = sorted({q for near in neighbours for q, _ in near})
         rows, stamp = retrieval.evidence_and_stamp(self.graph, ids)
@@ -450,7 +430,7 @@ class SearchEngine:
     # -- scoring -------------------------------------------------------------------------
     def _answer(
         self,
-        snap: _Snapshot,
+        snap: Snapshot,
         plan: Plan,
         cap_hits: list[tuple[str, float]],
         neighbours: list[tuple[str, float]],
@@ -468,8 +448,9 @@ class SearchEngine:
             desc,
             filters.allows,
             lambda seen: self._recency(snap, seen),
+            k,
         )
-        matrix = as_matrix(found.rows)
+        matrix = np.asarray(found.rows, dtype=np.float64).reshape(len(found.rows), len(FEATURES))
         scores = self.scorer.score(matrix) if len(matrix) else np.zeros(0)
         order = sorted(range(len(found.ids)), key=lambda i: (-scores[i], found.ids[i]))
         named = dict(plan.understood.named)
@@ -490,7 +471,9 @@ class SearchEngine:
                     kind=info["kind"],
                     score=round(float(scores[i]), 6),
                     match=int(match[rank]),
-                    components={f: round(v, 6) for f, v in found.rows[i].items()},
+                    components={
+                        f: round(v, 6) for f, v in zip(FEATURES, found.rows[i], strict=True)
+                    },
                     capability=None
                     if cap is None
                     else {"id": cap["id"], "title": cap["title"], "text": cap["text"]},
@@ -507,17 +490,12 @@ class SearchEngine:
         )
 
     @staticmethod
-    def _recency(snap: _Snapshot, last_seen: str | None) -> float:
+    def _recency(snap: Snapshot, last_seen: str | None) -> float:
         """Evidence loses half its weight every half-life, counted back from the newest."""
         if not last_seen or snap.latest is None:
             return 1.0
         age = (snap.latest - _parse_time(last_seen)).total_seconds() / 86400.0
         return exp_decay(age, RECENCY_HALF_LIFE_DAYS)
-
-
-def asdict_shallow(snap: _Snapshot) -> dict[str, Any]:
-    """The snapshot's fields, not copied (dataclasses.asdict would deep-copy the indexes)."""
-    return {f: getattr(snap, f) for f in snap.__dataclass_fields__}
 
 
 # Evidence times repeat across searches: parse each once.

@@ -42,6 +42,24 @@ MATCH (q:Query)-[:MATCHED]->(t)
 RETURN DISTINCT q.id AS query
 """
 
+# The past queries that led to each of several artifacts (to it or to one of its capabilities),
+# the most confident first, at most $per of them each: one read for a whole batch of searches.
+CO_MATCHED_MANY = """
+UNWIND $ids AS id
+MATCH (a:Artifact {id: id})
+CALL (a) {
+  OPTIONAL MATCH (a)-[:HAS_CAPABILITY]->(c)
+  WITH a, collect(c) + [a] AS targets
+  UNWIND targets AS t
+  MATCH (q:Query)-[m:MATCHED]->(t)
+  WITH q, max(m.confidence) AS confidence
+  ORDER BY confidence DESC, q.id
+  LIMIT $per
+  RETURN collect(q.id) AS queries
+}
+RETURN a.id AS artifact, queries
+"""
+
 # Everything search keeps in memory, read once per reload (keyset-paged like graph.store).
 ARTIFACT_ROWS = """
 MATCH (a:Artifact)
@@ -117,6 +135,13 @@ def capabilities_of(graph: Graph, artifact_id: str) -> list[str]:
 
 def co_matched_queries(graph: Graph, artifact_id: str) -> list[str]:
     return [r["query"] for r in graph.read(CO_MATCHED, id=artifact_id)]
+
+
+def co_matched_many(graph: Graph, ids: list[str], per: int) -> dict[str, list[str]]:
+    if not ids:
+        return {}
+    rows = graph.read(CO_MATCHED_MANY, ids=ids, per=per)
+    return {r["artifact"]: r["queries"] for r in rows}
 
 
 def artifact_rows(graph: Graph) -> list[dict[str, Any]]:

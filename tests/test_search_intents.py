@@ -57,6 +57,7 @@ def test_open_source_constraint_keeps_to_open_artifacts(engine, graph):
 def test_an_exact_name_comes_first(engine, query, first):
     answer = engine.ask(query, k=5)
     assert answer.results[0].artifact == first
+    assert answer.results[0].components["name"] > 0  # the features are where they are named
     assert not answer.no_good_match
 
 
