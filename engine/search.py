@@ -365,7 +365,8 @@ class SearchEngine:
         self, artifact_id: str, k: int = 10, filters: Filters | None = None
     ) -> list[Result]:
         """Artifacts that do what `artifact_id` does, leaving out it and its family: the one
-        meaning of "alternatives" (the same as asking "alternative to <its name>")."""
+        meaning of "alternatives" ("alternative to <its name>" read as a reference, without
+        the evidence of past searches worded like the typed question)."""
         return self.ask_alternatives(artifact_id, k, filters).results
 
     def ask_alternatives(

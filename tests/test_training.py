@@ -108,7 +108,8 @@ def test_training_learns_from_the_log_deterministically(big_log, graph, settings
     data = training.labels(graph)
     assert len(data) == big_log
     x, y, groups, kept = training.features(settings, graph, data)
-    assert len(groups) == len(kept) > training.MIN_QUERIES and set(y.tolist()) >= {0, 3}
+    assert len(groups) == len(kept) > training.MIN_QUERIES
+    assert 0 in y and y.max() >= 2  # graded: the clicked answer above the one only shown
     first = training._fit(x, y, groups).booster_.model_to_string()
     again = training._fit(x, y, groups).booster_.model_to_string()
     assert first == again  # same data, same model
