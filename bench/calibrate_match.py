@@ -6,8 +6,9 @@ The engine's top 3 for every dev query of bench/queries/catalog.jsonl, each labe
 the query's judges accepted it (0 for every result of a query the catalog cannot answer), are
 the data; scikit-learn's LogisticRegression fits P(acceptable | features) on them (the match
 score is that probability × 100). The threshold of "nothing here" is then the value of the best
-result's match that does best on dev for the worse of its two recalls (said on unanswerable
-queries, not said on answerable ones), the way issue 13 judges it. It prints the constants to paste into engine/ranker.py; test queries are not read.
+match among the 10 results (as the engine decides) that does best on dev for the worse of its
+two recalls (said on unanswerable queries, not said on answerable ones), the way issue 13
+judges it. It prints the constants to paste into engine/ranker.py; test queries are not read.
 """
 
 from __future__ import annotations
@@ -71,10 +72,12 @@ def main() -> None:
     model = LogisticRegression(C=1.0, max_iter=2000).fit(X, Y)
     coef = dict(zip(USED, model.coef_[0].round(3).tolist(), strict=True))
     bias = float(model.intercept_[0].round(3))
-    p_all = model.predict_proba(X)[:, 1]
+    # The engine says "nothing here" from the best match among all the results it returns.
     best = np.zeros(len(dev))
-    for i, g in enumerate(group):
-        best[g] = max(best[g], p_all[i])
+    for g, answer in enumerate(answers):
+        rows = np.array([[r.components[f] for f in USED] for r in answer.results])
+        if len(rows):
+            best[g] = np.rint(100 * model.predict_proba(rows)[:, 1]).max() / 100
     answerable = np.array([bool(r["acceptable"]) for r in dev])
     thresholds = np.arange(5, 95, 1)
     scores = []

@@ -63,7 +63,7 @@ MATCH_COEF: dict[str, float] = {
     "same_task": 1.555,
     "reference": -0.437,
 }
-NO_GOOD_MATCH = 56  # best match below this: "nothing in the catalog does this well"
+NO_GOOD_MATCH = 57  # best match below this: "nothing in the catalog does this well"
 
 MODEL_FILE = "ranker.txt"
 MANIFEST_FILE = "ranker.manifest.json"
