@@ -156,6 +156,20 @@ class Names:
         self.rows = {r["id"]: r for r in rows}
         self.named = {a: named(r) for a, r in self.rows.items()}
         self._kin = self._links()
+        # Families are the connected parts of the kin graph, worked out once.
+        self._families: dict[str, frozenset[str]] = {}
+        for start in self._kin:
+            if start in self._families:
+                continue
+            seen, todo = {start}, [start]
+            while todo:
+                for b in self._kin[todo.pop()]:
+                    if b not in seen:
+                        seen.add(b)
+                        todo.append(b)
+            family = frozenset(seen)
+            for a in family:
+                self._families[a] = family
         # Who could a word name: by the word itself, by a run of key words it spells joined
         # ("gpt4o"), by the digits it starts with ("4" → "4o"); typos via the word list.
         self._by_word: dict[str, set[str]] = {}
@@ -264,17 +278,14 @@ class Names:
 
     def family(self, artifact_id: str) -> set[str]:
         """The artifact and everything kin to it, directly or through others."""
-        seen = {artifact_id}
-        todo = [artifact_id]
-        while todo:
-            for b in self._kin.get(todo.pop(), ()):
-                if b not in seen:
-                    seen.add(b)
-                    todo.append(b)
-        return seen
+        return set(self._families.get(artifact_id, frozenset((artifact_id,))))
 
     def families(self, artifact_ids: Iterable[str]) -> set[str]:
         out: set[str] = set()
+        seen: set[int] = set()
         for a in artifact_ids:
-            out |= self.family(a)
+            family = self._families.get(a, frozenset((a,)))
+            if id(family) not in seen:  # a provider's hundreds share one family
+                seen.add(id(family))
+                out |= family
         return out
