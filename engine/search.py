@@ -82,6 +82,7 @@ from unfragile.indexing.lexical import BM25
 from unfragile.indexing.vectors import VectorStore
 
 CAPABILITY_CANDIDATES = 100
+EXCLUDED_ROOM = 100
 NEIGHBOUR_QUERIES = 20
 NEIGHBOUR_MIN_SIMILARITY = 0.3
 # A past query that led to the artifact referred to counts as this close to the question.
@@ -343,7 +344,10 @@ class SearchEngine:
             ]
         ).astype(np.float32)
         by_text = np.stack([encoded[t] for t in typed]).astype(np.float32) if typed else None
-        extra = max((len(p.exclude) for p in plans), default=0) * 8
+        # Room for the capabilities of what is left out (a few per artifact, up to a bound:
+        # one FAISS search serves the batch, so one "alternative to <a provider>" must not
+        # widen it for all).
+        extra = min(max((len(p.exclude) for p in plans), default=0) * 8, EXCLUDED_ROOM)
         assert snap.capabilities is not None  # _ready checked
         cap_hits = snap.capabilities.search(vectors, CAPABILITY_CANDIDATES + extra)
         neighbours = self._neighbours(snap, plans, by_text)
