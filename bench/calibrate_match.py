@@ -20,24 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from unfragile.engine.features import FEATURES
+
 TOP = 3  # the results a person reads: the score is fitted where the decision is made
 REPO = Path(__file__).resolve().parents[1]
 QUERIES = REPO / "bench" / "queries" / "catalog.jsonl"
-USED = (
-    "dense",
-    "description",
-    "lexical",
-    "evidence",
-    "name",
-    "coverage",
-    "core",
-    "phrase",
-    "constraint",
-    "kind",
-    "same_kind",
-    "same_task",
-    "reference",
-)
+# Every ranking feature but those that only order candidates among themselves.
+USED = tuple(f for f in FEATURES if f not in ("evidence_best", "evidence_share", "prior"))
 
 
 def main() -> None:

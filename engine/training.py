@@ -167,13 +167,16 @@ def cross_validate(x: np.ndarray, y: np.ndarray, groups: list[int]) -> dict[str,
     }
 
 
-def train(settings: Settings, graph: Graph) -> TrainReport:
-    """Learn, cross-validate and save the ranker, or record why the default weights stay."""
+def train(settings: Settings, graph: Graph, only_if_changed: bool = False) -> TrainReport | None:
+    """Learn, cross-validate and save the ranker, or record why the default weights stay;
+    with `only_if_changed`, None when the log is the one the manifest was decided on."""
     import lightgbm
 
     started = time.monotonic()
     data = labels(graph)
     fp = fingerprint(data)
+    if only_if_changed and (read_manifest(settings.index_dir) or {}).get("fingerprint") == fp:
+        return None
     report = TrainReport("fallback", "", len(data), 0, fp)
     if len(data) < MIN_QUERIES:
         report.reason = (

@@ -33,15 +33,6 @@ MATCH (:Artifact {id: $id})-[:HAS_CAPABILITY]->(c:Capability)
 RETURN c.id AS id ORDER BY c.position
 """
 
-CO_MATCHED = """
-MATCH (a:Artifact {id: $id})
-OPTIONAL MATCH (a)-[:HAS_CAPABILITY]->(c)
-WITH a, collect(c) + [a] AS targets
-UNWIND targets AS t
-MATCH (q:Query)-[:MATCHED]->(t)
-RETURN DISTINCT q.id AS query
-"""
-
 # The past queries that led to each of several artifacts (to it or to one of its capabilities),
 # the most confident first, at most $per of them each: one read for a whole batch of searches.
 CO_MATCHED_MANY = """
@@ -131,10 +122,6 @@ def artifacts(graph: Graph, ids: list[str]) -> dict[str, dict[str, Any]]:
 
 def capabilities_of(graph: Graph, artifact_id: str) -> list[str]:
     return [r["id"] for r in graph.read(CAPABILITIES_OF, id=artifact_id)]
-
-
-def co_matched_queries(graph: Graph, artifact_id: str) -> list[str]:
-    return [r["query"] for r in graph.read(CO_MATCHED, id=artifact_id)]
 
 
 def co_matched_many(graph: Graph, ids: list[str], per: int) -> dict[str, list[str]]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -110,9 +111,8 @@ def encoder():
     return TextEncoder()
 
 
-@pytest.fixture
-def catalog(graph, settings, encoder):
-    """The bundled catalog and its events, indexed (capabilities, past queries, artifacts)."""
+def load_catalog(graph: Graph, settings: Settings, encoder) -> Any:
+    """Ingest the bundled catalog and its events and build the text indexes; the indexer."""
     from unfragile.engine.indexer import Indexer
     from unfragile.engine.ingest import ingest
 
@@ -122,3 +122,9 @@ def catalog(graph, settings, encoder):
     for name in ("capabilities", "queries", "artifacts"):
         indexer.sync_text(name, show_progress=False)
     return indexer
+
+
+@pytest.fixture
+def catalog(graph, settings, encoder):
+    """The bundled catalog and its events, indexed (capabilities, past queries, artifacts)."""
+    return load_catalog(graph, settings, encoder)

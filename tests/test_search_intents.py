@@ -13,19 +13,11 @@ from unfragile.engine.search import SearchEngine
 @pytest.fixture(scope="module")
 def loaded(graph_session, settings, encoder):
     """The bundled catalog, loaded and indexed once: these tests only read."""
-    import shutil
-
-    from tests.conftest import CATALOG
-    from unfragile.engine.indexer import Indexer
-    from unfragile.engine.ingest import ingest
+    from tests.conftest import load_catalog
     from unfragile.graph import store
 
     store.delete_everything(graph_session)
-    shutil.rmtree(settings.index_dir, ignore_errors=True)
-    ingest(graph_session, CATALOG, show_progress=False)
-    indexer = Indexer(settings, graph_session, text_encoder=encoder)
-    for name in ("capabilities", "queries", "artifacts"):
-        indexer.sync_text(name, show_progress=False)
+    load_catalog(graph_session, settings, encoder)
     return graph_session
 
 

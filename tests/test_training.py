@@ -99,6 +99,7 @@ def test_a_small_log_keeps_the_default_weights_and_says_why(catalog, graph, sett
     assert isinstance(load_scorer(settings.index_dir), LinearScorer)
     assert SearchEngine(settings, graph, encoder=encoder).scorer.name == "default weights"
     assert not training.needs_training(settings, graph)
+    assert training.train(settings, graph, only_if_changed=True) is None  # nothing to redo
     extra = [event("a brand new question", "whisper-tiny", "new-session", "click")]
     ingest(graph, write_jsonl(settings.home / "more.jsonl", extra), show_progress=False)
     assert training.needs_training(settings, graph)  # the log changed

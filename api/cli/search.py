@@ -38,9 +38,7 @@ def index(
     with open_graph(settings) as graph:
         reports = Indexer(settings, graph).sync_all(rebuild=rebuild)
         # The learned ranking follows the log: retrained only when the log changed.
-        trained = (
-            training.train(settings, graph) if training.needs_training(settings, graph) else None
-        )
+        trained = training.train(settings, graph, only_if_changed=True)
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in reports]))
         return
