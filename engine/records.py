@@ -18,11 +18,17 @@ KINDS = ("model", "api", "web-app", "mcp-server", "cli", "agent", "tool", "libra
 PRICING = ("free", "freemium", "paid", "usage-based", "unknown")
 MODALITIES = ("text", "image", "audio", "video", "code", "embedding", "tabular", "3d")
 EVENT_TYPES = ("match", "click", "dwell", "feedback", "prefer")
+# Where an artifact stands upstream: `removed` is what an importer marks when the source no
+# longer lists it (kept, not deleted, so its evidence and history stay readable).
+STATUSES = ("active", "archived", "superseded", "removed")
 
 ARTIFACT_FIELDS = {
     "id",
     "name",
+    "short_name",
     "kind",
+    "status",
+    "superseded_by",
     "task",
     "provider",
     "description",
@@ -35,6 +41,7 @@ ARTIFACT_FIELDS = {
     "updated",
     "url",
     "signals",
+    "signals_as_of",
     "benchmarks",
     "frameworks",
     "categories",

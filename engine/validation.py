@@ -19,6 +19,7 @@ from unfragile.engine.records import (
     MAX_DWELL_SECONDS,
     MODALITIES,
     PRICING,
+    STATUSES,
     ArtifactRecord,
     CapabilityRecord,
     EventRecord,
@@ -44,10 +45,21 @@ def validate_artifact(raw: RawRecord, decompose_fn: Any) -> ArtifactRecord:
         c.fail("url", "must be an http(s) address")
     signals = c.number_map("signals", allow_flags=("illustrative",))
     benchmarks = c.number_map("benchmarks")
+    status = c.choice("status", STATUSES, default="active")
+    superseded_by = c.ident("superseded_by", required=False)
+    if status == "superseded" and superseded_by is None:
+        c.fail(
+            "superseded_by", "is required when status is superseded (the artifact that replaced it)"
+        )
+    if superseded_by is not None and status != "superseded":
+        c.fail("superseded_by", f"is only for status superseded; status is {status}")
     props: dict[str, Any] = {
         "name": name,
         "name_lower": name.lower(),
+        "short_name": c.text("short_name", 40),
         "kind": kind,
+        "status": status,
+        "superseded_by": superseded_by,
         "task": c.text("task", 100),
         "description": description,
         "pricing": c.choice("pricing", PRICING, default="unknown"),
@@ -61,6 +73,8 @@ def validate_artifact(raw: RawRecord, decompose_fn: Any) -> ArtifactRecord:
         "diffusers_pipeline": c.text("diffusers_pipeline", 500),
         "image_paths": _image_paths(c),
         "signals_illustrative": bool(signals.pop("illustrative", False)) if signals else None,
+        # The day the signals were read (an importer's run, a catalog's check).
+        "signals_as_of": c.day("signals_as_of"),
     }
     # Raw signals and benchmarks become flat properties so Cypher can read them directly.
     for key, value in signals.items():

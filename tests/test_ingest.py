@@ -360,6 +360,27 @@ BAD_INPUTS = [
         "signals.downloads",
         "64 bits",
     ),
+    (
+        "a status nobody knows",
+        [json.dumps(artifact("x", status="retired"))],
+        1,
+        "status",
+        "must be one of active, archived, superseded, removed",
+    ),
+    (
+        "superseded without what replaced it",
+        [json.dumps(artifact("x", status="superseded"))],
+        1,
+        "superseded_by",
+        "is required when status is superseded",
+    ),
+    (
+        "superseded_by on an active artifact",
+        [json.dumps(artifact("x", superseded_by="y"))],
+        1,
+        "superseded_by",
+        "only for status superseded",
+    ),
     ("nested 1,000 levels", ["[" * 1000 + "]" * 1000], 1, None, "nested too deeply"),
     (
         "a value shown by its type, not its size",
@@ -463,3 +484,32 @@ def test_bundled_catalog_loads(graph, cli):
     assert all(3 <= n <= 13 for n in per_artifact.values()), per_artifact
     kinds = {r["kind"] for r in graph.read("MATCH (a:Artifact) RETURN DISTINCT a.kind AS kind")}
     assert {"model", "api", "web-app", "mcp-server", "cli", "agent"} <= kinds
+
+
+def test_status_and_reading_date_are_stored(graph, tmp_path):
+    records = [
+        artifact("old", status="superseded", superseded_by="new", short_name="Old"),
+        artifact("new", signals={"downloads": 5}, signals_as_of="2026-11-01"),
+    ]
+    ingest(graph, write_jsonl(tmp_path / "a.jsonl", records), show_progress=False)
+    rows = {
+        r["id"]: r
+        for r in graph.read(
+            "MATCH (a:Artifact) RETURN a.id AS id, a.status AS status, a.short_name AS short, "
+            "a.superseded_by AS by, a.signals_as_of AS as_of"
+        )
+    }
+    assert rows["old"] == {
+        "id": "old",
+        "status": "superseded",
+        "short": "Old",
+        "by": "new",
+        "as_of": None,
+    }
+    assert rows["new"] == {
+        "id": "new",
+        "status": "active",
+        "short": None,
+        "by": None,
+        "as_of": "2026-11-01",
+    }
