@@ -215,6 +215,12 @@ EVENT_SCHEMA: dict[str, Any] = {
         "value": {"type": "integer", "enum": [1, -1]},
         "winner": {"type": "string"},
         "loser": {"type": "string"},
+        "source": {
+            "type": "string",
+            "maxLength": 100,
+            "pattern": "^(sample|api|import:[a-z0-9][a-z0-9._-]*)$",
+            "description": "Where the event came from; `api` when not given.",
+        },
     },
     "required": ["query", "event", "session", "time"],
     "example": {

@@ -68,11 +68,14 @@ def fold(events: list[EventRecord]) -> list[dict[str, Any]]:
                 "feedback": 0,
                 "feedback_time": "",
                 "events": [],
+                "origins": [],  # the events' `source` values (sample, api, import:<name>)
                 "first_seen": ev.time,
                 "last_seen": ev.time,
             }
         if ev.id not in row["events"] and len(row["events"]) < EVENTS_PER_SESSION:
             row["events"].append(ev.id)
+        if ev.origin and ev.origin not in row["origins"]:
+            row["origins"].append(ev.origin)
         row["first_seen"] = min(row["first_seen"], ev.time)
         row["last_seen"] = max(row["last_seen"], ev.time)
         if ev.event == "click":

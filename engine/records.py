@@ -35,6 +35,8 @@ ARTIFACT_FIELDS = {
     "pricing",
     "license",
     "open_weights",
+    "gated",
+    "private",
     "modalities",
     "parameters",
     "released",
@@ -50,6 +52,12 @@ ARTIFACT_FIELDS = {
     "images",
     "diffusers_pipeline",
     "capabilities",
+    # Facts an importer keeps as read (e.g. the MCP Registry's packages and remotes, as
+    # "<registry> <identifier> <version> <transport>" / "<transport> <url>" strings), and
+    # which importer brought the artifact in, so a later run knows its own.
+    "packages",
+    "remotes",
+    "imported_from",
 }
 CAPABILITY_FIELDS = {"id", "title", "text", "unique", "vs_alternatives"}
 EVENT_FIELDS = {
@@ -64,7 +72,12 @@ EVENT_FIELDS = {
     "value",
     "winner",
     "loser",
+    "source",
 }
+# Where a search event came from: `sample` (made up, e.g. the bundled events), `api` (POST
+# /events), or `import:<name>` (an importer). Pages label evidence from sample events.
+EVENT_ORIGIN = re.compile(r"(sample|api|import:[a-z0-9][a-z0-9._-]*)")
+MAX_EVENT_ORIGIN_CHARS = 100
 
 
 # The largest number a dwell may last: a day. Longer is a clock or client bug, and an
@@ -119,7 +132,8 @@ class EventRecord:
     value: int | None = None
     winner: str | None = None
     loser: str | None = None
-    source: str = ""
+    origin: str | None = None  # the event's own `source` field (EVENT_ORIGIN); None: not said
+    source: str = ""  # the file (or request) the event was read from
     line: int = 0
     artifact_refs: list[str] = field(default_factory=list)
 

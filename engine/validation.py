@@ -14,9 +14,11 @@ from unfragile.engine.records import (
     ARTIFACT_FIELDS,
     CAPABILITY_FIELDS,
     EVENT_FIELDS,
+    EVENT_ORIGIN,
     EVENT_TYPES,
     KINDS,
     MAX_DWELL_SECONDS,
+    MAX_EVENT_ORIGIN_CHARS,
     MODALITIES,
     PRICING,
     STATUSES,
@@ -65,6 +67,9 @@ def validate_artifact(raw: RawRecord, decompose_fn: Any) -> ArtifactRecord:
         "pricing": c.choice("pricing", PRICING, default="unknown"),
         "license": c.text("license", 100),
         "open_weights": bool(c.boolean("open_weights")),
+        # Hub facts: weights behind accepted terms; a repository only its owners can see.
+        "gated": c.boolean("gated"),
+        "private": c.boolean("private"),
         "modalities": c.string_list("modalities", 10, MODALITIES),
         "parameters": c.number("parameters", integer=True),
         "released": c.day("released"),
@@ -75,6 +80,9 @@ def validate_artifact(raw: RawRecord, decompose_fn: Any) -> ArtifactRecord:
         "signals_illustrative": bool(signals.pop("illustrative", False)) if signals else None,
         # The day the signals were read (an importer's run, a catalog's check).
         "signals_as_of": c.day("signals_as_of"),
+        "packages": _facts(c, "packages"),
+        "remotes": _facts(c, "remotes"),
+        "imported_from": c.text("imported_from", 100),
     }
     # Raw signals and benchmarks become flat properties so Cypher can read them directly.
     for key, value in signals.items():
@@ -104,6 +112,19 @@ def validate_artifact(raw: RawRecord, decompose_fn: Any) -> ArtifactRecord:
         source=raw.source,
         line=raw.line,
     )
+
+
+def _facts(c: FieldChecker, name: str) -> list[str]:
+    """Up to 50 one-line texts (a package or a remote each): stored as a list of strings,
+    since a Neo4j property cannot hold a map."""
+    value = c.data.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        c.fail(name, f"must be a list, got {type_name(value)}")
+    if len(value) > 50:
+        c.fail(name, f"has {len(value)} items; the limit is 50")
+    return [c.ident(name, item, f"{name}[{i}]", required=True) for i, item in enumerate(value)]
 
 
 def _image_paths(c: FieldChecker) -> list[str]:
@@ -213,6 +234,7 @@ def validate_event(raw: RawRecord) -> EventRecord:
         event=kind,
         session=session,
         time=when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        origin=_origin(c),
         source=raw.source,
         line=raw.line,
     )
@@ -250,8 +272,22 @@ def validate_event(raw: RawRecord) -> EventRecord:
     return ev
 
 
+def _origin(c: FieldChecker) -> str | None:
+    """The event's `source`: sample, api or import:<name> (lower case), or None when absent."""
+    origin = c.text("source", MAX_EVENT_ORIGIN_CHARS)
+    if origin is not None and not EVENT_ORIGIN.fullmatch(origin):
+        c.fail(
+            "source",
+            "must be sample, api or import:<name> (<name> in lower-case letters, digits, "
+            f"'.', '_' or '-'); got {shown_value(origin)}",
+        )
+    return origin
+
+
 def _event_hash(ev: EventRecord) -> str:
-    """A stable id for an event given none: the same event loaded twice counts once."""
+    """A stable id for an event given none: the same event loaded twice counts once.
+    The origin is left out on purpose: where an event came from is not what it is, and ids
+    of events written before the field existed stay as they were."""
     key = json.dumps(
         [
             ev.query_id,

@@ -72,7 +72,8 @@ CALL (a, r) {
 }
 """
 
-# Evidence merges are set-like (OR, MAX, latest-by-time, union of event ids) so that loading
+# Evidence merges are set-like (OR, MAX, latest-by-time, union of event ids and of the events'
+# origins: sample, api, import:<name>) so that loading
 # the same events again, in any batching, leaves every property as it was.
 # With $stale, the Query is marked as the journal of a batched ingest: its evidence may be
 # ahead of its edges until the ingest's last step (or the next ingest) recomputes them.
@@ -92,7 +93,7 @@ MERGE (e:Evidence {key: r.key})
                 e.target_kind = r.target_kind, e.loser = r.loser, e.session = r.session,
                 e.clicked = r.clicked, e.dwell = r.dwell, e.feedback = r.feedback,
                 e.feedback_time = r.feedback_time, e.events = r.events[..$events_per_session],
-                e.first_seen = r.first_seen, e.last_seen = r.last_seen
+                e.origins = r.origins, e.first_seen = r.first_seen, e.last_seen = r.last_seen
   ON MATCH SET
     e.clicked = e.clicked OR r.clicked,
     e.dwell = CASE WHEN r.dwell > e.dwell THEN r.dwell ELSE e.dwell END,
@@ -105,6 +106,7 @@ MERGE (e:Evidence {key: r.key})
         THEN r.feedback_time ELSE e.feedback_time END,
     e.events = e.events + [x IN r.events WHERE NOT x IN e.events]
                           [..($events_per_session - size(e.events))],
+    e.origins = coalesce(e.origins, []) + [x IN r.origins WHERE NOT x IN coalesce(e.origins, [])],
     e.first_seen = CASE WHEN r.first_seen < e.first_seen THEN r.first_seen ELSE e.first_seen END,
     e.last_seen = CASE WHEN r.last_seen > e.last_seen THEN r.last_seen ELSE e.last_seen END
 """

@@ -463,6 +463,16 @@ def test_events_are_written_and_retries_change_nothing(client, graph_session):
     ]
     assert ids[0] == ids[1]
     assert _evidence(graph_session)["count"] == 5
+    # Events without a source are the API's; a client may say sample itself.
+    client.post("/events", json=_event(6, source="sample"), headers={"X-API-Key": KEY})
+    origins = {
+        r["session"]: r["origins"]
+        for r in graph_session.read(
+            "MATCH (e:Evidence {query: 'api test: classify my photos'}) "
+            "RETURN e.session AS session, e.origins AS origins"
+        )
+    }
+    assert origins["api-s-1"] == ["api"] and origins["api-s-6"] == ["sample"]
 
 
 @pytest.mark.parametrize(
@@ -474,6 +484,7 @@ def test_events_are_written_and_retries_change_nothing(client, graph_session):
         ([_event(9, event="feedback", value=7)], "value", 0),
         ([_event(9, event="dwell")], "seconds", 0),
         ([_event(9, colour="red")], "colour", 0),
+        ([_event(9), _event(9, source="Sample")], "source", 1),
         ([_event(9), _event(9, artifact="no-such-artifact")], "artifact", 1),
         ([_event(9), "not an object"], None, 1),
     ],

@@ -381,6 +381,20 @@ BAD_INPUTS = [
         "superseded_by",
         "only for status superseded",
     ),
+    (
+        "an event source nobody knows",
+        [json.dumps(artifact("x")), json.dumps(event("q", "x", "s1", source="crawler"))],
+        2,
+        "source",
+        "must be sample, api or import:<name>",
+    ),
+    (
+        "an event source over 100 characters",
+        [json.dumps(artifact("x")), json.dumps(event("q", "x", "s1", source="import:" + "a" * 94))],
+        2,
+        "source",
+        "limit is 100",
+    ),
     ("nested 1,000 levels", ["[" * 1000 + "]" * 1000], 1, None, "nested too deeply"),
     (
         "a value shown by its type, not its size",
@@ -513,3 +527,42 @@ def test_status_and_reading_date_are_stored(graph, tmp_path):
         "by": None,
         "as_of": "2026-11-01",
     }
+
+
+def test_event_source_is_kept_on_evidence_and_not_part_of_the_id(graph, tmp_path):
+    from unfragile.engine.records import RawRecord
+    from unfragile.engine.validation import validate_event
+
+    plain = event("find alpha", "alpha", "s1")
+    # Ids of events without a source are what they were before the field existed.
+    assert validate_event(RawRecord("f", 1, plain)).id == "5184bed5431b8196e4c7e22d"
+    assert validate_event(RawRecord("f", 1, {**plain, "source": "sample"})).id == (
+        "5184bed5431b8196e4c7e22d"
+    )
+    records = [
+        artifact("alpha"),
+        event("find alpha", "alpha", "s1", source="sample"),
+        event("find alpha", "alpha", "s1", "click", source="sample"),
+        event("find alpha", "alpha", "s2", source="import:metatool"),
+        event("find alpha", "alpha", "s3"),
+    ]
+    path = write_jsonl(tmp_path / "e.jsonl", records)
+    ingest(graph, path, show_progress=False)
+    rows = graph.read(
+        "MATCH (e:Evidence) RETURN e.session AS session, e.origins AS origins ORDER BY session"
+    )
+    assert [(r["session"], r["origins"]) for r in rows] == [
+        ("s1", ["sample"]),
+        ("s2", ["import:metatool"]),
+        ("s3", []),
+    ]
+    # The same session's events from another source add that source (a union), and
+    # loading them again changes nothing.
+    write_jsonl(
+        tmp_path / "api.jsonl",
+        [event("find alpha", "alpha", "s1", "dwell", seconds=40, source="api")],
+    )
+    ingest(graph, tmp_path / "api.jsonl", show_progress=False)
+    ingest(graph, tmp_path / "api.jsonl", show_progress=False)
+    origins = graph.read("MATCH (e:Evidence {session: 's1'}) RETURN e.origins AS o")[0]["o"]
+    assert origins == ["sample", "api"]

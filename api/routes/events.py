@@ -112,6 +112,10 @@ async def post_events(
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise ApiError(422, f"event {index}: must be a JSON object", None, index)
+        if item.get("source") is None:
+            # An event posted without a source is marked as the API's; a client may say
+            # `sample` (honest about synthetic events) or `import:<name>` itself.
+            item = {**item, "source": "api"}
         records.append(RawRecord(SOURCE, index, item))
     try:
         ids = [validate_event(r).id for r in records]
