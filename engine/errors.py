@@ -51,6 +51,7 @@ __all__ = [
     "QueryRefused",
     "QueryTimeout",
     "RankError",
+    "RemoteSourceError",
     "RenderError",
     "SameArtifact",
     "SearchError",
@@ -179,3 +180,17 @@ class ExploreError(InvalidInput):
 
 class UnknownExploration(ExploreError):
     """No saved exploration has the name asked for; the message lists the known ones."""
+
+
+# -- importers -------------------------------------------------------------------------------
+
+
+class RemoteSourceError(InvalidInput):
+    """A public source an importer reads (the Hugging Face Hub, a registry) failed or sent an
+    answer that cannot be read; batches already written stay, and a re-run continues."""
+
+    writes = False
+
+    def __init__(self, source: str, message: str, status: int | None = None):
+        InvalidInput.__init__(self, source, None, None, message)
+        self.status = status  # the HTTP status, when the source answered with one

@@ -6,6 +6,7 @@ from unfragile.api.cli.main import app
 # this order, so the imports keep it rather than the alphabet.
 # isort: off
 from unfragile.api.cli import data  # noqa: E402,F401
+from unfragile.api.cli import import_hub  # noqa: E402,F401
 from unfragile.api.cli import cypher  # noqa: E402,F401
 from unfragile.api.cli import search  # noqa: E402,F401
 from unfragile.api.cli import train  # noqa: E402,F401
