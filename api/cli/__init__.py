@@ -7,6 +7,7 @@ from unfragile.api.cli.main import app
 # isort: off
 from unfragile.api.cli import data  # noqa: E402,F401
 from unfragile.api.cli import import_hub  # noqa: E402,F401
+from unfragile.api.cli import import_registry  # noqa: E402,F401
 from unfragile.api.cli import cypher  # noqa: E402,F401
 from unfragile.api.cli import search  # noqa: E402,F401
 from unfragile.api.cli import train  # noqa: E402,F401
