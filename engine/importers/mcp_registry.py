@@ -97,6 +97,8 @@ class Fetcher:
                 raise InvalidInput(
                     url, None, None, f"the answer was cut short ({len(e.partial):,} bytes read)"
                 ) from None
+            except http.client.HTTPException as e:  # a malformed answer
+                raise InvalidInput(url, None, None, f"not a valid HTTP answer: {e!r}") from None
             except (urllib.error.URLError, OSError) as e:
                 reason = getattr(e, "reason", e)
                 raise InvalidInput(url, None, None, f"cannot read it: {reason}") from None
