@@ -458,6 +458,21 @@ def test_a_second_run_asks_only_for_what_changed_since(graph, cli, hub, tmp_path
     assert (again["listed"], again["imported"]) == (1, 0)
 
 
+def test_since_stops_at_the_day_and_a_later_run_without_it_fills_the_rest(
+    graph, cli, hub, tmp_path
+):
+    for repo_id in ("solo/no-card", "solo/private-thing"):
+        hub.models[repo_id]["lastModified"] = "2026-10-01T10:00:00.000Z"
+    out = report(run(cli, hub, tmp_path, "--since", "2026-10-10", "--json"))
+    assert (out["listed"], out["imported"], out["complete"]) == (11, 10, True)
+    assert "hf:solo:no-card" not in hub_ids(graph)
+    rest = report(run(cli, hub, tmp_path, "--json"))
+    assert (rest["imported"], rest["skipped"], rest["complete"]) == (2, 10, True)
+    assert len(hub_ids(graph)) == 12
+    bad = run(cli, hub, tmp_path, "--since", "yesterday")
+    assert bad.returncode == 2 and "not a date as YYYY-MM-DD" in bad.stderr
+
+
 def test_a_server_error_mid_listing_keeps_whole_batches_and_the_next_run_finishes(
     graph, cli, hub, tmp_path
 ):

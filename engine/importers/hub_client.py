@@ -149,9 +149,13 @@ class HubClient:
             raise RemoteSourceError(
                 hub, f"could not be read for {what}: {type(e).__name__}"
             ) from None
-        except ValueError:  # the body is not JSON, or not the shape the client knows
+        except ValueError:  # the body is not JSON
             raise RemoteSourceError(
                 hub, f"sent a response for {what} that is not valid JSON (cut short?)"
+            ) from None
+        except (KeyError, TypeError, AttributeError):  # JSON, but not the Hub's shape
+            raise RemoteSourceError(
+                hub, f"sent a response for {what} that is not in the shape of the Hub's API"
             ) from None
 
 

@@ -12,15 +12,17 @@ likes, a run is a snapshot of the top models; an unfinished one resumes at its p
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from unfragile.engine.decompose import decompose
 from unfragile.engine.errors import InvalidInput, RemoteSourceError
 from unfragile.engine.importers import hub_records as hr
 from unfragile.engine.importers.hub_client import HubClient, Listed, Model, hub_endpoint, iso
@@ -111,6 +113,10 @@ def import_models(
     return run.report
 
 
+# Base models named by a batch are fetched with it, and their bases, up to this many steps.
+MAX_GENERATIONS = 4
+
+
 class _Run:
     """One import: walks the listing, writes batches, saves the progress after each."""
 
@@ -130,8 +136,25 @@ class _Run:
         self.report = HubReport(up_to=self.state.up_to())
         self.catalog = _catalog_urls(graph)  # a Hub URL the catalog links to -> that artifact
         self.done: set[str] = set()  # repo ids written by this run
+        # Details and cards are read ahead, a few at a time, while the batch before is written.
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        self.ahead: dict[str, Future[Model | None]] = {}
+        self.closed: list[tuple[list[Listed], Listed | None, bool, str | None, bool]] = []
+        self.writing = False  # a batch is being written (a failure then stops at once)
 
     def go(self, batch_size: int, show_progress: bool) -> None:
+        try:
+            self._walk(batch_size, show_progress)
+        except RemoteSourceError:
+            if not self.writing:  # the listing failed: the batches it completed still go in
+                while self.closed:
+                    self._commit(*self.closed[0])
+                    self.closed.pop(0)
+            raise
+        finally:  # what was read ahead for later batches is not waited for
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _walk(self, batch_size: int, show_progress: bool) -> None:
         f = self.filters
         ranked = f.sort != "lastModified"
         resume_at = self.state.position(f.sort) if ranked else 0
@@ -152,7 +175,7 @@ class _Run:
                 # Sorted by lastModified, a full batch is written once a model with another
                 # lastModified comes, so what it covers is exactly "newer than that model".
                 if len(pending) >= batch_size and item.modified != pending[-1].modified:
-                    self._commit(pending, top, item, ranked)
+                    self._close(pending, top, item, ranked)
                     pending = []
                 older = since is not None and item.modified is not None and item.modified < since
                 if not ranked and (older or self.state.reached_floor(item.modified, since)):
@@ -166,20 +189,23 @@ class _Run:
                 skip = skip or item.repo_id in self.done  # written already, as a base model
                 if not (skip or older):
                     pending.append(item)
+                    self.ahead.setdefault(
+                        item.repo_id, self.pool.submit(self.client.model, item.repo_id)
+                    )
                     taken += 1
                     bar.update(1)
                     limited = f.limit is not None and taken >= f.limit
                 if ranked and (len(pending) >= batch_size or limited):
-                    self._commit(pending, top, item, ranked)
+                    self._close(pending, top, item, ranked)
                     pending = []
                     if limited:
                         break
-            self._commit(pending, top, end, ranked, final=True)
+            self._close(pending, top, end, ranked, final=True)
         # A ranked run is a snapshot, done once its top models are in; sorted by lastModified,
         # a run stopped by --limit leaves the older changes to the next run.
         self.report.complete = ranked or end is None or not limited
 
-    def _commit(
+    def _close(
         self,
         batch: list[Listed],
         top: str | None,
@@ -187,8 +213,20 @@ class _Run:
         ranked: bool,
         final: bool = False,
     ) -> None:
+        """A batch is complete: write the one before it, whose details were read meanwhile
+        (all that is left, at the end)."""
+        self.closed.append((batch, end, final, top, ranked))
+        while len(self.closed) > (0 if final else 1):
+            self._commit(*self.closed[0])
+            self.closed.pop(0)
+
+    def _commit(
+        self, batch: list[Listed], end: Listed | None, final: bool, top: str | None, ranked: bool
+    ) -> None:
         if batch:
+            self.writing = True
             self._write(batch)
+            self.writing = False
             self.report.batches += 1
         if ranked:
             self.state.set_position(
@@ -224,7 +262,9 @@ class _Run:
                 records.append(RawRecord(f"huggingface:{repo_id}", 1, record))
         if records:
             try:
-                result = ingest(self.graph, records=records, show_progress=False)
+                # Validation and writing each decompose a description: once is enough.
+                once = functools.lru_cache(maxsize=None)(decompose)
+                result = ingest(self.graph, records=records, show_progress=False, decompose_fn=once)
             except RemoteSourceError:
                 raise
             except InvalidInput as e:  # a record the checks refuse: the Hub sent odd data
@@ -238,27 +278,34 @@ class _Run:
         self.done.update(found)
 
     def _fetch(self, repo_ids: list[str]) -> dict[str, Model | None]:
-        todo = [r for r in dict.fromkeys(repo_ids) if r not in self.done]
-        if len(todo) <= 1 or self.workers <= 1:
-            return {r: self.client.model(r) for r in todo}
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            return dict(zip(todo, pool.map(self.client.model, todo), strict=True))
+        """Details and card of each model not written yet: read ahead, or read now."""
+        futures = {}
+        for r in dict.fromkeys(repo_ids):
+            future = self.ahead.pop(r, None)
+            if r not in self.done:
+                futures[r] = future or self.pool.submit(self.client.model, r)
+        return {r: future.result() for r, future in futures.items()}
 
     def _add_bases(self, found: dict[str, Model | None]) -> None:
         """Fetch the base models the batch names that neither it, the catalog nor the graph
-        holds, so DERIVED_FROM links land; a base's own bases are linked only if known."""
-        wanted = {b for m in found.values() if m for b in hr.base_models(m.info)}
-        lower = {r.lower() for r in found}
-        wanted = {
-            b
-            for b in wanted
-            if b.lower() not in lower and hr.url_key(hr.hub_url(b)) not in self.catalog
-        }
-        in_graph = store.existing_artifacts(self.graph, sorted(hr.artifact_id(b) for b in wanted))
-        wanted = {b for b in wanted if hr.artifact_id(b) not in in_graph}
-        for model in self._fetch(sorted(wanted)).values():
-            if model is not None:
-                found[model.info.id] = model
+        holds, and theirs in turn (a few generations), so DERIVED_FROM links land."""
+        asked: set[str] = set()
+        for _ in range(MAX_GENERATIONS):
+            named = {b for m in found.values() if m for b in hr.base_models(m.info)}
+            lower = {r.lower() for r in found}
+            wanted = {
+                b
+                for b in named - asked
+                if b.lower() not in lower and hr.url_key(hr.hub_url(b)) not in self.catalog
+            }
+            held = store.existing_artifacts(self.graph, sorted(hr.artifact_id(b) for b in wanted))
+            wanted = {b for b in wanted if hr.artifact_id(b) not in held}
+            if not wanted:
+                return
+            asked |= wanted
+            for model in self._fetch(sorted(wanted)).values():
+                if model is not None:
+                    found[model.info.id] = model
 
     def _id_of(self, repo_id: str, in_batch: set[str], known: set[str]) -> str | None:
         catalog = self.catalog.get(hr.url_key(hr.hub_url(repo_id)))
