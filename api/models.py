@@ -52,6 +52,11 @@ class Evidence(BaseModel):
     count: int | None
     confidence: float
     capability: str | None
+    sample_sessions: int = Field(
+        0,
+        description="How many of `sessions` hold sample events (source `sample`): "
+        "all of them means this evidence is a sample, not real searches.",
+    )
 
 
 class SearchResult(BaseModel):
@@ -146,10 +151,32 @@ class AlternativeEdge(BaseModel):
 class Artifact(BaseModel):
     id: str
     record: dict[str, Any] = Field(description="The catalog fields as stored in the graph.")
+    signals: dict[str, Any] = Field(
+        description="Popularity figures (downloads, likes, api_calls, ...): read them with "
+        "signals_illustrative and signals_as_of."
+    )
+    signals_illustrative: bool = Field(
+        description="True when the record marks its figures as illustrative, not measured."
+    )
+    signals_as_of: str | None = Field(description="The day the figures were read, if recorded.")
+    benchmarks: dict[str, Any] = Field(description="Benchmark results as recorded.")
     scores: Scores
+    evidence: dict[str, int] = Field(
+        description="The sessions behind its search evidence (`sessions`) and how many of "
+        "them are sample events (`sample_sessions`, events whose source is sample)."
+    )
+    adoption_basis: str = Field(description="What adoption rests on, as pages say it.")
+    quality_basis: str = Field(
+        description="Where quality comes from: 'benchmarks: MMLU, ...', 'record checklist' or "
+        "'preferences (...)'; empty before ranking."
+    )
     capabilities: list[Capability]
     alternatives: list[AlternativeEdge] = Field(
         description="Its first five alternatives (ALTERNATIVE_TO), in their stored order."
+    )
+    catalog_as_of: str | None = Field(
+        None,
+        description="The newest released, updated or signals_as_of day among the artifacts.",
     )
 
 
@@ -177,6 +204,11 @@ class LeaderboardRow(BaseModel):
     match_graph: float | None
     freshness: float | None
     times_matched: int | None
+    signals_illustrative: bool = Field(
+        description="True when the popularity figures behind adoption are illustrative."
+    )
+    signals_as_of: str | None = Field(description="The day those figures were read, if known.")
+    quality_basis: str = Field(description="Where quality comes from, as pages say it.")
 
 
 class Leaderboard(BaseModel):
@@ -184,6 +216,10 @@ class Leaderboard(BaseModel):
     top: int
     ranked: int = Field(description="How many artifacts carry an UnfragileRank.")
     rows: list[LeaderboardRow]
+    catalog_as_of: str | None = Field(
+        None,
+        description="The newest released, updated or signals_as_of day among the artifacts.",
+    )
 
 
 class ComparePage(BaseModel):
@@ -196,6 +232,17 @@ class ComparePage(BaseModel):
     table: list[dict[str, Any]]
     capabilities: dict[str, Any]
     something_different: dict[str, Any]
+    benchmarks: dict[str, list[str]] = Field(
+        description="Benchmarks both report (contrasted in the table) and each one's others."
+    )
+    notes: list[str] = Field(
+        description="What a reader must know: illustrative figures, quality from different "
+        "sources, no benchmark in common."
+    )
+    catalog_as_of: str | None = Field(
+        None,
+        description="The newest released, updated or signals_as_of day among the artifacts.",
+    )
 
 
 # -- events --------------------------------------------------------------------------------

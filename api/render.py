@@ -10,6 +10,13 @@ from urllib.parse import urlencode
 
 import jinja2
 
+from unfragile.engine.figures import (
+    adoption_basis,
+    benchmark_label,
+    figures_note,
+    quality_basis,
+    signal_label,
+)
 from unfragile.engine.records import KINDS, MODALITIES, PRICING
 from unfragile.engine.verdict import LABELS, SUBSCORES, shown
 
@@ -48,9 +55,14 @@ env.globals.update(
     shown=shown,
     STYLESHEET=STYLESHEET,
     link=link,
+    figures_note=figures_note,
+    quality_basis=quality_basis,
+    adoption_basis=adoption_basis,
 )
 env.filters["num"] = lambda v, digits=3: "–" if v is None else f"{float(v):.{digits}f}"
 env.filters["md"] = md_cell
+env.filters["signal_name"] = signal_label
+env.filters["benchmark_name"] = benchmark_label
 
 
 def compare_html(page: dict[str, Any], standalone: bool = False) -> str:

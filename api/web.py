@@ -39,8 +39,10 @@ from unfragile.engine.errors import (
     SearchError,
     UnknownArtifact,
 )
+from unfragile.engine.figures import evidence_note
 from unfragile.engine.records import KINDS, MODALITIES, PRICING
 from unfragile.engine.search import Filters
+from unfragile.engine.search_terms import label_evidence
 
 log = logging.getLogger(__name__)
 
@@ -255,11 +257,53 @@ def search_page(request: Request, svc: ServicesDep) -> Response:
         form=form,
         heading=heading,
         anchor=anchor,
-        results=None if answer is None else [r.as_dict() for r in answer.results],
+        results=None if answer is None else [_with_why(r.as_dict()) for r in answer.results],
         understood=None if answer is None else answer.understood,
         no_good_match=answer is not None and answer.no_good_match,
         error=None,
+        catalog_as_of=_as_of(svc, needed=answer is not None),
     )
+
+
+def _with_why(result: dict[str, Any]) -> dict[str, Any]:
+    """The result with `why`: its evidence rows grouped one line per past search (a search
+    may have led to the artifact and to one of its capabilities: one line, both targets), each
+    saying whether its sessions are sample events; the heading counts these lines."""
+    lines: dict[str, dict[str, Any]] = {}
+    for e in result["evidence"]:
+        line = lines.setdefault(
+            e["query"], {"query": e["query"], "targets": [], "sessions": 0, "samples": 0}
+        )
+        line["targets"].append(e)
+        line["sessions"] += e["sessions"] or 0
+        line["samples"] += e.get("sample_sessions") or 0
+    why = list(lines.values())
+    for line in why:
+        line["sample"] = (
+            "all"
+            if line["samples"] and line["samples"] >= line["sessions"]
+            else "some"
+            if line["samples"]
+            else ""
+        )
+    samples = sum(1 for line in why if line["sample"])
+    result["why"] = why
+    result["why_samples"] = (
+        "all" if why and samples == len(why) else f"{samples}" if samples else ""
+    )
+    return result
+
+
+def _as_of(svc: Services, needed: bool = True) -> str | None:
+    """'Catalog as of' for the footer. The bare search box works without Neo4j (`needed`
+    false): then an unreachable graph only leaves the date out."""
+    try:
+        return svc.catalog().as_of()
+    except GraphUnavailable:
+        if needed:
+            raise
+        svc.lost()
+        return None
 
 
 def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]:
@@ -285,10 +329,12 @@ def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]
             record = _record(svc.catalog(), alternatives_to)
             anchor = {"id": alternatives_to, "name": record.name}
             answer = svc.search().ask_alternatives(alternatives_to, k, filters)
+            label_evidence(svc.graph(), answer.results)
             return answer, f"Alternatives to {anchor['name']}", anchor
         if "q" in params:
             literal = _yes_no("literal", form["literal"]) or False
             answer = svc.search().ask(form["q"], k, filters, literal=literal)
+            label_evidence(svc.graph(), answer.results)
             top = answer.results[0] if answer.results else None
             anchor = {"id": top.artifact, "name": top.name} if top else None
             return answer, f"Results for “{form['q'].strip()}”", anchor
@@ -303,12 +349,6 @@ def artifact_page(request: Request, artifact_id: str, svc: ServicesDep) -> Respo
     """One artifact: its record, UnfragileRank with interval and sub-scores, capabilities."""
     row = _record(svc.catalog(), artifact_id)
     props = row.props
-    # Ingest records which signal_* / benchmark_* properties exist in signal_names and
-    # benchmark_names; "illustrative" is a flag about the figures, not a figure.
-    signals = {
-        n: props.get(f"signal_{n}") for n in props.get("signal_names") or [] if n != "illustrative"
-    }
-    benchmarks = {n: props.get(f"benchmark_{n}") for n in props.get("benchmark_names") or []}
     url = props.get("url") or ""
     return render(
         request,
@@ -317,9 +357,10 @@ def artifact_page(request: Request, artifact_id: str, svc: ServicesDep) -> Respo
         a=props,
         capabilities=row.capabilities,
         alternatives=row.alternatives,
-        signals=signals,
-        illustrative=bool(props.get("signal_illustrative")),
-        benchmarks=benchmarks,
+        # The figures always travel with their labels (illustrative, as of a day).
+        figures=row.figures(),
+        evidence_note=evidence_note(row.evidence),
+        catalog_as_of=_as_of(svc),
         # Only web links become links: no javascript: or data: URLs from the catalog.
         url=url if url.lower().startswith(("https://", "http://")) else None,
     )
@@ -365,7 +406,13 @@ def leaderboard_page(request: Request, svc: ServicesDep) -> Response:
     board = svc.catalog().leaderboard(kind, top)
     ranked = board.ranked > 0
     return render(
-        request, "leaderboard.html", rows=board.rows, kind=kind or "", top=top, ranked=ranked
+        request,
+        "leaderboard.html",
+        rows=board.rows,
+        kind=kind or "",
+        top=top,
+        ranked=ranked,
+        catalog_as_of=_as_of(svc),
     )
 
 

@@ -3,10 +3,11 @@ resolving a name, alternatives, existence and counts; no front end reads the gra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from unfragile.engine.errors import AmbiguousName, MissingName, UnknownArtifact
+from unfragile.engine.figures import quality_basis
 from unfragile.engine.names import Names
 from unfragile.graph import projection, retrieval, store
 from unfragile.graph.connection import Graph
@@ -24,10 +25,43 @@ class ArtifactPage:
     props: dict[str, Any]
     capabilities: list[dict[str, Any]]
     alternatives: list[dict[str, Any]]
+    # The sessions behind its evidence, and how many of them are sample events.
+    evidence: dict[str, int] = field(default_factory=lambda: {"sessions": 0, "sample_sessions": 0})
 
     @property
     def name(self) -> str:
         return self.props.get("name") or self.id
+
+    @property
+    def signals(self) -> dict[str, Any]:
+        """The popularity figures as recorded (downloads, likes, api_calls, ...)."""
+        names = self.props.get("signal_names") or []
+        return {n: self.props.get(f"signal_{n}") for n in names if n != "illustrative"}
+
+    @property
+    def signals_illustrative(self) -> bool:
+        """True when the record marks its figures as illustrative (not measured)."""
+        return bool(self.props.get("signals_illustrative"))
+
+    @property
+    def signals_as_of(self) -> str | None:
+        """The day the figures were read, when the record says."""
+        return self.props.get("signals_as_of")
+
+    @property
+    def benchmarks(self) -> dict[str, Any]:
+        names = self.props.get("benchmark_names") or []
+        return {n: self.props.get(f"benchmark_{n}") for n in names}
+
+    def figures(self) -> dict[str, Any]:
+        """What every front end shows of the figures, with their labels (never one without
+        the other): signals, whether they are illustrative, their day, and benchmarks."""
+        return {
+            "signals": self.signals,
+            "signals_illustrative": self.signals_illustrative,
+            "signals_as_of": self.signals_as_of,
+            "benchmarks": self.benchmarks,
+        }
 
 
 @dataclass(frozen=True)
@@ -49,13 +83,21 @@ class Catalog:
         row = projection.artifact_page(self.graph, artifact_id)
         if row is None:
             return None
-        return ArtifactPage(artifact_id, row["props"], row["capabilities"], row["alternatives"])
+        return ArtifactPage(
+            artifact_id,
+            row["props"],
+            row["capabilities"],
+            row["alternatives"],
+            retrieval.artifact_evidence_sources(self.graph, artifact_id),
+        )
 
     def exists(self, artifact_id: str) -> bool:
         return bool(retrieval.artifacts(self.graph, [artifact_id]))
 
     def leaderboard(self, kind: str | None, top: int) -> Leaderboard:
         rows = projection.leaderboard(self.graph, kind, top)
+        for r in rows:
+            r["quality_basis"] = quality_basis(r)
         return Leaderboard(rows, projection.ranked_count(self.graph))
 
     def candidates(self, text: str) -> list[dict[str, Any]]:
@@ -113,6 +155,12 @@ class Catalog:
         from unfragile.engine.compare import build_page
 
         return build_page(self.graph, a_text, b_text)
+
+    def as_of(self) -> str | None:
+        """'Catalog as of': the newest released, updated or signals_as_of day among the
+        artifacts — the data's own newest date, not the day it was loaded (loading an old
+        file today would claim a freshness it does not have); None for an empty catalog."""
+        return projection.catalog_as_of(self.graph)
 
     def counts(self) -> dict[str, int]:
         """Artifacts, capabilities, queries, match edges and images."""

@@ -7,6 +7,13 @@ from typing import Any
 
 from unfragile.engine.catalog import Catalog
 from unfragile.engine.errors import NotRanked, SameArtifact, UnknownArtifact
+from unfragile.engine.figures import (
+    adoption_basis,
+    benchmark_label,
+    evidence_note,
+    quality_basis,
+    signals_text,
+)
 from unfragile.engine.verdict import LABELS, SUBSCORES, decide, shown
 from unfragile.graph.connection import Graph
 
@@ -24,6 +31,9 @@ def _side(catalog: Catalog, artifact_id: str) -> dict[str, Any]:
         )
     caps = row.capabilities
     return {
+        **row.figures(),
+        "adoption_basis": adoption_basis(p),
+        "quality_basis": quality_basis(p),
         "id": artifact_id,
         "name": p.get("name") or artifact_id,
         "kind": p.get("kind"),
@@ -35,6 +45,8 @@ def _side(catalog: Catalog, artifact_id: str) -> dict[str, Any]:
         "scores": {s: p.get(s) for s in SUBSCORES},
         "quality_source": p.get("quality_source"),
         "times_matched": p.get("times_matched") or 0,
+        "evidence": row.evidence,
+        "evidence_note": evidence_note(row.evidence),
         "capabilities_count": len(caps),
         "alternatives": row.alternatives,
         "_capabilities": caps,
@@ -50,11 +62,15 @@ def build_page(
     if a_id == b_id:
         raise SameArtifact("B", f"both names are {a_id!r}: compare two different artifacts")
     a, b = _side(catalog, a_id), _side(catalog, b_id)
+    # Quality numbers from different sources (a checklist and benchmarks, or two benchmark
+    # sets) are not measured on the same things: the verdict does not weigh one against the
+    # other (the table shows both, and a note says why).
+    apart = {"quality": None} if a["quality_basis"] != b["quality_basis"] else {}
     v = decide(
         a["name"],
-        {"unfragile_rank": a["unfragile_rank"], **a["scores"]},
+        {"unfragile_rank": a["unfragile_rank"], **a["scores"], **apart},
         b["name"],
-        {"unfragile_rank": b["unfragile_rank"], **b["scores"]},
+        {"unfragile_rank": b["unfragile_rank"], **b["scores"], **apart},
     )
     capabilities = {}
     for key, side in (("a", a), ("b", b)):
@@ -87,10 +103,25 @@ def build_page(
         ),
     ]
     for s in SUBSCORES:
-        fa, fb = shown(a["scores"][s]), shown(b["scores"][s])
-        if s == "quality":
-            fa, fb = f"{fa} ({a['quality_source']})", f"{fb} ({b['quality_source']})"
+        fa, fb = (_score(side, s) for side in (a, b))
         table.append(row(LABELS[s].capitalize(), fa, fb))
+        if s == "adoption":
+            table.append(
+                row(
+                    "Popularity figures",
+                    *(
+                        signals_text(x["signals"], x["signals_illustrative"], x["signals_as_of"])
+                        for x in (a, b)
+                    ),
+                )
+            )
+    common = [n for n in a["benchmarks"] if n in b["benchmarks"]]
+    for name in common:
+        table.append(
+            row(f"Benchmark {benchmark_label(name)}", a["benchmarks"][name], b["benchmarks"][name])
+        )
+    if not common and (a["benchmarks"] or b["benchmarks"]):
+        table.append(row("Benchmarks in common", *(_unshared(x) for x in (a, b))))
     table += [
         row("Pricing", a["pricing"], b["pricing"]),
         row(
@@ -98,7 +129,7 @@ def build_page(
             f"{a['capabilities_count']} decomposed",
             f"{b['capabilities_count']} decomposed",
         ),
-        row("Times matched", a["times_matched"], b["times_matched"]),
+        row("Times matched", *(_matched(x) for x in (a, b))),
     ]
     return {
         "title": f"{a['name']} vs {b['name']}",
@@ -106,6 +137,13 @@ def build_page(
         "b": b,
         "verdict": v.as_dict(),
         "table": table,
+        "benchmarks": {
+            "common": common,
+            "only_a": [n for n in a["benchmarks"] if n not in common],
+            "only_b": [n for n in b["benchmarks"] if n not in common],
+        },
+        "notes": _notes(a, b, common),
+        "catalog_as_of": catalog.as_of(),
         "capabilities": capabilities,
         "something_different": {
             "text": "Search for artifacts that do what either of these does:",
@@ -115,3 +153,46 @@ def build_page(
             ],
         },
     }
+
+
+def _score(side: dict[str, Any], name: str) -> str:
+    value = side["scores"][name]
+    if value is None:
+        return "unknown (no figures)" if name == "adoption" else "unknown"
+    if name == "quality":
+        return f"{shown(value)} ({side['quality_basis'] or side['quality_source']})"
+    return str(shown(value))
+
+
+def _matched(side: dict[str, Any]) -> str:
+    note = side["evidence_note"]
+    return f"{side['times_matched']} ({note})" if note else str(side["times_matched"])
+
+
+def _unshared(side: dict[str, Any]) -> str:
+    names = [benchmark_label(n) for n in side["benchmarks"]]
+    return f"none (reports {', '.join(names)})" if names else "none (reports none)"
+
+
+def _notes(a: dict[str, Any], b: dict[str, Any], common: list[str]) -> list[str]:
+    """What a reader must know to read the table: the page says it in words."""
+    notes = []
+    illustrative = [x["name"] for x in (a, b) if x["signals_illustrative"]]
+    if illustrative:
+        whose = " and ".join(illustrative)
+        notes.append(
+            f"The popularity figures of {whose} are illustrative (not measured); adoption "
+            "is computed from them all the same."
+        )
+    sources = (a["quality_basis"], b["quality_basis"])
+    if sources[0] != sources[1]:
+        notes.append(
+            f"Quality comes from different sources ({sources[0]} vs {sources[1]}): the two "
+            "numbers are not measured on the same things, so the verdict does not compare them."
+        )
+    if a["benchmarks"] and b["benchmarks"] and not common:
+        notes.append("They report no benchmark in common, so none is contrasted here.")
+    elif common:
+        listed = ", ".join(benchmark_label(n) for n in common)
+        notes.append(f"Benchmarks are contrasted only where both report them: {listed}.")
+    return notes

@@ -8,7 +8,7 @@ from typing import Any
 from unfragile.engine.errors import SearchError
 from unfragile.engine.intent import Understanding
 from unfragile.engine.ranker import DEFAULT_WEIGHTS
-from unfragile.engine.records import KINDS, MODALITIES, PRICING
+from unfragile.engine.records import KINDS, MODALITIES, PRICING, normalise_query
 from unfragile.engine.settings import MAX_QUERY_CHARS
 from unfragile.graph import retrieval
 from unfragile.graph.connection import Graph
@@ -111,6 +111,23 @@ class Answer:
             "ranker": self.scorer,
             "results": [r.as_dict() for r in self.results],
         }
+
+
+def label_evidence(graph: Graph, results: list[Result]) -> None:
+    """Say, on each evidence row shown, how many of its sessions are sample events
+    (`sample_sessions`, events whose `source` is sample): one read for the rows shown."""
+    pairs = {
+        (normalise_query(e["query"]), e.get("capability") or r.artifact, r.artifact)
+        for r in results
+        for e in r.evidence
+    }
+    found = retrieval.evidence_samples(
+        graph, [{"query": q, "target": t, "artifact": a} for q, t, a in sorted(pairs)]
+    )
+    for r in results:
+        for e in r.evidence:
+            key = (normalise_query(e["query"]), e.get("capability") or r.artifact)
+            e["sample_sessions"] = found.get(key, 0)
 
 
 def check_providers(graph: Graph, filters: Filters) -> None:

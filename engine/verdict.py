@@ -57,6 +57,8 @@ def decide(a_name: str, a: dict[str, Any], b_name: str, b: dict[str, Any]) -> Ve
     b_leads: list[str] = []
     ties: list[str] = []
     for s in SUBSCORES:
+        if a.get(s) is None or b.get(s) is None:
+            continue  # unknown on one side (adoption without figures): not compared
         va, vb = shown(a.get(s)), shown(b.get(s))
         (a_leads if va > vb else b_leads if vb > va else ties).append(s)
     return Verdict(

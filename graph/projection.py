@@ -155,12 +155,21 @@ WHERE a.unfragile_rank IS NOT NULL AND ($kind IS NULL OR a.kind = $kind)
 RETURN a.id AS id, a.name AS name, a.kind AS kind, a.unfragile_rank AS unfragile_rank,
        a.rank_low AS rank_low, a.rank_high AS rank_high, a.adoption AS adoption,
        a.quality AS quality, a.quality_source AS quality_source, a.ecosystem AS ecosystem,
-       a.match_graph AS match_graph, a.freshness AS freshness, a.times_matched AS times_matched
+       a.match_graph AS match_graph, a.freshness AS freshness, a.times_matched AS times_matched,
+       coalesce(a.signals_illustrative, false) AS signals_illustrative,
+       a.signals_as_of AS signals_as_of, coalesce(a.benchmark_names, []) AS benchmark_names
 ORDER BY a.unfragile_rank DESC, a.match_graph DESC, a.id
 LIMIT $top
 """
 
 RANKED_COUNT = "MATCH (a:Artifact) WHERE a.unfragile_rank IS NOT NULL RETURN count(a) AS n"
+
+# The newest day the catalog's own data carries (dates are stored as YYYY-MM-DD text).
+CATALOG_AS_OF = """
+MATCH (a:Artifact)
+WITH max(a.released) AS released, max(a.updated) AS updated, max(a.signals_as_of) AS read
+RETURN [d IN [released, updated, read] WHERE d IS NOT NULL] AS days
+"""
 
 # Name resolution, cheapest first: the id (unique index), the lower-case name (index), then
 # case-insensitive id and substring scans only when those find nothing.
@@ -345,6 +354,12 @@ def leaderboard(graph: Graph, kind: str | None, top: int) -> list[dict[str, Any]
 
 def ranked_count(graph: Graph) -> int:
     return graph.read(RANKED_COUNT)[0]["n"]
+
+
+def catalog_as_of(graph: Graph) -> str | None:
+    """The newest released, updated or signals_as_of day among the artifacts; None if none."""
+    days = graph.read(CATALOG_AS_OF)[0]["days"]
+    return max(days) if days else None
 
 
 def resolve(graph: Graph, text: str) -> list[dict[str, Any]]:

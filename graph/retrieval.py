@@ -102,6 +102,30 @@ ORDER BY query, artifact
 
 LATEST_EVIDENCE = "MATCH (:Query)-[m:MATCHED]->() RETURN max(m.last_seen) AS latest"
 
+# How many sessions of each shown MATCHED edge are sample events (read for the few rows a
+# page shows, not during ranking); p.target is the capability, or the artifact itself.
+EVIDENCE_SAMPLES = """
+UNWIND $pairs AS p
+MATCH (q:Query {id: p.query})-[m:MATCHED]->(t)
+WHERE t.id = p.target AND coalesce(t.artifact, t.id) = p.artifact
+RETURN p.query AS query, p.target AS target, m.sessions AS sessions,
+       coalesce(m.sample_sessions, 0) AS sample_sessions
+"""
+
+# The sessions behind an artifact's evidence (to it or its capabilities), and how many of them
+# hold sample events.
+ARTIFACT_EVIDENCE_SOURCES = """
+MATCH (a:Artifact {id: $id})
+OPTIONAL MATCH (a)-[:HAS_CAPABILITY]->(c:Capability)
+WITH a, collect(c.id) AS capabilities
+UNWIND [a.id] + capabilities AS target
+MATCH (e:Evidence {target: target})
+WHERE e.target_kind IN ['Artifact', 'Capability']
+WITH e.session AS session, max(CASE WHEN 'sample' IN coalesce(e.origins, []) THEN 1 ELSE 0 END)
+     AS sample
+RETURN count(session) AS sessions, coalesce(sum(sample), 0) AS sample_sessions
+"""
+
 FILTER_VALUES = """
 CALL () { MATCH (o:Organization) RETURN collect(o.name) AS providers }
 RETURN providers
@@ -162,7 +186,9 @@ def _hot_read(graph: Graph, query: str, **params: Any) -> list[dict[str, Any]]:
         entry = held[id(graph.driver)] = (graph.driver, session)
     try:
         with graph._translate():
-            return [r.data() for r in entry[1].run(query, params)]
+            # dict(record), not record.data(): these reads return plain maps and lists, and
+            # data()'s recursive conversion cost ~1 ms a search on the evidence rows.
+            return [dict(r) for r in entry[1].run(query, params)]
     except BaseException:
         held.pop(id(graph.driver), None)
         with contextlib.suppress(Exception):  # discarded after a failure either way
@@ -176,6 +202,22 @@ def evidence_and_stamp(
     """MATCHED edges of `query_ids` and (artifacts, capabilities, matched edges) counts."""
     row = _hot_read(graph, EVIDENCE_AND_STAMP, queries=query_ids)[0]
     return row["edges"], (row["artifacts"], row["capabilities"], row["matched"])
+
+
+def evidence_samples(graph: Graph, pairs: list[dict[str, str]]) -> dict[tuple[str, str], int]:
+    """{(query id, target id): sample sessions} for these {query, target, artifact} pairs."""
+    if not pairs:
+        return {}
+    return {
+        (r["query"], r["target"]): r["sample_sessions"]
+        for r in graph.read(EVIDENCE_SAMPLES, pairs=pairs)
+    }
+
+
+def artifact_evidence_sources(graph: Graph, artifact_id: str) -> dict[str, int]:
+    """{sessions, sample_sessions} behind the evidence of one artifact and its capabilities."""
+    rows = graph.read(ARTIFACT_EVIDENCE_SOURCES, id=artifact_id)
+    return rows[0] if rows else {"sessions": 0, "sample_sessions": 0}
 
 
 def latest_evidence(graph: Graph) -> str | None:

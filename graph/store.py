@@ -112,6 +112,7 @@ MERGE (e:Evidence {key: r.key})
 """
 
 # The MATCHED edge is a pure function of its Evidence nodes, recomputed for touched pairs.
+# sample_sessions: how many of its sessions hold events whose source is `sample` (pages say so).
 REFRESH_MATCHED = """
 UNWIND $pairs AS p
 MATCH (q:Query {id: p.query_id})
@@ -123,14 +124,15 @@ CALL (p) {
          sum(e.dwell) AS dwell,
          sum(CASE WHEN e.dwell >= $long_dwell_s THEN 1 ELSE 0 END) AS long_dwells,
          sum(e.feedback) AS feedback,
+         sum(CASE WHEN 'sample' IN coalesce(e.origins, []) THEN 1 ELSE 0 END) AS samples,
          min(e.first_seen) AS first_seen, max(e.last_seen) AS last_seen
 }
-WITH q, t, sessions, events, clicks, dwell, long_dwells, feedback, first_seen, last_seen,
+WITH q, t, sessions, events, clicks, dwell, long_dwells, feedback, first_seen, last_seen, samples,
      sessions * $w_session + clicks * $w_click + long_dwells * $w_long_dwell
        + feedback * $w_feedback AS z
 MERGE (q)-[m:MATCHED]->(t)
 SET m.count = events, m.sessions = sessions, m.clicks = clicks, m.dwell = dwell,
-    m.long_dwells = long_dwells, m.feedback = feedback,
+    m.long_dwells = long_dwells, m.feedback = feedback, m.sample_sessions = samples,
     m.first_seen = first_seen, m.last_seen = last_seen,
     m.confidence = CASE WHEN z <= 0 THEN 0.0 ELSE 1.0 - exp(-z / $confidence_scale) END
 """

@@ -77,10 +77,14 @@ def leaderboard(
         typer.echo(json.dumps(rows))
         return
     for n, r in enumerate(rows, start=1):
+        # Unknown adoption (no figures) says so; illustrative figures are marked.
+        adoption = "unknown" if r["adoption"] is None else f"{r['adoption']:.0f}"
+        if r.get("signals_illustrative"):
+            adoption += " (illustrative figures)"
         typer.echo(
             f"{n:>3}. {r['unfragile_rank']:>3} [{r['rank_low']}-{r['rank_high']}]  "
-            f"{r['name']} ({r['id']}, {r['kind']})  adoption {r['adoption']:.0f}  "
-            f"quality {r['quality']:.0f} ({r['quality_source']})  ecosystem "
+            f"{r['name']} ({r['id']}, {r['kind']})  adoption {adoption}  "
+            f"quality {r['quality']:.0f} ({r['quality_basis']})  ecosystem "
             f"{r['ecosystem']:.0f}  match graph {r['match_graph']:.0f}  freshness "
             f"{r['freshness']:.0f}  matched {r['times_matched']}"
         )

@@ -148,6 +148,7 @@ def _search_here(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
     """Answer in this process (loading the text model), in GET /search's response shape."""
     from unfragile.engine.db import open_graph
     from unfragile.engine.search import SearchEngine, check_providers
+    from unfragile.engine.search_terms import label_evidence
 
     filters = _filters(request)
     filters.check()
@@ -165,6 +166,7 @@ def _search_here(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
             )
         else:
             answer = engine.ask_alternatives(request["alternatives_to"], k, filters)
+        label_evidence(graph, answer.results)
     applied = {name: request[name] for name in (*FILTERS, "alternatives_to") if name in request}
     return {"k": k, "filters": applied, **answer.as_dict()}
 
@@ -223,9 +225,17 @@ def render(answer: dict[str, Any]) -> list[str]:
             lines.append(
                 f'    searched as "{e["query"]}" (similarity {e["similarity"]:.2f}, '
                 f"{e['sessions']} session{'s' * (e['sessions'] != 1)}, "
-                f"{e['clicks']} click{'s' * (e['clicks'] != 1)})"
+                f"{e['clicks']} click{'s' * (e['clicks'] != 1)})" + _sample_note(e)
             )
     return lines
+
+
+def _sample_note(e: dict[str, Any]) -> str:
+    """' [sample events]' when the sessions behind a shown past search are samples."""
+    samples = e.get("sample_sessions") or 0
+    if not samples:
+        return ""
+    return " [sample events]" if samples >= (e["sessions"] or 0) else f" [{samples} sample]"
 
 
 def _search_files(

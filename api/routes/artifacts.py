@@ -18,6 +18,7 @@ from unfragile.api.models import (
 from unfragile.api.routes.search import K
 from unfragile.api.state import Services, services
 from unfragile.engine.catalog import ArtifactPage
+from unfragile.engine.figures import adoption_basis, quality_basis
 from unfragile.engine.settings import MAX_ID_CHARS
 
 router = APIRouter(tags=["artifacts"])
@@ -54,9 +55,14 @@ def artifact(
         "record": {
             k: v for k, v in sorted(props.items()) if k not in SCORE_FIELDS and k not in HIDDEN
         },
+        **row.figures(),
         "scores": {k: props.get(k) for k in SCORE_FIELDS},
+        "evidence": row.evidence,
+        "adoption_basis": adoption_basis(props),
+        "quality_basis": quality_basis(props),
         "capabilities": row.capabilities,
         "alternatives": row.alternatives,
+        "catalog_as_of": svc.catalog().as_of(),
     }
 
 
@@ -91,4 +97,10 @@ def leaderboard(
 ) -> dict[str, Any]:
     """The best-ranked artifacts with their interval and sub-scores (after `unfragile rank`)."""
     board = svc.catalog().leaderboard(kind, top)
-    return {"kind": kind, "top": top, "ranked": board.ranked, "rows": board.rows}
+    return {
+        "kind": kind,
+        "top": top,
+        "ranked": board.ranked,
+        "rows": board.rows,
+        "catalog_as_of": svc.catalog().as_of(),
+    }

@@ -22,6 +22,7 @@ from unfragile.api.state import Services, services
 from unfragile.engine.catalog import Catalog
 from unfragile.engine.errors import ImageRejected, NotIndexed, SearchError, UnknownArtifact
 from unfragile.engine.search import Filters, check_providers
+from unfragile.engine.search_terms import label_evidence
 from unfragile.engine.settings import MAX_ID_CHARS, MAX_NAME_CHARS, MAX_QUERY_CHARS
 
 router = APIRouter(tags=["search"])
@@ -109,6 +110,7 @@ def search(
             answer = engine.ask(q, k, filters, literal=literal, alternatives_to=alternatives_to)
     except SearchError as e:
         raise_search_error(e)
+    label_evidence(engine.graph, answer.results)
     applied = {
         name: value
         for name, value in (

@@ -39,7 +39,7 @@ class ArtifactScore:
     id: str
     name: str
     kind: str
-    adoption: float
+    adoption: float | None  # None: no popularity figure (unknown, left out of the rank)
     quality: float
     quality_source: str
     ecosystem: float
@@ -129,9 +129,11 @@ def compute(
     match = match_graph_scores(mg, pr, times, config.session_half)
     signal_pct = adoption_signal_percentiles(arts)
     share, half = config.times_matched_share, config.times_matched_half
+    # No popularity figure: adoption is unknown (NaN here, null in the graph), not 0, and the
+    # artifact's UnfragileRank weighs its other sub-scores (docs/ranking.md, "Adoption").
+    base = np.array([p if p is not None else np.nan for p in signal_pct], dtype=np.float64)
 
     def adoption_of(tm: np.ndarray) -> np.ndarray:
-        base = np.array([p if p is not None else 0.0 for p in signal_pct])
         return 100.0 * ((1.0 - share) * base + share * tm / (tm + half))
 
     adoption = adoption_of(times)
@@ -163,6 +165,12 @@ def compute(
         if n
         else np.zeros((0, len(SUBSCORES)))
     )
+    unknown = np.isnan(base)
+    if unknown.any():  # the other weights, scaled back to a sum of 1
+        W[unknown, 0] = 0.0
+        total = W[unknown].sum(axis=1, keepdims=True)
+        # A kind weighted on adoption alone has nothing left to weigh: its rank is 0.
+        W[unknown] = np.divide(W[unknown], total, out=np.zeros_like(W[unknown]), where=total > 0)
     fixed = (
         W[:, 1] * np.array(quality) + W[:, 2] * np.array(ecosystem) + W[:, 4] * np.array(freshness)
         if n
@@ -170,7 +178,7 @@ def compute(
     )
 
     def rank_of(adopt: np.ndarray, mgs: np.ndarray) -> np.ndarray:
-        return fixed + W[:, 0] * adopt + W[:, 3] * mgs
+        return fixed + W[:, 0] * np.nan_to_num(adopt) + W[:, 3] * mgs
 
     estimate = rank_of(adoption, match)
     lap("subscores")
@@ -204,7 +212,7 @@ def compute(
                 id=a["id"],
                 name=a["name"],
                 kind=a["kind"],
-                adoption=round(float(adoption[i]), 2),
+                adoption=None if unknown[i] else round(float(adoption[i]), 2),
                 quality=round(float(quality[i]), 2),
                 quality_source=sources[i],
                 ecosystem=round(float(ecosystem[i]), 2),

@@ -6,26 +6,69 @@ import math
 from datetime import date
 from typing import Any
 
+import numpy as np
+
 from unfragile.engine.ranking import algorithms
 from unfragile.engine.ranking.config import RankConfig
 
+# Figures that count events of use (a download, an API call, an install, a pull): taken as one
+# unit. Every other signal counts people (users, stars, likes, ...) and is converted into
+# use-equivalents by a factor fitted on the artifacts that report both (docs/ranking.md).
+USE_SIGNALS = frozenset({"downloads", "api_calls", "installs", "pulls"})
+# Artifacts reporting a people-count and a use-count that a signal's own factor needs; with
+# fewer, the factor pooled over all people-counts is used.
+MIN_LINKS = 3
+
+
+def signal_logs(a: dict[str, Any]) -> dict[str, float]:
+    """log10(1 + value) of each numeric signal of an artifact row."""
+    return {
+        name: math.log10(1.0 + max(float(value), 0.0))
+        for name, value in zip(a["signal_names"], a["signal_values"], strict=True)
+        if isinstance(value, int | float) and not isinstance(value, bool) and name != "illustrative"
+    }
+
+
+def signal_offsets(logs: list[dict[str, float]]) -> dict[str, float]:
+    """log10 use-equivalents per unit of each people-count signal: the median, over artifacts
+    reporting it and a use-count, of log10(uses) − log10(it) (0 for use-count signals)."""
+    links: dict[str, list[float]] = {}
+    for values in logs:
+        uses = [v for n, v in values.items() if n in USE_SIGNALS]
+        if not uses:
+            continue
+        mean_uses = sum(uses) / len(uses)
+        for name, value in values.items():
+            if name not in USE_SIGNALS:
+                links.setdefault(name, []).append(mean_uses - value)
+    pooled = [d for ds in links.values() for d in ds]
+    fallback = float(np.median(pooled)) if pooled else 0.0
+    names = {n for values in logs for n in values}
+    return {
+        n: 0.0
+        if n in USE_SIGNALS
+        else float(np.median(links[n]))
+        if len(links.get(n, ())) >= MIN_LINKS
+        else fallback
+        for n in sorted(names)
+    }
+
 
 def adoption_signal_percentiles(arts: list[dict[str, Any]]) -> list[float | None]:
-    """Mean within-kind percentile of log1p(signal) over each artifact's signals."""
-    groups: dict[tuple[str, str], list[tuple[int, float]]] = {}
-    for i, a in enumerate(arts):
-        for name, value in zip(a["signal_names"], a["signal_values"], strict=True):
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                groups.setdefault((a["kind"], name), []).append((i, math.log1p(max(value, 0))))
-    sums = [0.0] * len(arts)
-    counts = [0] * len(arts)
-    for members in groups.values():
-        for (i, _), p in zip(
-            members, algorithms.midrank_percentiles(v for _, v in members), strict=True
-        ):
-            sums[i] += p
-            counts[i] += 1
-    return [sums[i] / counts[i] if counts[i] else None for i in range(len(arts))]
+    """Each artifact's popularity figures on one scale across kinds and signals: the mean of
+    its figures in log10 use-equivalents (signal_offsets), as a mid-rank percentile among all
+    artifacts with any figure; None (unknown) for an artifact without one."""
+    logs = [signal_logs(a) for a in arts]
+    offsets = signal_offsets(logs)
+    scale = [
+        sum(v + offsets[n] for n, v in values.items()) / len(values) if values else None
+        for values in logs
+    ]
+    known = [i for i, x in enumerate(scale) if x is not None]
+    out: list[float | None] = [None] * len(arts)
+    for i, p in zip(known, algorithms.midrank_percentiles(scale[i] for i in known), strict=True):
+        out[i] = p
+    return out
 
 
 def benchmark_quality(arts: list[dict[str, Any]]) -> list[float | None]:
