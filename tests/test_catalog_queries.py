@@ -32,15 +32,22 @@ def _rows() -> list[dict[str, Any]]:
 ROWS = _rows()
 
 
+def _catalog_records() -> list[dict[str, Any]]:
+    """Every record of the bundled catalog's files (artifacts and events alike)."""
+    return [
+        json.loads(line)
+        for path in sorted(CATALOG.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
 def _artifact_ids() -> set[str]:
-    path = CATALOG / "artifacts.jsonl"
-    return {json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()}
+    return {r["id"] for r in _catalog_records() if "kind" in r}
 
 
 def _logged_queries() -> set[str]:
-    path = CATALOG / "events.jsonl"
-    events = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    return {normalise_query(e["query"]) for e in events if "query" in e}
+    return {normalise_query(r["query"]) for r in _catalog_records() if "event" in r}
 
 
 def test_enough_queries_of_each_type() -> None:
