@@ -404,7 +404,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = p.parse_args(argv)
 
-    known = {json.loads(line)["id"] for line in (CATALOG / "artifacts.jsonl").open()}
+    known = {
+        record["id"]
+        for path in sorted(CATALOG.glob("*.jsonl"))
+        for record in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+        if "kind" in record  # artifacts; the other files hold search events
+    }
     try:
         queries = load_queries(args.queries, known)
     except QueryFileError as e:

@@ -71,6 +71,7 @@ class Tables:
     artifacts: dict[str, dict[str, Any]]
     art_keys: list[str]
     art_pos: dict[str, int]
+    art_vectors: np.ndarray | None  # rows in art_keys order
     art_lex_keys: list[str]
     art_lexical: BM25
     caps: dict[str, dict[str, Any]]
@@ -151,7 +152,8 @@ def collect(
     cap_hits: list[tuple[str, float]],
     neighbours: list[tuple[str, float]],
     edges: dict[str, list[dict[str, Any]]],
-    desc: np.ndarray | None,
+    desc: list[tuple[str, float]] | None,
+    vector: np.ndarray,
     allows: Callable[[dict[str, Any]], bool],
     recency: Callable[[str | None], float],
     k: int = 10,
@@ -169,11 +171,9 @@ def collect(
     # An artifact none of whose capabilities came back is at most as close as the last hit.
     dense_floor = min((s for _, s in cap_hits), default=0.0)
 
-    description: dict[str, float] = {}
-    if desc is not None and len(desc):
-        top = np.argpartition(-desc, min(ARTIFACT_CANDIDATES, len(desc)) - 1)
-        for i in top[:ARTIFACT_CANDIDATES].tolist():
-            description[t.art_keys[i]] = float(desc[i])
+    # `desc`: the artifacts nearest by name + description (the index's top hits); the
+    # other candidates' similarity is worked out below, for them alone.
+    description: dict[str, float] = dict(desc or ())
 
     lex: dict[str, float] = {}
     hits = t.cap_lexical.top(plan.text, LEXICAL_CANDIDATES) if plan.text else []
@@ -196,14 +196,17 @@ def collect(
     # Every feature is worked out for the PRESELECT best by the cheap signals (and whatever
     # the query names): the scorer re-orders those, as it was trained to (engine/training.py).
     pool = []
-    for a in (set(dense) | set(lex) | set(evidence) | set(description) | set(named)) - plan.exclude:
+    found = (set(dense) | set(lex) | set(evidence) | set(description) | set(named)) - plan.exclude
+    if desc is not None and t.art_vectors is not None:
+        rest = [a for a in found if a not in description and a in t.art_pos]
+        if rest:
+            sims = t.art_vectors[[t.art_pos[a] for a in rest]] @ vector
+            description.update(zip(rest, sims.tolist(), strict=True))
+    for a in found:
         info = t.artifacts.get(a)
         if info is None or not allows(info):
             continue
-        d = description.get(a)
-        if d is None:
-            position = t.art_pos.get(a)
-            d = 0.0 if position is None or desc is None else float(desc[position])
+        d = description.get(a, 0.0)
         first = dense.get(a, dense_floor)
         cheap = first + d + 0.2 * lex.get(a, 0.0) + 3.0 * evidence.get(a, 0.0) + named.get(a, 0.0)
         pool.append((-cheap, a, info, first, d))

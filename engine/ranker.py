@@ -63,6 +63,7 @@ MATCH_COEF: dict[str, float] = {
     "same_task": 1.555,
     "reference": -0.437,
 }
+STATUS_MARGIN = 15  # match points within which an active artifact goes above an inactive one
 NO_GOOD_MATCH = 57  # best match below this: "nothing in the catalog does this well"
 
 MODEL_FILE = "ranker.txt"
@@ -140,3 +141,32 @@ def match_scores(matrix: np.ndarray) -> np.ndarray:
 def no_good_match(best: int | None, named: bool = False) -> bool:
     """Nothing does this well: the best match is low, and the query names no artifact."""
     return not named and (best is None or best < NO_GOOD_MATCH)
+
+
+def active_first(
+    order: list[int],
+    match: np.ndarray,
+    ids: list[str],
+    artifacts: dict[str, dict[str, Any]],
+    named: dict[str, float],
+) -> list[int]:
+    """`order` with every archived, superseded or removed artifact moved below the active
+    ones after it that match about as well (within STATUS_MARGIN points): between two that
+    do the same, the one still maintained comes first; a far better match stays ahead, and
+    so does one the query names."""
+    out = list(order)
+    inactive = [
+        i
+        for i in order
+        if artifacts[ids[i]].get("status", "active") != "active" and ids[i] not in named
+    ]
+    for i in reversed(inactive):
+        at = out.index(i)
+        while (
+            at + 1 < len(out)
+            and artifacts[ids[out[at + 1]]].get("status", "active") == "active"
+            and match[out[at + 1]] >= match[i] - STATUS_MARGIN
+        ):
+            out[at], out[at + 1] = out[at + 1], out[at]
+            at += 1
+    return out

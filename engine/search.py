@@ -40,6 +40,7 @@ import numpy as np
 
 from unfragile.engine import intent
 from unfragile.engine.candidates import (
+    ARTIFACT_CANDIDATES,
     REFERENCES_USED,
     Plan,
     Tables,
@@ -55,6 +56,7 @@ from unfragile.engine.names import Names
 from unfragile.engine.ranker import (
     LinearScorer,
     Scorer,
+    active_first,
     load_scorer,
     match_scores,
     no_good_match,
@@ -188,6 +190,7 @@ class SearchEngine:
                 vectors = {a: v for a, v in found.items() if v is not None}
                 keys = list(vectors)
                 new.update(
+                    art_store=store,
                     art_keys=keys,
                     art_pos={a: i for i, a in enumerate(keys)},
                     art_lex_keys=[r["id"] for r in rows],
@@ -213,6 +216,7 @@ class SearchEngine:
                 artifacts=got["artifacts"],
                 art_keys=got["art_keys"],
                 art_pos=got["art_pos"],
+                art_vectors=got["art_vectors"],
                 art_lex_keys=got["art_lex_keys"],
                 art_lexical=got["art_lexical"],
                 caps=got["caps"],
@@ -357,12 +361,18 @@ class SearchEngine:
                 for near, own in zip(neighbours, leave_out, strict=True)
             ]
         edges, snap = self._evidence(snap, neighbours)
-        desc = vectors @ snap.art_vectors.T if snap.art_vectors is not None else None
+        # The nearest by name + description from the index; collect works out the other
+        # candidates' (a product with every artifact cost more than the rest at 10k).
+        described = (
+            snap.art_store.search(vectors, ARTIFACT_CANDIDATES)
+            if snap.art_store is not None and snap.art_vectors is not None
+            else [None] * len(plans)
+        )
         return [
-            self._answer(
-                snap, plan, hits, near, edges, None if desc is None else desc[i], k, filters
+            self._answer(snap, plan, hits, near, edges, desc, vectors[i], k, filters)
+            for i, (plan, hits, near, desc) in enumerate(
+                zip(plans, cap_hits, neighbours, described, strict=True)
             )
-            for i, (plan, hits, near) in enumerate(zip(plans, cap_hits, neighbours, strict=True))
         ]
 
     def alternatives(
@@ -440,7 +450,8 @@ class SearchEngine:
         cap_hits: list[tuple[str, float]],
         neighbours: list[tuple[str, float]],
         edges: dict[str, list[dict[str, Any]]],
-        desc: np.ndarray | None,
+        desc: list[tuple[str, float]] | None,
+        vector: np.ndarray,
         k: int,
         filters: Filters,
     ) -> Answer:
@@ -451,6 +462,7 @@ class SearchEngine:
             neighbours,
             edges,
             desc,
+            vector,
             filters.allows,
             lambda seen: self._recency(snap, seen),
             k,
@@ -462,7 +474,7 @@ class SearchEngine:
         if named:  # a query that names an artifact puts it first, whatever the scorer says
             top = max(named.values())
             order.sort(key=lambda i: named.get(found.ids[i], 0.0) < top - 1e-9)
-        order = order[:k]
+        order = active_first(order, match_scores(matrix), found.ids, snap.artifacts, named)[:k]
         match = match_scores(matrix[order]) if order else np.zeros(0, dtype=int)
         results = []
         for rank, i in enumerate(order):
@@ -483,6 +495,7 @@ class SearchEngine:
                     if cap is None
                     else {"id": cap["id"], "title": cap["title"], "text": cap["text"]},
                     evidence=found.shown.get(a, []),
+                    status=info.get("status") or "active",
                 )
             )
         best = max((r.match for r in results), default=None)

@@ -88,6 +88,7 @@ class Result:
     capability: dict[str, Any] | None
     evidence: list[dict[str, Any]] = field(default_factory=list)
     match: int = 0  # calibrated 0–100: how likely it does what was asked
+    status: str = "active"  # archived, superseded and removed artifacts rank below active ones
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -30,6 +30,7 @@ class Snapshot:
     art_lex_keys: list[str]
     art_texts: list[str]
     art_vectors: np.ndarray | None
+    art_store: VectorStore | None  # the artifacts' name + description vectors, searchable
     art_lexical: BM25
     caps: dict[str, dict[str, Any]]
     caps_of: dict[str, list[str]]

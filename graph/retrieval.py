@@ -58,7 +58,7 @@ WHERE a.id > $after
 RETURN a.id AS id, a.name AS name, a.kind AS kind, a.pricing AS pricing,
        a.open_weights AS open_weights, a.modalities AS modalities, a.provider AS provider,
        a.unfragile_rank AS rank, a.description AS description, a.license AS license,
-       a.parameters AS parameters, a.task AS task,
+       a.parameters AS parameters, a.task AS task, coalesce(a.status, 'active') AS status,
        COLLECT { MATCH (a)-[:DERIVED_FROM]->(p:Artifact) RETURN p.id } AS derived_from,
        COLLECT { MATCH (a)-[:INTEGRATES_WITH]-(p:Artifact) RETURN DISTINCT p.id } AS integrates_with
 ORDER BY a.id LIMIT $limit

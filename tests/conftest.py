@@ -112,15 +112,26 @@ def encoder():
 
 
 def load_catalog(graph: Graph, settings: Settings, encoder) -> Any:
-    """Ingest the bundled catalog and its events and build the text indexes; the indexer."""
+    """Ingest the bundled catalog and its events and build the text indexes; the indexer.
+
+    The indexes built the first time are kept aside and copied in for the next tests: the
+    indexer then checks every fingerprint against the graph and finds nothing to encode, so
+    each test still gets indexes that `unfragile index` would call current, without encoding
+    the catalog's thousands of texts again (minutes a session on this CPU)."""
     from unfragile.engine.indexer import Indexer
     from unfragile.engine.ingest import ingest
 
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     ingest(graph, CATALOG, show_progress=False)
+    kept = settings.home / "catalog-indexes"
+    if kept.is_dir():
+        shutil.copytree(kept, settings.index_dir)
     indexer = Indexer(settings, graph, text_encoder=encoder)
     for name in ("capabilities", "queries", "artifacts"):
         indexer.sync_text(name, show_progress=False)
+    if not kept.is_dir():
+        shutil.copytree(settings.index_dir, kept.with_suffix(".partial"), dirs_exist_ok=True)
+        kept.with_suffix(".partial").rename(kept)
     return indexer
 
 

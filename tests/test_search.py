@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from tests.helpers import event, write_jsonl
@@ -210,3 +211,23 @@ def test_cli_search_errors_and_batch(catalog, cli, tmp_path):
     assert f"{batch}:4: query is 2001 characters long" in result.stderr
     single = cli("search", "speech to text", "--json", "--top-k", "2", check=True)
     assert len(json.loads(single.stdout)["results"]) == 2
+
+
+def test_inactive_artifacts_go_below_active_ones_that_match_about_as_well():
+    from unfragile.engine.ranker import STATUS_MARGIN, active_first
+
+    ids = ["old", "new", "far", "named-old"]
+    artifacts = {
+        "old": {"status": "archived"},
+        "new": {"status": "active"},
+        "far": {"status": "active"},
+        "named-old": {"status": "superseded"},
+    }
+    match = np.array([80, 80 - STATUS_MARGIN, 80 - STATUS_MARGIN - 1, 90])
+    # The archived one passes below the active one within the margin, not the one past it.
+    assert active_first([0, 1, 2], match, ids, artifacts, {}) == [1, 0, 2]
+    # A far better inactive match stays first; one the query names is never moved.
+    assert active_first([3, 1], match, ids, artifacts, {}) == [3, 1]
+    match[3] = 70
+    assert active_first([3, 1], match, ids, artifacts, {}) == [1, 3]
+    assert active_first([3, 1], match, ids, artifacts, {"named-old": 1.0}) == [3, 1]
