@@ -45,7 +45,10 @@ def test_alternative_to_x_never_answers_x_or_its_family(engine, query, family):
 
 def test_alternative_to_chatgpt_is_another_assistant(engine):
     top = [r.artifact for r in engine.ask("alternative to ChatGPT", k=3).results]
-    assert {"claude-ai", "perplexity", "poe", "character-ai"} & set(top)
+    assistants = {"claude-ai", "perplexity", "poe", "character-ai"}
+    # The chat assistants of data/catalog/tools.jsonl answer it as well.
+    assistants |= {"gemini-app", "microsoft-copilot", "le-chat", "grok-app", "deepseek-app"}
+    assert assistants & set(top)
 
 
 def test_open_source_constraint_keeps_to_open_artifacts(engine, loaded):
