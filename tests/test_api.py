@@ -337,7 +337,9 @@ def test_leaderboard(client, graph_session):
     ranked = graph_session.read(
         "MATCH (a:Artifact) WHERE a.unfragile_rank IS NOT NULL RETURN count(a) AS n"
     )[0]["n"]
-    assert body["ranked"] == ranked == 67 and len(body["rows"]) == 5
+    everything = graph_session.read("MATCH (a:Artifact) RETURN count(a) AS n")[0]["n"]
+    # Every artifact is ranked (the bundled catalog grows: no fixed count here).
+    assert body["ranked"] == ranked == everything >= 67 and len(body["rows"]) == 5
     ranks = [row["unfragile_rank"] for row in body["rows"]]
     assert ranks == sorted(ranks, reverse=True)
     best = graph_session.read("MATCH (a:Artifact) RETURN max(a.unfragile_rank) AS m")[0]["m"]
