@@ -91,9 +91,12 @@ RETURN artifacts, capabilities, matched, edges
 """
 
 # What learning to rank learns from: every past query with the artifacts it led to and how
-# confidently (capability edges count for their artifact; the strongest edge wins).
+# confidently (capability edges count for their artifact; the strongest edge wins). Edges
+# whose sessions are all sample events are left out: samples are the catalog's assumptions
+# about searches, not what people did, and a ranker fitted to them learns those assumptions.
 TRAINING_LABELS = """
 MATCH (q:Query)-[m:MATCHED]->(t)
+WHERE coalesce(m.sample_sessions, 0) < coalesce(m.sessions, 0)
 WITH q, coalesce(t.artifact, t.id) AS artifact, max(m.confidence) AS confidence
 WHERE confidence > 0
 RETURN q.id AS query, q.text AS text, artifact, confidence

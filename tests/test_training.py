@@ -90,9 +90,12 @@ def big_log(graph, settings, encoder, tmp_path):
 
 
 def test_a_small_log_keeps_the_default_weights_and_says_why(catalog, graph, settings, encoder):
+    # Every bundled event is a sample (source: sample): none of them is a label.
+    assert graph.read("MATCH ()-[m:MATCHED]->() RETURN count(m) AS n")[0]["n"] > 100
+    assert training.labels(graph) == {}
     report = training.train(settings, graph)
     assert report.status == "fallback"
-    assert "24 labelled queries" in report.reason and "default weights" in report.reason
+    assert "0 labelled queries" in report.reason and "default weights" in report.reason
     manifest = json.loads((settings.index_dir / MANIFEST_FILE).read_text())
     assert manifest["status"] == "fallback" and manifest["fingerprint"] == report.fingerprint
     assert not (settings.index_dir / MODEL_FILE).exists()
@@ -103,6 +106,11 @@ def test_a_small_log_keeps_the_default_weights_and_says_why(catalog, graph, sett
     extra = [event("a brand new question", "whisper-tiny", "new-session", "click")]
     ingest(graph, write_jsonl(settings.home / "more.jsonl", extra), show_progress=False)
     assert training.needs_training(settings, graph)  # the log changed
+    # A real event (no source given) is a label; the same search made by a sample is not.
+    assert list(training.labels(graph)) == ["a brand new question"]
+    sampled = [event("a sampled question", "whisper-tiny", "s-9", "click", source="sample")]
+    ingest(graph, write_jsonl(settings.home / "sampled.jsonl", sampled), show_progress=False)
+    assert list(training.labels(graph)) == ["a brand new question"]
 
 
 def test_training_learns_from_the_log_deterministically(big_log, graph, settings, encoder):
