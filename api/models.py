@@ -72,6 +72,11 @@ class SearchResult(BaseModel):
     )
     capability: MatchedCapability | None
     evidence: list[Evidence]
+    status: str = Field(
+        "active",
+        description="active, archived, superseded or removed; the last three rank below active "
+        "artifacts that match about as well.",
+    )
 
 
 class Understood(BaseModel):

@@ -275,10 +275,12 @@ def _better(
     found = names.resolve(span)
     if not found:
         return best
-    # An ambiguous name ("whisper") refers to every artifact of the best match's family it fits.
+    # An ambiguous name ("whisper") refers to every artifact of the best match's family it
+    # fits; a name one artifact has exactly ("gpt4o") refers to it alone (GPT-4o's speech
+    # siblings share its words, not its purpose). The family is left out either way.
     family = names.family(found[0][0])
-    chosen = [(a, s) for a, s in found if a in family]
     top = found[0][1]
+    chosen = [(a, s) for a, s in found if a in family and (top < 1.0 or s >= 1.0)]
     key = (len(span), top)
     if best is None or key > best[0]:
         return key, chosen, used

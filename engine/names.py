@@ -28,6 +28,8 @@ GENERIC = frozenset(
     "ai api app apps base cli large small model models server mcp instruct chat the a an of "
     "for and v by in on with tool tools web platform desktop reference hub inference".split()
 )
+ALIAS_WEIGHT = 0.6  # a name read from inside brackets, against the name itself
+TAIL_WEIGHT = 0.6  # a name matched without its first word ("vit" in "OWL-ViT")
 TYPO_RATIO = 80.0  # rapidfuzz ratio at which two words of 4+ letters are the same word
 SUGGEST_CUTOFF = 70.0  # rapidfuzz WRatio below which a name is no suggestion
 _SPLIT = re.compile(r"[^\w]+|_")
@@ -65,22 +67,33 @@ class Named:
     provider: str
     keys: tuple[tuple[str, ...], ...]
     stem: str
+    aliases: frozenset[tuple[str, ...]] = frozenset()  # keys read from inside brackets
 
 
 def named(row: dict[str, Any]) -> Named:
     name = row.get("name") or row["id"]
     plain = tokens(_unbracketed(name)) or tokens(name)
     keys: list[tuple[str, ...]] = [tuple(tokens(name)), tuple(plain), tuple(tokens(row["id"]))]
-    # Bracketed alternatives: "Hugging Face CLI (hf / huggingface-cli)".
+    # Bracketed alternatives: "Hugging Face CLI (hf / huggingface-cli)". A slash between
+    # words separates names; one inside a word is part of it ("DINOv2 (ViT-L/14)").
+    aliases = []
     for inner in re.findall(r"\(([^)]*)\)", name):
-        for part in re.split(r"/|,| or | and ", inner):
+        for part in re.split(r"\s/\s|,| or | and ", inner):
             if 0 < len(tokens(part)) <= 3:
-                keys.append(tuple(tokens(part)))
+                aliases.append(tuple(tokens(part)))
+    keys += aliases
     words = [w for w in plain if w.isalpha()]
     if len(words) >= 2 and len(words[0]) > 2 and len(words[1]) > 2 and plain[:2] == words[:2]:
         keys.append((words[0][0] + words[1][0], *plain[2:]))  # "sd xl base 1 0"
     unique = tuple(dict.fromkeys(k for k in keys if k))
-    return Named(row["id"], name, (row.get("provider") or "").strip().lower(), unique, _stem(plain))
+    return Named(
+        row["id"],
+        name,
+        (row.get("provider") or "").strip().lower(),
+        unique,
+        _stem(plain),
+        frozenset(aliases) - {tuple(tokens(name)), tuple(plain), tuple(tokens(row["id"]))},
+    )
 
 
 def _typo(a: str, b: str) -> bool:
@@ -131,7 +144,8 @@ def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
         telling = telling or (key[hit] not in GENERIC and not key[hit].isdigit())
     if not telling:
         return 0.0, False
-    return len(used) / len(key), typo
+    # People name a thing by its head word: "vit" is ViT before it is OWL-ViT.
+    return len(used) / len(key) * (1.0 if 0 in used else TAIL_WEIGHT), typo
 
 
 def _joined_run(word: str, key: Sequence[str], used: set[int]) -> range | None:
@@ -221,8 +235,16 @@ class Names:
     def score(self, span: Sequence[str], artifact_id: str) -> tuple[float, bool]:
         """The best of the artifact's keys: (score, whether only a typo made it match)."""
         spans = [span, ["".join(span)]] if len(span) > 1 else [span]  # "eleven labs"
+        n = self.named[artifact_id]
         return max(
-            (key_score(s, k) for s in spans for k in self.named[artifact_id].keys),
+            (
+                # A name in brackets is a second name or a descriptor ("ViT-L/14" of
+                # DINOv2): it counts a little less than the name itself, so "vit" is ViT.
+                (score * ALIAS_WEIGHT, typo) if k in n.aliases else (score, typo)
+                for s in spans
+                for k in n.keys
+                for score, typo in (key_score(s, k),)
+            ),
             key=lambda t: (t[0], not t[1]),
         )
 

@@ -126,3 +126,33 @@ def test_api_shows_what_was_understood(loaded, settings):
         page = client.get("/", params={"q": "alternative to chatgpt"})
         assert page.status_code == 200
         assert "Understood:" in page.text and "literal=yes" in page.text
+
+
+def test_archived_servers_say_so_and_give_way(engine, loaded, settings, cli):
+    """The reference Postgres MCP server was archived upstream: still found, marked, and
+    below the active servers that match about as well; its page says so. (Last in this
+    module: it ranks the graph, which artifact pages need.)"""
+    from fastapi.testclient import TestClient
+
+    from unfragile.api.app import create_app
+    from unfragile.api.config import ApiConfig
+    from unfragile.engine.ranker import STATUS_MARGIN
+
+    results = engine.ask("postgres database mcp server", k=10).results
+    by_id = {r.artifact: (i, r) for i, r in enumerate(results)}
+    place, old = by_id["mcp-server-postgres"]
+    assert old.status == "archived"
+    for i, r in enumerate(results):
+        if i > place and r.status == "active":
+            assert r.match < old.match - STATUS_MARGIN  # only a clearly worse match stays below
+    cli("rank", check=True)
+    app = create_app(settings, ApiConfig(allowed_hosts=("testserver",)))
+    with TestClient(app) as client:
+        body = client.get("/search", params={"q": "postgres database mcp server"}).json()
+        assert {"artifact": "mcp-server-postgres", "status": "archived"}.items() <= next(
+            r for r in body["results"] if r["artifact"] == "mcp-server-postgres"
+        ).items()
+        page = client.get("/", params={"q": "postgres database mcp server"}).text
+        assert 'class="status status-archived"' in page
+        github = client.get("/artifact/mcp-server-github").text
+        assert "superseded by" in github and 'href="/artifact/github-mcp-server"' in github

@@ -214,8 +214,9 @@ def render(answer: dict[str, Any]) -> list[str]:
         lines.append("Nothing in the catalog does this well; the nearest:")
     for rank, r in enumerate(results, start=1):
         match = f"  match {round(r['match'])}/100" if r.get("match") is not None else ""
+        status = "" if r.get("status", "active") == "active" else f", {r['status']}"
         lines.append(
-            f"{rank:>2}. {r['name']} [{r['artifact']}, {r['kind']}]{match}  "
+            f"{rank:>2}. {r['name']} [{r['artifact']}, {r['kind']}{status}]{match}  "
             f"score {r['score']:.3f}  "
             + " ".join(f"{n} {v:.2f}" for n, v in r["components"].items())
         )
