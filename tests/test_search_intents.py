@@ -145,8 +145,11 @@ def test_archived_servers_say_so_and_give_way(engine, loaded, settings, cli):
     for i, r in enumerate(results):
         if i > place and r.status == "active":
             assert r.match < old.match - STATUS_MARGIN  # only a clearly worse match stays below
-    cli("rank", check=True)
     app = create_app(settings, ApiConfig(allowed_hosts=("testserver",)))
+    with TestClient(app) as client:  # before any rank: the page says so, it does not fail
+        unranked = client.get("/artifact/mcp-server-github")
+        assert unranked.status_code == 200 and "not ranked yet" in unranked.text
+    cli("rank", check=True)
     with TestClient(app) as client:
         body = client.get("/search", params={"q": "postgres database mcp server"}).json()
         assert {"artifact": "mcp-server-postgres", "status": "archived"}.items() <= next(
