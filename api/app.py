@@ -61,7 +61,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=errors.SafeJSONResponse,
-        # Served by install_docs instead, each page with its own Content-Security-Policy.
+        # Served by install_docs instead, with Swagger UI and ReDoc from this server (no
+        # internet needed), each page with its own Content-Security-Policy.
         docs_url=None,
         redoc_url=None,
     )

@@ -7,10 +7,12 @@ import hashlib
 import json
 import logging
 import re
+from importlib.resources import files
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,14 +27,13 @@ PAGE_POLICY = (
     "default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-# /docs and /redoc load Swagger UI and ReDoc from the CDN FastAPI names; their one inline
-# script is allowed by its hash (added per page), their injected styles need 'unsafe-inline'.
-CDN = "https://cdn.jsdelivr.net"
+# /docs and /redoc load Swagger UI and ReDoc from this server (DOCS_ASSETS, the files the
+# fastapi-offline package ships), so they work with no internet; their one inline script is
+# allowed by its hash (added per page), their injected styles need 'unsafe-inline'.
+DOCS_ASSETS = "/docs/assets"
 DOCS_POLICY = (
-    "default-src 'none'; script-src {scripts}; "
-    f"style-src 'self' {CDN} https://fonts.googleapis.com 'unsafe-inline'; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "font-src https://fonts.gstatic.com; connect-src 'self'; worker-src blob:; "
+    "default-src 'none'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; worker-src blob:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 HEADERS = {
@@ -147,24 +148,46 @@ def _docs_page(page: HTMLResponse) -> HTMLResponse:
         "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
         for s in _INLINE_SCRIPT.findall(bytes(page.body).decode())
     ]
-    page.headers["Content-Security-Policy"] = DOCS_POLICY.format(scripts=" ".join([*hashes, CDN]))
+    page.headers["Content-Security-Policy"] = DOCS_POLICY.format(
+        scripts=" ".join([*hashes, "'self'"])
+    )
     return page
 
 
 def install_docs(app: FastAPI, docs_url: str = "/docs", redoc_url: str = "/redoc") -> None:
     """Serve /docs and /redoc as FastAPI does (create the app with docs_url=None and
-    redoc_url=None), each with its own Content-Security-Policy."""
+    redoc_url=None) but with their assets from DOCS_ASSETS, each with its own
+    Content-Security-Policy."""
+    app.mount(
+        DOCS_ASSETS,
+        StaticFiles(directory=str(files("fastapi_offline") / "static")),
+        name="docs-assets",
+    )
 
     @app.get(docs_url, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
+        assets = root + DOCS_ASSETS
         return _docs_page(
-            get_swagger_ui_html(openapi_url=root + app.openapi_url, title=f"{app.title} - Docs")
+            get_swagger_ui_html(
+                openapi_url=root + app.openapi_url,
+                title=f"{app.title} - Docs",
+                swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+                swagger_css_url=f"{assets}/swagger-ui.css",
+                swagger_favicon_url=f"{assets}/favicon.png",
+            )
         )
 
     @app.get(redoc_url, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "").rstrip("/")
+        assets = root + DOCS_ASSETS
         return _docs_page(
-            get_redoc_html(openapi_url=root + app.openapi_url, title=f"{app.title} - ReDoc")
+            get_redoc_html(
+                openapi_url=root + app.openapi_url,
+                title=f"{app.title} - ReDoc",
+                redoc_js_url=f"{assets}/redoc.standalone.js",
+                redoc_favicon_url=f"{assets}/favicon.png",
+                with_google_fonts=False,
+            )
         )
