@@ -94,6 +94,12 @@ class Understood(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     k: int
+    offset: int = Field(0, description="How many results were skipped (paging).")
+    total: int = Field(
+        0,
+        description="How many results the search found, counting at most 100: with offset "
+        "and k, the pages there are.",
+    )
     filters: dict[str, Any]
     understood: Understood
     no_good_match: bool = Field(

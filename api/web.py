@@ -11,46 +11,55 @@ every other request falls through to the API.
 
 from __future__ import annotations
 
-import functools
 import logging
-import re
-from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from fastapi.routing import APIRoute
-from starlette.routing import Match
-from starlette.templating import Jinja2Templates
-from starlette.types import Scope
 
-from unfragile.api.accept import accepted
+from unfragile.api import svg
+from unfragile.api.cards import badges, paging, why_line
 from unfragile.api.failures import failure
-from unfragile.api.render import STATIC, STYLESHEET, env
+from unfragile.api.page_kit import (
+    PageError,
+    PageRoute,
+    choice,
+    count,
+    friendly,
+    record,
+    render,
+    yes_no,
+)
+from unfragile.api.render import STATIC, STYLESHEET, link
 from unfragile.api.state import Services, services
-from unfragile.engine.catalog import ArtifactPage, Catalog
+from unfragile.engine import rank_history
+from unfragile.engine.catalog import Catalog
 from unfragile.engine.errors import (
     AmbiguousName,
     CompareError,
     GraphUnavailable,
-    IndexMustBeRebuilt,
-    ModelUnavailable,
     SearchError,
     UnknownArtifact,
 )
 from unfragile.engine.figures import evidence_note
+from unfragile.engine.neighbourhood import neighbourhood
+from unfragile.engine.pages import DIRECTIONS, SORTS, Pages, short_name
 from unfragile.engine.records import KINDS, MODALITIES, PRICING
 from unfragile.engine.search import Filters
 from unfragile.engine.search_terms import label_evidence
+from unfragile.engine.verdict import sentence
 
 log = logging.getLogger(__name__)
 
 RESULTS_DEFAULT, RESULTS_MAX = 10, 50
+SEARCH_POOL = 100  # results a search page can page through ("of 67")
 LEADERBOARD_DEFAULT, LEADERBOARD_MAX = 50, 1000
+OFFSET_MAX = 1_000_000
 SEARCH_PARAMS = (
     "q",
     "k",
+    "offset",
     "kind",
     "pricing",
     "open_weights",
@@ -58,168 +67,26 @@ SEARCH_PARAMS = (
     "alternatives_to",
     "literal",
 )
+BOARD_PARAMS = ("kind", "task", "pricing", "open_weights", "sort", "order", "top", "offset")
 CANDIDATES_SHOWN = 10
-
-templates = Jinja2Templates(env=env)
-
-
-def wants_page(scope: Scope) -> bool:
-    """A browser asking for a page: text/html accepted at least as much as JSON or Markdown,
-    and no `format`."""
-    if "format" in parse_qs(scope.get("query_string", b"").decode("latin-1")):
-        return False
-    accept = ""
-    for name, value in scope.get("headers", []):
-        if name == b"accept":
-            accept = value.decode("latin-1")
-    quality = {"html": 0.0, "json": 0.0, "markdown": 0.0}
-    kinds = {
-        "text/html": "html",
-        "application/xhtml+xml": "html",
-        "application/json": "json",
-        "text/markdown": "markdown",
-    }
-    for media, q in accepted(accept):
-        kind = kinds.get(media)
-        if kind is not None:
-            quality[kind] = max(quality[kind], q)
-    return quality["html"] > 0 and quality["html"] >= max(quality["json"], quality["markdown"])
-
-
-class PageRoute(APIRoute):
-    """A route that matches only when `wants_page`; anything else falls through to the API."""
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        match, child = super().matches(scope)
-        if match is not Match.NONE and not wants_page(scope):
-            return Match.NONE, {}
-        return match, child
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
+EXAMPLES = (
+    "classify images",
+    "transcribe a meeting recording",
+    "an open-weights alternative to GPT-4o",
+    "generate a video from text",
+    "a vector database I can run locally",
+    "free text to speech",
+)
 
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 ServicesDep = Annotated[Services, Depends(services)]
-
-
-class PageError(Exception):
-    """A person's request that gets a friendly page with this status instead of content."""
-
-    def __init__(
-        self, status: int, title: str, message: str, candidates: list[dict[str, Any]] | None = None
-    ):
-        super().__init__(message)
-        self.status, self.title, self.message = status, title, message
-        self.candidates = candidates or []
-
-
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
-
-
-def error_page(request: Request, e: PageError) -> HTMLResponse:
-    response = render(
-        request,
-        "error.html",
-        e.status,
-        title=e.title,
-        message=e.message,
-        candidates=e.candidates,
-        status=e.status,
-    )
-    if e.status == 503:
-        response.headers["Retry-After"] = "5"
-    return response
-
-
-UNREACHABLE = PageError(
-    failure(GraphUnavailable).page_status,
-    "The graph is unreachable",
-    "The graph is unreachable, try again shortly.",
-)
-
-
-NOT_READY = PageError(
-    failure(IndexMustBeRebuilt).page_status,
-    "Search is not ready",
-    "Search is not ready yet (a model or an index is missing); the server log says why.",
-)
-
-
-def friendly(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Turn the errors a page can meet into pages: 4xx for the person, 503 for Neo4j down."""
-
-    @functools.wraps(view)
-    def wrapper(request: Request, **kwargs: Any) -> Response:
-        try:
-            return view(request, **kwargs)
-        except PageError as e:
-            return error_page(request, e)
-        except GraphUnavailable as e:
-            log.warning("page %s: %s", request.url.path, e)
-            # Drop the dead connection so a later request reconnects when Neo4j is back.
-            request.app.state.services.lost()
-            return error_page(request, UNREACHABLE)
-        except (ModelUnavailable, IndexMustBeRebuilt) as e:
-            log.error("page %s: %s", request.url.path, e)
-            # The reason names files under the home folder: the server log has it.
-            return error_page(request, NOT_READY)
-        except Exception:
-            log.exception("page %s failed", request.url.path)
-            return error_page(
-                request,
-                PageError(
-                    500,
-                    "Something went wrong",
-                    "This page could not be built. The error is "
-                    "logged on the server; try again, or another page.",
-                ),
-            )
-
-    return wrapper
-
-
-# -- parameters ------------------------------------------------------------------------------
-
-
-def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str | None:
-    value = value.strip()
-    if not value:
-        return None
-    if value not in allowed:
-        raise PageError(
-            400,
-            "Unknown filter",
-            f"{name}: unknown value {value!r}; use one of {', '.join(allowed)}.",
-        )
-    return value
-
-
-def _yes_no(name: str, value: str) -> bool | None:
-    value = value.strip().lower()
-    if not value:
-        return None
-    if value in ("true", "yes", "1"):
-        return True
-    if value in ("false", "no", "0"):
-        return False
-    raise PageError(400, "Unknown filter", f"{name}: use yes or no (or leave it empty).")
-
-
-def _count(name: str, value: str, default: int, most: int) -> int:
-    value = value.strip()
-    if not value:
-        return default
-    # ASCII digits only: str.isdigit() also accepts '²', which int() refuses; and a short
-    # run of them, since int() refuses more than 4,300 digits.
-    if not re.fullmatch(r"[0-9]{1,9}", value) or not 1 <= int(value) <= most:
-        raise PageError(400, "Bad parameter", f"{name}: give a whole number from 1 to {most}.")
-    return int(value)
-
-
-def _record(catalog: Catalog, artifact_id: str) -> ArtifactPage:
-    row = catalog.artifact(artifact_id)
-    if row is None:
-        raise PageError(404, "No such artifact", f"No artifact has the id {artifact_id!r}.")
-    return row
 
 
 # -- pages ---------------------------------------------------------------------------------
@@ -239,7 +106,7 @@ def search_page(request: Request, svc: ServicesDep) -> Response:
     params = request.query_params
     form = {name: params.get(name, "") for name in SEARCH_PARAMS}
     try:
-        answer, heading, anchor = _search(svc, params, form)
+        answer, heading, anchor, shown, pages = _search(svc, params, form)
     except PageError as e:
         return render(
             request,
@@ -250,19 +117,49 @@ def search_page(request: Request, svc: ServicesDep) -> Response:
             heading=None,
             anchor=None,
             error=e,
+            home=None,
         )
+    results = None
+    if answer is not None:
+        facts = Pages(svc.graph()).card_facts([r.artifact for r in shown])
+        results = [
+            _card(r.as_dict(), facts, anchor if form["alternatives_to"] else None) for r in shown
+        ]
     return render(
         request,
         "search.html",
         form=form,
         heading=heading,
         anchor=anchor,
-        results=None if answer is None else [_with_why(r.as_dict()) for r in answer.results],
+        results=results,
+        paging=pages,
         understood=None if answer is None else answer.understood,
         no_good_match=answer is not None and answer.no_good_match,
         error=None,
+        home=_home(svc) if answer is None else None,
         catalog_as_of=_as_of(svc, needed=answer is not None),
     )
+
+
+def _card(
+    result: dict[str, Any], facts: dict[str, dict[str, Any]], anchor: dict[str, Any] | None
+) -> dict[str, Any]:
+    """A result as a decision card: the evidence lines, a plain why, badges."""
+    result = _with_why(result)
+    result["why_line"] = why_line(result, anchor["short"] if anchor else None)
+    result["badges"] = badges(result, facts.get(result["artifact"]))
+    return result
+
+
+def _home(svc: Services) -> dict[str, Any] | None:
+    """What the bare search page offers: example searches and the best three of each kind
+    (without them when Neo4j is unreachable: the search box still works)."""
+    try:
+        best = Pages(svc.graph()).best_of_kinds()
+    except GraphUnavailable:
+        svc.lost()
+        best = []
+    return {"examples": EXAMPLES, "best": best}
 
 
 def _with_why(result: dict[str, Any]) -> dict[str, Any]:
@@ -316,45 +213,62 @@ def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]
             f"{unknown[0]}: unknown parameter; the search takes {', '.join(SEARCH_PARAMS)}.",
         )
     filters = Filters(
-        kind=_choice("kind", form["kind"], KINDS),
-        pricing=_choice("pricing", form["pricing"], PRICING),
-        open_weights=_yes_no("open_weights", form["open_weights"]),
-        modality=_choice("modality", form["modality"], MODALITIES),
+        kind=choice("kind", form["kind"], KINDS),
+        pricing=choice("pricing", form["pricing"], PRICING),
+        open_weights=yes_no("open_weights", form["open_weights"]),
+        modality=choice("modality", form["modality"], MODALITIES),
     )
-    k = _count("k", form["k"], RESULTS_DEFAULT, RESULTS_MAX)
+    k = count("k", form["k"], RESULTS_DEFAULT, RESULTS_MAX)
+    offset = count("offset", form["offset"], 0, SEARCH_POOL - 1, least=0)
     alternatives_to = form["alternatives_to"].strip()
     anchor: dict[str, Any] | None
     try:
         if alternatives_to:
-            record = _record(svc.catalog(), alternatives_to)
-            anchor = {"id": alternatives_to, "name": record.name}
-            answer = svc.search().ask_alternatives(alternatives_to, k, filters)
-            label_evidence(svc.graph(), answer.results)
-            return answer, f"Alternatives to {anchor['name']}", anchor
-        if "q" in params:
-            literal = _yes_no("literal", form["literal"]) or False
-            answer = svc.search().ask(form["q"], k, filters, literal=literal)
-            label_evidence(svc.graph(), answer.results)
+            found = record(svc.catalog(), alternatives_to)
+            anchor = {
+                "id": alternatives_to,
+                "name": found.name,
+                "short": short_name(found.props),
+            }
+            answer = svc.search().ask_alternatives(alternatives_to, SEARCH_POOL, filters)
+            heading = f"Alternatives to {anchor['name']}"
+        elif "q" in params:
+            literal = yes_no("literal", form["literal"]) or False
+            answer = svc.search().ask(form["q"], SEARCH_POOL, filters, literal=literal)
             top = answer.results[0] if answer.results else None
             anchor = {"id": top.artifact, "name": top.name} if top else None
-            return answer, f"Results for “{form['q'].strip()}”", anchor
+            heading = f"Results for “{form['q'].strip()}”"
+        else:
+            return None, None, None, [], None
     except SearchError as e:
         raise PageError(failure(e).page_status, "Search needs something else", str(e)) from None
-    return None, None, None
+    # One search for the whole pool (its order does not depend on how many are asked):
+    # this page is a slice of it, and the pool's size is the total.
+    shown = answer.results[offset : offset + k]
+    label_evidence(svc.graph(), shown)
+    kept = {name: form[name] for name in SEARCH_PARAMS if form[name].strip()}
+    total = len(answer.results)
+    pages = paging("/", kept, offset, len(shown), total, k, capped=total >= SEARCH_POOL)
+    return answer, heading, anchor, shown, pages
 
 
 @router.get("/artifact/{artifact_id:path}")
 @friendly
 def artifact_page(request: Request, artifact_id: str, svc: ServicesDep) -> Response:
     """One artifact: its record, UnfragileRank with interval and sub-scores, capabilities."""
-    row = _record(svc.catalog(), artifact_id)
+    row = record(svc.catalog(), artifact_id)
     props = row.props
     url = props.get("url") or ""
+    short = short_name(props)
+    picture = neighbourhood(svc.graph(), artifact_id)
+    history = rank_history.parse(props.get("rank_history"))
+    ranked = props.get("unfragile_rank") is not None
     return render(
         request,
         "artifact.html",
         id=artifact_id,
         a=props,
+        short=short,
         capabilities=row.capabilities,
         alternatives=row.alternatives,
         # The figures always travel with their labels (illustrative, as of a day).
@@ -363,7 +277,30 @@ def artifact_page(request: Request, artifact_id: str, svc: ServicesDep) -> Respo
         catalog_as_of=_as_of(svc),
         # Only web links become links: no javascript: or data: URLs from the catalog.
         url=url if url.lower().startswith(("https://", "http://")) else None,
+        chart=svg.score_bars([(short, props)], f"Sub-scores of {short}") if ranked else None,
+        picture=picture,
+        graph_svg=svg.neighbourhood(picture, f"The match graph around {short}")
+        if picture
+        else None,
+        history=history,
+        sparkline=svg.sparkline(history, f"UnfragileRank of {short} over time"),
+        images=Pages(svc.graph()).images(artifact_id),
     )
+
+
+@router.get("/image/{image_id}")
+@friendly
+def image_file(request: Request, image_id: str, svc: ServicesDep) -> Response:
+    """A sample image the graph records, served from the home's image folder only."""
+    found = Pages(svc.graph()).image_file(image_id)
+    path = Path(found["file"]).resolve() if found and found.get("file") else None
+    folder = svc.settings.home.resolve()
+    if path is None or not path.is_file() or folder not in path.parents:
+        raise PageError(404, "No such image", "No sample image has this id.")
+    media = IMAGE_TYPES.get(path.suffix.lower())
+    if media is None:
+        raise PageError(404, "No such image", "No sample image has this id.")
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "public, max-age=3600"})
 
 
 def compare_page(request: Request, svc: ServicesDep) -> Response:
@@ -378,7 +315,58 @@ def compare_page(request: Request, svc: ServicesDep) -> Response:
         page = catalog.compare(ids[0], ids[1])
     except CompareError as e:
         raise PageError(failure(e).page_status, "These two cannot be compared", str(e)) from None
-    return render(request, "compare.html", page=page)
+    return render(request, "compare.html", page=page, extras=compare_extras(svc, page, request))
+
+
+def compare_extras(svc: Services, page: dict[str, Any], request: Request) -> dict[str, Any]:
+    """What the browser's comparison page adds to the shared page: short names, the chart,
+    every capability (the "+N more" open in place), who else the same searches led to, and
+    the link preview (meta description, Open Graph, schema.org JSON-LD)."""
+    ids = [page["a"]["id"], page["b"]["id"]]
+    pages = Pages(svc.graph())
+    sides = pages.compare_sides(ids)
+    short = {key: sides[page[key]["id"]]["display_name"] for key in ("a", "b")}
+    url = str(request.url)
+    v = page["verdict"]
+    return {
+        "short": short,
+        # The same verdict, built from the same fields, naming each side by its short name.
+        "verdict": sentence(
+            short["a"],
+            short["b"],
+            v["a_rank"],
+            v["b_rank"],
+            v["higher"],
+            v["a_leads"],
+            v["b_leads"],
+            v["ties"],
+        ),
+        "capabilities": {key: sides[page[key]["id"]]["capabilities"] for key in ("a", "b")},
+        "chart": svg.score_bars(
+            [(short["a"], page["a"]["scores"]), (short["b"], page["b"]["scores"])],
+            f"Sub-scores of {short['a']} and {short['b']}",
+        ),
+        "also": pages.also_compared(ids),
+        "url": url,
+        "json_ld": svg.json_ld(
+            {
+                "@context": "https://schema.org",
+                "@type": "WebPage",
+                "name": page["title"],
+                "description": page["verdict"]["sentence"],
+                "url": url,
+                "about": [
+                    {
+                        "@type": "SoftwareApplication",
+                        "name": page[key]["name"],
+                        "applicationCategory": page[key]["kind"],
+                        "url": str(request.url_for("artifact_page", artifact_id=page[key]["id"])),
+                    }
+                    for key in ("a", "b")
+                ],
+            }
+        ),
+    }
 
 
 def _resolve(catalog: Catalog, text: str, side: str) -> str:
@@ -399,19 +387,60 @@ def _resolve(catalog: Catalog, text: str, side: str) -> str:
 
 
 def leaderboard_page(request: Request, svc: ServicesDep) -> Response:
-    """The best-ranked artifacts, optionally of one kind."""
+    """The best-ranked artifacts: a board per kind and task, filters, sortable, in pages."""
     params = request.query_params
-    kind = _choice("kind", params.get("kind", ""), KINDS)
-    top = _count("top", params.get("top", ""), LEADERBOARD_DEFAULT, LEADERBOARD_MAX)
-    board = svc.catalog().leaderboard(kind, top)
-    ranked = board.ranked > 0
+    unknown = sorted(set(params) - set(BOARD_PARAMS))
+    if unknown:
+        raise PageError(
+            400,
+            "Unknown filter",
+            f"{unknown[0]}: unknown parameter; the leaderboard takes {', '.join(BOARD_PARAMS)}.",
+        )
+    pages = Pages(svc.graph())
+    tasks = pages.tasks()
+    form = {name: params.get(name, "").strip() for name in BOARD_PARAMS}
+    kind = choice("kind", form["kind"], KINDS)
+    task = form["task"] or None
+    if task is not None and task not in {t["task"] for t in tasks}:
+        raise PageError(
+            404,
+            "No such board",
+            f"task: no ranked artifact has the task {task!r}; the leaderboard lists the tasks.",
+        )
+    pricing = choice("pricing", form["pricing"], PRICING)
+    open_weights = yes_no("open_weights", form["open_weights"])
+    sort = choice("sort", form["sort"], SORTS) or "rank"
+    order = choice("order", form["order"], DIRECTIONS) or ("asc" if sort == "name" else "desc")
+    top = count("top", form["top"], LEADERBOARD_DEFAULT, LEADERBOARD_MAX)
+    offset = count("offset", form["offset"], 0, OFFSET_MAX, least=0)
+    board = pages.board(kind, task, pricing, open_weights, sort, order, offset, top)
+    kept = {k: v for k, v in form.items() if v}
     return render(
         request,
         "leaderboard.html",
         rows=board.rows,
+        form=form,
         kind=kind or "",
-        top=top,
-        ranked=ranked,
+        task=task or "",
+        tasks=tasks,
+        sort=sort,
+        order=order,
+        # Column headers link to this board sorted by them (again: the other way round).
+        sort_links={
+            key: link(
+                "/leaderboard",
+                **{k: v for k, v in kept.items() if k not in ("sort", "order", "offset")},
+                sort=key,
+                order=("asc" if order == "desc" else "desc")
+                if key == sort
+                else ("asc" if key == "name" else "desc"),
+            )
+            for key in SORTS
+        },
+        paging=paging("/leaderboard", kept, offset, len(board.rows), board.total, top),
+        total=board.total,
+        ranked=board.ranked > 0,
+        ranked_all=board.ranked,
         catalog_as_of=_as_of(svc),
     )
 

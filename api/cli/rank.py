@@ -31,6 +31,7 @@ def rank(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
 ) -> None:
     """Recompute UnfragileRank, sub-scores and ALTERNATIVE_TO edges; write them back."""
+    from unfragile.engine import rank_history
     from unfragile.engine.db import open_graph
     from unfragile.engine.ranking import load_config
     from unfragile.engine.ranking import rank as run_rank
@@ -41,6 +42,8 @@ def rank(
         report = run_rank(
             graph, config, engine=engine, settings=settings, batch_size=settings.batch_size
         )
+        # A dated snapshot of every artifact's scores: the pages' rank history.
+        rank_history.snapshot(graph)
     if as_json:
         typer.echo(json.dumps(report.as_dict()))
     else:

@@ -34,6 +34,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 K = Annotated[int, Query(ge=1, le=100, description="How many results.")]
+SEARCH_POOL = 100  # the results a search can page through; `total` counts up to this
+Offset = Annotated[
+    int,
+    Query(
+        ge=0,
+        lt=SEARCH_POOL,
+        description="How many results to skip (paging: offset=10&k=10 is the second page).",
+    ),
+]
 
 
 def filters_of(
@@ -73,6 +82,7 @@ def search(
         ),
     ] = None,
     k: K = 10,
+    offset: Offset = 0,
     kind: Kind | None = None,
     pricing: Pricing | None = None,
     open_weights: bool | None = None,
@@ -105,11 +115,17 @@ def search(
             raise ApiError(404, f"no artifact has the id {alternatives_to!r}", "alternatives_to")
         if q is None:
             assert alternatives_to is not None
-            answer = engine.ask_alternatives(alternatives_to, k, filters)
+            answer = engine.ask_alternatives(alternatives_to, SEARCH_POOL, filters)
         else:
-            answer = engine.ask(q, k, filters, literal=literal, alternatives_to=alternatives_to)
+            answer = engine.ask(
+                q, SEARCH_POOL, filters, literal=literal, alternatives_to=alternatives_to
+            )
     except SearchError as e:
         raise_search_error(e)
+    # One search for the pool (its order does not depend on how many are asked): the answer
+    # is a slice of it, and `total` its size.
+    total = len(answer.results)
+    answer.results = answer.results[offset : offset + k]
     label_evidence(engine.graph, answer.results)
     applied = {
         name: value
@@ -123,7 +139,7 @@ def search(
         )
         if value is not None
     }
-    return {"k": k, "filters": applied, **answer.as_dict()}
+    return {"k": k, "offset": offset, "total": total, "filters": applied, **answer.as_dict()}
 
 
 @router.post(
