@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from unfragile.engine.aggregate import sources
 from unfragile.engine.errors import AmbiguousName, MissingName, UnknownArtifact
 from unfragile.engine.figures import quality_basis
 from unfragile.engine.names import Names
@@ -88,7 +89,8 @@ class Catalog:
             row["props"],
             row["capabilities"],
             row["alternatives"],
-            retrieval.artifact_evidence_sources(self.graph, artifact_id),
+            # The sessions behind its evidence come from the event log (engine/aggregate.py).
+            sources(self.graph, [artifact_id, *retrieval.capabilities_of(self.graph, artifact_id)]),
         )
 
     def exists(self, artifact_id: str) -> bool:

@@ -59,6 +59,7 @@ def open_graph(
             where=f"{info.uri} (UNFRAGILE_HOME={settings.home})",
             retry_s=retry_s,
         )
+    graph.home = settings.home  # where its event log lives
     try:
         graph.check()
         if apply_schema:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import tempfile
 import time
@@ -12,9 +11,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from unfragile.engine import aggregate, event_log
 from unfragile.engine.decompose import decompose
 from unfragile.engine.errors import InvalidInput
-from unfragile.engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS, fold
 from unfragile.engine.progress import progress
 from unfragile.engine.records import (
     ArtifactRecord,
@@ -207,9 +206,9 @@ def _check_references(plan: _Plan, graph: Graph | None) -> None:
             )
 
 
-# Up to this many events (an API batch at most) are written in one transaction: all or
-# nothing. More are written in batches, with a journal (below) so that no failure leaves
-# evidence without its edges for longer than the next ingest.
+# Up to this many events (an API batch at most) reach the graph in one transaction: all or
+# nothing. More are written in batches; the log's pending parts are the journal (below), so
+# no failure leaves logged events without their edges for longer than the next ingest.
 ONE_TRANSACTION_EVENTS = 10_000
 
 
@@ -226,11 +225,12 @@ def ingest(
 ) -> IngestReport:
     """Validate `path` (or `records`) whole, then write it.
 
-    Safe to re-run, and to re-run after a crash: every write is an idempotent merge. Events
-    go in one transaction when `one_transaction` (default: when there are at most
-    ONE_TRANSACTION_EVENTS), else one per batch. `finish_journal` first completes what a
-    batched ingest that stopped half-way left (one scan of the Query nodes); the API skips
-    it to keep its writes small.
+    Safe to re-run, and to re-run after a crash: artifacts are idempotent merges, events are
+    appended to the event log once each and their aggregates recomputed. Aggregates reach
+    the graph in one transaction when `one_transaction` (default: when there are at most
+    ONE_TRANSACTION_EVENTS events), else one per batch. Every events write first completes
+    what an ingest that stopped half-way left (`finish_journal` is kept for callers; the
+    journal is the log's pending parts, a directory listing).
     """
     started = time.perf_counter()
     plan = validate(graph, path, decompose_fn, show_progress, records)
@@ -246,9 +246,10 @@ def ingest(
         write_artifacts(
             graph, _artifacts(plan, decompose_fn), plan.artifacts, batch_size, show_progress
         )
-        if plan.events and finish_journal:
-            complete_journal(graph, batch_size)
-        write_events(graph, _events(plan), plan.events, batch_size, show_progress, one_transaction)
+        if plan.events:
+            write_events(
+                graph, _events(plan), plan.events, batch_size, show_progress, one_transaction
+            )
     finally:
         if plan.spill is not None:
             plan.spill.close()
@@ -316,12 +317,13 @@ def write_artifacts(
 ) -> None:
     """Upsert artifacts with capabilities, then their links to each other (all now exist)."""
     links: list[dict[str, Any]] = []
+    dropped: list[str] = []
     # Artifacts carry up to 100 capabilities each, so their batches are smaller than events'.
     size = max(1, batch_size // 10)
     with progress(total=total, desc="artifacts", unit="artifact", enabled=show_progress) as bar:
         for batch in _chunks(records, size):
             rows = [artifact_row(a) for a in batch]
-            graph.write(lambda tx, rows=rows: _upsert_artifacts(tx, rows))
+            dropped.extend(graph.write(lambda tx, rows=rows: store.upsert_artifacts(tx, rows)))
             links.extend(
                 {"id": a.id, "derived_from": a.derived_from, "integrates_with": a.integrates_with}
                 for a in batch
@@ -329,12 +331,12 @@ def write_artifacts(
             bar.update(len(batch))
     for batch in _chunks(iter(links), batch_size):
         graph.write(lambda tx, batch=batch: store.link_artifacts(tx, batch))
-
-
-def _upsert_artifacts(tx: Any, rows: list[dict[str, Any]]) -> None:
-    # Queries whose evidence went with a dropped capability are recounted in the same
-    # transaction, so no commit leaves them counting evidence that is gone.
-    store.refresh_queries(tx, store.upsert_artifacts(tx, rows))
+    log = event_log.for_graph(graph) if dropped else None
+    if log is not None:
+        # Dropped capabilities took their edges with them; the events that pointed at them
+        # stop counting from now on, and their queries are recounted.
+        log.retract(dropped)
+        aggregate.refresh_targets(graph, log, dropped)
 
 
 def write_events(
@@ -344,85 +346,42 @@ def write_events(
     batch_size: int,
     show_progress: bool = True,
     one_transaction: bool | None = None,
-) -> None:
-    """Fold events into per-session evidence and merge it; recompute each touched MATCHED /
-    PREFERRED_OVER edge and Query once, from all its evidence.
+) -> int:
+    """Append the events to the log (each id once), then aggregate what they touch and
+    write the results: Query counts, MATCHED and PREFERRED_OVER edges. Returns how many
+    events were new to the log.
 
-    In one transaction (`one_transaction`, default when `total` is at most
-    ONE_TRANSACTION_EVENTS): nothing is written unless everything is. Otherwise one
-    transaction per batch, each marking its queries stale (the journal) with the evidence;
-    the edges are recomputed at the end, and the marks go with them. A failure in between
-    recomputes what was committed if Neo4j still answers; a crash leaves the marks, and the
-    next ingest (`complete_journal`) recomputes their pairs first.
+    The append is one part, renamed into place whole. Its edges are recomputed from the
+    whole log for every (query, target) pair and query it touches, in one transaction
+    (`one_transaction`, default when `total` is at most ONE_TRANSACTION_EVENTS) or one per
+    batch; the part is marked applied only after. A failure or a crash in between leaves it
+    pending, and the next events write (any: CLI or API) applies it first.
     """
     if one_transaction is None:
         one_transaction = total <= ONE_TRANSACTION_EVENTS
-    if one_transaction:
-        events = list(records)  # the transaction function may run again on a retry
-        with progress(total=total, desc="events", unit="event", enabled=show_progress) as bar:
-            graph.write(lambda tx: _write_all(tx, events, batch_size))
-            bar.update(len(events))
-        return
-    pairs: dict[str, dict[str, Any]] = {}
-    queries: set[str] = set()
-    try:
-        with progress(total=total, desc="events", unit="event", enabled=show_progress) as bar:
-            for batch in _chunks(records, batch_size):
-                rows = fold(batch)
-                graph.write(
-                    lambda tx, rows=rows: store.merge_evidence(
-                        tx, rows, MATCH_WEIGHTS, EVENTS_PER_SESSION, refresh=False, journal=True
-                    )
-                )
-                _touched(rows, pairs, queries)
-                bar.update(len(batch))
-    except Exception:
-        # Not KeyboardInterrupt: Ctrl-C stops at once, and the marks stay for the next run.
-        with contextlib.suppress(Exception):
-            _refresh(graph, pairs, queries, batch_size)
-        raise
-    _refresh(graph, pairs, queries, batch_size)
+    log = event_log.for_graph(graph, create=True)
+    assert log is not None  # created
+    with progress(total=total, desc="events", unit="event", enabled=show_progress) as bar:
+        _, added = log.append(_counted(records, bar))
+    aggregate.apply_pending(graph, log, batch_size, one_transaction)
+    return added
 
 
-def _write_all(tx: Any, events: list[EventRecord], batch_size: int) -> None:
-    pairs: dict[str, dict[str, Any]] = {}
-    queries: set[str] = set()
-    for batch in _chunks(iter(events), batch_size):
-        rows = fold(batch)
-        store.merge_evidence(tx, rows, MATCH_WEIGHTS, EVENTS_PER_SESSION, refresh=False)
-        _touched(rows, pairs, queries)
-    for chunk in _chunks(iter(pairs.values()), batch_size):
-        store.refresh_pairs(tx, chunk, MATCH_WEIGHTS)
-    for chunk in _chunks(iter(sorted(queries)), batch_size):
-        store.refresh_queries(tx, chunk)
-
-
-def _touched(rows: list[dict[str, Any]], pairs: dict[str, Any], queries: set[str]) -> None:
-    for r in rows:
-        if r["pair"] not in pairs:
-            pairs[r["pair"]] = store.pair_of(r)
-        queries.add(r["query_id"])
-
-
-def _refresh(
-    graph: Graph, pairs: dict[str, dict[str, Any]], queries: set[str], batch_size: int
-) -> None:
-    """Recompute the pairs, then the queries, clearing their marks: a query's mark goes only
-    once every pair of its evidence is recomputed."""
-    for chunk in _chunks(iter(pairs.values()), batch_size):
-        graph.write(lambda tx, chunk=chunk: store.refresh_pairs(tx, chunk, MATCH_WEIGHTS))
-    for chunk in _chunks(iter(sorted(queries)), batch_size):
-        graph.write(lambda tx, chunk=chunk: store.refresh_queries(tx, chunk, done=True))
+def _counted(records: Iterator[EventRecord], bar: Any) -> Iterator[EventRecord]:
+    n = 0
+    for ev in records:
+        yield ev
+        n += 1
+        if n % 5000 == 0:
+            bar.update(5000)
+    bar.update(n % 5000)
 
 
 def complete_journal(graph: Graph, batch_size: int = 2000) -> int:
-    """Recompute the edges of queries a batched ingest marked and did not finish; returns
-    how many queries that was (0 almost always)."""
-    stale = store.stale_queries(graph)
-    if stale:
-        pairs = {p["pair"]: p for p in store.stale_pairs(graph, stale)}
-        _refresh(graph, pairs, set(stale), batch_size)
-    return len(stale)
+    """Write the aggregates of log parts an ingest appended and did not finish; returns how
+    many parts that was (0 almost always)."""
+    log = event_log.for_graph(graph)
+    return aggregate.apply_pending(graph, log, batch_size) if log is not None else 0
 
 
 def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:

@@ -43,6 +43,8 @@ class Graph:
         back-off): a CLI may wait for a restarting server, an API must answer 503 at once."""
         self.uri = uri
         self.database = database
+        # The home this graph's event log lives under (engine/event_log.py); set by open_graph.
+        self.home: Path | None = None
         self._where = where or uri
         self._auth = (user, password)  # for user_driver
         quick: dict[str, Any] = (

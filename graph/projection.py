@@ -45,26 +45,6 @@ MATCH (a:Artifact)-[:HAS_CAPABILITY]->(c:Capability)
 RETURN collect(c.id) AS id, collect(a.id) AS artifact
 """
 
-# Per-session evidence behind every MATCHED edge (Prefer evidence feeds PREFERRED_OVER), one
-# entry per Evidence node, with its confidence units z (engine/evidence.py's MATCH_WEIGHTS)
-# computed in Cypher so that three properties cross the wire as one float. $kinds: the
-# target kinds to read, ['Capability', 'Artifact'] for all (two reads can run side by side).
-# The map projection reads the node's properties in one pass (faster than seven e.x reads).
-EVIDENCE_COLUMNS = """
-MATCH (e:Evidence)
-WITH e {.session, .query, .target, .target_kind, .clicked, .dwell, .feedback} AS e
-WHERE e.target_kind IN $kinds
-RETURN collect(coalesce(e.session, '')) AS session,
-       collect(coalesce(e.query, '')) AS query,
-       collect(coalesce(e.target, '')) AS target,
-       collect(e.target_kind = 'Capability') AS is_capability,
-       collect(toFloat($w_session
-               + CASE WHEN e.clicked THEN $w_click ELSE 0.0 END
-               + CASE WHEN coalesce(e.dwell, 0.0) >= $long_dwell_s THEN $w_long_dwell
-                      ELSE 0.0 END
-               + $w_feedback * coalesce(e.feedback, 0))) AS z
-"""
-
 PREFERENCES = """
 MATCH (w:Artifact)-[p:PREFERRED_OVER]->(l:Artifact)
 RETURN w.id AS winner, l.id AS loser, p.sessions AS sessions
@@ -232,20 +212,6 @@ def _columns(graph: Graph, query: str, **params: Any) -> dict[str, list[Any]]:
 def capability_owners(graph: Graph) -> dict[str, str]:
     cols = _columns(graph, CAPABILITY_OWNERS)
     return dict(zip(cols["id"], cols["artifact"], strict=True))
-
-
-def evidence_columns(
-    graph: Graph, weights: dict[str, float], kinds: tuple[str, ...] = ("Capability", "Artifact")
-) -> dict[str, list[Any]]:
-    """Parallel lists session, query, target, is_capability, z: one entry per Evidence node
-    whose target_kind is one of `kinds` (MATCHED evidence only: Capability, Artifact)."""
-    return _columns(
-        graph,
-        EVIDENCE_COLUMNS,
-        kinds=list(kinds),
-        **{k: weights[k] for k in ("w_session", "w_click", "w_long_dwell", "w_feedback")},
-        long_dwell_s=weights["long_dwell_s"],
-    )
 
 
 def preferences(graph: Graph) -> list[tuple[str, str, int]]:

@@ -115,20 +115,6 @@ RETURN p.query AS query, p.target AS target, m.sessions AS sessions,
        coalesce(m.sample_sessions, 0) AS sample_sessions
 """
 
-# The sessions behind an artifact's evidence (to it or its capabilities), and how many of them
-# hold sample events.
-ARTIFACT_EVIDENCE_SOURCES = """
-MATCH (a:Artifact {id: $id})
-OPTIONAL MATCH (a)-[:HAS_CAPABILITY]->(c:Capability)
-WITH a, collect(c.id) AS capabilities
-UNWIND [a.id] + capabilities AS target
-MATCH (e:Evidence {target: target})
-WHERE e.target_kind IN ['Artifact', 'Capability']
-WITH e.session AS session, max(CASE WHEN 'sample' IN coalesce(e.origins, []) THEN 1 ELSE 0 END)
-     AS sample
-RETURN count(session) AS sessions, coalesce(sum(sample), 0) AS sample_sessions
-"""
-
 FILTER_VALUES = """
 CALL () { MATCH (o:Organization) RETURN collect(o.name) AS providers }
 RETURN providers
@@ -215,12 +201,6 @@ def evidence_samples(graph: Graph, pairs: list[dict[str, str]]) -> dict[tuple[st
         (r["query"], r["target"]): r["sample_sessions"]
         for r in graph.read(EVIDENCE_SAMPLES, pairs=pairs)
     }
-
-
-def artifact_evidence_sources(graph: Graph, artifact_id: str) -> dict[str, int]:
-    """{sessions, sample_sessions} behind the evidence of one artifact and its capabilities."""
-    rows = graph.read(ARTIFACT_EVIDENCE_SOURCES, id=artifact_id)
-    return rows[0] if rows else {"sessions": 0, "sample_sessions": 0}
 
 
 def latest_evidence(graph: Graph) -> str | None:

@@ -8,7 +8,7 @@ import neo4j
 
 from unfragile.graph.connection import Graph
 
-# Which label an Evidence target_kind names. Labels cannot be parameters in Cypher, so the
+# Which label an event's target_kind names. Labels cannot be parameters in Cypher, so the
 # few allowed ones are spelled out here and never taken from input.
 TARGET_LABELS = {"Capability": "Capability", "Artifact": "Artifact"}
 
@@ -35,7 +35,8 @@ SET c.title = r.title, c.text = r.text, c.unique = r.unique,
 MERGE (a)-[:HAS_CAPABILITY]->(c)
 """
 
-# Capabilities an artifact no longer lists go, with the evidence that pointed at them.
+# Capabilities an artifact no longer lists go, with their MATCHED edges; the events that
+# pointed at them stay in the log and stop counting (engine/event_log.py, retract).
 STALE_CAPABILITIES = """
 UNWIND $rows AS r
 MATCH (:Artifact {id: r.id})-[:HAS_CAPABILITY]->(c:Capability)
@@ -46,12 +47,7 @@ RETURN c.id AS id
 DELETE_CAPABILITIES = """
 UNWIND $ids AS id
 MATCH (c:Capability {id: id})
-OPTIONAL MATCH (e:Evidence {target: id, target_kind: 'Capability'})
-WITH c, collect(e) AS evidence, collect(DISTINCT e.query) AS queries
-FOREACH (e IN evidence | DELETE e)
 DETACH DELETE c
-WITH queries UNWIND queries AS q
-RETURN DISTINCT q AS query
 """
 
 LINK_ARTIFACTS = """
@@ -72,105 +68,46 @@ CALL (a, r) {
 }
 """
 
-# Evidence merges are set-like (OR, MAX, latest-by-time, union of event ids and of the events'
-# origins: sample, api, import:<name>) so that loading
-# the same events again, in any batching, leaves every property as it was.
-# With $stale, the Query is marked as the journal of a batched ingest: its evidence may be
-# ahead of its edges until the ingest's last step (or the next ingest) recomputes them.
-MERGE_QUERIES = """
+# Search events reach the graph aggregated (engine/aggregate.py): Query nodes with their
+# counts, then MATCHED and PREFERRED_OVER edges. Each SET replaces values computed from the
+# whole event log, so writing the same rows again, in any batching, changes nothing.
+SET_QUERIES = """
 UNWIND $rows AS r
 MERGE (q:Query {id: r.id})
   ON CREATE SET q.text = r.text
-FOREACH (_ IN CASE WHEN $stale THEN [1] ELSE [] END | SET q.stale = true)
+SET q.sessions = r.sessions, q.count = r.count, q.last_seen = r.last_seen
 """
 
-# A new Evidence node takes the row as it is (one write per property); only an existing one
-# needs the set-like merge.
-MERGE_EVIDENCE = """
+# The confidence is computed here, by the expression it always had (README, "The match
+# graph"), so it is the same float to the last bit.
+SET_MATCHED = """
 UNWIND $rows AS r
-MERGE (e:Evidence {key: r.key})
-  ON CREATE SET e.pair = r.pair, e.query = r.query_id, e.target = r.target,
-                e.target_kind = r.target_kind, e.loser = r.loser, e.session = r.session,
-                e.clicked = r.clicked, e.dwell = r.dwell, e.feedback = r.feedback,
-                e.feedback_time = r.feedback_time, e.events = r.events[..$events_per_session],
-                e.origins = r.origins, e.first_seen = r.first_seen, e.last_seen = r.last_seen
-  ON MATCH SET
-    e.clicked = e.clicked OR r.clicked,
-    e.dwell = CASE WHEN r.dwell > e.dwell THEN r.dwell ELSE e.dwell END,
-    e.feedback = CASE
-        WHEN r.feedback_time > e.feedback_time THEN r.feedback
-        WHEN r.feedback_time = e.feedback_time AND r.feedback_time <> ''
-             AND r.feedback < e.feedback THEN r.feedback
-        ELSE e.feedback END,
-    e.feedback_time = CASE WHEN r.feedback_time > e.feedback_time
-        THEN r.feedback_time ELSE e.feedback_time END,
-    e.events = e.events + [x IN r.events WHERE NOT x IN e.events]
-                          [..($events_per_session - size(e.events))],
-    e.origins = coalesce(e.origins, []) + [x IN r.origins WHERE NOT x IN coalesce(e.origins, [])],
-    e.first_seen = CASE WHEN r.first_seen < e.first_seen THEN r.first_seen ELSE e.first_seen END,
-    e.last_seen = CASE WHEN r.last_seen > e.last_seen THEN r.last_seen ELSE e.last_seen END
-"""
-
-# The MATCHED edge is a pure function of its Evidence nodes, recomputed for touched pairs.
-# sample_sessions: how many of its sessions hold events whose source is `sample` (pages say so).
-REFRESH_MATCHED = """
-UNWIND $pairs AS p
-MATCH (q:Query {id: p.query_id})
-MATCH (t:%(label)s {id: p.target})
-CALL (p) {
-  MATCH (e:Evidence {pair: p.pair})
-  RETURN count(e) AS sessions, sum(size(e.events)) AS events,
-         sum(CASE WHEN e.clicked THEN 1 ELSE 0 END) AS clicks,
-         sum(e.dwell) AS dwell,
-         sum(CASE WHEN e.dwell >= $long_dwell_s THEN 1 ELSE 0 END) AS long_dwells,
-         sum(e.feedback) AS feedback,
-         sum(CASE WHEN 'sample' IN coalesce(e.origins, []) THEN 1 ELSE 0 END) AS samples,
-         min(e.first_seen) AS first_seen, max(e.last_seen) AS last_seen
-}
-WITH q, t, sessions, events, clicks, dwell, long_dwells, feedback, first_seen, last_seen, samples,
-     sessions * $w_session + clicks * $w_click + long_dwells * $w_long_dwell
-       + feedback * $w_feedback AS z
+MATCH (q:Query {id: r.query_id})
+MATCH (t:%(label)s {id: r.target})
+WITH q, t, r,
+     r.sessions * $w_session + r.clicks * $w_click + r.long_dwells * $w_long_dwell
+       + r.feedback * $w_feedback AS z
 MERGE (q)-[m:MATCHED]->(t)
-SET m.count = events, m.sessions = sessions, m.clicks = clicks, m.dwell = dwell,
-    m.long_dwells = long_dwells, m.feedback = feedback, m.sample_sessions = samples,
-    m.first_seen = first_seen, m.last_seen = last_seen,
+SET m.count = r.count, m.sessions = r.sessions, m.clicks = r.clicks, m.dwell = r.dwell,
+    m.long_dwells = r.long_dwells, m.feedback = r.feedback, m.sample_sessions = r.sample_sessions,
+    m.first_seen = r.first_seen, m.last_seen = r.last_seen,
     m.confidence = CASE WHEN z <= 0 THEN 0.0 ELSE 1.0 - exp(-z / $confidence_scale) END
 """
 
-REFRESH_PREFERRED = """
-UNWIND $pairs AS p
-MATCH (w:Artifact {id: p.target})
-MATCH (l:Artifact {id: p.loser})
-CALL (p) {
-  MATCH (e:Evidence {pair: p.pair})
-  RETURN count(DISTINCT e.session) AS sessions, sum(size(e.events)) AS events,
-         max(e.last_seen) AS last_seen
-}
+SET_PREFERRED = """
+UNWIND $rows AS r
+MATCH (w:Artifact {id: r.target})
+MATCH (l:Artifact {id: r.loser})
 MERGE (w)-[m:PREFERRED_OVER]->(l)
-SET m.sessions = sessions, m.count = events, m.last_seen = last_seen
+SET m.sessions = r.sessions, m.count = r.count, m.last_seen = r.last_seen
 """
 
-REFRESH_QUERIES = """
-UNWIND $ids AS id
-MATCH (q:Query {id: id})
-CALL (id) {
-  MATCH (e:Evidence {query: id})
-  RETURN count(DISTINCT e.session) AS sessions, sum(size(e.events)) AS events,
-         max(e.last_seen) AS last_seen
-}
-SET q.sessions = sessions, q.count = events, q.last_seen = last_seen
-"""
-# The same, once every pair of these queries is recomputed: the journal mark goes.
-REFRESH_QUERIES_DONE = REFRESH_QUERIES + "REMOVE q.stale\n"
-
-# What a batched ingest that stopped half-way left: marked queries, and the pairs of all
-# their evidence (a superset of what it wrote; recomputing a pair is always safe).
-STALE_QUERIES = "MATCH (q:Query) WHERE q.stale RETURN q.id AS id"
-STALE_PAIRS = """
-UNWIND $ids AS id
-MATCH (e:Evidence {query: id})
-RETURN DISTINCT e.pair AS pair, e.query AS query_id, e.target AS target, e.loser AS loser,
-       e.target_kind AS target_kind
+# The one node naming this graph's event log: emptying the graph starts a new log.
+EVENT_LOG_ID = "MATCH (l:EventLog {name: 'events'}) RETURN l.id AS id"
+NEW_EVENT_LOG = """
+MERGE (l:EventLog {name: 'events'})
+  ON CREATE SET l.id = $id
+RETURN l.id AS id
 """
 
 EXISTING_ARTIFACTS = "UNWIND $ids AS id MATCH (a:Artifact {id: id}) RETURN a.id AS id"
@@ -193,83 +130,49 @@ MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS
 
 
 def upsert_artifacts(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> list[str]:
-    """Write artifacts and their capabilities; return ids of queries whose evidence was cut."""
+    """Write artifacts and their capabilities; return the ids of capabilities dropped."""
     tx.run(UPSERT_ARTIFACTS, rows=rows).consume()
     capabilities = [cap for r in rows for cap in r["capabilities"]]
     tx.run(UPSERT_CAPABILITIES, rows=capabilities).consume()
     keep = [{"id": r["id"], "capability_ids": [c["id"] for c in r["capabilities"]]} for r in rows]
     stale = [rec["id"] for rec in tx.run(STALE_CAPABILITIES, rows=keep)]
-    if not stale:
-        return []
-    return [rec["query"] for rec in tx.run(DELETE_CAPABILITIES, ids=stale) if rec["query"]]
+    if stale:
+        tx.run(DELETE_CAPABILITIES, ids=stale).consume()
+    return stale
 
 
 def link_artifacts(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> None:
     tx.run(LINK_ARTIFACTS, rows=rows).consume()
 
 
-def merge_evidence(
-    tx: neo4j.ManagedTransaction,
-    rows: list[dict[str, Any]],
-    weights: dict[str, float],
-    events_per_session: int,
-    refresh: bool = True,
-    journal: bool = False,
+def set_queries(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> None:
+    """Query nodes (created with their first text) and their counts."""
+    tx.run(SET_QUERIES, rows=rows).consume()
+
+
+def set_matched(
+    tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]], weights: dict[str, float]
 ) -> None:
-    """Merge per-session evidence; with `refresh`, recompute the edges it feeds as well;
-    with `journal`, mark its queries stale until `refresh_queries(..., done=True)`."""
-    queries: dict[str, dict[str, str]] = {}
-    for r in rows:
-        queries.setdefault(r["query_id"], {"id": r["query_id"], "text": r["query_text"]})
-    tx.run(MERGE_QUERIES, rows=list(queries.values()), stale=journal).consume()
-    tx.run(MERGE_EVIDENCE, rows=rows, events_per_session=events_per_session).consume()
-    if refresh:
-        refresh_pairs(tx, list({r["pair"]: pair_of(r) for r in rows}.values()), weights)
-        refresh_queries(tx, sorted(queries))
-
-
-def pair_of(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "pair": row["pair"],
-        "query_id": row["query_id"],
-        "target": row["target"],
-        "loser": row["loser"],
-        "target_kind": row["target_kind"],
-    }
-
-
-def refresh_pairs(
-    tx: neo4j.ManagedTransaction, pairs: list[dict[str, Any]], weights: dict[str, float]
-) -> None:
-    """Recompute MATCHED / PREFERRED_OVER for these pairs from all their Evidence."""
+    """MATCHED edges from aggregated rows; a target that is gone gets no edge."""
     for kind, label in TARGET_LABELS.items():
-        batch = [p for p in pairs if p["target_kind"] == kind]
+        batch = [r for r in rows if r["target_kind"] == kind]
         if batch:
-            params: dict[str, Any] = {"pairs": batch, **weights}
-            tx.run(REFRESH_MATCHED % {"label": label}, params).consume()
-    prefer = [p for p in pairs if p["target_kind"] == "Prefer"]
-    if prefer:
-        tx.run(REFRESH_PREFERRED, pairs=prefer).consume()
+            tx.run(SET_MATCHED % {"label": label}, {"rows": batch, **weights}).consume()
 
 
-def refresh_queries(tx: neo4j.ManagedTransaction, query_ids: list[str], done: bool = False) -> None:
-    """Recompute these Query nodes' counts; `done` also clears their journal mark."""
-    if query_ids:
-        tx.run(REFRESH_QUERIES_DONE if done else REFRESH_QUERIES, ids=query_ids).consume()
+def set_preferred(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> None:
+    tx.run(SET_PREFERRED, rows=rows).consume()
 
 
-def stale_queries(graph: Graph) -> list[str]:
-    """Queries a batched ingest marked and did not finish (it crashed or lost Neo4j)."""
-    return [r["id"] for r in graph.read(STALE_QUERIES)]
+def event_log_id(graph: Graph, create: bool = False) -> str | None:
+    """The id of this graph's event log; with `create`, made when there is none."""
+    rows = graph.read(EVENT_LOG_ID)
+    if rows or not create:
+        return rows[0]["id"] if rows else None
+    import uuid
 
-
-def stale_pairs(graph: Graph, query_ids: list[str]) -> list[dict[str, Any]]:
-    """Every pair the evidence of these queries feeds, once each."""
-    pairs: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(query_ids), 10000):
-        for r in graph.read(STALE_PAIRS, ids=query_ids[start : start + 10000]):
-            pairs.setdefault(r["pair"], r)
-    return list(pairs.values())
+    new = uuid.uuid4().hex
+    return graph.write(lambda tx: tx.run(NEW_EVENT_LOG, id=new).single(strict=True)["id"])
 
 
 def existing_artifacts(graph: Graph, ids: list[str]) -> set[str]:

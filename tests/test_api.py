@@ -16,7 +16,7 @@ from PIL import Image
 from tests.conftest import CATALOG
 from unfragile.api.app import create_app
 from unfragile.api.config import ApiConfig
-from unfragile.engine import ranking
+from unfragile.engine import aggregate, ranking
 from unfragile.engine.indexer import Indexer
 from unfragile.engine.ingest import ingest
 from unfragile.graph import store
@@ -469,10 +469,8 @@ def test_events_are_written_and_retries_change_nothing(client, graph_session):
     client.post("/events", json=_event(6, source="sample"), headers={"X-API-Key": KEY})
     origins = {
         r["session"]: r["origins"]
-        for r in graph_session.read(
-            "MATCH (e:Evidence {query: 'api test: classify my photos'}) "
-            "RETURN e.session AS session, e.origins AS origins"
-        )
+        for r in aggregate.sessions(graph_session)
+        if r["query"] == "api test: classify my photos"
     }
     assert origins["api-s-1"] == ["api"] and origins["api-s-6"] == ["sample"]
 
@@ -494,11 +492,11 @@ def test_events_are_written_and_retries_change_nothing(client, graph_session):
 def test_bad_events_are_422_naming_field_and_index_and_nothing_is_written(
     client, graph_session, body, field, index
 ):
-    before = graph_session.read("MATCH (e:Evidence) RETURN count(e) AS n")[0]["n"]
+    before = len(aggregate.sessions(graph_session))
     r = client.post("/events", json=body, headers={"X-API-Key": KEY})
     error = _error(r, 422, field)
     assert error["index"] == index
-    assert graph_session.read("MATCH (e:Evidence) RETURN count(e) AS n")[0]["n"] == before
+    assert len(aggregate.sessions(graph_session)) == before
 
 
 def test_events_body_must_be_json(client):

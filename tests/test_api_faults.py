@@ -16,9 +16,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pyarrow.parquet as pq
 import pytest
 
 from tests.helpers import artifact, event, write_jsonl
+from unfragile.engine import event_log
 from unfragile.engine.db import local_server, open_graph
 from unfragile.engine.indexer import Indexer
 from unfragile.engine.ingest import ingest
@@ -206,9 +208,9 @@ def test_neo4j_stops_under_traffic_then_the_api_recovers(own_home, tmp_path):
 
     # Every event the API accepted (200), before the stop and after the restart, is there.
     with open_graph(own) as graph:
-        stored = {
-            r["id"]
-            for r in graph.read("MATCH (e:Evidence) UNWIND e.events AS id RETURN DISTINCT id")
-        }
+        # Accepted means logged and aggregated: every id is in the graph's event log.
+        log = event_log.for_graph(graph)
+        assert log is not None and log.pending() == []
+        stored = set(pq.read_table(log.parts(), columns=["id"]).column("id").to_pylist())
     assert traffic.accepted and set(traffic.accepted) <= stored
     assert "Traceback" not in (tmp_path / "serve.log").read_text()

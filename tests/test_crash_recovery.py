@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from tests.helpers import artifact, event, write_jsonl
+from unfragile.engine import event_log
 from unfragile.graph import store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,20 +40,21 @@ def test_kill_and_rerun_counts_every_record_once(graph, settings, tmp_path):
     env = dict(os.environ, UNFRAGILE_HOME=str(settings.home))
     cmd = [sys.executable, "-m", "unfragile.api.cli", "ingest", str(folder), "--batch-size", "300"]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # Kill it once some, but not all, event batches are in.
+    # Kill it during aggregation: once some, but not all, of the edges are written. The log
+    # part is whole by then (renamed into place) and not yet marked applied.
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
-        done = graph.read("MATCH (e:Evidence) RETURN count(e) AS n")[0]["n"]
+        done = graph.read("MATCH ()-[m:MATCHED]->() RETURN count(m) AS n")[0]["n"]
         if done > 0:
             break
         time.sleep(0.05)
     assert proc.poll() is None, "the loader finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    # Evidence is merged batch by batch; the edges it feeds are recomputed at the end, so a
-    # killed loader leaves part of the evidence and possibly no edges yet.
-    partial = graph.read("MATCH (e:Evidence) RETURN sum(size(e.events)) AS n")[0]["n"]
+    partial = graph.read("MATCH ()-[m:MATCHED]->() RETURN sum(m.count) AS n")[0]["n"]
     assert 0 < partial < n_events
+    log = event_log.for_graph(graph)
+    assert log is not None and len(log.parts()) == 1 and len(log.pending()) == 1
 
     subprocess.run(cmd, cwd=REPO, env=env, check=True, capture_output=True)
     counts = store.stats(graph)
@@ -65,3 +67,5 @@ def test_kill_and_rerun_counts_every_record_once(graph, settings, tmp_path):
     # Clicks count once per (query, target, session); compute the truth independently.
     clicked = {(i % 700, i % 600, i % 900) for i in range(12000) if i % 3 == 1}
     assert totals["clicks"] == len(clicked)
+    # The rerun found every event in the log already, appended nothing, applied the part.
+    assert len(log.parts()) == 1 and log.pending() == []

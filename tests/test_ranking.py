@@ -204,15 +204,17 @@ def test_gds_agrees_with_networkx(catalog: Graph) -> None:
 
 
 def test_evidence_columns_carry_the_documented_confidence_units(catalog: Graph) -> None:
-    """z computed in Cypher equals engine/evidence.py's formula on each Evidence node."""
+    """z computed over the event log equals engine/evidence.py's formula on each per-session
+    row, the rows folded independently here by engine/evidence.fold."""
+    from unfragile.engine.evidence import fold
+    from unfragile.engine.ingest import _events, validate
+
     w = ranking.MATCH_WEIGHTS
-    rows = catalog.read(
-        "MATCH (e:Evidence) WHERE e.target_kind IN ['Capability', 'Artifact'] "
-        "RETURN e.session AS s, e.query AS q, e.target AS t, e.clicked AS clicked, "
-        "e.dwell AS dwell, e.feedback AS feedback"
-    )
+    plan = validate(catalog, CATALOG, show_progress=False)
+    rows = [r for r in fold(list(_events(plan))) if r["target_kind"] != "Prefer"]
+    plan.spill.close()
     expected = {
-        (r["s"], r["q"], r["t"]): w["w_session"]
+        (r["session"], r["query_id"], r["target"]): w["w_session"]
         + w["w_click"] * bool(r["clicked"])
         + w["w_long_dwell"] * ((r["dwell"] or 0.0) >= w["long_dwell_s"])
         + w["w_feedback"] * (r["feedback"] or 0)

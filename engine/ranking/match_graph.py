@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from unfragile.engine.errors import RankError
 from unfragile.engine.evidence import MATCH_WEIGHTS
-from unfragile.graph import gds, projection
+from unfragile.graph import gds
 from unfragile.graph.connection import Graph
 
 # Weight of each query's edge to the ground node: one session's worth of votes, log1p(1).
@@ -93,19 +93,11 @@ def _sorted_unique(keys: np.ndarray) -> np.ndarray:
 
 
 def read_evidence(graph: Graph, pool: ThreadPoolExecutor | None = None) -> dict[str, Any]:
-    """Evidence as compact columns (see `projection.evidence_columns`); with a pool, the
-    capability and the artifact evidence are read side by side."""
-    if pool is None:
-        return projection.evidence_columns(graph, MATCH_WEIGHTS)
-    parts = [
-        pool.submit(projection.evidence_columns, graph, MATCH_WEIGHTS, (kind,))
-        for kind in ("Capability", "Artifact")
-    ]
-    return _concat([p.result() for p in parts])
+    """Per-session votes as compact columns, aggregated from the event log (not the graph:
+    it holds only their sums); `pool` is accepted for callers and unused."""
+    from unfragile.engine.aggregate import votes
 
-
-def _concat(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
-    return {k: [x for part in parts for x in part[k]] for k in parts[0]}
+    return votes(graph, MATCH_WEIGHTS)
 
 
 def build_match_graph(art_ids: list[str], owners: dict[str, str], ev: dict[str, Any]) -> MatchGraph:

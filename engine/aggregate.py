@@ -1,0 +1,267 @@
+"""Search events aggregated over the log with DuckDB; only the results are written to Neo4j.
+
+The per-(query, target, session) fold (engine/evidence.py's semantics: clicked, longest
+dwell, latest feedback, at most EVENTS_PER_SESSION distinct events, sample or not) and the
+per-edge sums run here; Neo4j receives Query nodes with their counts, MATCHED edges with
+their properties (confidence computed in Cypher, by the same expression as ever) and
+PREFERRED_OVER edges. A batch re-aggregates only the pairs and queries its parts touch,
+from the whole log, so the result never depends on batching or order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from unfragile.engine.event_log import EventLog, _paths, connect, for_graph
+from unfragile.engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS
+from unfragile.graph import store
+from unfragile.graph.connection import Graph
+
+# One row per (query, target, session) key: what one session did after one search.
+SESSIONS = f"""
+SELECT key, any_value(pair) AS pair, any_value(query_id) AS query_id,
+       any_value(target_kind) AS target_kind, any_value(target) AS target,
+       any_value(loser) AS loser, any_value(session) AS session,
+       least(count(DISTINCT id), {EVENTS_PER_SESSION}) AS events,
+       coalesce(bool_or(event = 'click'), false) AS clicked,
+       coalesce(max(seconds) FILTER (WHERE event = 'dwell'), 0.0) AS dwell,
+       -- the latest feedback; at equal times the lower value, so order never matters
+       coalesce(arg_max(value, struct_pack(t := time, v := -value))
+                FILTER (WHERE event = 'feedback'), 0) AS feedback,
+       coalesce(bool_or(origin = 'sample'), false) AS sample,
+       arg_min(query, struct_pack(s := seq, o := ord)) AS text,
+       min(struct_pack(s := seq, o := ord)) AS first,
+       min(time) AS first_seen, max(time) AS last_seen
+FROM ev %(where)s
+GROUP BY key
+"""
+
+MATCHED = f"""
+SELECT pair, any_value(query_id) AS query_id, any_value(target) AS target,
+       any_value(target_kind) AS target_kind,
+       sum(events) AS count, count(*) AS sessions, sum(clicked::INTEGER) AS clicks,
+       sum(dwell) AS dwell, sum((dwell >= {MATCH_WEIGHTS["long_dwell_s"]})::INTEGER) AS long_dwells,
+       sum(feedback) AS feedback, sum(sample::INTEGER) AS sample_sessions,
+       min(first_seen) AS first_seen, max(last_seen) AS last_seen
+FROM sess WHERE target_kind <> 'Prefer' %(and)s
+GROUP BY pair
+"""
+
+PREFERRED = """
+SELECT pair, any_value(target) AS target, any_value(loser) AS loser,
+       count(DISTINCT session) AS sessions, sum(events) AS count, max(last_seen) AS last_seen
+FROM sess WHERE target_kind = 'Prefer' %(and)s
+GROUP BY pair
+"""
+
+# From tq (the touched queries), so a query left with no counting events is set to zero.
+QUERIES = """
+SELECT tq.query_id AS id, arg_min(text, first) AS text, count(DISTINCT session) AS sessions,
+       coalesce(sum(events), 0) AS count, max(last_seen) AS last_seen
+FROM tq LEFT JOIN sess USING (query_id)
+GROUP BY tq.query_id
+"""
+
+
+def _open(log: EventLog) -> duckdb.DuckDBPyConnection | None:
+    """A connection with `ev`: every event of the log that still counts."""
+    parts = log.parts()
+    if not parts:
+        return None
+    con = connect()
+    retracted = log.retractions()
+    where = (
+        f"WHERE NOT EXISTS (SELECT 1 FROM read_parquet({_paths(retracted)}) r "
+        "WHERE e.target_kind = 'Capability' AND r.target = e.target AND r.seq > e.seq)"
+        if retracted
+        else ""
+    )
+    con.execute(f"CREATE TEMP VIEW ev AS SELECT e.* FROM read_parquet({_paths(parts)}) e {where}")
+    return con
+
+
+def apply_pending(
+    graph: Graph, log: EventLog, batch_size: int = 2000, one_transaction: bool = False
+) -> int:
+    """Re-aggregate the pairs and queries of every part not yet in the graph, write the
+    results, then mark the parts; returns how many parts that was. Safe to rerun at any
+    point: each write sets values computed from the whole log."""
+    with log.locked():
+        pending = log.pending()
+        if pending:
+            _write(graph, log, pending, None, batch_size, one_transaction)
+            log.mark_applied(pending)
+        return len(pending)
+
+
+def refresh_targets(graph: Graph, log: EventLog, capabilities: list[str]) -> None:
+    """Recount the queries whose events pointed at these (now dropped) capabilities."""
+    if capabilities:
+        with log.locked():
+            _write(graph, log, [], capabilities, 2000, False)
+
+
+def _write(
+    graph: Graph,
+    log: EventLog,
+    parts: list[Path],
+    capabilities: list[str] | None,
+    batch_size: int,
+    one_transaction: bool,
+) -> None:
+    con = _open(log)
+    if con is None:
+        return
+    with con:
+        if capabilities is not None:
+            # Dropped capabilities: their edges went with them; only their queries change.
+            con.execute(
+                "CREATE TEMP TABLE tq AS SELECT DISTINCT query_id FROM "
+                "read_parquet($p) WHERE target_kind = 'Capability' AND list_contains($c, target)",
+                {"p": [str(p) for p in log.parts()], "c": capabilities},
+            )
+            con.execute("CREATE TEMP TABLE tp (pair VARCHAR)")
+        else:
+            src = f"read_parquet({_paths(parts)})"
+            con.execute(f"CREATE TEMP TABLE tp AS SELECT DISTINCT pair FROM {src}")
+            con.execute(f"CREATE TEMP TABLE tq AS SELECT DISTINCT query_id FROM {src}")
+        con.execute(
+            "CREATE TEMP TABLE sess AS "
+            + SESSIONS
+            % {
+                "where": "WHERE pair IN (SELECT pair FROM tp) "
+                "OR query_id IN (SELECT query_id FROM tq)"
+            }
+        )
+        steps: list[tuple[str, Iterator[list[dict[str, Any]]]]] = [
+            (
+                "queries",
+                _rows(con, QUERIES, batch_size),
+            ),
+            (
+                "matched",
+                _rows(con, MATCHED % {"and": "AND pair IN (SELECT * FROM tp)"}, batch_size),
+            ),
+            (
+                "preferred",
+                _rows(con, PREFERRED % {"and": "AND pair IN (SELECT * FROM tp)"}, batch_size),
+            ),
+        ]
+        if one_transaction:
+            everything = [(kind, rows) for kind, chunks in steps for rows in chunks]
+            graph.write(lambda tx: _send_all(tx, everything))
+            return
+        for kind, chunks in steps:
+            for rows in chunks:
+                graph.write(lambda tx, kind=kind, rows=rows: _send(tx, kind, rows))
+
+
+def _send_all(tx: Any, everything: list[tuple[str, list[dict[str, Any]]]]) -> None:
+    for kind, rows in everything:
+        _send(tx, kind, rows)
+
+
+def _send(tx: Any, kind: str, rows: list[dict[str, Any]]) -> None:
+    if kind == "queries":
+        store.set_queries(tx, rows)
+    elif kind == "matched":
+        store.set_matched(tx, rows, MATCH_WEIGHTS)
+    else:
+        store.set_preferred(tx, rows)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, size: int) -> Iterator[list[dict[str, Any]]]:
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    while True:
+        batch = cur.fetchmany(size)
+        if not batch:
+            return
+        yield [dict(zip(names, _plain(r), strict=True)) for r in batch]
+
+
+def _plain(row: tuple[Any, ...]) -> list[Any]:
+    # HUGEINT sums arrive as Python ints already; DECIMAL never occurs. Keep bools as bools.
+    return list(row)
+
+
+# -- what ranking and pages read from the log ------------------------------------------------
+
+
+def _sessions(graph: Graph) -> duckdb.DuckDBPyConnection | None:
+    log = for_graph(graph)
+    con = _open(log) if log is not None else None
+    if con is not None:
+        con.execute("CREATE TEMP TABLE sess AS " + SESSIONS % {"where": ""})
+    return con
+
+
+def votes(
+    graph: Graph, weights: dict[str, float], kinds: tuple[str, ...] = ("Capability", "Artifact")
+) -> dict[str, list[Any]]:
+    """Per-session votes behind the MATCHED edges, as parallel lists session, query, target,
+    is_capability and z (confidence units: engine/evidence.py's MATCH_WEIGHTS)."""
+    empty: dict[str, list[Any]] = {
+        k: [] for k in ("session", "query", "target", "is_capability", "z")
+    }
+    con = _sessions(graph)
+    if con is None:
+        return empty
+    with con:
+        cols = con.execute(
+            "SELECT session, query_id AS query, target, "
+            "target_kind = 'Capability' AS is_capability, "
+            "($w_session + CASE WHEN clicked THEN $w_click ELSE 0.0 END "
+            " + CASE WHEN dwell >= $long_dwell_s THEN $w_long_dwell ELSE 0.0 END "
+            " + $w_feedback * feedback)::DOUBLE AS z "
+            "FROM sess WHERE list_contains($kinds, target_kind) ORDER BY key",
+            {
+                **{k: float(weights[k]) for k in ("w_session", "w_click", "w_long_dwell")},
+                "w_feedback": float(weights["w_feedback"]),
+                "long_dwell_s": float(weights["long_dwell_s"]),
+                "kinds": list(kinds),
+            },
+        ).fetchnumpy()
+    return {k: cols[k].tolist() for k in empty}
+
+
+def sessions(graph: Graph) -> list[dict[str, Any]]:
+    """Every (query, target, session) row of the log, as the old Evidence nodes held it
+    (for tests and inspection; ranking reads `votes`)."""
+    con = _sessions(graph)
+    if con is None:
+        return []
+    with con:
+        # The events' sources in the order they came, each once.
+        cur = con.execute(
+            "WITH o AS (SELECT key, list(origin ORDER BY seq, ord) AS origins FROM ev "
+            "WHERE origin IS NOT NULL GROUP BY key) "
+            "SELECT s.key, pair, query_id AS query, target, target_kind, loser, session, events, "
+            "clicked, dwell, feedback, coalesce(o.origins, []) AS origins, first_seen, last_seen "
+            "FROM sess s LEFT JOIN o USING (key) ORDER BY s.key"
+        )
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    for r in rows:
+        r["origins"] = list(dict.fromkeys(r["origins"]))
+    return rows
+
+
+def sources(graph: Graph, targets: list[str]) -> dict[str, int]:
+    """Distinct sessions behind evidence on these targets (an artifact and its capabilities),
+    and how many of them hold sample events."""
+    con = _sessions(graph) if targets else None
+    if con is None:
+        return {"sessions": 0, "sample_sessions": 0}
+    with con:
+        row = con.execute(
+            "SELECT count(DISTINCT session), count(DISTINCT session) FILTER (WHERE sample) "
+            "FROM sess WHERE target_kind IN ('Artifact', 'Capability') "
+            "AND list_contains($t, target)",
+            {"t": targets},
+        ).fetchone()
+    return {"sessions": int(row[0]), "sample_sessions": int(row[1])} if row else {}

@@ -1,0 +1,261 @@
+"""The append-only search-event log: Parquet parts under the home, every accepted event once.
+
+Layout, under `<home>/events/<log id>/` (the log id is kept in the graph's one `EventLog`
+node, so emptying the graph starts a new, empty log and the two never disagree):
+
+    day=YYYY-MM-DD/part-<seq>-<rand>.parquet   the events, by the day they were logged
+    applied/<part name>                        marks a part whose edges are in the graph
+    retract/part-<seq>-<rand>.parquet          capabilities dropped at <seq>: their earlier
+                                               events no longer count (as deleting their
+                                               Evidence did)
+
+A part is written under a temporary name and renamed into place, so a crash leaves no torn
+part visible. Its events are deduplicated by id against the log before the rename; the
+aggregates count distinct ids as well, so two writers racing with the same event still
+count it once. A part without its `applied` mark is the journal: the next writer
+re-aggregates its pairs (engine/aggregate.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from unfragile.engine.evidence import _digest, target_of
+from unfragile.engine.records import EventRecord
+from unfragile.graph import store
+from unfragile.graph.connection import Graph
+
+SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("query", pa.string()),
+        ("query_id", pa.string()),
+        ("event", pa.string()),
+        ("session", pa.string()),
+        ("time", pa.string()),
+        ("artifact", pa.string()),
+        ("capability", pa.string()),
+        ("seconds", pa.float64()),
+        ("value", pa.int64()),
+        ("winner", pa.string()),
+        ("loser", pa.string()),
+        ("origin", pa.string()),
+        # Derived once here, so aggregation never hashes: the edge an event feeds (pair) and
+        # its (query, target, session) key, as engine/evidence.py defines them.
+        ("target_kind", pa.string()),
+        ("target", pa.string()),
+        ("pair", pa.string()),
+        ("key", pa.string()),
+        # When it was logged (ns, the part's) and its place in its input: "first" means this.
+        ("seq", pa.int64()),
+        ("ord", pa.int64()),
+    ]
+)
+_FIELDS = SCHEMA.names[:13]  # EventRecord's own fields, id … origin
+RETRACT_SCHEMA = pa.schema([("target", pa.string()), ("seq", pa.int64())])
+CHUNK = 50_000
+_thread_lock = threading.Lock()
+
+
+def home_of(graph: Graph) -> Path:
+    """The home whose log goes with this graph: the one it was opened for, else the env's."""
+    home = getattr(graph, "home", None)
+    if home is None:
+        from unfragile.engine.settings import Settings
+
+        home = Settings.from_env().home
+    return Path(home)
+
+
+def for_graph(graph: Graph, create: bool = False) -> EventLog | None:
+    """This graph's log; None when it has none yet and `create` is false."""
+    log_id = store.event_log_id(graph, create=create)
+    if log_id is None:
+        return None
+    return EventLog(home_of(graph) / "events" / log_id)
+
+
+@dataclass
+class EventLog:
+    root: Path
+
+    def parts(self) -> list[Path]:
+        return sorted(self.root.glob("day=*/part-*.parquet"), key=lambda p: p.name)
+
+    def retractions(self) -> list[Path]:
+        return sorted((self.root / "retract").glob("part-*.parquet"))
+
+    def pending(self) -> list[Path]:
+        """Parts whose edges may not be in the graph yet (the journal)."""
+        applied = self.root / "applied"
+        return [p for p in self.parts() if not (applied / p.name).exists()]
+
+    def mark_applied(self, parts: list[Path]) -> None:
+        applied = self.root / "applied"
+        applied.mkdir(parents=True, exist_ok=True)
+        for p in parts:
+            (applied / p.name).touch()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """One aggregation at a time, across threads and processes: each sees every part
+        appended before it took the lock, so the last write of an edge is never stale."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with _thread_lock, open(self.root / ".lock", "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+
+    def append(self, records: Iterator[EventRecord], chunk: int = CHUNK) -> tuple[Path | None, int]:
+        """Append the events not in the log yet as one part; returns (part, events added)."""
+        seq = time.time_ns()
+        name = f"part-{seq:020d}-{uuid.uuid4().hex[:8]}.parquet"
+        self.root.mkdir(parents=True, exist_ok=True)
+        raw = self.root / f".tmp-{name}"
+        ready = self.root / f".ready-{name}"
+        try:
+            with pq.ParquetWriter(raw, SCHEMA) as writer:
+                ord_ = 0
+                batch: list[EventRecord] = []
+                for ev in records:
+                    batch.append(ev)
+                    if len(batch) >= chunk:
+                        writer.write_table(_table(batch, seq, ord_))
+                        ord_ += len(batch)
+                        batch = []
+                if batch or not ord_:
+                    writer.write_table(_table(batch, seq, ord_))
+            added = self._dedupe(raw, ready)
+            if not added:
+                return None, 0
+            day = self.root / f"day={time.strftime('%Y-%m-%d', time.gmtime(seq / 1e9))}"
+            day.mkdir(exist_ok=True)
+            part = day / name
+            os.replace(ready, part)
+            return part, added
+        finally:
+            for p in (raw, ready):
+                p.unlink(missing_ok=True)
+
+    def _dedupe(self, raw: Path, out: Path) -> int:
+        existing = self.parts()
+        with connect() as con:
+            old = (
+                f"AND id NOT IN (SELECT id FROM read_parquet({_paths(existing)}))"
+                if existing
+                else ""
+            )
+            con.execute(
+                f"CREATE TEMP TABLE fresh AS SELECT * FROM read_parquet({_lit(raw)}) "
+                f"WHERE id IS NOT NULL {old} "
+                "QUALIFY row_number() OVER (PARTITION BY id ORDER BY ord) = 1"
+            )
+            row = con.execute("SELECT count(*) FROM fresh").fetchone()
+            n = int(row[0]) if row else 0
+            if n:
+                con.execute(
+                    f"COPY (SELECT * FROM fresh ORDER BY ord) TO {_lit(out)} (FORMAT parquet)"
+                )
+        return n
+
+    def retract(self, capabilities: list[str]) -> None:
+        """Capabilities dropped now: the events logged before this no longer count."""
+        if not capabilities:
+            return
+        folder = self.root / "retract"
+        folder.mkdir(parents=True, exist_ok=True)
+        seq = time.time_ns()
+        name = f"part-{seq:020d}-{uuid.uuid4().hex[:8]}.parquet"
+        table = pa.table({"target": capabilities, "seq": [seq] * len(capabilities)})
+        pq.write_table(table.cast(RETRACT_SCHEMA), folder / f".tmp-{name}")
+        os.replace(folder / f".tmp-{name}", folder / name)
+
+    def compact(self, before_day: str) -> dict[str, int]:
+        """Fold each day's applied parts older than `before_day` (YYYY-MM-DD) into one part,
+        dropping duplicate ids; pending parts stay as they are for the journal."""
+        folded = {"days": 0, "parts": 0, "events": 0}
+        applied = self.root / "applied"
+        with self.locked():
+            for day in sorted(self.root.glob("day=*")):
+                if day.name[4:] >= before_day:
+                    continue
+                parts = [
+                    p for p in sorted(day.glob("part-*.parquet")) if (applied / p.name).exists()
+                ]
+                if len(parts) < 2:
+                    continue
+                seq = time.time_ns()
+                name = f"part-{seq:020d}-c{uuid.uuid4().hex[:7]}.parquet"
+                tmp = day / f".tmp-{name}"
+                with connect() as con:
+                    con.execute(
+                        f"COPY (SELECT * FROM read_parquet({_paths(parts)}) "
+                        "QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq, ord) = 1 "
+                        f"ORDER BY seq, ord) TO {_lit(tmp)} (FORMAT parquet)"
+                    )
+                    row = con.execute(f"SELECT count(*) FROM read_parquet({_lit(tmp)})").fetchone()
+                # Marked before it appears, so it is never taken for pending; the old parts
+                # go after, and until then their rows count once (distinct ids).
+                self.mark_applied([day / name])
+                os.replace(tmp, day / name)
+                for p in parts:
+                    p.unlink()
+                    (applied / p.name).unlink(missing_ok=True)
+                folded["days"] += 1
+                folded["parts"] += len(parts)
+                folded["events"] += int(row[0]) if row else 0
+        return folded
+
+
+def _table(batch: list[EventRecord], seq: int, start: int) -> pa.Table:
+    cols: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
+    for i, ev in enumerate(batch):
+        kind, target, loser = target_of(ev)
+        pair = (
+            _digest("prefer", target, loser or "")
+            if kind == "Prefer"
+            else _digest(ev.query_id, kind, target)
+        )
+        for name in _FIELDS:
+            cols[name].append(getattr(ev, name))
+        cols["target_kind"].append(kind)
+        cols["target"].append(target)
+        cols["pair"].append(pair)
+        cols["key"].append(_digest(pair, ev.query_id, ev.session))
+        cols["seq"].append(seq)
+        cols["ord"].append(start + i)
+    cols["seconds"] = [None if s is None else float(s) for s in cols["seconds"]]
+    return pa.table(cols, schema=SCHEMA)
+
+
+def _lit(path: Path) -> str:
+    """A DuckDB string literal of a file name (a home may hold a quote)."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _paths(paths: list[Path]) -> str:
+    return "[" + ", ".join(_lit(p) for p in paths) + "]"
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with bounded memory and threads (the log itself is the store)."""
+    con = duckdb.connect(":memory:")
+    con.execute("SET memory_limit = '512MB'")
+    con.execute(f"SET threads = {min(4, os.cpu_count() or 1)}")
+    con.execute("SET preserve_insertion_order = false")
+    return con
