@@ -9,9 +9,16 @@ from unfragile.graph.connection import Graph
 # the Cypher guard's length limit (request schemas check it before a query is read).
 from unfragile.graph.cypher_scan import MAX_CYPHER_CHARS
 from unfragile.graph.errors import GraphUnavailable
-from unfragile.graph.server import LocalServer
+from unfragile.graph.server import LocalServer, ServerInfo
 
-__all__ = ["MAX_CYPHER_CHARS", "Graph", "empty_graph", "local_server", "open_graph"]
+__all__ = [
+    "MAX_CYPHER_CHARS",
+    "Graph",
+    "empty_graph",
+    "local_server",
+    "open_graph",
+    "start_local",
+]
 
 
 def local_server(settings: Settings) -> LocalServer:
@@ -21,7 +28,20 @@ def local_server(settings: Settings) -> LocalServer:
         heap=settings.neo4j_heap,
         pagecache=settings.neo4j_pagecache,
         gds=settings.gds,
+        browser=settings.neo4j_browser,
     )
+
+
+def start_local(settings: Settings) -> tuple[ServerInfo, bool]:
+    """Start the home's Neo4j unless it runs (with Neo4j Browser and its guide of the saved
+    explorations when settings.neo4j_browser); return (info, started_now)."""
+    server = local_server(settings)
+    if settings.neo4j_browser:
+        from unfragile.engine import browser_guide
+
+        # Written on every start, so the guide lists the explorations of this version.
+        server.write_guide(browser_guide.render())
+    return server.start(timeout_s=settings.neo4j_start_timeout_s)
 
 
 def open_graph(

@@ -46,6 +46,9 @@ class Settings:
     neo4j_start_timeout_s: float = 180.0
     # Neo4j Graph Data Science in the local server (UNFRAGILE_GDS=0 turns it off).
     gds: bool = True
+    # Neo4j Browser on 127.0.0.1 beside the local server (`db start --browser`,
+    # UNFRAGILE_NEO4J_BROWSER=1): same password, the saved explorations as its guide.
+    neo4j_browser: bool = False
     batch_size: int = 2000
     # Models: a name, a hub id or a local folder.
     text_model: str = "all-MiniLM-L6-v2"
@@ -111,6 +114,8 @@ class Settings:
                 raise SettingsError("UNFRAGILE_CYPHER_MAX_BYTES must be at least 1024")
         if env.get("UNFRAGILE_GDS", "").strip().lower() in ("0", "false", "no", "off"):
             s = replace(s, gds=False)
+        if env.get("UNFRAGILE_NEO4J_BROWSER", "").strip().lower() in ("1", "true", "yes", "on"):
+            s = replace(s, neo4j_browser=True)
         return s
 
     def with_(self, **changes: Any) -> Settings:

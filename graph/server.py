@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from unfragile.graph import browser
 from unfragile.graph.errors import PortTaken, ServerError
 
 NEO4J_SOURCES = Path(__file__).resolve().parent / "neo4j"
@@ -52,10 +53,16 @@ class ServerInfo:
     pid: int
     bolt_port: int
     home: Path
+    http_port: int | None = None  # Neo4j Browser's, when started with it
+    guide_port: int | None = None
 
     @property
     def uri(self) -> str:
         return f"bolt://127.0.0.1:{self.bolt_port}"
+
+    @property
+    def browser_url(self) -> str | None:
+        return f"http://127.0.0.1:{self.http_port}/browser/" if self.http_port else None
 
 
 @dataclass(frozen=True)
@@ -77,12 +84,14 @@ class LocalServer:
         heap: str = "2g",
         pagecache: str = "512m",
         gds: bool = True,
+        browser: bool = False,
     ):
         self.dir = Path(home) / "neo4j"
         self.cache_dir = Path(cache_dir)
         self.heap = heap
         self.pagecache = pagecache
         self.gds = gds
+        self.browser = browser
 
     # -- files -------------------------------------------------------------------------
     @property
@@ -100,6 +109,16 @@ class LocalServer:
     @property
     def log_file(self) -> Path:
         return self.dir / "logs" / "launcher.log"
+
+    @property
+    def guide_file(self) -> Path:
+        """The Neo4j Browser guide served beside a server started with the browser."""
+        return self.dir / "browser" / browser.GUIDE_NAME
+
+    def write_guide(self, html: str) -> None:
+        self.make_private()
+        self.guide_file.parent.mkdir(mode=0o700, exist_ok=True)
+        _write_private(self.guide_file, html)
 
     @property
     def import_dir(self) -> Path:
@@ -141,7 +160,11 @@ class LocalServer:
         try:
             state = json.loads(self.state_file.read_text())
             info = ServerInfo(
-                pid=int(state["pid"]), bolt_port=int(state["bolt_port"]), home=self.dir.parent
+                pid=int(state["pid"]),
+                bolt_port=int(state["bolt_port"]),
+                home=self.dir.parent,
+                http_port=state.get("http_port"),
+                guide_port=state.get("guide_port"),
             )
         except (OSError, ValueError, KeyError):
             return None
@@ -157,16 +180,21 @@ class LocalServer:
         runtime = self.runtime()
         self.password()  # the launcher reads it from the file
         port = self._choose_port()
+        http = self._choose_port("http_port", browser.HTTP_PORT) if self.browser else None
         for _ in range(3):
             try:
-                return self._launch(runtime, port, timeout_s), True
+                return self._launch(runtime, port, timeout_s, http), True
             except PortTaken:
-                # Another server took the port between our check and its bind: pick again.
+                # Another server took a port between our check and its bind: pick again.
                 port = _random_free_port()
+                http = _random_free_port() if self.browser else None
         raise ServerError("could not find a free port for Bolt after 3 tries")
 
-    def _launch(self, runtime: Runtime, port: int, timeout_s: float) -> ServerInfo:
-        self._write_conf(port, runtime.plugins)
+    def _launch(
+        self, runtime: Runtime, port: int, timeout_s: float, http: int | None = None
+    ) -> ServerInfo:
+        guide = _random_free_port() if http else None
+        self._write_conf(port, runtime.plugins, http, guide)
         self.log_file.parent.mkdir(mode=0o700, exist_ok=True)
         log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         cmd = [
@@ -177,7 +205,7 @@ class LocalServer:
             "-Dfile.encoding=UTF-8",
             "-cp",
             runtime.classpath,
-            "Launcher",
+            *(browser.jvm_args(self.guide_file, http, guide) if http and guide else ["Launcher"]),
             str(self.dir / "dbms"),
             str(self.conf_file),
             str(self.password_file),
@@ -192,9 +220,10 @@ class LocalServer:
                 start_new_session=True,
                 umask=0o077,  # every file Neo4j creates (store, tx logs, logs) is private
             )
-        info = ServerInfo(pid=proc.pid, bolt_port=port, home=self.dir.parent)
+        info = ServerInfo(proc.pid, port, self.dir.parent, http_port=http, guide_port=guide)
+        state = {"pid": proc.pid, "bolt_port": port, "http_port": http, "guide_port": guide}
         tmp = self.state_file.with_suffix(".tmp")
-        _write_private(tmp, json.dumps({"pid": proc.pid, "bolt_port": port}))
+        _write_private(tmp, json.dumps(state))
         tmp.replace(self.state_file)
         try:
             _wait_for_bolt(info, self, timeout_s, proc=proc, log_offset=log_offset)
@@ -232,11 +261,15 @@ class LocalServer:
         sources = POM.read_bytes() + LAUNCHER.read_bytes()
         if self.gds:
             sources += GDS_POM.read_bytes()
+        if self.browser:
+            sources += browser.sources()
         digest = hashlib.sha256(sources).hexdigest()[:12]
         root = self.cache_dir / f"neo4j-runtime-{digest}"
         if not (root / "complete").exists():
             self._build_runtime(root)
         classpath = f"{(root / 'classpath.txt').read_text().strip()}{os.pathsep}{root / 'classes'}"
+        if (root / "browser-classpath.txt").exists():
+            classpath += os.pathsep + (root / "browser-classpath.txt").read_text().strip()
         plugins = root / "plugins"
         if plugins.is_dir():
             classpath += os.pathsep + os.pathsep.join(str(j) for j in sorted(plugins.glob("*.jar")))
@@ -261,16 +294,11 @@ class LocalServer:
         shutil.rmtree(building, ignore_errors=True)
         (building / "classes").mkdir(parents=True)
         classpath = _resolve(mvn, POM, building / "classpath.txt")
-        result = subprocess.run(
-            [_javac(), "-d", str(building / "classes"), "-cp", classpath, str(LAUNCHER)],
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            raise ServerError(
-                "javac could not compile the Neo4j launcher:\n"
-                + _tail(result.stdout + result.stderr)
-            )
+        _compile(LAUNCHER, classpath, building / "classes")
+        if self.browser:
+            # No fallback: a server asked for with the browser fails to start without it.
+            _resolve(mvn, browser.BROWSER_POM, building / "browser-classpath.txt")
+            _compile(browser.GUIDE_SOURCE, str(building / "classes"), building / "classes")
         if self.gds:
             try:
                 jars = _resolve(mvn, GDS_POM, building / "gds-classpath.txt").split(os.pathsep)
@@ -288,19 +316,21 @@ class LocalServer:
         except OSError:  # another process finished first; use its build
             shutil.rmtree(building, ignore_errors=True)
 
-    def _choose_port(self) -> int:
+    def _choose_port(self, key: str = "bolt_port", usual: int = 7687) -> int:
         # Keep the last port when it is free so client configs stay valid across restarts.
         try:
-            last = int(json.loads(self.state_file.read_text())["bolt_port"])
+            last = int(json.loads(self.state_file.read_text())[key])
             if _port_free(last):
                 return last
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError):
             pass
-        if _port_free(7687):
-            return 7687
+        if _port_free(usual):
+            return usual
         return _random_free_port()
 
-    def _write_conf(self, port: int, plugins: Path | None) -> None:
+    def _write_conf(
+        self, port: int, plugins: Path | None, http: int | None = None, guide: int | None = None
+    ) -> None:
         self.make_private()
         self.import_dir.mkdir(mode=0o700, exist_ok=True)
         lines = [
@@ -309,7 +339,7 @@ class LocalServer:
             f"server.bolt.listen_address=127.0.0.1:{port}",
             f"server.bolt.advertised_address=127.0.0.1:{port}",
             "server.bolt.tls_level=DISABLED",
-            "server.http.enabled=false",
+            *(browser.conf_lines(http, guide) if http and guide else ["server.http.enabled=false"]),
             "server.https.enabled=false",
             "dbms.security.auth_enabled=true",
             f"server.memory.pagecache.size={self.pagecache}",
@@ -387,6 +417,18 @@ def _resolve(mvn: str, pom: Path, output: Path) -> str:
     return output.read_text().strip()
 
 
+def _compile(source: Path, classpath: str, classes: Path) -> None:
+    result = subprocess.run(
+        [_java("javac"), "-d", str(classes), "-cp", classpath, str(source)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise ServerError(
+            f"javac could not compile {source.name}:\n" + _tail(result.stdout + result.stderr)
+        )
+
+
 def _log_since(log_file: Path, offset: int) -> bytes:
     try:
         with open(log_file, "rb") as f:
@@ -447,27 +489,20 @@ def _reap(pid: int) -> None:
         pass
 
 
-def _java() -> str:
+def _java(tool: str = "java") -> str:
+    """JAVA_HOME's java (or javac), else the one on PATH."""
     home = os.environ.get("JAVA_HOME")
-    if home and (Path(home) / "bin" / "java").exists():
-        return str(Path(home) / "bin" / "java")
-    java = shutil.which("java")
-    if java is None:
+    if home and (Path(home) / "bin" / tool).exists():
+        return str(Path(home) / "bin" / tool)
+    found = shutil.which(tool)
+    if found is None:
         raise ServerError(
             "Java 17 or 21 is needed to run the local Neo4j: none is on PATH. "
             "Install a JDK, or set NEO4J_URI to use another Neo4j server."
+            if tool == "java"
+            else "javac is needed once to compile the Neo4j launcher: install a JDK."
         )
-    return java
-
-
-def _javac() -> str:
-    home = os.environ.get("JAVA_HOME")
-    if home and (Path(home) / "bin" / "javac").exists():
-        return str(Path(home) / "bin" / "javac")
-    javac = shutil.which("javac")
-    if javac is None:
-        raise ServerError("javac is needed once to compile the Neo4j launcher: install a JDK.")
-    return javac
+    return found
 
 
 def _tail(text: str, chars: int = 2000) -> str:

@@ -14,11 +14,23 @@ from unfragile.engine.errors import GraphUnavailable
 
 @db_app.command("start")
 @friendly
-def db_start(ctx: typer.Context) -> None:
+def db_start(
+    ctx: typer.Context,
+    browser: Annotated[
+        bool,
+        typer.Option(
+            "--browser",
+            help="Also serve Neo4j Browser on 127.0.0.1 (same password; the saved "
+            "explorations as its guide). Also UNFRAGILE_NEO4J_BROWSER=1.",
+        ),
+    ] = False,
+) -> None:
     """Start the local Neo4j (idempotent); returns once Bolt answers."""
-    from unfragile.engine.db import local_server, open_graph
+    from unfragile.engine.db import local_server, open_graph, start_local
 
     settings = get_settings(ctx)
+    if browser:
+        settings = settings.with_(neo4j_browser=True)
     if settings.external_neo4j:
         graph = open_graph(settings, apply_schema=True)
         graph.close()
@@ -27,14 +39,25 @@ def db_start(ctx: typer.Context) -> None:
             "nothing to start. Schema applied."
         )
         return
-    server = local_server(settings)
-    if server.info() is None:
+    running = local_server(settings).info()
+    if settings.neo4j_browser and running is not None and running.browser_url is None:
+        fail(
+            "Neo4j already runs without Neo4j Browser: stop it first "
+            "(`unfragile db stop`, then `unfragile db start --browser`).",
+            1,
+        )
+    if running is None:
         typer.echo("Starting Neo4j (the first start fetches it from Maven Central)...", err=True)
-    info, started = server.start(timeout_s=settings.neo4j_start_timeout_s)
+    info, started = start_local(settings)
     graph = open_graph(settings, apply_schema=True)
     graph.close()
     verb = "Started" if started else "Already running:"
     typer.echo(f"{verb} Neo4j at {info.uri} (pid {info.pid}, home {settings.home}).")
+    if info.browser_url:
+        typer.echo(
+            f"Neo4j Browser: {info.browser_url} (user neo4j, password in "
+            f"{local_server(settings).password_file}; the guide lists the saved explorations)."
+        )
 
 
 @db_app.command("stop")
@@ -71,6 +94,7 @@ def db_status(
             running=info is not None,
             uri=info.uri if info else None,
             pid=info.pid if info else None,
+            browser=info.browser_url if info else None,
             user="neo4j",
             password_file=str(server.password_file),
             data=str(server.dir / "dbms"),
@@ -99,12 +123,15 @@ def db_status(
             else local_server(settings).runtime().gds_problem
             or "not loaded (is the server running?)"
         )
-    status["browser"] = None
-    status["browser_problem"] = (
-        "Neo4j Browser is served by the Neo4j server's HTTP "
-        "connector; the embedded DBMS has none (use `unfragile "
-        "cypher`)"
-    )
+    status.setdefault("browser", None)
+    if status["browser"] is None:
+        status["browser_problem"] = (
+            "not served by the external server's settings here (open its own Browser)"
+            if settings.external_neo4j
+            else "off: start with `unfragile db start --browser`"
+            if status.get("running")
+            else "not running"
+        )
     if as_json:
         typer.echo(json.dumps(status, indent=2))
         return
@@ -126,7 +153,10 @@ def db_status(
         typer.echo(f"  Graph Data Science {status['gds']}: enabled")
     else:
         typer.echo(f"  Graph Data Science: off: {status['gds_problem']}")
-    typer.echo(f"  Neo4j Browser: off: {status['browser_problem']}")
+    if status["browser"]:
+        typer.echo(f"  Neo4j Browser: {status['browser']} (same user and password)")
+    else:
+        typer.echo(f"  Neo4j Browser: {status['browser_problem']}")
     typer.echo(f"  home {status['home']}")
 
 
