@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 from unfragile.engine.db import MAX_CYPHER_CHARS
@@ -13,6 +14,35 @@ from unfragile.engine.settings import MAX_QUERY_CHARS
 Kind = Literal[KINDS]  # type: ignore[valid-type]
 Pricing = Literal[PRICING]  # type: ignore[valid-type]
 Modality = Literal[MODALITIES]  # type: ignore[valid-type]
+# The filters as query parameters, described once for the OpenAPI.
+KindQuery = Annotated[
+    Kind | None,
+    Query(
+        description="Only artifacts of this kind: a model (weights), an api (a hosted "
+        "endpoint), a web-app, an mcp-server, a cli, an agent, a tool or a library.",
+        examples=["model"],
+    ),
+]
+PricingQuery = Annotated[
+    Pricing | None,
+    Query(
+        description="Only artifacts priced this way: free, freemium (a free tier), paid "
+        "(a subscription or licence), usage-based (per token, call or minute) or unknown.",
+        examples=["free"],
+    ),
+]
+ModalityQuery = Annotated[
+    Modality | None,
+    Query(
+        description="Only artifacts that take or make this modality (text, image, audio, "
+        "video, code, embedding, tabular or 3d).",
+        examples=["image"],
+    ),
+]
+OpenWeightsQuery = Annotated[
+    bool | None,
+    Query(description="true: only downloadable weights; false: only closed ones."),
+]
 
 
 class ErrorBody(BaseModel):
@@ -97,8 +127,8 @@ class SearchResponse(BaseModel):
     offset: int = Field(0, description="How many results were skipped (paging).")
     total: int = Field(
         0,
-        description="How many results the search found, counting at most 100: with offset "
-        "and k, the pages there are.",
+        description="How many results the search found, counting at most max(30, offset + "
+        "k): with offset and k, the pages there are.",
     )
     filters: dict[str, Any]
     understood: Understood
@@ -107,6 +137,61 @@ class SearchResponse(BaseModel):
     )
     ranker: str = Field(description="The learned model or the default weights.")
     results: list[SearchResult]
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "query": "classify images",
+                    "k": 1,
+                    "offset": 0,
+                    "total": 30,
+                    "filters": {"kind": "model"},
+                    "understood": {
+                        "text": "",
+                        "literal": False,
+                        "need": "classify images",
+                        "reference": [],
+                        "reference_name": None,
+                        "excluded": [],
+                        "constraints": [],
+                        "kind": None,
+                        "named": [],
+                    },
+                    "no_good_match": False,
+                    "ranker": "default weights",
+                    "results": [
+                        {
+                            "artifact": "convnext-base-224",
+                            "name": "ConvNeXt Base (224px, ImageNet-1k)",
+                            "kind": "model",
+                            "score": 2.535,
+                            "match": 83,
+                            "components": {"dense": 0.557, "lexical": 0.162, "evidence": 0.304},
+                            "capability": {
+                                "id": "convnext-base-224/imagenet-1k-classification",
+                                "title": "ImageNet-1k classification",
+                                "text": "Classifies images into the 1,000 ImageNet categories.",
+                            },
+                            "evidence": [
+                                {
+                                    "query": "open source image classification models",
+                                    "similarity": 0.71,
+                                    "sessions": 1,
+                                    "clicks": 1,
+                                    "count": 3,
+                                    "confidence": 0.39,
+                                    "capability": None,
+                                    "sample_sessions": 1,
+                                }
+                            ],
+                            "status": "active",
+                        }
+                    ],
+                }
+            ]
+        }
+    }
 
 
 class ImageResult(BaseModel):
@@ -225,12 +310,94 @@ class LeaderboardRow(BaseModel):
 class Leaderboard(BaseModel):
     kind: str | None
     top: int
-    ranked: int = Field(description="How many artifacts carry an UnfragileRank.")
+    offset: int = Field(0, description="How many rows were skipped (paging).")
+    total: int = Field(0, description="How many ranked artifacts pass the filters.")
+    ranked: int = Field(
+        description="How many artifacts carry an UnfragileRank, of every kind (the filters "
+        "do not apply: `total` counts the filtered set)."
+    )
     rows: list[LeaderboardRow]
     catalog_as_of: str | None = Field(
         None,
         description="The newest released, updated or signals_as_of day among the artifacts.",
     )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "kind": "model",
+                    "top": 1,
+                    "offset": 0,
+                    "total": 175,
+                    "ranked": 334,
+                    "rows": [
+                        {
+                            "id": "gpt-4o",
+                            "name": "GPT-4o",
+                            "kind": "model",
+                            "unfragile_rank": 63,
+                            "rank_low": 62,
+                            "rank_high": 64,
+                            "adoption": 82.1,
+                            "quality": 86.0,
+                            "quality_source": "benchmarks",
+                            "ecosystem": 53.2,
+                            "match_graph": 3.1,
+                            "freshness": 50.0,
+                            "times_matched": 4,
+                            "signals_illustrative": True,
+                            "signals_as_of": None,
+                            "quality_basis": "benchmarks: HumanEval, MMLU",
+                        }
+                    ],
+                    "catalog_as_of": "2025-11-24",
+                }
+            ]
+        }
+    }
+
+
+class RankSnapshot(BaseModel):
+    at: str = Field(description="When `unfragile rank` ran (UTC, ISO 8601).")
+    rank: int | None = None
+    low: int | None = None
+    high: int | None = None
+    adoption: float | None = None
+    quality: float | None = None
+    ecosystem: float | None = None
+    match_graph: float | None = None
+    freshness: float | None = None
+
+
+class RankHistory(BaseModel):
+    artifact: str
+    keep: int = Field(description="How many snapshots are kept per artifact (the latest).")
+    snapshots: list[RankSnapshot] = Field(description="Oldest first.")
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "artifact": "vit-base-patch16-224",
+                    "keep": 30,
+                    "snapshots": [
+                        {
+                            "at": "2026-11-29T08:18:51Z",
+                            "rank": 43,
+                            "low": 41,
+                            "high": 45,
+                            "adoption": 56.7,
+                            "quality": 50.0,
+                            "ecosystem": 53.97,
+                            "match_graph": 13.75,
+                            "freshness": 2.93,
+                        }
+                    ],
+                }
+            ]
+        }
+    }
 
 
 class ComparePage(BaseModel):

@@ -72,6 +72,35 @@ class PageError(Exception):
         self.candidates = candidates or []
 
 
+# Engine messages name CLI commands for operators; a browser page names pages instead.
+FOR_PEOPLE = (
+    (
+        re.compile(r"\?\s*list them with `unfragile leaderboard`"),
+        "? The leaderboard lists them all",
+    ),
+    (
+        re.compile(r";?\s*list them with `unfragile leaderboard`"),
+        "; the leaderboard lists them all",
+    ),
+    (
+        re.compile(r":?\s*run `unfragile rank`( first)?"),
+        ": its scores appear once the catalog is ranked",
+    ),
+    (re.compile(r"\(?run `unfragile [^`]*`[^.;)]*\)?"), "(the server's operator can fix this)"),
+    (re.compile(r"`unfragile [^`]*`"), "the server's operator"),
+)
+
+
+def for_people(message: str) -> str:
+    """A message as a page says it: no command lines, a pointer to the page that helps."""
+    for pattern, words in FOR_PEOPLE:
+        message = pattern.sub(words, message)
+    return message
+
+
+env.globals["for_people"] = for_people
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context, status_code=status_code)
 
@@ -82,7 +111,7 @@ def error_page(request: Request, e: PageError) -> HTMLResponse:
         "error.html",
         e.status,
         title=e.title,
-        message=e.message,
+        message=for_people(e.message),
         candidates=e.candidates,
         status=e.status,
     )

@@ -34,6 +34,7 @@ from unfragile.api.page_kit import (
 from unfragile.api.render import STATIC, STYLESHEET, link
 from unfragile.api.state import Services, services
 from unfragile.engine import rank_history
+from unfragile.engine.candidates import PRESELECT, PRESELECT_MARGIN
 from unfragile.engine.catalog import Catalog
 from unfragile.engine.errors import (
     AmbiguousName,
@@ -53,7 +54,10 @@ from unfragile.engine.verdict import sentence
 log = logging.getLogger(__name__)
 
 RESULTS_DEFAULT, RESULTS_MAX = 10, 50
-SEARCH_POOL = 100  # results a search page can page through ("of 67")
+# A search orders its first SEARCH_POOL results the same whatever k it is asked for: a page
+# asks for at least that many and shows its slice ("11–20 of 30"), page 1 being exactly the
+# top 10 every front end shows.
+SEARCH_POOL = PRESELECT - PRESELECT_MARGIN
 LEADERBOARD_DEFAULT, LEADERBOARD_MAX = 50, 1000
 OFFSET_MAX = 1_000_000
 SEARCH_PARAMS = (
@@ -219,7 +223,8 @@ def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]
         modality=choice("modality", form["modality"], MODALITIES),
     )
     k = count("k", form["k"], RESULTS_DEFAULT, RESULTS_MAX)
-    offset = count("offset", form["offset"], 0, SEARCH_POOL - 1, least=0)
+    offset = count("offset", form["offset"], 0, OFFSET_MAX, least=0)
+    asked = max(SEARCH_POOL, offset + k)
     alternatives_to = form["alternatives_to"].strip()
     anchor: dict[str, Any] | None
     try:
@@ -230,11 +235,11 @@ def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]
                 "name": found.name,
                 "short": short_name(found.props),
             }
-            answer = svc.search().ask_alternatives(alternatives_to, SEARCH_POOL, filters)
+            answer = svc.search().ask_alternatives(alternatives_to, asked, filters)
             heading = f"Alternatives to {anchor['name']}"
         elif "q" in params:
             literal = yes_no("literal", form["literal"]) or False
-            answer = svc.search().ask(form["q"], SEARCH_POOL, filters, literal=literal)
+            answer = svc.search().ask(form["q"], asked, filters, literal=literal)
             top = answer.results[0] if answer.results else None
             anchor = {"id": top.artifact, "name": top.name} if top else None
             heading = f"Results for “{form['q'].strip()}”"
@@ -242,13 +247,12 @@ def _search(svc: Services, params: Any, form: dict[str, str]) -> tuple[Any, ...]
             return None, None, None, [], None
     except SearchError as e:
         raise PageError(failure(e).page_status, "Search needs something else", str(e)) from None
-    # One search for the whole pool (its order does not depend on how many are asked):
-    # this page is a slice of it, and the pool's size is the total.
+    # This page is a slice of one search; what it found is the total.
     shown = answer.results[offset : offset + k]
     label_evidence(svc.graph(), shown)
     kept = {name: form[name] for name in SEARCH_PARAMS if form[name].strip()}
     total = len(answer.results)
-    pages = paging("/", kept, offset, len(shown), total, k, capped=total >= SEARCH_POOL)
+    pages = paging("/", kept, offset, len(shown), total, k, capped=total >= asked)
     return answer, heading, anchor, shown, pages
 
 
@@ -341,7 +345,16 @@ def compare_extras(svc: Services, page: dict[str, Any], request: Request) -> dic
             v["b_leads"],
             v["ties"],
         ),
-        "capabilities": {key: sides[page[key]["id"]]["capabilities"] for key in ("a", "b")},
+        # What "+N more" opens: every capability the page does not show already.
+        "more": {
+            key: [
+                c
+                for c in sides[page[key]["id"]]["capabilities"]
+                if (c["title"], c["text"])
+                not in {(x["title"], x["text"]) for x in page["capabilities"][key]["shown"]}
+            ]
+            for key in ("a", "b")
+        },
         "chart": svg.score_bars(
             [(short["a"], page["a"]["scores"]), (short["b"], page["b"]["scores"])],
             f"Sub-scores of {short['a']} and {short['b']}",

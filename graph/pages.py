@@ -26,7 +26,7 @@ UNWIND $ids AS id
 MATCH (a:Artifact {id: id})
 RETURN a.id AS id, a.name AS name, a.short_name AS short_name,
        COLLECT { MATCH (a)-[:HAS_CAPABILITY]->(c:Capability)
-                 RETURN c {.title, .text, .unique, .vs_alternatives}
+                 RETURN c {.id, .title, .text, .unique, .vs_alternatives, .position}
                  ORDER BY c.position, c.id } AS capabilities
 """
 

@@ -31,8 +31,10 @@ from unfragile.api.state import Services
 from unfragile.engine import compare, ranking
 from unfragile.engine.indexer import Indexer
 from unfragile.engine.ingest import ingest
+from unfragile.engine.pages import Pages
 from unfragile.engine.search import Filters
 from unfragile.engine.settings import Settings
+from unfragile.engine.verdict import sentence
 from unfragile.graph import projection, store
 from unfragile.graph.connection import Graph
 
@@ -114,6 +116,18 @@ def client(app: FastAPI) -> TestClient:
 @pytest.fixture(scope="module")
 def services(app: FastAPI) -> Services:
     return app.state.services
+
+
+def short_verdict(graph: Graph, page: dict) -> str:
+    """The verdict as the browser's comparison page says it: the same fields, each side
+    named by its short name."""
+    sides = Pages(graph).compare_sides([page["a"]["id"], page["b"]["id"]])
+    v = page["verdict"]
+    return sentence(
+        sides[page["a"]["id"]]["display_name"],
+        sides[page["b"]["id"]]["display_name"],
+        *(v[f] for f in ("a_rank", "b_rank", "higher", "a_leads", "b_leads", "ties")),
+    )
 
 
 def text_of(page: str) -> str:
@@ -234,7 +248,11 @@ def test_stored_markup_is_escaped_on_every_page(client: TestClient) -> None:
     }
     for name, r in pages.items():
         assert r.status_code == 200, name
-        assert "<img" not in r.text and "<script" not in r.text, name
+        # The comparison's schema.org block is our one script element: no '<' inside it.
+        ld = re.findall(r'<script type="application/ld\+json">(.*?)</script>', r.text, flags=re.S)
+        assert len(ld) == (name == "compare") and all("<" not in x for x in ld), name
+        body = re.sub(r'<script type="application/ld\+json">.*?</script>', "", r.text, flags=re.S)
+        assert "<img" not in body and "<script" not in body, name
         assert html.escape(f"Probe {HOSTILE}", quote=False) in r.text, name
     search = pages["search"].text
     assert 'href="/artifact/xss-probe"' in search.split('id="result-1"')[1][:400]
@@ -279,7 +297,11 @@ def test_compare_page_renders_build_page(client: TestClient, services: Services)
     assert r.status_code == 200
     text = text_of(r.text)
     assert page["title"] in text
-    assert page["verdict"]["sentence"] in text
+    said = short_verdict(services.graph(), page)
+    assert "ViT-Base/16 ranks" in said or "vs ViT-Base/16 at" in said  # short, not the 48-char name
+    # The verdict opens and closes the page.
+    said_twice = re.findall(r'<p class="verdict" id="verdict(?:-end)?">([^<]+)</p>', r.text)
+    assert [html.unescape(x) for x in said_twice] == [said, said]
     for row in page["table"]:
         assert f"{row['label']} {row['a']} {row['b']}" in text
     for key in ("a", "b"):
@@ -356,6 +378,289 @@ def test_neo4j_down_is_a_503_page(loaded: Settings) -> None:
             assert "the graph is unreachable, try again shortly" in text_of(r.text).lower()
             assert r.headers.get("retry-after") == "5"
             assert "Traceback" not in r.text
+
+
+# -- issue 15: pages for decisions (HTTP) ------------------------------------------------------
+
+Q = "classify images"
+
+
+def test_result_cards_and_paging(client: TestClient, app: FastAPI, services: Services) -> None:
+    pool = services.search().search(Q, web.SEARCH_POOL)
+    assert [e.artifact for e in pool[:10]] == [e.artifact for e in services.search().search(Q)]
+    r = client.get("/?" + urlencode({"q": Q}))
+    assert r.status_code == 200
+    cards = r.text.split('<li class="result"')[1:]
+    assert len(cards) == 10
+    facts = services.graph().read(
+        "UNWIND $ids AS id MATCH (a:Artifact {id: id}) RETURN a.id AS id, a.pricing AS pricing,"
+        " a.license AS license, a.open_weights AS ow, a.unfragile_rank AS rank",
+        ids=[e.artifact for e in pool[:10]],
+    )
+    by_id = {f["id"]: f for f in facts}
+    for card, expected in zip(cards, pool[:10], strict=True):
+        f = by_id[expected.artifact]
+        text = text_of(card)
+        assert f"{expected.match} /100 match" in text
+        badges = re.findall(r'<p class="badges">(.*?)</p>', card, flags=re.S)[0]
+        assert f'<span class="kind">{expected.kind}</span>' in badges
+        assert f">{f['pricing']}</span>" in badges
+        assert f["license"] is None or f">{f['license']}</span>" in badges
+        assert ("open weights" if f["ow"] else "closed weights") in badges
+        assert f"UnfragileRank {f['rank']}" in badges
+        why = text_of(re.findall(r'<p class="why">(.*?)</p>', card, flags=re.S)[0])
+        assert expected.capability and expected.capability["title"] in why
+        # The raw numbers are there, folded away.
+        assert '<details class="raw">' in card and f"score {expected.score:.3f}" in text
+    total = len(pool)
+    showing = "Showing 1–10 of " + str(total) + (" or more" if total >= web.SEARCH_POOL else "")
+    assert showing in text_of(r.text)
+    nxt = re.search(r'<a class="next" rel="next" href="([^"]+)"', r.text)
+    assert nxt and "offset=10" in nxt.group(1)
+    second = client.get(html.unescape(nxt.group(1)))
+    ids = re.findall(r'<h3><a href="/artifact/([^"]+)">', second.text)
+    assert ids == [e.artifact for e in pool[10:20]]
+    assert "Showing 11–20 of" in text_of(second.text) and 'rel="prev"' in second.text
+    # The API pages the same way.
+    body = TestClient(app).get("/search", params={"q": Q, "k": 5, "offset": 5}).json()
+    assert (body["offset"], body["total"]) == (5, total)
+    assert [x["artifact"] for x in body["results"]] == [e.artifact for e in pool[5:10]]
+    bad = client.get("/?" + urlencode({"q": Q, "offset": "-1"}))
+    assert bad.status_code == 400 and "offset: give a whole number from 0" in text_of(bad.text)
+
+
+def _ranked(graph: Graph, where: str = "", **params) -> list[str]:
+    """Ranked artifact ids, best first, as a board orders them (an independent query)."""
+    return [
+        r["id"]
+        for r in graph.read(
+            "MATCH (a:Artifact) WHERE a.unfragile_rank IS NOT NULL " + where + " RETURN a.id AS id"
+            " ORDER BY a.unfragile_rank DESC, a.match_graph DESC, a.id",
+            **params,
+        )
+    ]
+
+
+def test_leaderboard_boards_filters_sorting_and_paging(
+    client: TestClient, app: FastAPI, services: Services
+) -> None:
+    graph = services.graph()
+    models, everything = _ranked(graph, "AND a.kind = 'model'"), _ranked(graph)
+    r = client.get("/leaderboard?kind=model&top=10&offset=10")
+    assert r.status_code == 200
+    ids = re.findall(r'<td><a href="/artifact/([^"]+)">', r.text)
+    assert ids == models[10:20]
+    count = text_of(r.text)
+    assert (
+        f"{len(models)} ranked artifacts on this board, of {len(everything)} ranked in all" in count
+    )
+    assert f"Showing 11–20 of {len(models)}" in count
+    # Boards per task, and the pricing and open-weights filters.
+    task = client.get("/leaderboard?task=text-to-image&top=1000")
+    assert re.findall(r'<td><a href="/artifact/([^"]+)">', task.text) == _ranked(
+        graph, "AND a.task = 'text-to-image'"
+    )
+    free_open = client.get("/leaderboard?pricing=free&open_weights=yes&top=1000")
+    expected = _ranked(graph, "AND a.pricing = 'free' AND a.open_weights")
+    assert expected and re.findall(r'<td><a href="/artifact/([^"]+)">', free_open.text) == expected
+    # A column header sorts by it; again, the other way round.
+    by_quality = client.get("/leaderboard?kind=model&sort=quality&top=1000")
+    link = re.search(r'<a class="sort sorted desc" href="([^"]+)"', by_quality.text)
+    assert link and "order=asc" in html.unescape(link.group(1))
+    rows = re.findall(r"<tr>\s*<td class=\"num\">\d+</td>(.*?)</tr>", by_quality.text, flags=re.S)
+    # Cells after the position: adoption, quality, ... ("unknown" sorts last).
+    cells = [re.findall(r'<td class="num">([^<]*)', row)[1] for row in rows]
+    values = [int(c) if c.isdigit() else -1 for c in cells]
+    assert values == sorted(values, reverse=True) and len(values) == len(models)
+    # The API: the filtered count in `total`, every ranked artifact in `ranked`.
+    body = TestClient(app).get("/leaderboard", params={"kind": "model", "top": 5, "offset": 5})
+    board = body.json()
+    assert (board["total"], board["ranked"], board["offset"]) == (len(models), len(everything), 5)
+    assert [row["id"] for row in board["rows"]] == models[5:10]
+    assert TestClient(app).get("/leaderboard", params={"sort": "colour"}).status_code == 422
+    bad = client.get("/leaderboard?task=no-such-task")
+    assert bad.status_code == 404 and "no ranked artifact has the task" in text_of(bad.text)
+
+
+def test_compare_chart_expands_and_previews(client: TestClient, services: Services) -> None:
+    import json
+
+    from unfragile.api.render import compare_html, compare_md
+    from unfragile.engine.verdict import SUBSCORES, shown
+
+    graph = services.graph()
+    page = compare.build_page(graph, A, B)
+    r = client.get("/compare?" + urlencode({"a": A, "b": B}))
+    sides = Pages(graph).compare_sides([A, B])
+    short = {key: sides[page[key]["id"]]["display_name"] for key in ("a", "b")}
+    assert short["a"] == "ViT-Base/16" and short["b"] == "FLUX.1 [pro]"
+    # Every sub-score of each side is a bar with its value written on it.
+    bars = re.findall(
+        r'<g class="bar" data-series="([^"]+)" data-score="(\w+)" data-value="(\d+)">.*?'
+        r'<text class="bar-value"[^>]*>(\d+)</text></g>',
+        r.text,
+    )
+    expected = [
+        (html.escape(short[k], quote=True), s, str(shown(page[k]["scores"][s])))
+        for s in SUBSCORES
+        for k in ("a", "b")
+        if page[k]["scores"][s] is not None
+    ]
+    assert [(series, score, value) for series, score, value, _ in bars] == expected
+    assert all(value == written for _, _, value, written in bars)
+    # "+N more" opens in place, with every other capability: each one once on the page.
+    for key in ("a", "b"):
+        caps = page["capabilities"][key]
+        every = [c["title"] for c in services.catalog().artifact(page[key]["id"]).capabilities]
+        block = r.text.split(f'<details class="more" id="more-{key}">')[1].split("</details>")[0]
+        assert f"+{caps['more']} more capabilit" in block
+        opened = [html.unescape(t) for t in re.findall(r"<li><strong>([^<]+)</strong>", block)]
+        assert caps["more"] == len(opened) > 0
+        assert sorted([c["title"] for c in caps["shown"]] + opened) == sorted(every)
+    # A search box under "Need something different?", and who else the same searches found.
+    different = r.text.split('id="different-heading"')[1]
+    assert '<form method="get" action="/"' in different and 'name="q"' in different
+    also = Pages(graph).also_compared([A, B])
+    assert also, "no artifact shares a past search with these two"
+    block = different.split('<ul class="also" id="also-compared">')[1].split("</ul>")[0]
+    listed = re.findall(r'href="/compare\?a=[^&]+&amp;b=([^"]+)"', block)
+    assert [o["id"] for o in also] == listed[::2]
+    # The link preview: description, Open Graph and schema.org.
+    meta = dict(re.findall(r'<meta (?:name|property)="([^"]+)" content="([^"]*)">', r.text))
+    assert html.unescape(meta["description"]) == page["verdict"]["sentence"]
+    assert html.unescape(meta["og:title"]) == page["title"] and meta["og:type"] == "website"
+    ld = json.loads(
+        re.search(r'<script type="application/ld\+json">(.*?)</script>', r.text).group(1)
+    )
+    assert ld["@type"] == "WebPage" and ld["name"] == page["title"]
+    assert [x["name"] for x in ld["about"]] == [page["a"]["name"], page["b"]["name"]]
+    # One more capability is singular, in every format.
+    page["capabilities"]["a"]["more"] = 1
+    assert "+1 more capability\n" in compare_md(page) and "+1 more capability<" in compare_html(
+        page
+    )
+
+
+def test_artifact_picture_chart_and_rank_history(
+    client: TestClient, app: FastAPI, services: Services
+) -> None:
+    from datetime import UTC, datetime
+
+    from unfragile.engine import rank_history
+    from unfragile.engine.neighbourhood import neighbourhood
+
+    graph = services.graph()
+    picture = neighbourhood(graph, A)
+    assert picture and picture.count("capability") and picture.count("alternative")
+    assert picture.count("search"), "no past search led to the artifact"
+    r = client.get(f"/artifact/{A}")
+    svg = r.text.split('id="match-graph"')[1].split("</svg>")[0]
+    drawn = re.findall(r'<g class="node node-(\w+)" data-kind="\1"><title>([^<]*)</title>', svg)
+    assert [(kind, html.unescape(title)) for kind, title in drawn] == [
+        (n["kind"], n["title"]) for n in picture.nodes
+    ]
+    assert len(re.findall(r'<line class="edge', svg)) == len(picture.edges)
+    for alt in (n for n in picture.nodes if n["kind"] == "alternative"):
+        assert f'<a href="/artifact/{alt["href"]}">' in svg
+    chart = r.text.split('id="score-chart"')[1].split("</svg>")[0]
+    assert len(re.findall(r'<g class="bar"', chart)) == 5
+    # Rank history: each snapshot dated, the last `keep` kept, oldest first.
+    days = [datetime(2026, 11, d, 8, tzinfo=UTC) for d in (1, 2, 3, 4)]
+    for day in days:
+        assert rank_history.snapshot(graph, day, keep=3) >= 67
+    kept = rank_history.history(graph, A)
+    assert [h["at"][:10] for h in kept] == ["2026-11-02", "2026-11-03", "2026-11-04"]
+    rank = graph.read("MATCH (a:Artifact {id: $id}) RETURN a.unfragile_rank AS r", id=A)[0]["r"]
+    assert {h["rank"] for h in kept} == {rank}
+    api = TestClient(app)
+    body = api.get(f"/artifacts/{A}/history").json()
+    assert body["artifact"] == A and body["snapshots"] == kept
+    assert api.get("/artifacts/no-such-artifact/history").status_code == 404
+    assert "rank_history" not in api.get(f"/artifacts/{A}").json()["record"]
+    page = client.get(f"/artifact/{A}").text
+    spark = page.split('id="rank-history"')[1].split("</svg>")[0]
+    assert len(re.findall(r'<circle class="point"', spark)) == 3
+    assert 'class="last-value"' in spark and f">{rank}</text>" in spark
+    assert "3 rankings from 2026-11-02 to 2026-11-04" in text_of(page)
+
+
+def test_sample_images_with_prompt_and_seed(client: TestClient, loaded: Settings) -> None:
+    from PIL import Image
+
+    folder = loaded.home / "images"
+    folder.mkdir(parents=True, exist_ok=True)
+    inside, outside = folder / "sample-probe.png", loaded.home.parent / "outside-probe.png"
+    for path in (inside, outside):
+        Image.new("RGB", (24, 16), (200, 40, 40)).save(path)
+    app_graph = client.app.state.services.graph()
+    store.upsert_images(
+        app_graph,
+        [
+            {
+                "id": i,
+                "artifact": B,
+                "file": str(f),
+                "source": str(f),
+                "width": 24,
+                "height": 16,
+                "format": "PNG",
+                "bytes": f.stat().st_size,
+                "relation": "GENERATED_BY",
+                "prompt": p,
+                "seed": 7,
+            }
+            for i, f, p in (
+                ("img-inside", inside, "a red <b>square</b>"),
+                ("img-out", outside, "x"),
+            )
+        ],
+    )
+    page = client.get(f"/artifact/{B}").text
+    figure = page.split('<section class="samples"')[1].split("</section>")[0]
+    assert '<img src="/image/img-inside"' in figure
+    assert "a red &lt;b&gt;square&lt;/b&gt;" in figure and "seed 7" in figure
+    served = client.get("/image/img-inside")
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+    assert served.content == inside.read_bytes()
+    # Only files under the home are served, and only images the graph records.
+    assert client.get("/image/img-out").status_code == 404
+    assert client.get("/image/no-such-image").status_code == 404
+
+
+def test_home_and_error_pages_speak_to_people(client: TestClient, services: Services) -> None:
+    r = client.get("/")
+    examples = re.findall(r'<li><a href="/\?q=([^"]+)">', r.text.split('id="examples"')[1])
+    assert len(examples) == len(web.EXAMPLES) >= 3
+    best = services.graph().read(
+        "MATCH (a:Artifact) WHERE a.unfragile_rank IS NOT NULL WITH a"
+        " ORDER BY a.unfragile_rank DESC, a.id WITH a.kind AS kind, collect(a.id)[..3] AS ids"
+        " RETURN kind, ids"
+    )
+    grid = r.text.split('id="best-of-kinds"')[1]
+    for row in best:
+        group = grid.split(f'aria-label="Best {row["kind"]}"')[1].split("</section>")[0]
+        assert re.findall(r'<a href="/artifact/([^"]+)">', group) == row["ids"]
+    for path, status in (
+        (f"/compare?a={A}&b=zz-nothing-zz", 404),
+        ("/artifact/no-such-artifact", 404),
+        ("/leaderboard?kind=spaceship", 400),
+    ):
+        page = client.get(path)
+        assert page.status_code == status
+        assert "`unfragile" not in page.text and "unfragile leaderboard" not in page.text, path
+        assert 'href="/leaderboard"' in page.text and 'href="/"' in page.text
+
+
+def test_openapi_describes_filters_with_examples(app: FastAPI) -> None:
+    spec = TestClient(app).get("/openapi.json").json()
+    for path in ("/search", "/leaderboard"):
+        params = {p["name"]: p for p in spec["paths"][path]["get"]["parameters"]}
+        for name in ("kind", "pricing") + (("modality",) if path == "/search" else ()):
+            assert params[name].get("description"), (path, name)
+        assert "offset" in params
+    schemas = spec["components"]["schemas"]
+    for name in ("SearchResponse", "Leaderboard", "RankHistory"):
+        assert schemas[name].get("examples"), name
 
 
 # -- browser -----------------------------------------------------------------------------------
@@ -459,7 +764,9 @@ def test_browser_search_then_compare(
     assert [r.find_element(By.CSS_SELECTOR, "h3").text for r in results] == [
         e.name for e in expected
     ]
-    evidence = browser.find_elements(By.CSS_SELECTOR, "details.evidence li")
+    # The evidence sits behind the "Why" toggle: open the first.
+    browser.find_element(By.CSS_SELECTOR, "details.evidence summary").click()
+    evidence = browser.find_elements(By.CSS_SELECTOR, "details.evidence[open] li")
     assert evidence and all(("session" in e.text and "click" in e.text) for e in evidence)
     assert (
         results[0]
@@ -472,13 +779,15 @@ def test_browser_search_then_compare(
     results[1].find_element(By.CSS_SELECTOR, "a.compare-link").click()
     wait.until(ec.presence_of_element_located((By.ID, "verdict")))
     page = compare.build_page(services.graph(), expected[0].artifact, expected[1].artifact)
-    assert browser.find_element(By.ID, "verdict").text == page["verdict"]["sentence"]
+    assert browser.find_element(By.ID, "verdict").text == short_verdict(services.graph(), page)
 
     # And the page the issue names.
     browser.get(f"{live_url}/compare?a={A}&b={B}")
     page = compare.build_page(services.graph(), A, B)
     assert browser.find_element(By.TAG_NAME, "h1").text == page["title"]
-    assert browser.find_element(By.ID, "verdict").text == page["verdict"]["sentence"]
+    said = short_verdict(services.graph(), page)
+    assert browser.find_element(By.ID, "verdict").text == said
+    assert browser.find_element(By.ID, "verdict-end").text == said
     rows = browser.find_elements(By.CSS_SELECTOR, "#compare-table tbody tr")
     assert [r.find_element(By.TAG_NAME, "th").text for r in rows] == [
         row["label"] for row in page["table"]
@@ -564,3 +873,100 @@ def test_browser_pages_obey_their_content_security_policy(browser, live_url: str
         assert violations() == []
     finally:
         browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", added)
+
+
+def test_browser_every_page_at_1280_and_390(
+    browser, live_url: str, shots: Path, services: Services
+) -> None:
+    """What a person needs on each page, on a laptop and on a phone, and nothing wider than
+    the screen (the nav fits from 360 px up)."""
+    from selenium.webdriver.common.by import By
+
+    from unfragile.engine.neighbourhood import neighbourhood
+    from unfragile.engine.verdict import SUBSCORES
+
+    picture = neighbourhood(services.graph(), A)
+    assert picture is not None
+    kinds = [n["kind"] for n in picture.nodes]
+    pages = {
+        "home": "/",
+        "search": "/?" + urlencode({"q": Q}),
+        "artifact": f"/artifact/{A}",
+        "compare": f"/compare?a={A}&b={B}",
+        "leaderboard": "/leaderboard?kind=model&top=10&offset=10",
+        "error": "/artifact/no-such-artifact",
+    }
+
+    def fits(width: int) -> None:
+        assert browser.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth"
+        ), browser.execute_script(
+            "return [...document.querySelectorAll('body *')].filter(e => "
+            "e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 3)"
+            ".map(e => e.tagName + '.' + e.className)"
+        )
+        for a in browser.find_elements(By.CSS_SELECTOR, "header.site nav a"):
+            assert a.is_displayed() and a.rect["x"] + a.rect["width"] <= width, a.text
+
+    def visible(selector: str) -> list:
+        found = [e for e in browser.find_elements(By.CSS_SELECTOR, selector) if e.is_displayed()]
+        assert found, selector
+        return found
+
+    try:
+        for width in (1280, 390):
+            browser.set_window_size(width, 900)
+            for name, path in pages.items():
+                browser.get(live_url + path)
+                fits(browser.execute_script("return window.innerWidth"))
+                if name == "home":
+                    assert len(visible("#examples a")) >= 3
+                    groups = visible("#best-of-kinds .best-kind")
+                    assert all(1 <= len(g.find_elements(By.TAG_NAME, "li")) <= 3 for g in groups)
+                elif name == "search":
+                    card = visible("li.result")[0]
+                    assert re.fullmatch(
+                        r"\d+/100 match", card.find_element(By.CLASS_NAME, "match-score").text
+                    )
+                    assert card.find_element(By.CSS_SELECTOR, ".badges .rank-badge").is_displayed()
+                    assert card.find_element(By.CLASS_NAME, "why").text.endswith(".")
+                    assert not card.find_element(By.CSS_SELECTOR, ".raw dl").is_displayed()
+                    assert visible("#paging-top .showing")[0].text.startswith("Showing 1–10 of")
+                elif name == "artifact":
+                    nodes = visible("#match-graph g.node")
+                    assert [n.get_attribute("data-kind") for n in nodes] == kinds
+                    assert len(visible("#score-chart g.bar")) == 5
+                    assert len(visible("#rank-history circle.point")) >= 2
+                elif name == "compare":
+                    top, end = visible("#verdict")[0].text, visible("#verdict-end")[0].text
+                    assert top == end and "ranks higher" in top
+                    bars = visible("#score-chart g.bar")
+                    assert len(bars) == 2 * len(SUBSCORES)
+                    for bar in bars:
+                        written = bar.find_element(By.CLASS_NAME, "bar-value").text
+                        assert written == bar.get_attribute("data-value")
+                        assert bar.find_element(By.TAG_NAME, "rect").size["width"] >= 0
+                    more = visible("details.more")[0]
+                    hidden = more.find_elements(By.CSS_SELECTOR, "li")
+                    assert hidden and not hidden[0].is_displayed()
+                    more.find_element(By.TAG_NAME, "summary").click()
+                    assert hidden[0].is_displayed()  # opened in place: same page
+                    assert browser.current_url.endswith(pages["compare"])
+                    assert visible("#compare-search input[name=q]")
+                elif name == "leaderboard":
+                    assert visible("#paging-top .showing")[0].text.startswith("Showing 11–20 of")
+                    assert visible("#boards a[aria-current]")[0].text == "model"
+                    assert len(visible("#leaderboard-table tbody tr")) == 10
+                elif name == "error":
+                    assert visible(".next-steps a")
+                    assert "unfragile" not in browser.find_element(By.TAG_NAME, "main").text
+                height = browser.execute_script("return document.documentElement.scrollHeight")
+                browser.set_window_size(width, max(600, min(int(height) + 40, 6000)))
+                assert browser.save_screenshot(str(shots / f"{width}-{name}.png"))
+                browser.set_window_size(width, 900)
+        # The narrowest phone the pages support: the nav still fits.
+        browser.set_window_size(360, 800)
+        browser.get(live_url + pages["compare"])
+        fits(browser.execute_script("return window.innerWidth"))
+    finally:
+        browser.set_window_size(1280, 900)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
@@ -11,14 +11,19 @@ from unfragile.api.models import (
     AlternativesResponse,
     Artifact,
     ErrorBody,
-    Kind,
+    KindQuery,
     Leaderboard,
+    OpenWeightsQuery,
+    PricingQuery,
+    RankHistory,
     Scores,
 )
 from unfragile.api.routes.search import K
 from unfragile.api.state import Services, services
+from unfragile.engine import rank_history
 from unfragile.engine.catalog import ArtifactPage
 from unfragile.engine.figures import adoption_basis, quality_basis
+from unfragile.engine.pages import DIRECTIONS, SORTS, Pages
 from unfragile.engine.settings import MAX_ID_CHARS
 
 router = APIRouter(tags=["artifacts"])
@@ -28,7 +33,7 @@ ArtifactId = Annotated[
     Path(max_length=MAX_ID_CHARS, description="An artifact id.", examples=["vit-base-patch16-224"]),
 ]
 SCORE_FIELDS = tuple(Scores.model_fields)
-HIDDEN = {"name_lower"}  # an index helper, not part of the record
+HIDDEN = {"name_lower", "rank_history"}  # an index helper; the history has its own route
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "no artifact has this id"},
     422: {"model": ErrorBody, "description": "a bad parameter, named in `field`"},
@@ -73,7 +78,7 @@ def alternatives(
     artifact_id: ArtifactId,
     svc: Annotated[Services, Depends(services)],
     k: K = 10,
-    kind: Kind | None = None,
+    kind: KindQuery = None,
 ) -> dict[str, Any]:
     """Artifacts that do what this one does, leaving out it and its family: the ALTERNATIVE_TO
     edges `unfragile rank` stored from search (the answer of `/search?alternatives_to=` then),
@@ -86,20 +91,55 @@ def alternatives(
 
 
 @router.get(
+    "/artifacts/{artifact_id}/history",
+    response_model=RankHistory,
+    responses=ERRORS,
+)
+def history(artifact_id: ArtifactId, svc: Annotated[Services, Depends(services)]) -> dict[str, Any]:
+    """The artifact's rank history: one dated snapshot of its scores per `unfragile rank`
+    (the last 30), oldest first."""
+    found = rank_history.history(svc.graph(), artifact_id)
+    if found is None:
+        raise ApiError(404, f"no artifact has the id {artifact_id!r}", "artifact_id")
+    return {"artifact": artifact_id, "keep": rank_history.KEEP, "snapshots": found}
+
+
+@router.get(
     "/leaderboard",
     response_model=Leaderboard,
     responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
 )
 def leaderboard(
     svc: Annotated[Services, Depends(services)],
-    kind: Kind | None = None,
-    top: Annotated[int, Query(ge=1, le=1000, description="How many.")] = 20,
+    kind: KindQuery = None,
+    task: Annotated[
+        str | None,
+        Query(max_length=100, description="Only artifacts of this task.", examples=["ocr"]),
+    ] = None,
+    pricing: PricingQuery = None,
+    open_weights: OpenWeightsQuery = None,
+    sort: Annotated[
+        Literal[SORTS],  # type: ignore[valid-type]
+        Query(description="The column to sort by; ties go to the higher UnfragileRank."),
+    ] = "rank",
+    order: Annotated[
+        Literal[DIRECTIONS],  # type: ignore[valid-type]
+        Query(description="desc: largest first (the default); asc: smallest first."),
+    ] = "desc",
+    top: Annotated[int, Query(ge=1, le=1000, description="How many (a page).")] = 20,
+    offset: Annotated[
+        int, Query(ge=0, le=1_000_000, description="How many to skip (the pages before).")
+    ] = 0,
 ) -> dict[str, Any]:
-    """The best-ranked artifacts with their interval and sub-scores (after `unfragile rank`)."""
-    board = svc.catalog().leaderboard(kind, top)
+    """The best-ranked artifacts with their interval and sub-scores (after `unfragile rank`),
+    filtered, sorted and a page at a time: `total` counts those that pass the filters,
+    `ranked` every ranked artifact."""
+    board = Pages(svc.graph()).board(kind, task, pricing, open_weights, sort, order, offset, top)
     return {
         "kind": kind,
         "top": top,
+        "offset": offset,
+        "total": board.total,
         "ranked": board.ranked,
         "rows": board.rows,
         "catalog_as_of": svc.catalog().as_of(),

@@ -13,12 +13,14 @@ from unfragile.api.failures import failure
 from unfragile.api.models import (
     ErrorBody,
     ImageSearchResponse,
-    Kind,
-    Modality,
-    Pricing,
+    KindQuery,
+    ModalityQuery,
+    OpenWeightsQuery,
+    PricingQuery,
     SearchResponse,
 )
 from unfragile.api.state import Services, services
+from unfragile.engine.candidates import PRESELECT, PRESELECT_MARGIN
 from unfragile.engine.catalog import Catalog
 from unfragile.engine.errors import ImageRejected, NotIndexed, SearchError, UnknownArtifact
 from unfragile.engine.search import Filters, check_providers
@@ -34,12 +36,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 K = Annotated[int, Query(ge=1, le=100, description="How many results.")]
-SEARCH_POOL = 100  # the results a search can page through; `total` counts up to this
+# A search orders its first SEARCH_POOL results the same whatever k: an answer asks for at
+# least that many and returns its slice, so pages agree with each other and with k alone.
+SEARCH_POOL = PRESELECT - PRESELECT_MARGIN
 Offset = Annotated[
     int,
     Query(
         ge=0,
-        lt=SEARCH_POOL,
+        le=1000,
         description="How many results to skip (paging: offset=10&k=10 is the second page).",
     ),
 ]
@@ -83,10 +87,10 @@ def search(
     ] = None,
     k: K = 10,
     offset: Offset = 0,
-    kind: Kind | None = None,
-    pricing: Pricing | None = None,
-    open_weights: bool | None = None,
-    modality: Modality | None = None,
+    kind: KindQuery = None,
+    pricing: PricingQuery = None,
+    open_weights: OpenWeightsQuery = None,
+    modality: ModalityQuery = None,
     provider: Annotated[str | None, Query(max_length=MAX_NAME_CHARS, examples=["Google"])] = None,
     alternatives_to: Annotated[
         str | None,
@@ -108,6 +112,7 @@ def search(
     if q is None and alternatives_to is None:
         raise ApiError(422, "q: give q (what you need) or alternatives_to (an artifact id)", "q")
     filters = filters_of(kind, pricing, open_weights, modality, provider)
+    asked = max(SEARCH_POOL, offset + k)
     engine = svc.search()
     try:
         check_providers(engine.graph, filters)
@@ -115,15 +120,12 @@ def search(
             raise ApiError(404, f"no artifact has the id {alternatives_to!r}", "alternatives_to")
         if q is None:
             assert alternatives_to is not None
-            answer = engine.ask_alternatives(alternatives_to, SEARCH_POOL, filters)
+            answer = engine.ask_alternatives(alternatives_to, asked, filters)
         else:
-            answer = engine.ask(
-                q, SEARCH_POOL, filters, literal=literal, alternatives_to=alternatives_to
-            )
+            answer = engine.ask(q, asked, filters, literal=literal, alternatives_to=alternatives_to)
     except SearchError as e:
         raise_search_error(e)
-    # One search for the pool (its order does not depend on how many are asked): the answer
-    # is a slice of it, and `total` its size.
+    # The answer is a slice of one search; `total` is what it found.
     total = len(answer.results)
     answer.results = answer.results[offset : offset + k]
     label_evidence(engine.graph, answer.results)
