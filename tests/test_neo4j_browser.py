@@ -19,11 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import artifact, write_jsonl
 from tests.test_server import _listening_addresses
 from unfragile.engine.db import local_server, open_graph, start_local
-from unfragile.engine.ingest import ingest
 from unfragile.engine.settings import Settings
+from unfragile.graph import store
 from unfragile.graph.server import ServerInfo
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -47,13 +46,18 @@ def with_browser(
     info, started = start_local(own)
     assert started and info.browser_url
     try:
-        records = [
-            artifact("acme-detector", provider="Acme Vision"),
-            artifact("acme-segmenter", provider="Acme Vision"),
-            artifact("bolt-whisper", provider="Bolt Audio"),
+        # Written by the store's own upsert (what ingest runs), without ingest's models.
+        rows = [
+            {"id": i, "props": {"name": i, "kind": "model"}, "provider": provider}
+            | {"frameworks": [], "categories": [], "capabilities": []}
+            for i, provider in (
+                ("acme-detector", "Acme Vision"),
+                ("acme-segmenter", "Acme Vision"),
+                ("bolt-whisper", "Bolt Audio"),
+            )
         ]
-        with open_graph(own, apply_schema=True) as graph:
-            ingest(graph, write_jsonl(own.home / "a.jsonl", records), show_progress=False)
+        with open_graph(own) as graph:
+            graph.write(lambda tx: store.upsert_artifacts(tx, rows))
         yield own, info
     finally:
         local_server(own).stop()
