@@ -199,8 +199,33 @@ def _one_run(
         "queries": _count(graph, "MATCH (q:Query) RETURN count(q) AS n"),
         "evidence": _count(graph, "MATCH (e:Evidence) RETURN count(e) AS n"),
         "matched_edges": _count(graph, "MATCH ()-[m:MATCHED]->() RETURN count(m) AS n"),
+        "nodes": _count(graph, "MATCH (n) RETURN count(n) AS n"),
+        "relationships": _count(graph, "MATCH ()-[r]->() RETURN count(r) AS n"),
     }
+    r["log"] = _log_size(graph)
     return r
+
+
+def _log_size(graph: Any) -> dict[str, Any]:
+    """The event log: parts, bytes, and its per-session rows (what were Evidence nodes)."""
+    from unfragile.engine import event_log
+    from unfragile.engine.aggregate import _open
+
+    log = event_log.for_graph(graph)
+    if log is None:
+        return {}
+    parts = log.parts()
+    con = _open(log)
+    assert con is not None
+    with con:
+        row = con.execute("SELECT count(*), count(DISTINCT key) FROM ev").fetchone()
+    assert row is not None
+    return {
+        "parts": len(parts),
+        "bytes": sum(p.stat().st_size for p in parts),
+        "events": int(row[0]),
+        "session_rows": int(row[1]),
+    }
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -348,6 +373,7 @@ def _table(result: dict[str, Any]) -> str:
             f"{r['catalog_rss_after_mb']:,.0f} MB after the catalog",
         ),
         row("graph after", "", ", ".join(f"{k} {v:,}" for k, v in r["graph"].items())),
+        row("event log after", "", ", ".join(f"{k} {v:,}" for k, v in r.get("log", {}).items())),
     ]
     busy = [
         (r.get(f"{ph}_others_cpu_s") or 0) / (r[f"{ph}_ingest_s"] * (m.get("nproc") or 1))

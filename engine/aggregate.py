@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from unfragile.engine.event_log import EventLog, _paths, connect, for_graph
+from unfragile.engine.event_log import EventLog, _scan, connect, for_graph
 from unfragile.engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS
 from unfragile.graph import store
 from unfragile.graph.connection import Graph
@@ -75,12 +75,12 @@ def _open(log: EventLog) -> duckdb.DuckDBPyConnection | None:
     con = connect()
     retracted = log.retractions()
     where = (
-        f"WHERE NOT EXISTS (SELECT 1 FROM read_parquet({_paths(retracted)}) r "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {_scan(retracted)} r "
         "WHERE e.target_kind = 'Capability' AND r.target = e.target AND r.seq > e.seq)"
         if retracted
         else ""
     )
-    con.execute(f"CREATE TEMP VIEW ev AS SELECT e.* FROM read_parquet({_paths(parts)}) e {where}")
+    con.execute(f"CREATE TEMP VIEW ev AS SELECT e.* FROM {_scan(parts)} e {where}")
     return con
 
 
@@ -121,12 +121,13 @@ def _write(
             # Dropped capabilities: their edges went with them; only their queries change.
             con.execute(
                 "CREATE TEMP TABLE tq AS SELECT DISTINCT query_id FROM "
-                "read_parquet($p) WHERE target_kind = 'Capability' AND list_contains($c, target)",
+                "read_parquet($p, hive_partitioning = false) "
+                "WHERE target_kind = 'Capability' AND list_contains($c, target)",
                 {"p": [str(p) for p in log.parts()], "c": capabilities},
             )
             con.execute("CREATE TEMP TABLE tp (pair VARCHAR)")
         else:
-            src = f"read_parquet({_paths(parts)})"
+            src = f"{_scan(parts)}"
             con.execute(f"CREATE TEMP TABLE tp AS SELECT DISTINCT pair FROM {src}")
             con.execute(f"CREATE TEMP TABLE tq AS SELECT DISTINCT query_id FROM {src}")
         con.execute(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import operator
 import os
 import threading
 import time
@@ -33,8 +34,6 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from unfragile.engine.evidence import _digest, target_of
-from unfragile.engine.records import EventRecord
 from unfragile.graph import store
 from unfragile.graph.connection import Graph
 
@@ -53,8 +52,7 @@ SCHEMA = pa.schema(
         ("winner", pa.string()),
         ("loser", pa.string()),
         ("origin", pa.string()),
-        # Derived once here, so aggregation never hashes: the edge an event feeds (pair) and
-        # its (query, target, session) key, as engine/evidence.py defines them.
+        # Derived once when logged (_DERIVED), so aggregation only groups.
         ("target_kind", pa.string()),
         ("target", pa.string()),
         ("pair", pa.string()),
@@ -121,17 +119,18 @@ class EventLog:
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
 
-    def append(self, records: Iterator[EventRecord], chunk: int = CHUNK) -> tuple[Path | None, int]:
-        """Append the events not in the log yet as one part; returns (part, events added)."""
+    def append(self, records: Iterator[Any], chunk: int = CHUNK) -> tuple[Path | None, int]:
+        """Append the events not in the log yet as one part; returns (part, events added).
+        `records`: EventRecords, or tuples of their first 13 fields (id … origin)."""
         seq = time.time_ns()
         name = f"part-{seq:020d}-{uuid.uuid4().hex[:8]}.parquet"
         self.root.mkdir(parents=True, exist_ok=True)
         raw = self.root / f".tmp-{name}"
         ready = self.root / f".ready-{name}"
         try:
-            with pq.ParquetWriter(raw, SCHEMA) as writer:
+            with pq.ParquetWriter(raw, RAW_SCHEMA) as writer:
                 ord_ = 0
-                batch: list[EventRecord] = []
+                batch: list[Any] = []
                 for ev in records:
                     batch.append(ev)
                     if len(batch) >= chunk:
@@ -153,25 +152,21 @@ class EventLog:
                 p.unlink(missing_ok=True)
 
     def _dedupe(self, raw: Path, out: Path) -> int:
+        """Write to `out` the events of `raw` whose ids the log lacks, each id once."""
         existing = self.parts()
         with connect() as con:
-            old = (
-                f"AND id NOT IN (SELECT id FROM read_parquet({_paths(existing)}))"
-                if existing
-                else ""
+            src = f"{_scan([raw])}"
+            row = con.execute(f"SELECT count(*), count(DISTINCT id) FROM {src}").fetchone()
+            # A repeated id within the input is rare: only then the (slower) window.
+            once = (
+                ""
+                if row is None or row[0] == row[1]
+                else "QUALIFY row_number() OVER (PARTITION BY id ORDER BY ord) = 1"
             )
-            con.execute(
-                f"CREATE TEMP TABLE fresh AS SELECT * FROM read_parquet({_lit(raw)}) "
-                f"WHERE id IS NOT NULL {old} "
-                "QUALIFY row_number() OVER (PARTITION BY id ORDER BY ord) = 1"
-            )
-            row = con.execute("SELECT count(*) FROM fresh").fetchone()
-            n = int(row[0]) if row else 0
-            if n:
-                con.execute(
-                    f"COPY (SELECT * FROM fresh ORDER BY ord) TO {_lit(out)} (FORMAT parquet)"
-                )
-        return n
+            old = f"WHERE id NOT IN (SELECT id FROM {_scan(existing)})" if existing else ""
+            fresh = _DERIVED % {"src": f"(SELECT * FROM {src} {old} {once})"}
+            con.execute(f"COPY ({fresh}) TO {_lit(out)} (FORMAT parquet)")
+        return pq.read_metadata(out).num_rows
 
     def retract(self, capabilities: list[str]) -> None:
         """Capabilities dropped now: the events logged before this no longer count."""
@@ -204,11 +199,11 @@ class EventLog:
                 tmp = day / f".tmp-{name}"
                 with connect() as con:
                     con.execute(
-                        f"COPY (SELECT * FROM read_parquet({_paths(parts)}) "
+                        f"COPY (SELECT * FROM {_scan(parts)} "
                         "QUALIFY row_number() OVER (PARTITION BY id ORDER BY seq, ord) = 1 "
                         f"ORDER BY seq, ord) TO {_lit(tmp)} (FORMAT parquet)"
                     )
-                    row = con.execute(f"SELECT count(*) FROM read_parquet({_lit(tmp)})").fetchone()
+                    row = con.execute(f"SELECT count(*) FROM {_scan([tmp])}").fetchone()
                 # Marked before it appears, so it is never taken for pending; the old parts
                 # go after, and until then their rows count once (distinct ids).
                 self.mark_applied([day / name])
@@ -222,25 +217,44 @@ class EventLog:
         return folded
 
 
-def _table(batch: list[EventRecord], seq: int, start: int) -> pa.Table:
-    cols: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
-    for i, ev in enumerate(batch):
-        kind, target, loser = target_of(ev)
-        pair = (
-            _digest("prefer", target, loser or "")
-            if kind == "Prefer"
-            else _digest(ev.query_id, kind, target)
-        )
-        for name in _FIELDS:
-            cols[name].append(getattr(ev, name))
-        cols["target_kind"].append(kind)
-        cols["target"].append(target)
-        cols["pair"].append(pair)
-        cols["key"].append(_digest(pair, ev.query_id, ev.session))
-        cols["seq"].append(seq)
-        cols["ord"].append(start + i)
-    cols["seconds"] = [None if s is None else float(s) for s in cols["seconds"]]
-    return pa.table(cols, schema=SCHEMA)
+_values = operator.attrgetter(*SCHEMA.names[:13])
+RAW_SCHEMA = pa.schema(
+    [f for f in SCHEMA if f.name not in ("target_kind", "target", "pair", "key")]
+)
+
+
+def _table(batch: list[Any], seq: int, start: int) -> pa.Table:
+    """Raw rows from events (EventRecord, or tuples of its first 13 fields in order)."""
+    rows = [ev if isinstance(ev, tuple) else _values(ev) for ev in batch]
+    if rows:
+        cols: dict[str, Any] = dict(zip(_FIELDS, zip(*rows, strict=True), strict=True))
+    else:
+        cols = {name: [] for name in _FIELDS}
+    cols["seconds"] = [None if x is None else float(x) for x in cols["seconds"]]
+    cols["seq"] = [seq] * len(rows)
+    cols["ord"] = list(range(start, start + len(rows)))
+    return pa.table(cols, schema=RAW_SCHEMA)
+
+
+# What an event feeds, as engine/evidence.py defines it (target_of; the pair: one MATCHED or
+# PREFERRED_OVER edge; the key: one (query, target, session)), computed by DuckDB per row.
+_KIND = (
+    "CASE WHEN event = 'prefer' THEN 'Prefer' "
+    "WHEN coalesce(capability, '') <> '' THEN 'Capability' ELSE 'Artifact' END"
+)
+_TARGET = (
+    "CASE WHEN event = 'prefer' THEN coalesce(winner, '') "
+    "WHEN coalesce(capability, '') <> '' THEN capability ELSE coalesce(artifact, '') END"
+)
+_DERIVED = f"""
+SELECT id, query, query_id, event, session, time, artifact, capability, seconds, value, winner,
+       CASE WHEN event = 'prefer' THEN loser END AS loser, origin, target_kind, target,
+       pair, md5(concat_ws(chr(31), pair, query_id, session)) AS key, seq, ord
+FROM (SELECT *, CASE WHEN target_kind = 'Prefer'
+                     THEN md5(concat_ws(chr(31), 'prefer', target, coalesce(loser, '')))
+                     ELSE md5(concat_ws(chr(31), query_id, target_kind, target)) END AS pair
+      FROM (SELECT *, {_KIND} AS target_kind, {_TARGET} AS target FROM %(src)s))
+"""
 
 
 def _lit(path: Path) -> str:
@@ -248,8 +262,9 @@ def _lit(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _paths(paths: list[Path]) -> str:
-    return "[" + ", ".join(_lit(p) for p in paths) + "]"
+def _scan(paths: list[Path]) -> str:
+    """read_parquet of these files, as they are: a part's `day=` folder is not a column."""
+    return "read_parquet([" + ", ".join(_lit(p) for p in paths) + "], hive_partitioning = false)"
 
 
 def connect() -> duckdb.DuckDBPyConnection:

@@ -81,11 +81,15 @@ class _Plan:
             self._pending = []
 
     def spilled(self) -> Iterator[EventRecord]:
+        for values in self.spilled_values():
+            yield EventRecord(*values)
+
+    def spilled_values(self) -> Iterator[list[Any]]:
+        """The spilled events as lists of EventRecord's field values, in field order."""
         self.flush()
         self.spill.seek(0)
         for line in self.spill:
-            for values in json.loads(line):
-                yield EventRecord(*values)
+            yield from json.loads(line)
 
 
 def validate(
@@ -248,7 +252,7 @@ def ingest(
         )
         if plan.events:
             write_events(
-                graph, _events(plan), plan.events, batch_size, show_progress, one_transaction
+                graph, _event_rows(plan), plan.events, batch_size, show_progress, one_transaction
             )
     finally:
         if plan.spill is not None:
@@ -275,6 +279,16 @@ def _artifacts(plan: _Plan, decompose_fn: Callable) -> Iterator[ArtifactRecord]:
     for raw in _raw(plan, plan.artifact_files):
         if not is_event(raw):
             yield validate_artifact(raw, decompose_fn)
+
+
+def _event_rows(plan: _Plan) -> Iterator[EventRecord | tuple[Any, ...]]:
+    """The events for the log: straight from the spill as tuples of the fields it keeps
+    (id … origin: engine/event_log.py), without building records again."""
+    if plan.spill is None:
+        yield from _events(plan)
+        return
+    for values in plan.spilled_values():
+        yield tuple(values[:13])
 
 
 def _events(plan: _Plan) -> Iterator[EventRecord]:
@@ -341,7 +355,7 @@ def write_artifacts(
 
 def write_events(
     graph: Graph,
-    records: Iterator[EventRecord],
+    records: Iterator[EventRecord] | Iterator[EventRecord | tuple[Any, ...]],
     total: int,
     batch_size: int,
     show_progress: bool = True,
@@ -367,7 +381,7 @@ def write_events(
     return added
 
 
-def _counted(records: Iterator[EventRecord], bar: Any) -> Iterator[EventRecord]:
+def _counted(records: Iterator[Any], bar: Any) -> Iterator[Any]:
     n = 0
     for ev in records:
         yield ev

@@ -55,6 +55,10 @@ class Graph:
                 "connection_timeout": max(3.0, retry_s),
             }
         )
+        # One bookmark manager for every session of this Graph: a read after a write (a search
+        # right after an ingest) waits until the server that answers has that write, which
+        # matters on a cluster (neo4j:// or neo4j+s://, reads routed to followers).
+        self.bookmarks = GraphDatabase.bookmark_manager()
         self.driver = GraphDatabase.driver(
             uri,
             auth=(user, password),
@@ -83,23 +87,31 @@ class Graph:
     def apply_schema(self) -> None:
         """Create every constraint and index in cypher/schema.cypher (idempotent)."""
         statements = split_statements(SCHEMA_FILE.read_text())
-        with self._translate(), self.driver.session(database=self.database) as session:
+        with self._translate(), self.session() as session:
             for statement in statements:
                 session.run(statement).consume()
             session.run("CALL db.awaitIndexes(300)").consume()
 
+    def session(self, **config: Any) -> neo4j.Session:
+        """A session on our database that shares this Graph's bookmarks."""
+        return self.driver.session(
+            database=self.database, bookmark_manager=self.bookmarks, **config
+        )
+
     def write(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
-        """Run `work` in one write transaction (retried on transient errors)."""
-        with self._translate(), self.driver.session(database=self.database) as session:
+        """Run `work` in one write transaction (routed to the leader; retried by the driver
+        on transient errors and lost leaders, up to max_transaction_retry_time)."""
+        with self._translate(), self.session() as session:
             return session.execute_write(work)
 
     def read(self, query: str, **params: Any) -> list[dict[str, Any]]:
-        """Run a trusted query of ours in a read transaction and return rows as dicts."""
+        """Run a trusted query of ours in a read transaction (routed to a reader, retried)
+        and return rows as dicts."""
 
         def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
             return [record.data() for record in tx.run(query, params)]
 
-        with self._translate(), self.driver.session(database=self.database) as session:
+        with self._translate(), self.session() as session:
             return session.execute_read(work)
 
     def run_read_only(

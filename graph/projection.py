@@ -190,7 +190,7 @@ def _values(graph: Graph, query: str, **params: Any) -> list[tuple[Any, ...]]:
     def work(tx: neo4j.ManagedTransaction) -> list[tuple[Any, ...]]:
         return [tuple(rec) for rec in tx.run(query, params)]
 
-    with graph._translate(), graph.driver.session(database=graph.database) as session:
+    with graph._translate(), graph.session() as session:
         return session.execute_read(work)
 
 
@@ -205,7 +205,7 @@ def _columns(graph: Graph, query: str, **params: Any) -> dict[str, list[Any]]:
         record = tx.run(query, params).single(strict=True)
         return dict(zip(record.keys(), record.values(), strict=True))
 
-    with graph._translate(), graph.driver.session(database=graph.database) as session:
+    with graph._translate(), graph.session() as session:
         return session.execute_read(work)
 
 

@@ -169,9 +169,9 @@ def _hot_read(graph: Graph, query: str, **params: Any) -> list[dict[str, Any]]:
         held = _local.sessions = {}
     entry = held.get(id(graph.driver))
     if entry is None or entry[0] is not graph.driver:
-        session = graph.driver.session(
-            database=graph.database, default_access_mode=neo4j.READ_ACCESS
-        )
+        # Auto-commit on a kept session (latency, above); its bookmarks are the Graph's, so it
+        # sees what this process wrote last.
+        session = graph.session(default_access_mode=neo4j.READ_ACCESS)
         entry = held[id(graph.driver)] = (graph.driver, session)
     try:
         with graph._translate():

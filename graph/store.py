@@ -172,7 +172,7 @@ def event_log_id(graph: Graph, create: bool = False) -> str | None:
     import uuid
 
     new = uuid.uuid4().hex
-    return graph.write(lambda tx: tx.run(NEW_EVENT_LOG, id=new).single(strict=True)["id"])
+    return graph.write(lambda tx: [r["id"] for r in tx.run(NEW_EVENT_LOG, id=new)][0])
 
 
 def existing_artifacts(graph: Graph, ids: list[str]) -> set[str]:
@@ -198,7 +198,9 @@ def stats(graph: Graph) -> dict[str, int]:
 
 def delete_everything(graph: Graph) -> None:
     """Empty the graph (constraints and indexes stay), in chunks so memory stays flat."""
-    with graph.driver.session(database=graph.database) as session:
+    # Auto-commit (CALL … IN TRANSACTIONS needs it), with the Graph's bookmarks so that the
+    # next read sees the graph empty.
+    with graph.session() as session:
         session.run(DELETE_EVERYTHING).consume()
 
 

@@ -1,4 +1,4 @@
-"""Loading data: `unfragile ingest`, `events ingest`, `import metatool` and `stats`."""
+"""Loading data: `unfragile ingest`, `events ingest|compact|aggregate`, imports and `stats`."""
 
 from __future__ import annotations
 
@@ -51,6 +51,59 @@ def events_ingest(
     with open_graph(settings, apply_schema=True) as graph:
         report = run_ingest(graph, path, batch_size=batch_size, events_only=True)
     _report(report.as_dict(), as_json)
+
+
+@events_app.command("compact")
+@friendly
+def events_compact(
+    ctx: typer.Context,
+    before: Annotated[
+        str | None,
+        typer.Option(help="Fold days before this one (YYYY-MM-DD, UTC); default: today."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Fold each old day of the event log into one part (each event once); the graph's
+    figures do not change."""
+    import datetime
+
+    from unfragile.engine import event_log
+    from unfragile.engine.db import open_graph
+
+    day = before or datetime.datetime.now(datetime.UTC).date().isoformat()
+    try:
+        datetime.date.fromisoformat(day)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{day!r} is not a date YYYY-MM-DD", param_hint="--before"
+        ) from None
+    with open_graph(get_settings(ctx)) as graph:
+        log = event_log.for_graph(graph)
+        folded = log.compact(day) if log is not None else {"days": 0, "parts": 0, "events": 0}
+    if as_json:
+        typer.echo(json.dumps(folded))
+    else:
+        typer.echo(
+            f"Folded {folded['parts']} parts of {folded['days']} days before {day} "
+            f"({folded['events']} events)."
+        )
+
+
+@events_app.command("aggregate")
+@friendly
+def events_aggregate(
+    ctx: typer.Context,
+    batch_size: Annotated[int, typer.Option(min=1)] = 2000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Write the aggregates of event-log parts not yet in the graph (what an interrupted
+    ingest left; every ingest does this first anyway)."""
+    from unfragile.engine.db import open_graph
+    from unfragile.engine.ingest import complete_journal
+
+    with open_graph(get_settings(ctx), apply_schema=True) as graph:
+        parts = complete_journal(graph, batch_size)
+    typer.echo(json.dumps({"parts": parts}) if as_json else f"Applied {parts} pending parts.")
 
 
 @import_app.command("metatool")

@@ -1,0 +1,165 @@
+"""The event log: each event once, no torn part visible, a killed append, compaction."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tests.helpers import artifact, event, match_edge, snapshot, write_jsonl
+from unfragile.engine import aggregate, event_log
+from unfragile.engine.ingest import ingest, write_events
+from unfragile.engine.records import EventRecord
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _log(graph) -> event_log.EventLog:
+    log = event_log.for_graph(graph)
+    assert log is not None
+    return log
+
+
+def _logged(log: event_log.EventLog) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return sorted(
+        pq.read_table(log.parts(), columns=["id"], partitioning=None).column("id").to_pylist()
+    )
+
+
+def test_each_event_is_logged_once_whatever_the_batching(graph, tmp_path):
+    events = [
+        event("find alpha", "alpha", f"s{i % 3}", time=f"2026-10-01T12:00:0{i}Z") for i in range(6)
+    ]
+    path = write_jsonl(tmp_path / "a.jsonl", [artifact("alpha"), *events, events[0]])
+    ingest(graph, path, show_progress=False)
+    log = _log(graph)
+    assert len(log.parts()) == 1 and len(_logged(log)) == 6 and log.pending() == []
+    first = snapshot(graph)
+    assert match_edge(graph, "find alpha", "alpha")["count"] == 6
+    # Again, reversed, one event a batch: nothing new is logged and nothing changes.
+    write_jsonl(tmp_path / "b.jsonl", list(reversed(events)))
+    ingest(graph, tmp_path / "b.jsonl", batch_size=1, show_progress=False)
+    assert len(log.parts()) == 1 and snapshot(graph) == first
+    # Old and new together: only the new one is appended, in a part of its own.
+    write_jsonl(tmp_path / "c.jsonl", [events[1], event("find alpha", "alpha", "s9")])
+    ingest(graph, tmp_path / "c.jsonl", show_progress=False)
+    assert len(log.parts()) == 2 and len(_logged(log)) == 7
+    edge = match_edge(graph, "find alpha", "alpha")
+    assert edge["count"] == 7 and edge["sessions"] == 4
+
+
+def test_a_torn_file_is_never_read(graph, tmp_path):
+    ingest(graph, write_jsonl(tmp_path / "a.jsonl", [artifact("alpha")]), show_progress=False)
+    ingest(
+        graph, write_jsonl(tmp_path / "e.jsonl", [event("q", "alpha", "s1")]), show_progress=False
+    )
+    log = _log(graph)
+    # What a crash mid-write leaves: half a file under a temporary name, next to the parts.
+    day = log.parts()[0].parent
+    (day / ".tmp-part-00000000000000000001-deadbeef.parquet").write_bytes(b"PAR1 torn")
+    (log.root / ".ready-part-00000000000000000002-deadbeef.parquet").write_bytes(b"PAR1")
+    ingest(
+        graph, write_jsonl(tmp_path / "f.jsonl", [event("q", "alpha", "s2")]), show_progress=False
+    )
+    assert len(log.parts()) == 2 and match_edge(graph, "q", "alpha")["count"] == 2
+
+
+def _records(n: int) -> list[EventRecord]:
+    return [
+        EventRecord(
+            id=f"ev-{i}",
+            query=f"query {i % 50}",
+            query_id=f"query {i % 50}",
+            event="click" if i % 5 == 0 else "match",
+            session=f"s{i % 6000}",
+            time="2026-10-01T12:00:00.000000Z",
+            artifact="alpha",
+        )
+        for i in range(n)
+    ]
+
+
+# The child appends 60,000 events, then stops inside the append (the first 50,000 are in the
+# temporary file) and waits to be killed.
+CHILD = """
+import sys, time
+from pathlib import Path
+from tests.test_event_log import _records
+from unfragile.engine.event_log import EventLog
+
+def slow():
+    for i, ev in enumerate(_records(60_000)):
+        yield ev
+    Path(sys.argv[2]).touch()
+    time.sleep(600)
+
+EventLog(Path(sys.argv[1])).append(slow())
+"""
+
+
+def test_a_kill_during_append_leaves_nothing_and_a_rerun_counts_each_event_once(graph, tmp_path):
+    ingest(graph, write_jsonl(tmp_path / "a.jsonl", [artifact("alpha")]), show_progress=False)
+    log = event_log.for_graph(graph, create=True)
+    assert log is not None
+    flag = tmp_path / "appending"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(log.root), str(flag)],
+        cwd=REPO,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+    deadline = time.monotonic() + 120
+    while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert flag.exists(), "the child never reached the middle of its append"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert list(log.root.glob(".tmp-part-*")) and log.parts() == []
+    records = _records(60_000)
+    assert write_events(graph, iter(records), len(records), 2000, False) == 60_000
+    totals = graph.read(
+        "MATCH (:Query)-[m:MATCHED]->() RETURN sum(m.count) AS events, sum(m.clicks) AS clicks"
+    )[0]
+    assert totals["events"] == 60_000
+    assert totals["clicks"] == len({(i % 50, i % 6000) for i in range(0, 60_000, 5)})
+    assert len(log.parts()) == 1 and log.pending() == []
+
+
+def test_compact_folds_old_parts_and_changes_no_figure(graph, settings, tmp_path):
+    from unfragile.api.cli.main import app
+
+    ingest(graph, write_jsonl(tmp_path / "a.jsonl", [artifact("alpha")]), show_progress=False)
+    for i in range(3):
+        events = [event("q", "alpha", f"s{i}"), event("q", "alpha", f"s{i}", "click")]
+        ingest(graph, write_jsonl(tmp_path / f"e{i}.jsonl", events), show_progress=False)
+    log = _log(graph)
+    before, rows = snapshot(graph), aggregate.sessions(graph)
+    assert len(log.parts()) == 3
+    # Today's parts stay (the default folds days before today); --before tomorrow folds them.
+    runner = CliRunner()
+    env = {"UNFRAGILE_HOME": str(settings.home)}
+    out = runner.invoke(app, ["events", "compact", "--json"], env=env)
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["parts"] == 0 and len(log.parts()) == 3
+    tomorrow = (datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=1)).isoformat()
+    out = runner.invoke(app, ["events", "compact", "--before", tomorrow, "--json"], env=env)
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output) == {"days": 1, "parts": 3, "events": 6}
+    assert len(log.parts()) == 1 and log.pending() == [] and len(_logged(log)) == 6
+    assert aggregate.sessions(graph) == rows and snapshot(graph) == before
+    # A new event on the same edge counts on top of the folded ones, once each.
+    ingest(
+        graph, write_jsonl(tmp_path / "n.jsonl", [event("q", "alpha", "s7")]), show_progress=False
+    )
+    edge = match_edge(graph, "q", "alpha")
+    assert edge["count"] == 7 and edge["sessions"] == 4 and edge["clicks"] == 3
+    bad = runner.invoke(app, ["events", "compact", "--before", "someday"], env=env)
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
