@@ -3,6 +3,9 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 PYTHON  ?= python3
 UV_VERSION := 0.13.9
+# mypy's cache outside the checkout, so CI's fresh clone checks in seconds, not 3 CPU-minutes
+# (mypy re-checks any file whose contents changed, so a shared cache is safe).
+MYPY_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/unfragile/mypy
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -50,7 +53,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check engine graph indexing api tests bench
 	$(BIN)/ruff format --check engine graph indexing api tests bench
-	$(BIN)/mypy engine graph indexing api
+	$(BIN)/mypy --cache-dir $(MYPY_CACHE) engine graph indexing api
 
 bench: setup
 	$(BIN)/python bench/ingest.py
