@@ -32,6 +32,7 @@ SELECT key, any_value(pair) AS pair, any_value(query_id) AS query_id,
        -- the latest feedback; at equal times the lower value, so order never matters
        coalesce(arg_max(value, struct_pack(t := time, v := -value))
                 FILTER (WHERE event = 'feedback'), 0) AS feedback,
+       coalesce(max(time) FILTER (WHERE event = 'feedback'), '') AS feedback_time,
        coalesce(bool_or(origin = 'sample'), false) AS sample,
        arg_min(query, struct_pack(s := seq, o := ord)) AS text,
        min(struct_pack(s := seq, o := ord)) AS first,
@@ -242,7 +243,8 @@ def sessions(graph: Graph) -> list[dict[str, Any]]:
             "WITH o AS (SELECT key, list(origin ORDER BY seq, ord) AS origins FROM ev "
             "WHERE origin IS NOT NULL GROUP BY key) "
             "SELECT s.key, pair, query_id AS query, target, target_kind, loser, session, events, "
-            "clicked, dwell, feedback, coalesce(o.origins, []) AS origins, first_seen, last_seen "
+            "clicked, dwell, feedback, feedback_time, coalesce(o.origins, []) AS origins, "
+            "first_seen, last_seen "
             "FROM sess s LEFT JOIN o USING (key) ORDER BY s.key"
         )
         names = [d[0] for d in cur.description]

@@ -79,11 +79,70 @@ def home_of(graph: Graph) -> Path:
 
 
 def for_graph(graph: Graph, create: bool = False) -> EventLog | None:
-    """This graph's log; None when it has none yet and `create` is false."""
-    log_id = store.event_log_id(graph, create=create)
+    """This graph's log; None when it has none yet and `create` is false. A new log first
+    takes in the Evidence nodes of a graph from before the log (`migrate`)."""
+    log_id = store.event_log_id(graph)
+    if log_id is None and create:
+        log_id = store.event_log_id(graph, create=True)
+        assert log_id is not None
+        migrate(graph, EventLog(home_of(graph) / "events" / log_id))
     if log_id is None:
         return None
     return EventLog(home_of(graph) / "events" / log_id)
+
+
+def migrate(graph: Graph, log: EventLog) -> int:
+    """Move per-session Evidence nodes (the graph before the log) into the log as events
+    that fold back to exactly the same rows, then delete them; returns how many there were.
+
+    Each node becomes one event per id it kept (a click, a dwell of its longest seconds, its
+    latest feedback at its time, matches for the rest, at its first and last times, carrying
+    its sources); the fold caps events at 32 per session as before, so every edge figure is
+    unchanged. The edges already in the graph are right: the part is marked applied.
+    """
+    rows = store.legacy_evidence(graph)
+    if rows is None:
+        return 0
+
+    def events() -> Iterator[tuple[Any, ...]]:
+        for e in rows:
+            ids = list(e["events"] or [])
+            kinds = (["click"] if e["clicked"] else []) + (["dwell"] if e["dwell"] else [])
+            origins = list(e["origins"])
+            first, last, fb_time = e["first_seen"], e["last_seen"], e["feedback_time"]
+            n = max(len(ids), len(kinds) + bool(fb_time), len(origins), 1 + (first != last))
+            ids += [f"{e['id']}:{i}" for i in range(len(ids), n)]
+            kinds += ["match"] * (n - len(kinds))
+            times = [first] * (n - 1) + [last]
+            if fb_time:
+                # The feedback sits where its time keeps the first and last times in place.
+                at = 1 if n >= 3 else (0 if fb_time == first or n == 1 else 1)
+                kinds.insert(at, "feedback")
+                kinds.pop()  # a match made room for it (n counts it)
+                times[at] = fb_time
+            prefer = e["kind"] == "Prefer"
+            for i, (id_, kind) in enumerate(zip(ids, kinds, strict=True)):
+                yield (
+                    id_,
+                    e["query"],
+                    e["query"],
+                    "prefer" if prefer else kind,
+                    e["session"],
+                    times[i],
+                    e["target"] if e["kind"] == "Artifact" else None,
+                    e["target"] if e["kind"] == "Capability" else None,
+                    float(e["dwell"]) if kind == "dwell" else None,
+                    e["feedback"] if kind == "feedback" else None,
+                    e["target"] if prefer else None,
+                    e["loser"] if prefer else None,
+                    origins[i] if i < len(origins) else None,
+                )
+
+    part, _ = log.append(events())
+    if part is not None:
+        log.mark_applied([part])
+    store.delete_legacy_evidence(graph)
+    return len(rows)
 
 
 @dataclass

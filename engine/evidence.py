@@ -9,6 +9,9 @@ where each term counts *distinct sessions*: a session that searched and matched 
 adds 1, one that clicked adds 1 more, one that stayed at least 30 s adds 1 more, and its latest
 explicit feedback adds +2 or −2. One session can therefore move an edge by at most 5 units of
 z however many events it sends, and at most 32 of its events count towards `count`.
+
+The ingest runs this fold in SQL over the event log (engine/aggregate.py); `fold` here states
+it in Python, and the tests check one against the other.
 """
 
 from __future__ import annotations

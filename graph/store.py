@@ -102,6 +102,21 @@ MERGE (w)-[m:PREFERRED_OVER]->(l)
 SET m.sessions = r.sessions, m.count = r.count, m.last_seen = r.last_seen
 """
 
+# Per-session Evidence nodes of a graph from before the event log, a page at a time, for
+# their one-off move into the log (engine/event_log.py, migrate).
+LEGACY_EVIDENCE = """
+MATCH (e:Evidence) WHERE e.key > $after
+RETURN e.key AS id, e.query AS query, e.target AS target, e.target_kind AS kind,
+       e.loser AS loser, e.session AS session, e.clicked AS clicked, e.dwell AS dwell,
+       e.feedback AS feedback, e.feedback_time AS feedback_time, e.events AS events,
+       coalesce(e.origins, []) AS origins, e.first_seen AS first_seen, e.last_seen AS last_seen
+ORDER BY e.key LIMIT $limit
+"""
+HAS_LEGACY_EVIDENCE = "MATCH (e:Evidence) RETURN count(e) > 0 AS any"
+DELETE_LEGACY_EVIDENCE = """
+MATCH (e:Evidence) CALL (e) { DELETE e } IN TRANSACTIONS OF 10000 ROWS
+"""
+
 # The one node naming this graph's event log: emptying the graph starts a new log.
 EVENT_LOG_ID = "MATCH (l:EventLog {name: 'events'}) RETURN l.id AS id"
 NEW_EVENT_LOG = """
@@ -162,6 +177,18 @@ def set_matched(
 
 def set_preferred(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> None:
     tx.run(SET_PREFERRED, rows=rows).consume()
+
+
+def legacy_evidence(graph: Graph) -> list[dict[str, Any]] | None:
+    """Every Evidence node of a graph from before the event log; None when it has none."""
+    if not graph.read(HAS_LEGACY_EVIDENCE)[0]["any"]:
+        return None
+    return paged(graph, LEGACY_EVIDENCE)
+
+
+def delete_legacy_evidence(graph: Graph) -> None:
+    with graph.session() as session:
+        session.run(DELETE_LEGACY_EVIDENCE).consume()
 
 
 def event_log_id(graph: Graph, create: bool = False) -> str | None:

@@ -163,3 +163,54 @@ def test_compact_folds_old_parts_and_changes_no_figure(graph, settings, tmp_path
     assert edge["count"] == 7 and edge["sessions"] == 4 and edge["clicks"] == 3
     bad = runner.invoke(app, ["events", "compact", "--before", "someday"], env=env)
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+def test_a_graph_from_before_the_log_moves_its_evidence_in_unchanged(graph, tmp_path):
+    spam = [
+        event("best", "alpha", "bot", "click", time=f"2026-10-01T12:00:{i:02d}Z", source="sample")
+        for i in range(40)
+    ]
+    records = [
+        artifact("alpha"),
+        artifact("beta"),
+        *spam,
+        event("best", "alpha", "s1", "dwell", seconds=45, time="2026-10-01T12:00:00Z"),
+        event("best", "alpha", "s1", "feedback", value=1, time="2026-10-01T12:01:00Z"),
+        event("best", "alpha", "s1", "feedback", value=-1, time="2026-10-01T12:02:00Z"),
+        event("best", "alpha", "s1", time="2026-10-01T12:03:00Z", source="api"),
+        event("best", "beta", "s2", "feedback", value=1, capability="beta/ability-1"),
+        {
+            "query": "alpha or beta",
+            "winner": "alpha",
+            "loser": "beta",
+            "session": "s3",
+            "event": "prefer",
+            "time": "2026-10-02T09:00:00Z",
+        },
+    ]
+    ingest(graph, write_jsonl(tmp_path / "a.jsonl", records), show_progress=False)
+    rows, before = aggregate.sessions(graph), snapshot(graph)
+    # The graph as the loader before the log left it: Evidence nodes (event ids kept, at most
+    # 32), edges, and no log.
+    legacy = [
+        {
+            **{k: v for k, v in r.items() if k not in ("events", "query")},
+            "query": r["query"],
+            "events": [f"{r['key']}-{i}" for i in range(r["events"])],
+        }
+        for r in rows
+    ]
+    graph.write(
+        lambda tx: tx.run(
+            "MATCH (l:EventLog) DELETE l WITH count(*) AS gone "
+            "UNWIND $rows AS r CREATE (e:Evidence) SET e = r",
+            rows=legacy,
+        ).consume()
+    )
+    other = write_jsonl(tmp_path / "b.jsonl", [event("other", "beta", "z")])
+    ingest(graph, other, show_progress=False)
+    assert graph.read("MATCH (e:Evidence) RETURN count(e) AS n")[0]["n"] == 0
+    moved = [r for r in aggregate.sessions(graph) if r["query"] != "other"]
+    assert moved == rows
+    after = snapshot(graph)
+    assert [e for e in after["edges"] if e["a"] != "other"] == before["edges"]

@@ -130,8 +130,9 @@ def _write(svc: Services, records: list[RawRecord]) -> None:
 
     try:
         # The same validation again, now with references to the graph (artifacts exist),
-        # then idempotent merges keyed by event id, the whole batch in one transaction:
-        # a failure after validation writes nothing.
+        # then the batch is appended to the event log (each event id once) and its
+        # aggregates written in one transaction; if that fails the logged part stays
+        # pending and the next events write (a retry of this one too) applies it.
         ingest(
             svc.graph(),
             records=records,
