@@ -529,9 +529,9 @@ def test_compare_chart_expands_and_previews(client: TestClient, services: Servic
     meta = dict(re.findall(r'<meta (?:name|property)="([^"]+)" content="([^"]*)">', r.text))
     assert html.unescape(meta["description"]) == page["verdict"]["sentence"]
     assert html.unescape(meta["og:title"]) == page["title"] and meta["og:type"] == "website"
-    ld = json.loads(
-        re.search(r'<script type="application/ld\+json">(.*?)</script>', r.text).group(1)
-    )
+    ld_block = re.search(r'<script type="application/ld\+json">(.*?)</script>', r.text)
+    assert ld_block
+    ld = json.loads(ld_block.group(1))
     assert ld["@type"] == "WebPage" and ld["name"] == page["title"]
     assert [x["name"] for x in ld["about"]] == [page["a"]["name"], page["b"]["name"]]
     # One more capability is singular, in every format.
@@ -584,7 +584,9 @@ def test_artifact_picture_chart_and_rank_history(
     assert "3 rankings from 2026-11-02 to 2026-11-04" in text_of(page)
 
 
-def test_sample_images_with_prompt_and_seed(client: TestClient, loaded: Settings) -> None:
+def test_sample_images_with_prompt_and_seed(
+    client: TestClient, loaded: Settings, services: Services
+) -> None:
     from PIL import Image
 
     folder = loaded.home / "images"
@@ -592,9 +594,8 @@ def test_sample_images_with_prompt_and_seed(client: TestClient, loaded: Settings
     inside, outside = folder / "sample-probe.png", loaded.home.parent / "outside-probe.png"
     for path in (inside, outside):
         Image.new("RGB", (24, 16), (200, 40, 40)).save(path)
-    app_graph = client.app.state.services.graph()
     store.upsert_images(
-        app_graph,
+        services.graph(),
         [
             {
                 "id": i,
