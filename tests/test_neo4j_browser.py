@@ -1,7 +1,8 @@
 """Neo4j Browser beside the local server (`db start --browser`): loopback only, the same
 password, no HTTP Cypher, and a saved exploration run from its guide in headless Chromium.
 
-The module starts its own server (without GDS) in a temporary home, once; Chromium reaches
+The module starts its own server (without GDS) in a temporary home, once, unless the suite's
+server runs with the browser already (then it uses that one, emptied). Chromium reaches
 127.0.0.1 only, so the Browser page's calls to outside services fail fast and change nothing.
 """
 
@@ -15,11 +16,13 @@ import urllib.error
 import urllib.request
 from base64 import b64encode
 from collections.abc import Iterator
+from html import escape
 from pathlib import Path
 
 import pytest
 
 from tests.test_server import _listening_addresses
+from unfragile.engine import browser_guide, explore
 from unfragile.engine.db import local_server, open_graph, start_local
 from unfragile.engine.settings import Settings
 from unfragile.graph import store
@@ -36,15 +39,22 @@ def with_browser(
 ) -> Iterator[tuple[Settings, ServerInfo]]:
     if settings.external_neo4j:
         pytest.skip("uses the project's own server, not an external one")
-    own = settings.with_(
-        home=tmp_path_factory.mktemp("browser-home"),
-        gds=False,
-        neo4j_browser=True,
-        neo4j_heap="512m",
-        neo4j_pagecache="64m",
-    )
-    info, started = start_local(own)
-    assert started and info.browser_url
+    suite = local_server(settings).info()
+    if suite is not None and suite.browser_url:
+        # The suite's server was started with the browser: use it (emptied, as tests do).
+        own, info, started = settings, suite, False
+        with open_graph(own) as graph:
+            store.delete_everything(graph)
+    else:
+        own = settings.with_(
+            home=tmp_path_factory.mktemp("browser-home"),
+            gds=False,
+            neo4j_browser=True,
+            neo4j_heap="512m",
+            neo4j_pagecache="64m",
+        )
+        info, started = start_local(own)
+        assert started and info.browser_url
     try:
         # Written by the store's own upsert (what ingest runs), without ingest's models.
         rows = [
@@ -60,7 +70,37 @@ def with_browser(
             graph.write(lambda tx: store.upsert_artifacts(tx, rows))
         yield own, info
     finally:
-        local_server(own).stop()
+        if started:
+            local_server(own).stop()
+
+
+def test_the_guide_lists_every_saved_exploration_with_its_defaults() -> None:
+    html = browser_guide.render()
+    for query in explore.saved():
+        assert f'<section id="{query.name}" class="exploration">' in html
+        assert escape(query.text) in html
+    alternatives = explore.get("alternatives")
+    # One `:param` a line, evaluated by Neo4j: 10 stays an integer (LIMIT refuses 10.0).
+    assert browser_guide.params_command(alternatives) == (
+        ':param id => "vit-base-patch16-224";\n:param top => 10;'
+    )
+    hostile = explore.SavedQuery("x", "<script>alert(1)</script>", "", [], "RETURN '</pre>'")
+    page = browser_guide.render([hostile])
+    assert "<script>" not in page and "RETURN &#x27;&lt;/pre&gt;&#x27;" in page
+
+
+def test_browser_cannot_be_added_to_a_running_server(settings: Settings, cli) -> None:
+    if settings.external_neo4j:
+        pytest.skip("uses the project's own server, not an external one")
+    before = local_server(settings).info()
+    assert before is not None
+    if before.browser_url:
+        pytest.skip("the suite's server runs with the browser")
+    result = cli("db", "start", "--browser")
+    assert result.returncode == 1
+    assert "already runs without Neo4j Browser" in result.stderr and "db stop" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert local_server(settings).info() == before
 
 
 def _get(url: str, **headers: str) -> tuple[int, bytes]:
@@ -99,7 +139,9 @@ def test_browser_is_served_on_loopback_only_without_http_cypher(with_browser) ->
 
 def test_db_status_shows_the_browser_address(with_browser) -> None:
     own, info = with_browser
-    env = dict(os.environ, UNFRAGILE_HOME=str(own.home), UNFRAGILE_GDS="0")
+    env = dict(os.environ, UNFRAGILE_HOME=str(own.home))
+    if not own.gds:
+        env["UNFRAGILE_GDS"] = "0"
     env.pop("NEO4J_URI", None)
     result = subprocess.run(
         [sys.executable, "-m", "unfragile.api.cli", "db", "status", "--json"],
