@@ -38,6 +38,8 @@ def db_start(
             f"Using the external Neo4j at {settings.neo4j_uri} (NEO4J_URI): "
             "nothing to start. Schema applied."
         )
+        if settings.neo4j_browser:
+            typer.echo("Neo4j Browser: --browser is for the local server; use your server's own.")
         return
     running = local_server(settings).info()
     if settings.neo4j_browser and running is not None and running.browser_url is None:
@@ -126,7 +128,7 @@ def db_status(
     status.setdefault("browser", None)
     if status["browser"] is None:
         status["browser_problem"] = (
-            "not served by the external server's settings here (open its own Browser)"
+            "not ours to serve on an external server (open its own, if it has one)"
             if settings.external_neo4j
             else "off: start with `unfragile db start --browser`"
             if status.get("running")
