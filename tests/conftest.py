@@ -52,6 +52,7 @@ def graph_session(settings: Settings) -> Iterator[Graph]:
 @pytest.fixture
 def graph(graph_session: Graph) -> Graph:
     """The test Neo4j, emptied before the test."""
+    _shared_catalog.clear()
     store.delete_everything(graph_session)
     return graph_session
 
@@ -139,3 +140,34 @@ def load_catalog(graph: Graph, settings: Settings, encoder) -> Any:
 def catalog(graph, settings, encoder):
     """The bundled catalog and its events, indexed (capabilities, past queries, artifacts)."""
     return load_catalog(graph, settings, encoder)
+
+
+# What the last `catalog_readonly` loaded: its indexer and the graph's and indexes' fingerprint.
+_shared_catalog: dict[str, Any] = {}
+
+
+def _fingerprint(graph: Graph, settings: Settings) -> tuple:
+    """Node and relationship counts (Neo4j's count store: instant) and the index files' stamps."""
+    counts = graph.read(
+        "CALL { MATCH (n) RETURN count(n) AS nodes } "
+        "CALL { MATCH ()-[r]->() RETURN count(r) AS rels } RETURN nodes, rels"
+    )[0]
+    files = sorted(
+        (str(p), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in settings.index_dir.rglob("*")
+        if p.is_file()
+    )
+    return counts["nodes"], counts["rels"], tuple(files)
+
+
+@pytest.fixture
+def catalog_readonly(graph_session, settings, encoder):
+    """The `catalog` fixture for tests that only read it: loaded once and handed to the next
+    such test as long as nothing changed it (no `graph` or `catalog` fixture since, the same
+    node and relationship counts, the same index files). A test that writes must not use it."""
+    if _shared_catalog.get("fingerprint") == _fingerprint(graph_session, settings):
+        return _shared_catalog["indexer"]
+    store.delete_everything(graph_session)
+    indexer = load_catalog(graph_session, settings, encoder)
+    _shared_catalog.update(indexer=indexer, fingerprint=_fingerprint(graph_session, settings))
+    return indexer

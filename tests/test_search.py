@@ -93,10 +93,10 @@ def test_a_long_lived_engine_follows_events_and_index_without_restart(
     assert any(e["query"] == query for e in after[0].evidence)
 
 
-def test_threads_share_one_engine(catalog, graph, settings, encoder):
+def test_threads_share_one_engine(catalog_readonly, graph_session, settings, encoder):
     from concurrent.futures import ThreadPoolExecutor
 
-    engine = engine_for(settings, graph, encoder)
+    engine = engine_for(settings, graph_session, encoder)
     texts = [
         "speech to text",
         "generate images from text",
@@ -142,8 +142,10 @@ def test_one_session_cannot_outvote_many(catalog, graph, settings, encoder):
     assert scores["whisper-large-v3"] > scores.get("whisper-tiny", 0.0)
 
 
-def test_alternatives_exclude_the_artifact_and_its_family(catalog, graph, settings, encoder):
-    results = engine_for(settings, graph, encoder).alternatives("flux-1-pro", k=10)
+def test_alternatives_exclude_the_artifact_and_its_family(
+    catalog_readonly, graph_session, settings, encoder
+):
+    results = engine_for(settings, graph_session, encoder).alternatives("flux-1-pro", k=10)
     ids = [r.artifact for r in results]
     assert not {"flux-1-pro", "flux-1-dev", "flux-1-schnell"} & set(ids)
     # Other text-to-image generators come first (tests/test_alternatives.py: every surface).
@@ -162,15 +164,15 @@ def test_alternatives_exclude_the_artifact_and_its_family(catalog, graph, settin
         Filters(provider="OpenAI"),
     ],
 )
-def test_filters_hold(catalog, graph, settings, encoder, filters):
-    results = engine_for(settings, graph, encoder).search(
+def test_filters_hold(catalog_readonly, graph_session, settings, encoder, filters):
+    results = engine_for(settings, graph_session, encoder).search(
         "read files and search the web", k=10, filters=filters
     )
     assert results
     ids = [r.artifact for r in results]
     rows = {
         r["id"]: r
-        for r in graph.read(
+        for r in graph_session.read(
             "UNWIND $ids AS id MATCH (a:Artifact {id: id}) RETURN a.id AS id, a.kind AS kind, "
             "a.open_weights AS open_weights, a.pricing AS pricing, a.modalities AS modalities, "
             "a.provider AS provider",
@@ -183,12 +185,12 @@ def test_filters_hold(catalog, graph, settings, encoder, filters):
 @pytest.mark.parametrize(
     "text,words", [("", "empty"), ("   ", "empty"), ("x" * 2001, "limit is 2000")]
 )
-def test_bad_queries(catalog, graph, settings, encoder, text, words):
+def test_bad_queries(catalog_readonly, graph_session, settings, encoder, text, words):
     with pytest.raises(SearchError, match=words):
-        engine_for(settings, graph, encoder).search(text)
+        engine_for(settings, graph_session, encoder).search(text)
 
 
-def test_cli_search_errors_and_batch(catalog, cli, tmp_path):
+def test_cli_search_errors_and_batch(catalog_readonly, cli, tmp_path):
     unknown = cli("search", "anything", "--kind", "robot")
     assert unknown.returncode == 2 and "kind: unknown value 'robot'" in unknown.stderr
     provider = cli("search", "anything", "--provider", "Nobody Inc")
