@@ -43,6 +43,6 @@ def jvm_args(guide_file: Path, http_port: int, guide_port: int) -> list[str]:
     return [
         f"-Dunfragile.guide.file={guide_file}",
         f"-Dunfragile.guide.port={guide_port}",
-        f"-Dunfragile.guide.origin=http://127.0.0.1:{http_port}",
+        f"-Dunfragile.guide.origins=http://127.0.0.1:{http_port},http://localhost:{http_port}",
         "BrowserLauncher",  # its name says Launcher: `db status` knows the process by it
     ]

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from base64 import b64encode
 from collections.abc import Iterator
+from email.message import Message
 from html import escape
 from pathlib import Path
 
@@ -103,13 +104,14 @@ def test_browser_cannot_be_added_to_a_running_server(settings: Settings, cli) ->
     assert local_server(settings).info() == before
 
 
-def _get(url: str, **headers: str) -> tuple[int, bytes]:
+def _get(url: str, **headers: str) -> tuple[int, bytes, Message]:
+    """Status, body and headers (looked up in any case) of a GET."""
     request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status, answer.read()
+            return answer.status, answer.read(), answer.headers
     except urllib.error.HTTPError as e:
-        return e.code, e.read()
+        return e.code, e.read(), e.headers
 
 
 def test_browser_is_served_on_loopback_only_without_http_cypher(with_browser) -> None:
@@ -118,7 +120,7 @@ def test_browser_is_served_on_loopback_only_without_http_cypher(with_browser) ->
     for port in (info.http_port, info.guide_port):
         addresses = _listening_addresses(port)
         assert addresses and addresses <= {"127.0.0.1", "::ffff:127.0.0.1"}, (port, addresses)
-    status, page = _get(info.browser_url)
+    status, page, _ = _get(info.browser_url)
     assert status == 200 and b"Neo4j Browser" in page
     # Only the Browser module: no Cypher over HTTP, even with the right password.
     auth = "Basic " + b64encode(f"neo4j:{local_server(own).password()}".encode()).decode()
@@ -130,10 +132,15 @@ def test_browser_is_served_on_loopback_only_without_http_cypher(with_browser) ->
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
     assert refused.value.code == 404
-    # The guide server answers its one file, to the Browser's origin only.
-    origin = f"http://127.0.0.1:{info.http_port}"
-    status, guide = _get(f"http://127.0.0.1:{info.guide_port}/unfragile.html", Origin=origin)
-    assert status == 200 and b"Providers with the most artifacts" in guide
+    # The guide server answers its one file, to the Browser's origins only.
+    guide_url = f"http://127.0.0.1:{info.guide_port}/unfragile.html"
+    for host in ("127.0.0.1", "localhost"):
+        origin = f"http://{host}:{info.http_port}"
+        status, guide, headers = _get(guide_url, Origin=origin)
+        assert status == 200 and b"Providers with the most artifacts" in guide
+        assert headers.get("Access-Control-Allow-Origin") == origin
+    foreign = _get(guide_url, Origin="http://evil.example")[2]
+    assert foreign.get("Access-Control-Allow-Origin") is None
     assert _get(f"http://127.0.0.1:{info.guide_port}/../neo4j/password")[0] == 404
 
 

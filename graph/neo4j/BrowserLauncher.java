@@ -2,10 +2,10 @@
 // the Neo4j Browser guide listing the saved explorations (`unfragile db start --browser`).
 //
 // Usage: java -Dunfragile.guide.file=FILE -Dunfragile.guide.port=PORT
-//             -Dunfragile.guide.origin=ORIGIN -cp CLASSPATH BrowserLauncher LAUNCHER_ARGS...
-// Neo4j Browser fetches the guide from the page's own origin (ORIGIN, the HTTP connector), so
-// the answer allows exactly that origin. Only GET of /unfragile.html is answered; the file is
-// read on each request, so `unfragile db start --browser` can rewrite it while Neo4j runs.
+//             -Dunfragile.guide.origins=ORIGIN,... -cp CLASSPATH BrowserLauncher LAUNCHER_ARGS...
+// Neo4j Browser fetches the guide from its page (an ORIGIN: the HTTP connector by 127.0.0.1 or
+// localhost), so the answer allows exactly those origins. Only GET of /unfragile.html is
+// answered; the file is read on each request, so a later start can rewrite it.
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -16,22 +16,27 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
 
 public final class BrowserLauncher {
     public static void main(String[] args) throws Exception {
         Path file = Path.of(System.getProperty("unfragile.guide.file"));
         int port = Integer.parseInt(System.getProperty("unfragile.guide.port"));
-        String origin = System.getProperty("unfragile.guide.origin");
+        Set<String> origins = Set.of(System.getProperty("unfragile.guide.origins").split(","));
         HttpServer server = HttpServer.create(
                 new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 16);
-        server.createContext("/", exchange -> answer(exchange, file, origin));
+        server.createContext("/", exchange -> answer(exchange, file, origins));
         server.start();
         Launcher.main(args);
     }
 
-    private static void answer(HttpExchange exchange, Path file, String origin) throws IOException {
+    private static void answer(HttpExchange exchange, Path file, Set<String> origins)
+            throws IOException {
         try (exchange) {
-            exchange.getResponseHeaders().set("Access-Control-Allow-Origin", origin);
+            String origin = exchange.getRequestHeaders().getFirst("Origin");
+            if (origin != null && origins.contains(origin)) {
+                exchange.getResponseHeaders().set("Access-Control-Allow-Origin", origin);
+            }
             exchange.getResponseHeaders().set("Vary", "Origin");
             exchange.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
             String method = exchange.getRequestMethod();
