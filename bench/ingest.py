@@ -468,6 +468,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="with NEO4J_URI: allow emptying a non-empty graph (DESTROYS its data)",
     )
+    p.add_argument(
+        "--server-pid",
+        type=int,
+        default=None,
+        help="with NEO4J_URI on this machine: the server's pid, to report its CPU time",
+    )
     p.add_argument("--_generate", type=Path, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -519,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
                 if i or settings.external_neo4j:
                     store.delete_everything(graph)
                 say(f"run {i + 1}/{args.repeat} ...")
-                run = _one_run(graph, work / "data", batch_size, neo.pid)
+                run = _one_run(graph, work / "data", batch_size, neo.pid or args.server_pid)
                 say(
                     f"  {run['capabilities_per_s']:,.0f} capabilities/s, "
                     f"{run['events_per_s']:,.0f} events/s, peak RSS "

@@ -26,7 +26,8 @@ SESSIONS = f"""
 SELECT key, any_value(pair) AS pair, any_value(query_id) AS query_id,
        any_value(target_kind) AS target_kind, any_value(target) AS target,
        any_value(loser) AS loser, any_value(session) AS session,
-       least(count(DISTINCT id), {EVENTS_PER_SESSION}) AS events,
+       -- the log holds each id once (engine/event_log.py dedupes under its lock)
+       least(count(*), {EVENTS_PER_SESSION}) AS events,
        coalesce(bool_or(event = 'click'), false) AS clicked,
        coalesce(max(seconds) FILTER (WHERE event = 'dwell'), 0.0) AS dwell,
        -- the latest feedback; at equal times the lower value, so order never matters
@@ -34,8 +35,6 @@ SELECT key, any_value(pair) AS pair, any_value(query_id) AS query_id,
                 FILTER (WHERE event = 'feedback'), 0) AS feedback,
        coalesce(max(time) FILTER (WHERE event = 'feedback'), '') AS feedback_time,
        coalesce(bool_or(origin = 'sample'), false) AS sample,
-       arg_min(query, struct_pack(s := seq, o := ord)) AS text,
-       min(struct_pack(s := seq, o := ord)) AS first,
        min(time) AS first_seen, max(time) AS last_seen
 FROM ev %(where)s
 GROUP BY key
@@ -61,9 +60,12 @@ GROUP BY pair
 
 # From tq (the touched queries), so a query left with no counting events is set to zero.
 QUERIES = """
-SELECT tq.query_id AS id, arg_min(text, first) AS text, count(DISTINCT session) AS sessions,
+SELECT tq.query_id AS id, any_value(t.text) AS text, count(DISTINCT session) AS sessions,
        coalesce(sum(events), 0) AS count, max(last_seen) AS last_seen
 FROM tq LEFT JOIN sess USING (query_id)
+LEFT JOIN (SELECT query_id, arg_min(query, struct_pack(s := seq, o := ord)) AS text
+           FROM ev WHERE query_id IN (SELECT query_id FROM tq) GROUP BY query_id) t
+  USING (query_id)
 GROUP BY tq.query_id
 """
 
@@ -73,7 +75,7 @@ def _open(log: EventLog) -> duckdb.DuckDBPyConnection | None:
     parts = log.parts()
     if not parts:
         return None
-    con = connect()
+    con = connect(log.root)
     retracted = log.retractions()
     where = (
         f"WHERE NOT EXISTS (SELECT 1 FROM {_scan(retracted)} r "

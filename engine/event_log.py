@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import operator
 import os
 import threading
@@ -150,7 +151,16 @@ class EventLog:
     root: Path
 
     def parts(self) -> list[Path]:
-        return sorted(self.root.glob("day=*/part-*.parquet"), key=lambda p: p.name)
+        """The log's parts in the order they were written; while a compaction is finishing,
+        its new part stands for the ones it replaces."""
+        parts = sorted(self.root.glob("day=*/part-*.parquet"), key=lambda p: p.name)
+        gone: set[Path] = set()
+        for note in self.root.glob("day=*/.compact-*.json"):
+            with contextlib.suppress(OSError, ValueError):
+                plan = json.loads(note.read_text())
+                if (note.parent / plan["part"]).exists():
+                    gone.update(note.parent / name for name in plan["replaces"])
+        return [p for p in parts if p not in gone] if gone else parts
 
     def retractions(self) -> list[Path]:
         return sorted((self.root / "retract").glob("part-*.parquet"))
@@ -174,6 +184,7 @@ class EventLog:
         with _thread_lock, open(self.root / ".lock", "w") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
+                self._finish_compaction()
                 yield
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
@@ -198,13 +209,16 @@ class EventLog:
                         batch = []
                 if batch or not ord_:
                     writer.write_table(_table(batch, seq, ord_))
-            added = self._dedupe(raw, ready)
-            if not added:
-                return None, 0
-            day = self.root / f"day={time.strftime('%Y-%m-%d', time.gmtime(seq / 1e9))}"
-            day.mkdir(exist_ok=True)
-            part = day / name
-            os.replace(ready, part)
+            # Checked against the log and renamed in under the lock: two writers with the
+            # same event never both add it, so the log holds each id once.
+            with self.locked():
+                added = self._dedupe(raw, ready)
+                if not added:
+                    return None, 0
+                day = self.root / f"day={time.strftime('%Y-%m-%d', time.gmtime(seq / 1e9))}"
+                day.mkdir(exist_ok=True)
+                part = day / name
+                os.replace(ready, part)
             return part, added
         finally:
             for p in (raw, ready):
@@ -213,7 +227,7 @@ class EventLog:
     def _dedupe(self, raw: Path, out: Path) -> int:
         """Write to `out` the events of `raw` whose ids the log lacks, each id once."""
         existing = self.parts()
-        with connect() as con:
+        with connect(self.root) as con:
             src = f"{_scan([raw])}"
             row = con.execute(f"SELECT count(*), count(DISTINCT id) FROM {src}").fetchone()
             # A repeated id within the input is rare: only then the (slower) window.
@@ -226,6 +240,21 @@ class EventLog:
             fresh = _DERIVED % {"src": f"(SELECT * FROM {src} {old} {once})"}
             con.execute(f"COPY ({fresh}) TO {_lit(out)} (FORMAT parquet)")
         return pq.read_metadata(out).num_rows
+
+    def _finish_compaction(self) -> None:
+        """Complete a compaction a crash interrupted: once its part is in place, the parts it
+        replaces go; if it never got there, its leftovers go."""
+        applied = self.root / "applied"
+        for note in self.root.glob("day=*/.compact-*.json"):
+            plan = json.loads(note.read_text())
+            if (note.parent / plan["part"]).exists():
+                for name in plan["replaces"]:
+                    (note.parent / name).unlink(missing_ok=True)
+                    (applied / name).unlink(missing_ok=True)
+            else:
+                (note.parent / f".tmp-{plan['part']}").unlink(missing_ok=True)
+                (applied / plan["part"]).unlink(missing_ok=True)
+            note.unlink()
 
     def retract(self, capabilities: list[str]) -> None:
         """Capabilities dropped now: the events logged before this no longer count."""
@@ -263,13 +292,14 @@ class EventLog:
                         f"ORDER BY seq, ord) TO {_lit(tmp)} (FORMAT parquet)"
                     )
                     row = con.execute(f"SELECT count(*) FROM {_scan([tmp])}").fetchone()
-                # Marked before it appears, so it is never taken for pending; the old parts
-                # go after, and until then their rows count once (distinct ids).
+                # Marked before it appears, so it is never taken for pending; the note names
+                # the parts it replaces, so a crash after the rename still removes them
+                # (`_finish_compaction`, first thing under the lock) before any read.
                 self.mark_applied([day / name])
+                note = day / f".compact-{name}.json"
+                note.write_text(json.dumps({"part": name, "replaces": [p.name for p in parts]}))
                 os.replace(tmp, day / name)
-                for p in parts:
-                    p.unlink()
-                    (applied / p.name).unlink(missing_ok=True)
+                self._finish_compaction()
                 folded["days"] += 1
                 folded["parts"] += len(parts)
                 folded["events"] += int(row[0]) if row else 0
@@ -326,10 +356,13 @@ def _scan(paths: list[Path]) -> str:
     return "read_parquet([" + ", ".join(_lit(p) for p in paths) + "], hive_partitioning = false)"
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with bounded memory and threads (the log itself is the store)."""
+def connect(spill: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with bounded memory and threads (the log itself is the store);
+    past the limit it spills under `spill` (a log's root)."""
     con = duckdb.connect(":memory:")
     con.execute("SET memory_limit = '512MB'")
+    if spill is not None:
+        con.execute(f"SET temp_directory = {_lit(spill / '.spill')}")
     con.execute(f"SET threads = {min(4, os.cpu_count() or 1)}")
     con.execute("SET preserve_insertion_order = false")
     return con
