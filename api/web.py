@@ -288,7 +288,7 @@ def artifact_page(request: Request, artifact_id: str, svc: ServicesDep) -> Respo
         else None,
         history=history,
         sparkline=svg.sparkline(history, f"UnfragileRank of {short} over time"),
-        images=Pages(svc.graph()).images(artifact_id),
+        images=picture.images if picture else [],
     )
 
 
@@ -327,8 +327,7 @@ def compare_extras(svc: Services, page: dict[str, Any], request: Request) -> dic
     every capability (the "+N more" open in place), who else the same searches led to, and
     the link preview (meta description, Open Graph, schema.org JSON-LD)."""
     ids = [page["a"]["id"], page["b"]["id"]]
-    pages = Pages(svc.graph())
-    sides = pages.compare_sides(ids)
+    sides, also = Pages(svc.graph()).compare_extras(ids)
     short = {key: sides[page[key]["id"]]["display_name"] for key in ("a", "b")}
     url = str(request.url)
     v = page["verdict"]
@@ -359,7 +358,7 @@ def compare_extras(svc: Services, page: dict[str, Any], request: Request) -> dic
             [(short["a"], page["a"]["scores"]), (short["b"], page["b"]["scores"])],
             f"Sub-scores of {short['a']} and {short['b']}",
         ),
-        "also": pages.also_compared(ids),
+        "also": also,
         "url": url,
         "json_ld": svg.json_ld(
             {

@@ -60,12 +60,15 @@ class Pages:
             row["display_name"] = short_name(row)
         return facts
 
-    def compare_sides(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """Per id: its short display name and every capability in order."""
-        sides = reads.compare_sides(self.graph, ids)
-        for row in sides.values():
+    def compare_extras(
+        self, ids: list[str], top: int = COMPARED_TOP
+    ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+        """Per id its short display name and every capability in order; and the artifacts
+        the same past searches led to (co-matching), most shared searches first."""
+        sides, also = reads.compare_extras(self.graph, ids, top)
+        for row in [*sides.values(), *also]:
             row["display_name"] = short_name(row)
-        return sides
+        return sides, also
 
     def board(
         self,
@@ -106,17 +109,6 @@ class Pages:
             if best:
                 out.append({"kind": kind, "best": best})
         return out
-
-    def also_compared(self, ids: list[str], top: int = COMPARED_TOP) -> list[dict[str, Any]]:
-        """Artifacts the same past searches led to (co-matching), most shared searches first."""
-        rows = reads.co_matched(self.graph, ids, top)
-        for r in rows:
-            r["display_name"] = short_name(r)
-        return rows
-
-    def images(self, artifact_id: str, top: int = 6) -> list[dict[str, Any]]:
-        """Sample images of the artifact (generated ones first), with prompt and seed."""
-        return reads.images_of(self.graph, artifact_id, top)
 
     def image_file(self, image_id: str) -> dict[str, Any] | None:
         return reads.image_file(self.graph, image_id)

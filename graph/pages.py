@@ -20,14 +20,34 @@ RETURN a.id AS id, a.name AS name, a.short_name AS short_name, a.pricing AS pric
        a.rank_low AS rank_low, a.rank_high AS rank_high, a.task AS task
 """
 
-# The two sides of a comparison: names and every capability, in order.
-COMPARE_SIDES = """
-UNWIND $ids AS id
-MATCH (a:Artifact {id: id})
-RETURN a.id AS id, a.name AS name, a.short_name AS short_name,
-       COLLECT { MATCH (a)-[:HAS_CAPABILITY]->(c:Capability)
-                 RETURN c {.id, .title, .text, .unique, .vs_alternatives, .position}
-                 ORDER BY c.position, c.id } AS capabilities
+# The two sides of a comparison (names and every capability, in order) and the artifacts
+# that the searches which led to either also led to ("people also compared"): one read.
+COMPARE_EXTRAS = """
+CALL () {
+  UNWIND $ids AS id
+  MATCH (a:Artifact {id: id})
+  RETURN collect({id: a.id, name: a.name, short_name: a.short_name,
+                  capabilities: COLLECT { MATCH (a)-[:HAS_CAPABILITY]->(c:Capability)
+                                          RETURN c {.id, .title, .text, .unique,
+                                                    .vs_alternatives, .position}
+                                          ORDER BY c.position, c.id }}) AS sides
+}
+CALL () {
+  UNWIND $ids AS id
+  MATCH (a:Artifact {id: id})
+  OPTIONAL MATCH (a)-[:HAS_CAPABILITY]->(c:Capability)
+  WITH a, collect(c) + [a] AS targets
+  UNWIND targets AS t
+  MATCH (q:Query)-[:MATCHED]->(t)
+  WITH DISTINCT q
+  MATCH (q)-[:MATCHED]->(t2)
+  WITH coalesce(t2.artifact, t2.id) AS other, count(DISTINCT q) AS shared
+  WHERE NOT other IN $ids
+  MATCH (o:Artifact {id: other})
+  WITH o, shared ORDER BY shared DESC, o.unfragile_rank DESC, o.id LIMIT $top
+  RETURN collect(o {.id, .name, .short_name, .kind, shared: shared}) AS also
+}
+RETURN sides, also
 """
 
 BOARD_WHERE = """
@@ -104,35 +124,15 @@ CALL (targets) {
 }
 RETURN a.id AS id, a.name AS name, a.short_name AS short_name, a.kind AS kind,
        capabilities, searches,
+       COLLECT { MATCH (i:Image)-[r:GENERATED_BY|DEPICTS]->(a)
+                 RETURN i {.id, .width, .height, relation: type(r), prompt: r.prompt,
+                           seed: r.seed}
+                 ORDER BY type(r) DESC, i.id LIMIT $images } AS images,
        COLLECT { MATCH (a)-[x:ALTERNATIVE_TO]->(b:Artifact)
                  RETURN b {.id, .name, .short_name, .kind, match: x.match}
                  ORDER BY x.position, x.score DESC, b.id LIMIT $alternatives } AS alternatives
 """
 
-# Artifacts that the searches which led to any of `ids` also led to: "people also compared".
-CO_MATCHED = """
-UNWIND $ids AS id
-MATCH (a:Artifact {id: id})
-OPTIONAL MATCH (a)-[:HAS_CAPABILITY]->(c:Capability)
-WITH a, collect(c) + [a] AS targets
-UNWIND targets AS t
-MATCH (q:Query)-[:MATCHED]->(t)
-WITH DISTINCT q
-MATCH (q)-[:MATCHED]->(t2)
-WITH coalesce(t2.artifact, t2.id) AS other, count(DISTINCT q) AS shared
-WHERE NOT other IN $ids
-MATCH (o:Artifact {id: other})
-RETURN o.id AS id, o.name AS name, o.short_name AS short_name, o.kind AS kind, shared
-ORDER BY shared DESC, o.unfragile_rank DESC, o.id
-LIMIT $top
-"""
-
-IMAGES_OF = """
-MATCH (i:Image)-[r:GENERATED_BY|DEPICTS]->(:Artifact {id: $id})
-RETURN i.id AS id, i.width AS width, i.height AS height, type(r) AS relation,
-       r.prompt AS prompt, r.seed AS seed
-ORDER BY relation DESC, i.id LIMIT $top
-"""
 IMAGE_FILE = "MATCH (i:Image {id: $id}) RETURN i.file AS file, i.format AS format"
 
 # Rank history: the last `keep` snapshots of each artifact's scores, on the artifact itself.
@@ -154,8 +154,12 @@ def card_facts(graph: Graph, ids: list[str]) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in graph.read(CARD_FACTS, ids=ids)}
 
 
-def compare_sides(graph: Graph, ids: list[str]) -> dict[str, dict[str, Any]]:
-    return {r["id"]: r for r in graph.read(COMPARE_SIDES, ids=ids)}
+def compare_extras(
+    graph: Graph, ids: list[str], top: int
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """({id: name, short_name, capabilities}, the `top` co-matched artifacts)."""
+    row = graph.read(COMPARE_EXTRAS, ids=ids, top=top)[0]
+    return {r["id"]: r for r in row["sides"]}, row["also"]
 
 
 def board(
@@ -178,20 +182,18 @@ def best_of_kinds(graph: Graph, per: int) -> dict[str, list[dict[str, Any]]]:
 
 
 def neighbourhood(
-    graph: Graph, artifact_id: str, caps: int, queries: int, alternatives: int
+    graph: Graph, artifact_id: str, caps: int, queries: int, alternatives: int, images: int
 ) -> dict[str, Any] | None:
+    """The match graph around the artifact, and its sample images (one read for both)."""
     rows = graph.read(
-        NEIGHBOURHOOD, id=artifact_id, caps=caps, queries=queries, alternatives=alternatives
+        NEIGHBOURHOOD,
+        id=artifact_id,
+        caps=caps,
+        queries=queries,
+        alternatives=alternatives,
+        images=images,
     )
     return rows[0] if rows else None
-
-
-def co_matched(graph: Graph, ids: list[str], top: int) -> list[dict[str, Any]]:
-    return graph.read(CO_MATCHED, ids=ids, top=top)
-
-
-def images_of(graph: Graph, artifact_id: str, top: int) -> list[dict[str, Any]]:
-    return graph.read(IMAGES_OF, id=artifact_id, top=top)
 
 
 def image_file(graph: Graph, image_id: str) -> dict[str, Any] | None:

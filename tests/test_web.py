@@ -12,24 +12,23 @@ from __future__ import annotations
 import html
 import os
 import re
-import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.conftest import CATALOG
+from tests.conftest import CATALOG, index_graph
 from tests.helpers import artifact, event, write_jsonl
 from unfragile.api import web
 from unfragile.api.state import Services
 from unfragile.engine import compare, ranking
-from unfragile.engine.indexer import Indexer
 from unfragile.engine.ingest import ingest
 from unfragile.engine.pages import Pages
 from unfragile.engine.search import Filters
@@ -64,14 +63,15 @@ PROBE_QUERY = "count vowels in norse runes <script>alert(3)</script>"
 
 @pytest.fixture(scope="module")
 def loaded(
-    settings: Settings, graph_session: Graph, tmp_path_factory: pytest.TempPathFactory
+    settings: Settings,
+    graph_session: Graph,
+    tmp_path_factory: pytest.TempPathFactory,
+    encoder: Any,
+    catalog_indexes: Path,
 ) -> Settings:
     """The bundled catalog and events, plus one artifact and search made of markup, indexed
     and ranked, once for this module."""
-    from unfragile.indexing.text import TextEncoder
-
     store.delete_everything(graph_session)
-    shutil.rmtree(settings.index_dir, ignore_errors=True)
     ingest(graph_session, CATALOG, show_progress=False)
     hostile = write_jsonl(
         tmp_path_factory.mktemp("hostile") / "probe.jsonl",
@@ -85,9 +85,7 @@ def loaded(
         ],
     )
     ingest(graph_session, hostile, show_progress=False)
-    indexer = Indexer(settings, graph_session, text_encoder=TextEncoder())
-    indexer.sync_text("capabilities", show_progress=False)
-    indexer.sync_text("queries", show_progress=False)
+    index_graph(graph_session, settings, encoder)
     ranking.rank(graph_session, ranking.load_config(env={}), settings=settings, show_progress=False)
     return settings
 
@@ -121,7 +119,7 @@ def services(app: FastAPI) -> Services:
 def short_verdict(graph: Graph, page: dict) -> str:
     """The verdict as the browser's comparison page says it: the same fields, each side
     named by its short name."""
-    sides = Pages(graph).compare_sides([page["a"]["id"], page["b"]["id"]])
+    sides = Pages(graph).compare_extras([page["a"]["id"], page["b"]["id"]])[0]
     v = page["verdict"]
     return sentence(
         sides[page["a"]["id"]]["display_name"],
@@ -491,7 +489,7 @@ def test_compare_chart_expands_and_previews(client: TestClient, services: Servic
     graph = services.graph()
     page = compare.build_page(graph, A, B)
     r = client.get("/compare?" + urlencode({"a": A, "b": B}))
-    sides = Pages(graph).compare_sides([A, B])
+    sides, also = Pages(graph).compare_extras([A, B])
     short = {key: sides[page[key]["id"]]["display_name"] for key in ("a", "b")}
     assert short["a"] == "ViT-Base/16" and short["b"] == "FLUX.1 [pro]"
     # Every sub-score of each side is a bar with its value written on it.
@@ -520,7 +518,6 @@ def test_compare_chart_expands_and_previews(client: TestClient, services: Servic
     # A search box under "Need something different?", and who else the same searches found.
     different = r.text.split('id="different-heading"')[1]
     assert '<form method="get" action="/"' in different and 'name="q"' in different
-    also = Pages(graph).also_compared([A, B])
     assert also, "no artifact shares a past search with these two"
     block = different.split('<ul class="also" id="also-compared">')[1].split("</ul>")[0]
     listed = re.findall(r'href="/compare\?a=[^&]+&amp;b=([^"]+)"', block)
