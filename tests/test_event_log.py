@@ -214,3 +214,35 @@ def test_a_graph_from_before_the_log_moves_its_evidence_in_unchanged(graph, tmp_
     assert moved == rows
     after = snapshot(graph)
     assert [e for e in after["edges"] if e["a"] != "other"] == before["edges"]
+
+
+def test_a_compaction_cut_short_after_its_rename_is_finished_and_never_double_counted(
+    graph, tmp_path
+):
+    import shutil
+
+    ingest(graph, write_jsonl(tmp_path / "a.jsonl", [artifact("alpha")]), show_progress=False)
+    for i in range(2):
+        events = [event("q", "alpha", f"s{i}")]
+        ingest(graph, write_jsonl(tmp_path / f"e{i}.jsonl", events), show_progress=False)
+    log = _log(graph)
+    old = log.parts()
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for p in old:
+        shutil.copy(p, aside / p.name)
+    rows = aggregate.sessions(graph)
+    assert log.compact("9999-12-31")["parts"] == 2
+    (new,) = log.parts()
+    # The state a kill between the rename and the deletions leaves: both generations, a note.
+    for p in old:
+        shutil.copy(aside / p.name, p)
+    log.mark_applied(old)
+    note = new.parent / f".compact-{new.name}.json"
+    note.write_text(json.dumps({"part": new.name, "replaces": [p.name for p in old]}))
+    assert log.parts() == [new] and aggregate.sessions(graph) == rows
+    ingest(
+        graph, write_jsonl(tmp_path / "n.jsonl", [event("q", "alpha", "s9")]), show_progress=False
+    )
+    assert not any(p.exists() for p in old) and not note.exists()
+    assert match_edge(graph, "q", "alpha")["count"] == 3
