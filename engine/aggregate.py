@@ -196,11 +196,13 @@ def _plain(row: tuple[Any, ...]) -> list[Any]:
 # -- what ranking and pages read from the log ------------------------------------------------
 
 
-def _sessions(graph: Graph) -> duckdb.DuckDBPyConnection | None:
+def _sessions(
+    graph: Graph, where: str = "", params: dict[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection | None:
     log = for_graph(graph)
     con = _open(log) if log is not None else None
     if con is not None:
-        con.execute("CREATE TEMP TABLE sess AS " + SESSIONS % {"where": ""})
+        con.execute("CREATE TEMP TABLE sess AS " + SESSIONS % {"where": where}, params or {})
     return con
 
 
@@ -259,14 +261,14 @@ def sessions(graph: Graph) -> list[dict[str, Any]]:
 def sources(graph: Graph, targets: list[str]) -> dict[str, int]:
     """Distinct sessions behind evidence on these targets (an artifact and its capabilities),
     and how many of them hold sample events."""
-    con = _sessions(graph) if targets else None
+    # Only these targets' events are folded: a page view never scans the whole log's fold.
+    where = "WHERE target_kind IN ('Artifact', 'Capability') AND list_contains($t, target)"
+    con = _sessions(graph, where, {"t": targets}) if targets else None
     if con is None:
         return {"sessions": 0, "sample_sessions": 0}
     with con:
         row = con.execute(
             "SELECT count(DISTINCT session), count(DISTINCT session) FILTER (WHERE sample) "
-            "FROM sess WHERE target_kind IN ('Artifact', 'Capability') "
-            "AND list_contains($t, target)",
-            {"t": targets},
+            "FROM sess"
         ).fetchone()
     return {"sessions": int(row[0]), "sample_sessions": int(row[1])} if row else {}
