@@ -16,7 +16,9 @@ if [ -z "${NEO4J_URI:-}" ]; then
   # A fresh home each run, so no test depends on what an earlier run left.
   "$unfragile" db stop >/dev/null 2>&1 || true
   rm -rf "$UNFRAGILE_HOME"
-  "$unfragile" db start
+  # With Neo4j Browser, so tests/test_neo4j_browser.py uses this server rather than starting
+  # one of its own (a Neo4j start is the slowest step of that file).
+  "$unfragile" db start --browser
   trap '"$unfragile" db stop' EXIT
 fi
 .venv/bin/python -m pytest "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -112,28 +113,83 @@ def encoder():
     return TextEncoder()
 
 
-def load_catalog(graph: Graph, settings: Settings, encoder) -> Any:
-    """Ingest the bundled catalog and its events and build the text indexes; the indexer.
+def index_graph(graph: Graph, settings: Settings, encoder) -> Any:
+    """Index what the graph holds (capabilities, past queries, artifacts) into a fresh index
+    folder, starting from the kept copy of the bundled catalog's indexes when there is one.
 
-    The indexes built the first time are kept aside and copied in for the next tests: the
-    indexer then checks every fingerprint against the graph and finds nothing to encode, so
-    each test still gets indexes that `unfragile index` would call current, without encoding
-    the catalog's thousands of texts again (minutes a session on this CPU)."""
+    The indexer checks every fingerprint against the graph, so it encodes only what differs
+    from the bundled catalog (a test's own records) and drops what the graph lacks: the
+    indexes come out as `unfragile index` would leave them, without encoding the catalog's
+    thousands of texts again (tens of seconds each time on this CPU)."""
     from unfragile.engine.indexer import Indexer
-    from unfragile.engine.ingest import ingest
 
     shutil.rmtree(settings.index_dir, ignore_errors=True)
-    ingest(graph, CATALOG, show_progress=False)
     kept = settings.home / "catalog-indexes"
     if kept.is_dir():
         shutil.copytree(kept, settings.index_dir)
     indexer = Indexer(settings, graph, text_encoder=encoder)
     for name in ("capabilities", "queries", "artifacts"):
         indexer.sync_text(name, show_progress=False)
-    if not kept.is_dir():
-        shutil.copytree(settings.index_dir, kept.with_suffix(".partial"), dirs_exist_ok=True)
-        kept.with_suffix(".partial").rename(kept)
     return indexer
+
+
+def _indexes_cache() -> Path:
+    """Where the bundled catalog's indexes are kept between test runs on this machine, named
+    by what they depend on: the catalog's files, the indexing code and the pinned libraries (so
+    a changed store format never meets an old copy). Stale entries cost only encoding: the
+    indexer checks every fingerprint against the graph."""
+    digest = hashlib.sha256()
+    for path in sorted(
+        [
+            *CATALOG.glob("*.jsonl"),
+            *(REPO / "indexing").glob("*.py"),
+            REPO / "engine" / "indexer.py",
+            REPO / "constraints.txt",  # the versions of FAISS and the model's libraries
+        ]
+    ):
+        digest.update(path.name.encode() + path.read_bytes())
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "unfragile" / "test-catalog-indexes" / digest.hexdigest()[:16]
+
+
+def _keep(source: Path, target: Path) -> None:
+    """Copy a folder into place atomically (other test runs may be reading or writing it)."""
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    shutil.copytree(source, partial, dirs_exist_ok=True)
+    try:
+        partial.rename(target)
+    except OSError:  # another run put it there first
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def load_catalog(graph: Graph, settings: Settings, encoder) -> Any:
+    """Ingest the bundled catalog and its events (into an empty graph) and index them; the
+    indexer. The indexes are kept aside for `index_graph`, and between runs on this machine."""
+    from unfragile.engine.ingest import ingest
+
+    ingest(graph, CATALOG, show_progress=False)
+    kept, cached = settings.home / "catalog-indexes", _indexes_cache()
+    if not kept.is_dir() and cached.is_dir():
+        _keep(cached, kept)
+    indexer = index_graph(graph, settings, encoder)
+    if not kept.is_dir():
+        _keep(settings.index_dir, kept)
+    if not cached.is_dir():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        _keep(settings.index_dir, cached)
+    return indexer
+
+
+@pytest.fixture(scope="session")
+def catalog_indexes(graph_session: Graph, settings: Settings, encoder) -> Path:
+    """The kept indexes of the bundled catalog alone, built now (on an emptied graph) if no
+    test built them yet; for module fixtures that index the catalog plus records of their own."""
+    kept = settings.home / "catalog-indexes"
+    if not kept.is_dir():
+        _shared_catalog.clear()
+        store.delete_everything(graph_session)
+        load_catalog(graph_session, settings, encoder)
+    return kept
 
 
 @pytest.fixture

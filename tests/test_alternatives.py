@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import CATALOG
+from tests.conftest import load_catalog
 from tests.helpers import artifact, write_jsonl
 from unfragile.engine import explore, ranking
 from unfragile.engine.catalog import Catalog
-from unfragile.engine.indexer import Indexer
 from unfragile.engine.ingest import ingest
 from unfragile.engine.names import Names
 from unfragile.engine.search import SearchEngine
@@ -44,16 +42,10 @@ NEVER = {
 
 
 @pytest.fixture(scope="module")
-def ranked(settings: Settings, graph_session: Graph) -> Iterator[ranking.RankReport]:
+def ranked(settings: Settings, graph_session: Graph, encoder) -> Iterator[ranking.RankReport]:
     """The bundled catalog and events, indexed, then ranked (scores and ALTERNATIVE_TO)."""
-    from unfragile.indexing.text import TextEncoder
-
     store.delete_everything(graph_session)
-    shutil.rmtree(settings.index_dir, ignore_errors=True)
-    ingest(graph_session, CATALOG, show_progress=False)
-    indexer = Indexer(settings, graph_session, text_encoder=TextEncoder())
-    for name in ("capabilities", "queries", "artifacts"):
-        indexer.sync_text(name, show_progress=False)
+    load_catalog(graph_session, settings, encoder)
     yield ranking.rank(
         graph_session, ranking.load_config(env={}), settings=settings, show_progress=False
     )

@@ -13,12 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from tests.conftest import CATALOG
+from tests.conftest import load_catalog
 from unfragile.api.app import create_app
 from unfragile.api.config import ApiConfig
 from unfragile.engine import aggregate, ranking
-from unfragile.engine.indexer import Indexer
-from unfragile.engine.ingest import ingest
 from unfragile.graph import store
 
 KEY = "test-key-1"
@@ -40,19 +38,13 @@ def _png(color: tuple[int, int, int], size: int = 64) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def loaded(settings, graph_session, tiny_vit, tmp_path_factory):
+def loaded(settings, graph_session, tiny_vit, tmp_path_factory, encoder):
     """Settings with the catalog ingested, indexed (text and one image of ViT) and ranked."""
-    from unfragile.indexing.text import TextEncoder
-
     graph = graph_session
     store.delete_everything(graph)
-    shutil.rmtree(settings.index_dir, ignore_errors=True)
     shutil.rmtree(settings.home / "images", ignore_errors=True)
-    ingest(graph, CATALOG, show_progress=False)
     api_settings = settings.with_(image_model=str(tiny_vit))
-    indexer = Indexer(api_settings, graph, text_encoder=TextEncoder())
-    indexer.sync_text("capabilities", show_progress=False)
-    indexer.sync_text("queries", show_progress=False)
+    indexer = load_catalog(graph, api_settings, encoder)
     picture = tmp_path_factory.mktemp("img") / "vit.png"
     picture.write_bytes(_png((200, 30, 30)))
     indexer.add_images([picture], VIT)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import stat
@@ -17,10 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CATALOG, REPO
+from tests.conftest import REPO, load_catalog
 from unfragile.api.cli import remote
-from unfragile.engine.indexer import Indexer
-from unfragile.engine.ingest import ingest
 from unfragile.graph import store
 
 HEAVY = ("torch", "sentence_transformers", "faiss", "scipy", "numpy", "neo4j", "transformers")
@@ -105,15 +102,11 @@ def _stale(settings, pid: int, port: int, **changes) -> dict:
 
 
 @pytest.fixture(scope="module")
-def served(settings, graph_session, tmp_path_factory):
+def served(settings, graph_session, tmp_path_factory, encoder):
     """The bundled catalog, indexed, and `unfragile serve --access-log` over it, started
     where a stale run file (a dead pid) lies."""
     store.delete_everything(graph_session)
-    shutil.rmtree(settings.index_dir, ignore_errors=True)
-    ingest(graph_session, CATALOG, show_progress=False)
-    indexer = Indexer(settings, graph_session)
-    for collection in ("capabilities", "queries", "artifacts"):
-        indexer.sync_text(collection, show_progress=False)
+    load_catalog(graph_session, settings, encoder)
     stale = _stale(settings, _dead_pid(), _free_port())
     remote.run_file(settings).parent.mkdir(parents=True, exist_ok=True)
     remote.run_file(settings).write_text(json.dumps(stale))

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 from typing import Any
 
 import pytest
 
-from tests.conftest import CATALOG
+from tests.conftest import load_catalog
 from unfragile.engine import explore, ranking
 from unfragile.engine.errors import InvalidInput
-from unfragile.engine.indexer import Indexer
-from unfragile.engine.ingest import ingest
 from unfragile.engine.settings import Settings
 from unfragile.graph import store
 from unfragile.graph.connection import Graph
@@ -88,17 +85,11 @@ COLUMNS = {
 
 
 @pytest.fixture(scope="module")
-def catalog(graph_session: Graph, settings: Settings) -> Graph:
+def catalog(graph_session: Graph, settings: Settings, encoder) -> Graph:
     """The bundled catalog and its events, ingested, indexed (the ranking finds alternatives
     by search) and ranked once for this module."""
-    from unfragile.indexing.text import TextEncoder
-
     store.delete_everything(graph_session)
-    shutil.rmtree(settings.index_dir, ignore_errors=True)
-    ingest(graph_session, CATALOG, show_progress=False)
-    indexer = Indexer(settings, graph_session, text_encoder=TextEncoder())
-    indexer.sync_text("capabilities", show_progress=False)
-    indexer.sync_text("queries", show_progress=False)
+    load_catalog(graph_session, settings, encoder)
     ranking.rank(graph_session, ranking.load_config(env={}), settings=settings, show_progress=False)
     return graph_session
 

@@ -7,20 +7,18 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 from urllib.parse import urlencode
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import CATALOG
+from tests.conftest import CATALOG, index_graph
 from tests.helpers import artifact, event, write_jsonl
 from unfragile.api.app import create_app
 from unfragile.api.config import ApiConfig
 from unfragile.engine import ranking
 from unfragile.engine.figures import benchmark_label, signal_label
-from unfragile.engine.indexer import Indexer
 from unfragile.engine.ingest import ingest
 from unfragile.engine.ranking.subscores import (
     adoption_signal_percentiles,
@@ -71,19 +69,16 @@ EVENTS = [
 
 
 @pytest.fixture(scope="module")
-def loaded(settings, graph_session, encoder, tmp_path_factory):
+def loaded(settings, graph_session, encoder, tmp_path_factory, catalog_indexes):
     from unfragile.graph import store
 
     store.delete_everything(graph_session)
-    shutil.rmtree(settings.index_dir, ignore_errors=True)
     ours = write_jsonl(
         tmp_path_factory.mktemp("honest") / "honest.jsonl", [MEASURED, UNKNOWN, *EVENTS]
     )
     ingest(graph_session, CATALOG, show_progress=False)
     ingest(graph_session, ours, show_progress=False)
-    idx = Indexer(settings, graph_session, text_encoder=encoder)
-    for name in ("capabilities", "queries", "artifacts"):
-        idx.sync_text(name, show_progress=False)
+    index_graph(graph_session, settings, encoder)
     ranking.rank(graph_session, ranking.load_config(env={}), settings=settings, show_progress=False)
     return settings
 

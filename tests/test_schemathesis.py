@@ -7,19 +7,16 @@ whole run within about two minutes on two cores.
 from __future__ import annotations
 
 import collections
-import shutil
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.conftest import CATALOG
+from tests.conftest import load_catalog
 from unfragile.api.app import create_app
 from unfragile.api.config import ApiConfig
 from unfragile.engine import ranking
-from unfragile.engine.indexer import Indexer
-from unfragile.engine.ingest import ingest
 from unfragile.engine.settings import Settings
 from unfragile.graph import store
 
@@ -27,16 +24,10 @@ KEY = "schemathesis-key"
 
 
 @pytest.fixture(scope="module")
-def api_schema(settings, graph_session):
-    from unfragile.indexing.text import TextEncoder
-
+def api_schema(settings, graph_session, encoder):
     graph = graph_session
     store.delete_everything(graph)
-    shutil.rmtree(settings.index_dir, ignore_errors=True)
-    ingest(graph, CATALOG, show_progress=False)
-    indexer = Indexer(settings, graph, text_encoder=TextEncoder())
-    indexer.sync_text("capabilities", show_progress=False)
-    indexer.sync_text("queries", show_progress=False)
+    load_catalog(graph, settings, encoder)
     ranking.rank(graph, ranking.load_config(env={}), show_progress=False)
     # schemathesis sends Host: testserver; the API answers loopback names only unless told.
     app = create_app(

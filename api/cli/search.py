@@ -180,7 +180,9 @@ def _ask(server: remote.Server, request: dict[str, Any]) -> dict[str, Any] | Non
         _note(server, f"did not answer ({e})")
         return None
     if reply.status == 200 and isinstance(reply.body, dict):
-        return reply.body
+        # The CLI prints one page of k results and has no paging: the API's paging fields
+        # (offset, total) are left out so both ways print the same JSON.
+        return {key: value for key, value in reply.body.items() if key not in ("offset", "total")}
     if 400 <= reply.status < 500:
         # The input's fault, most likely: the standalone checks raise their own message.
         _check_input(request)
