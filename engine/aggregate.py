@@ -58,6 +58,18 @@ FROM sess WHERE target_kind = 'Prefer' %(and)s
 GROUP BY pair
 """
 
+# The distinct sessions behind each touched artifact's evidence (on it or its capabilities),
+# and how many of them hold sample events: kept on the artifact, so its page reads them with
+# its record instead of folding the log per view. From ta, so a touched artifact left with no
+# counting events is set to zero.
+ARTIFACTS = """
+SELECT ta.artifact AS id, count(DISTINCT e.session) AS sessions,
+       count(DISTINCT e.session) FILTER (WHERE e.origin = 'sample') AS sample_sessions
+FROM ta LEFT JOIN (SELECT artifact, session, origin FROM ev
+                   WHERE target_kind IN ('Artifact', 'Capability')) e USING (artifact)
+GROUP BY ta.artifact
+"""
+
 # From tq (the touched queries), so a query left with no counting events is set to zero.
 QUERIES = """
 SELECT tq.query_id AS id, any_value(t.text) AS text, count(DISTINCT session) AS sessions,
@@ -129,10 +141,20 @@ def _write(
                 {"p": [str(p) for p in log.parts()], "c": capabilities},
             )
             con.execute("CREATE TEMP TABLE tp (pair VARCHAR)")
+            con.execute(
+                "CREATE TEMP TABLE ta AS SELECT DISTINCT artifact FROM "
+                "read_parquet($p, hive_partitioning = false) "
+                "WHERE target_kind = 'Capability' AND list_contains($c, target)",
+                {"p": [str(p) for p in log.parts()], "c": capabilities},
+            )
         else:
             src = f"{_scan(parts)}"
             con.execute(f"CREATE TEMP TABLE tp AS SELECT DISTINCT pair FROM {src}")
             con.execute(f"CREATE TEMP TABLE tq AS SELECT DISTINCT query_id FROM {src}")
+            con.execute(
+                f"CREATE TEMP TABLE ta AS SELECT DISTINCT artifact FROM {src} "
+                "WHERE target_kind IN ('Artifact', 'Capability')"
+            )
         con.execute(
             "CREATE TEMP TABLE sess AS "
             + SESSIONS
@@ -154,6 +176,7 @@ def _write(
                 "preferred",
                 _rows(con, PREFERRED % {"and": "AND pair IN (SELECT * FROM tp)"}, batch_size),
             ),
+            ("artifacts", _rows(con, ARTIFACTS, batch_size)),
         ]
         if one_transaction:
             everything = [(kind, rows) for kind, chunks in steps for rows in chunks]
@@ -174,6 +197,8 @@ def _send(tx: Any, kind: str, rows: list[dict[str, Any]]) -> None:
         store.set_queries(tx, rows)
     elif kind == "matched":
         store.set_matched(tx, rows, MATCH_WEIGHTS)
+    elif kind == "artifacts":
+        store.set_artifact_sessions(tx, rows)
     else:
         store.set_preferred(tx, rows)
 

@@ -89,8 +89,20 @@ class Catalog:
             row["props"],
             row["capabilities"],
             row["alternatives"],
-            # The sessions behind its evidence come from the event log (engine/aggregate.py).
-            sources(self.graph, [artifact_id, *retrieval.capabilities_of(self.graph, artifact_id)]),
+            self._evidence(artifact_id, row["props"]),
+        )
+
+    def _evidence(self, artifact_id: str, props: dict[str, Any]) -> dict[str, int]:
+        """The sessions behind the artifact's evidence and how many are samples: counted when
+        the event log was aggregated and kept on the artifact (engine/aggregate.py); counted
+        from the log now for an artifact from a graph older than those counts."""
+        if props.get("evidence_sessions") is not None:
+            return {
+                "sessions": int(props["evidence_sessions"]),
+                "sample_sessions": int(props.get("evidence_sample_sessions") or 0),
+            }
+        return sources(
+            self.graph, [artifact_id, *retrieval.capabilities_of(self.graph, artifact_id)]
         )
 
     def exists(self, artifact_id: str) -> bool:

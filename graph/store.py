@@ -15,6 +15,8 @@ TARGET_LABELS = {"Capability": "Capability", "Artifact": "Artifact"}
 UPSERT_ARTIFACTS = """
 UNWIND $rows AS r
 MERGE (a:Artifact {id: r.id})
+// No evidence yet: engine/aggregate.py keeps these counts from the first event on.
+ON CREATE SET a.evidence_sessions = 0, a.evidence_sample_sessions = 0
 SET a += r.props
 WITH a, r
 OPTIONAL MATCH (a)-[old:PROVIDED_BY|SUPPORTS|IN_CATEGORY]->()
@@ -24,6 +26,12 @@ FOREACH (name IN CASE WHEN r.provider IS NULL THEN [] ELSE [r.provider] END |
     MERGE (o:Organization {name: name}) MERGE (a)-[:PROVIDED_BY]->(o))
 FOREACH (name IN r.frameworks | MERGE (f:Framework {name: name}) MERGE (a)-[:SUPPORTS]->(f))
 FOREACH (name IN r.categories | MERGE (c:Category {name: name}) MERGE (a)-[:IN_CATEGORY]->(c))
+"""
+
+SET_ARTIFACT_SESSIONS = """
+UNWIND $rows AS r
+MATCH (a:Artifact {id: r.id})
+SET a.evidence_sessions = r.sessions, a.evidence_sample_sessions = r.sample_sessions
 """
 
 UPSERT_CAPABILITIES = """
@@ -173,6 +181,11 @@ def set_matched(
         batch = [r for r in rows if r["target_kind"] == kind]
         if batch:
             tx.run(SET_MATCHED % {"label": label}, {"rows": batch, **weights}).consume()
+
+
+def set_artifact_sessions(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> None:
+    """The distinct sessions (and sample sessions) behind each artifact's evidence."""
+    tx.run(SET_ARTIFACT_SESSIONS, rows=rows).consume()
 
 
 def set_preferred(tx: neo4j.ManagedTransaction, rows: list[dict[str, Any]]) -> None:

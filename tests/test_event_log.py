@@ -246,3 +246,51 @@ def test_a_compaction_cut_short_after_its_rename_is_finished_and_never_double_co
     )
     assert not any(p.exists() for p in old) and not note.exists()
     assert match_edge(graph, "q", "alpha")["count"] == 3
+
+
+def _kept_and_counted(graph, artifact_id: str) -> tuple[dict[str, int], dict[str, int]]:
+    """The session counts kept on the artifact, and the same counted from the log now."""
+    row = graph.read(
+        "MATCH (a:Artifact {id: $id}) RETURN a.evidence_sessions AS sessions, "
+        "a.evidence_sample_sessions AS sample_sessions",
+        id=artifact_id,
+    )[0]
+    caps = [
+        r["id"]
+        for r in graph.read(
+            "MATCH (:Artifact {id: $id})-[:HAS_CAPABILITY]->(c) RETURN c.id AS id", id=artifact_id
+        )
+    ]
+    return dict(row), aggregate.sources(graph, [artifact_id, *caps])
+
+
+def test_artifacts_keep_the_sessions_behind_their_evidence(graph, tmp_path):
+    alpha = artifact("alpha", n_caps=2)
+    arts = write_jsonl(tmp_path / "a.jsonl", [alpha, artifact("beta"), artifact("gamma")])
+    ingest(graph, arts, show_progress=False)
+    never = {"sessions": 0, "sample_sessions": 0}
+    assert _kept_and_counted(graph, "gamma") == (never, never)
+    caps = graph.read(
+        "MATCH (:Artifact {id: 'alpha'})-[:HAS_CAPABILITY]->(c) "
+        "RETURN c.id AS id ORDER BY c.position"
+    )
+    first = caps[0]["id"]
+    events = [
+        event("find alpha", "alpha", "s1", capability=first, source="sample"),
+        event("find alpha", "alpha", "s1", "click", capability=first, source="sample"),
+        event("alpha please", "alpha", "s2", source="api"),
+        event("find beta", "beta", "s1", source="sample"),
+        event("find beta", "beta", "s3", source="api"),
+        event("find beta", "beta", "s3", "click", source="api"),
+    ]
+    ingest(graph, write_jsonl(tmp_path / "e.jsonl", events), show_progress=False)
+    kept, counted = _kept_and_counted(graph, "alpha")
+    assert kept == counted == {"sessions": 2, "sample_sessions": 1}
+    kept, counted = _kept_and_counted(graph, "beta")
+    assert kept == counted == {"sessions": 2, "sample_sessions": 1}
+    # alpha drops the capability s1 searched through: s1's events stop counting for it.
+    alpha["capabilities"] = alpha["capabilities"][1:]
+    ingest(graph, write_jsonl(tmp_path / "a2.jsonl", [alpha]), show_progress=False)
+    kept, counted = _kept_and_counted(graph, "alpha")
+    assert kept == counted == {"sessions": 1, "sample_sessions": 0}
+    assert _kept_and_counted(graph, "beta")[0] == {"sessions": 2, "sample_sessions": 1}

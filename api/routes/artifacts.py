@@ -33,7 +33,8 @@ ArtifactId = Annotated[
     Path(max_length=MAX_ID_CHARS, description="An artifact id.", examples=["vit-base-patch16-224"]),
 ]
 SCORE_FIELDS = tuple(Scores.model_fields)
-HIDDEN = {"name_lower", "rank_history"}  # an index helper; the history has its own route
+# An index helper; the history has its own route; the evidence counts are the page's.
+HIDDEN = {"name_lower", "rank_history", "evidence_sessions", "evidence_sample_sessions"}
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "no artifact has this id"},
     422: {"model": ErrorBody, "description": "a bad parameter, named in `field`"},
