@@ -408,10 +408,18 @@ def leaderboard_page(request: Request, svc: ServicesDep) -> Response:
             "Unknown filter",
             f"{unknown[0]}: unknown parameter; the leaderboard takes {', '.join(BOARD_PARAMS)}.",
         )
+    form = {name: params.get(name, "").strip() for name in BOARD_PARAMS}
+    # Every parameter is checked before the graph is asked: bad input is a 400 even when
+    # Neo4j is down.
+    kind = choice("kind", form["kind"], KINDS)
+    pricing = choice("pricing", form["pricing"], PRICING)
+    open_weights = yes_no("open_weights", form["open_weights"])
+    sort = choice("sort", form["sort"], SORTS) or "rank"
+    order = choice("order", form["order"], DIRECTIONS) or ("asc" if sort == "name" else "desc")
+    top = count("top", form["top"], LEADERBOARD_DEFAULT, LEADERBOARD_MAX)
+    offset = count("offset", form["offset"], 0, OFFSET_MAX, least=0)
     pages = Pages(svc.graph())
     tasks = pages.tasks()
-    form = {name: params.get(name, "").strip() for name in BOARD_PARAMS}
-    kind = choice("kind", form["kind"], KINDS)
     task = form["task"] or None
     if task is not None and task not in {t["task"] for t in tasks}:
         raise PageError(
@@ -419,12 +427,6 @@ def leaderboard_page(request: Request, svc: ServicesDep) -> Response:
             "No such board",
             f"task: no ranked artifact has the task {task!r}; the leaderboard lists the tasks.",
         )
-    pricing = choice("pricing", form["pricing"], PRICING)
-    open_weights = yes_no("open_weights", form["open_weights"])
-    sort = choice("sort", form["sort"], SORTS) or "rank"
-    order = choice("order", form["order"], DIRECTIONS) or ("asc" if sort == "name" else "desc")
-    top = count("top", form["top"], LEADERBOARD_DEFAULT, LEADERBOARD_MAX)
-    offset = count("offset", form["offset"], 0, OFFSET_MAX, least=0)
     board = pages.board(kind, task, pricing, open_weights, sort, order, offset, top)
     kept = {k: v for k, v in form.items() if v}
     return render(
