@@ -4,14 +4,17 @@ resolving a name, alternatives, existence and counts; no front end reads the gra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from unfragile.engine.aggregate import sources
 from unfragile.engine.errors import AmbiguousName, MissingName, UnknownArtifact
 from unfragile.engine.figures import quality_basis
 from unfragile.engine.names import Names
-from unfragile.graph import projection, retrieval, store
+from unfragile.graph import pages, projection, retrieval, store
 from unfragile.graph.connection import Graph
+
+if TYPE_CHECKING:  # engine/compare.py imports this module
+    from unfragile.engine.compare import Comparison
 
 CANDIDATES_LISTED = 10  # names listed in an "ambiguous" message
 
@@ -66,6 +69,16 @@ class ArtifactPage:
 
 
 @dataclass(frozen=True)
+class Pair:
+    """What a comparison shows of the catalog, read at once: each side's page (by id; an
+    unknown id is absent), the catalog's newest day, and who else the same searches led to."""
+
+    pages: dict[str, ArtifactPage]
+    as_of: str | None
+    also: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class Leaderboard:
     """The best-ranked artifacts (optionally of one kind) and how many are ranked at all."""
 
@@ -82,8 +95,9 @@ class Catalog:
     def artifact(self, artifact_id: str) -> ArtifactPage | None:
         """The artifact's page, or None when no artifact has this id."""
         row = projection.artifact_page(self.graph, artifact_id)
-        if row is None:
-            return None
+        return None if row is None else self._page(artifact_id, row)
+
+    def _page(self, artifact_id: str, row: dict[str, Any]) -> ArtifactPage:
         return ArtifactPage(
             artifact_id,
             row["props"],
@@ -114,17 +128,40 @@ class Catalog:
             r["quality_basis"] = quality_basis(r)
         return Leaderboard(rows, projection.ranked_count(self.graph))
 
-    def candidates(self, text: str) -> list[dict[str, Any]]:
-        """Artifacts a person's text names: exact id or name first, else loose matches."""
-        return projection.resolve(self.graph, text)
+    def candidates(
+        self, text: str, exact: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Artifacts a person's text names: exact id or name first, else loose matches.
+        `exact`: that text's row of `exact_matches`, when read already."""
+        return projection.resolve(self.graph, text, exact)
 
-    def resolve(self, text: str, field_name: str = "artifact") -> str:
+    def exact_matches(self, texts: list[str]) -> list[list[dict[str, Any]] | None]:
+        """Each text's exact id or name matches, all in one read, for `resolve`. Nothing is
+        read when a text is blank (all None): that is bad input, said before the graph is
+        asked, so it stays a 400 with Neo4j down."""
+        if not all(t.strip() for t in texts):
+            return [None for _ in texts]
+        return list(projection.resolve_exact(self.graph, texts))
+
+    def resolve_all(self, named: list[tuple[str, str]]) -> list[str]:
+        """`resolve` of each (text, field name), in order (the first one's error first), with
+        the exact lookups in one read."""
+        exact = self.exact_matches([text for text, _ in named])
+        return [self.resolve(text, f, found) for (text, f), found in zip(named, exact, strict=True)]
+
+    def resolve(
+        self,
+        text: str,
+        field_name: str = "artifact",
+        exact: list[dict[str, Any]] | None = None,
+    ) -> str:
         """The id of the one artifact `text` names: an exact id or name (any case), else the
         best fuzzy match of engine/names.py ("FLUX.1 Pro", "flux pro", "gpt4o"); an unknown
-        name gets "did you mean" suggestions, an ambiguous one the candidates."""
+        name gets "did you mean" suggestions, an ambiguous one the candidates. `exact`: the
+        text's row of `exact_matches`, when read already."""
         if not text.strip():
             raise MissingName(field_name, f"{field_name}: give an artifact id or name")
-        rows = self.candidates(text)
+        rows = self.candidates(text, exact)
         candidates = [r for r in rows if r.get("exact", True)]
         if not candidates:
             names = Names(retrieval.artifact_rows(self.graph))
@@ -169,6 +206,24 @@ class Catalog:
         from unfragile.engine.compare import build_page
 
         return build_page(self.graph, a_text, b_text)
+
+    def comparison(self, a_id: str, b_id: str, also: int = 0) -> Comparison:
+        """The comparison of two resolved ids with what the browser's page adds: short
+        names, every capability and (`also` > 0) who else the same searches led to; one
+        read (engine/compare.py)."""
+        from unfragile.engine.compare import compare_ids
+
+        return compare_ids(self, a_id, b_id, also=also)
+
+    def pair(self, ids: list[str], also: int = 0) -> Pair:
+        """Both sides of a comparison, the catalog's newest day and (`also` > 0) who else
+        the same searches led to: one read instead of one per side and one for the date."""
+        found = pages.compare_pair(self.graph, ids, also)
+        return Pair(
+            {a: self._page(a, row) for a, row in found["pages"].items()},
+            found["as_of"],
+            found["also"],
+        )
 
     def as_of(self) -> str | None:
         """'Catalog as of': the newest released, updated or signals_as_of day among the

@@ -3,9 +3,10 @@ it with one template per format (api/templates/compare.html, compare.md)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from unfragile.engine.catalog import Catalog
+from unfragile.engine.catalog import ArtifactPage, Catalog
 from unfragile.engine.errors import NotRanked, SameArtifact, UnknownArtifact
 from unfragile.engine.figures import (
     adoption_basis,
@@ -14,16 +15,33 @@ from unfragile.engine.figures import (
     quality_basis,
     signals_text,
 )
+from unfragile.engine.pages import short_name
 from unfragile.engine.verdict import LABELS, SUBSCORES, decide, shown
 from unfragile.graph.connection import Graph
 
 CAPABILITIES_SHOWN = 3
 
 
-def _side(catalog: Catalog, artifact_id: str) -> dict[str, Any]:
-    row = catalog.artifact(artifact_id)
+@dataclass(frozen=True)
+class Comparison:
+    """A comparison as the browser's page shows it: the page every format renders, and per
+    side ("a", "b") its short display name and every capability in order; and who else the
+    same searches led to (each with its display_name), most shared searches first."""
+
+    page: dict[str, Any]
+    short: dict[str, str]
+    capabilities: dict[str, list[dict[str, Any]]]
+    also: list[dict[str, Any]]
+
+
+def _known(row: ArtifactPage | None, artifact_id: str) -> ArtifactPage:
     if row is None:
         raise UnknownArtifact("artifact", f"no artifact has the id {artifact_id!r}")
+    return row
+
+
+def _side(row: ArtifactPage) -> dict[str, Any]:
+    artifact_id = row.id
     p = row.props
     if p.get("unfragile_rank") is None:
         raise NotRanked(
@@ -58,10 +76,23 @@ def build_page(
 ) -> dict[str, Any]:
     """Everything the page says, as fields; md and html render from this alone."""
     catalog = Catalog(graph)
-    a_id, b_id = catalog.resolve(a_text, "A"), catalog.resolve(b_text, "B")
+    a_id, b_id = catalog.resolve_all([(a_text, "A"), (b_text, "B")])
+    return compare_ids(catalog, a_id, b_id, shown_caps).page
+
+
+def compare_ids(
+    catalog: Catalog, a_id: str, b_id: str, shown_caps: int = CAPABILITIES_SHOWN, also: int = 0
+) -> Comparison:
+    """The comparison of two resolved ids, from one read of the graph (both sides, the
+    catalog's date and, when `also` > 0, that many co-matched artifacts)."""
     if a_id == b_id:
         raise SameArtifact("B", f"both names are {a_id!r}: compare two different artifacts")
-    a, b = _side(catalog, a_id), _side(catalog, b_id)
+    pair = catalog.pair([a_id, b_id], also)
+    # In the order the checks always ran: A unknown, A not ranked, then B's.
+    rows = {"a": _known(pair.pages.get(a_id), a_id)}
+    a = _side(rows["a"])
+    rows["b"] = _known(pair.pages.get(b_id), b_id)
+    b = _side(rows["b"])
     # Quality numbers from different sources (a checklist and benchmarks, or two benchmark
     # sets) are not measured on the same things: the verdict does not weigh one against the
     # other (the table shows both, and a note says why).
@@ -131,7 +162,7 @@ def build_page(
         ),
         row("Times matched", *(_matched(x) for x in (a, b))),
     ]
-    return {
+    page = {
         "title": f"{a['name']} vs {b['name']}",
         "a": a,
         "b": b,
@@ -143,7 +174,7 @@ def build_page(
             "only_b": [n for n in b["benchmarks"] if n not in common],
         },
         "notes": _notes(a, b, common),
-        "catalog_as_of": catalog.as_of(),
+        "catalog_as_of": pair.as_of,
         "capabilities": capabilities,
         "something_different": {
             "text": "Search for artifacts that do what either of these does:",
@@ -153,6 +184,14 @@ def build_page(
             ],
         },
     }
+    for other in pair.also:
+        other["display_name"] = short_name(other)
+    return Comparison(
+        page,
+        {key: short_name(side.props) for key, side in rows.items()},
+        {key: side.capabilities for key, side in rows.items()},
+        pair.also,
+    )
 
 
 def _score(side: dict[str, Any], name: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from unfragile.graph import projection
 from unfragile.graph.connection import Graph
 
 # The badges of a result card: what search's rows do not carry.
@@ -20,18 +21,9 @@ RETURN a.id AS id, a.name AS name, a.short_name AS short_name, a.pricing AS pric
        a.rank_low AS rank_low, a.rank_high AS rank_high, a.task AS task
 """
 
-# The two sides of a comparison (names and every capability, in order) and the artifacts
-# that the searches which led to either also led to ("people also compared"): one read.
-COMPARE_EXTRAS = """
-CALL () {
-  UNWIND $ids AS id
-  MATCH (a:Artifact {id: id})
-  RETURN collect({id: a.id, name: a.name, short_name: a.short_name,
-                  capabilities: COLLECT { MATCH (a)-[:HAS_CAPABILITY]->(c:Capability)
-                                          RETURN c {.id, .title, .text, .unique,
-                                                    .vs_alternatives, .position}
-                                          ORDER BY c.position, c.id }}) AS sides
-}
+# The artifacts that the searches which led to either of $ids also led to ("people also
+# compared"), most shared searches first, at most $also.
+ALSO_COMPARED = """
 CALL () {
   UNWIND $ids AS id
   MATCH (a:Artifact {id: id})
@@ -44,11 +36,47 @@ CALL () {
   WITH coalesce(t2.artifact, t2.id) AS other, count(DISTINCT q) AS shared
   WHERE NOT other IN $ids
   MATCH (o:Artifact {id: other})
-  WITH o, shared ORDER BY shared DESC, o.unfragile_rank DESC, o.id LIMIT $top
+  WITH o, shared ORDER BY shared DESC, o.unfragile_rank DESC, o.id LIMIT $also
   RETURN collect(o {.id, .name, .short_name, .kind, shared: shared}) AS also
 }
-RETURN sides, also
 """
+# The two sides of a comparison (names and every capability, in order) and who else the same
+# searches led to: one read.
+COMPARE_EXTRAS = (
+    """
+CALL () {
+  UNWIND $ids AS id
+  MATCH (a:Artifact {id: id})
+  RETURN collect({id: a.id, name: a.name, short_name: a.short_name,
+                  capabilities: COLLECT { MATCH (a)-[:HAS_CAPABILITY]->(c:Capability)
+                                          RETURN c {.id, .title, .text, .unique,
+                                                    .vs_alternatives, .position}
+                                          ORDER BY c.position, c.id }}) AS sides
+}"""
+    + ALSO_COMPARED
+    + "RETURN sides, also\n"
+)
+# Everything a comparison page reads, in one round trip: each side's page (the fields of an
+# artifact's page), the catalog's newest days for its footer, and (COMPARE_PAIR_ALSO) who
+# else the same searches led to. The footer's date is read here rather than kept in the
+# process, so a write by any process shows on the next page.
+_PAIR_READS = (
+    """
+CALL () {
+  UNWIND $ids AS id
+  MATCH (a:Artifact {id: id})
+  WITH id, """
+    + projection.PAGE_FIELDS
+    + """
+  RETURN collect({id: id, props: props, capabilities: capabilities,
+                  alternatives: alternatives}) AS sides
+}
+CALL () {"""
+    + projection.CATALOG_AS_OF
+    + "}\n"
+)
+COMPARE_PAIR = _PAIR_READS + "RETURN sides, days, [] AS also\n"
+COMPARE_PAIR_ALSO = _PAIR_READS + ALSO_COMPARED + "RETURN sides, days, also\n"
 
 BOARD_WHERE = """
 MATCH (a:Artifact)
@@ -158,8 +186,26 @@ def compare_extras(
     graph: Graph, ids: list[str], top: int
 ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """({id: name, short_name, capabilities}, the `top` co-matched artifacts)."""
-    row = graph.read(COMPARE_EXTRAS, ids=ids, top=top)[0]
+    row = graph.read(COMPARE_EXTRAS, ids=ids, also=top)[0]
     return {r["id"]: r for r in row["sides"]}, row["also"]
+
+
+def compare_pair(graph: Graph, ids: list[str], also: int) -> dict[str, Any]:
+    """What a comparison of `ids` shows, in one read: {"pages": {id: props, capabilities and
+    alternatives as projection.artifact_page reads them}, "as_of": the catalog's newest day,
+    "also": the `also` co-matched artifacts ([] when 0)}."""
+    row = graph.read(
+        COMPARE_PAIR_ALSO if also else COMPARE_PAIR,
+        ids=ids,
+        top=projection.PAGE_ALTERNATIVES,
+        kind=None,
+        also=also,
+    )[0]
+    return {
+        "pages": {r.pop("id"): r for r in row["sides"]},
+        "as_of": projection.newest_day(row["days"]),
+        "also": row["also"],
+    }
 
 
 def board(

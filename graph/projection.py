@@ -144,7 +144,8 @@ LIMIT $top
 
 RANKED_COUNT = "MATCH (a:Artifact) WHERE a.unfragile_rank IS NOT NULL RETURN count(a) AS n"
 
-# The newest day the catalog's own data carries (dates are stored as YYYY-MM-DD text).
+# The newest day the catalog's own data carries (dates are stored as YYYY-MM-DD text). Also
+# the tail of a comparison's one read (graph/pages.py), so that page needs no read for it.
 CATALOG_AS_OF = """
 MATCH (a:Artifact)
 WITH max(a.released) AS released, max(a.updated) AS updated, max(a.signals_as_of) AS read
@@ -161,6 +162,17 @@ CALL () {
 }
 RETURN a.id AS id, a.name AS name, a.kind AS kind ORDER BY id
 """
+# The same exact lookup for several texts in one read (a comparison names two): row i
+# answers $texts[i].
+RESOLVE_EXACT_MANY = """
+UNWIND range(0, size($texts) - 1) AS i
+CALL (i) {
+  MATCH (a:Artifact {id: $texts[i]}) RETURN a
+  UNION
+  MATCH (a:Artifact) WHERE a.name_lower = $lowers[i] RETURN a
+}
+RETURN i, a.id AS id, a.name AS name, a.kind AS kind ORDER BY i, id
+"""
 RESOLVE_LOOSE = """
 MATCH (a:Artifact)
 WHERE toLower(a.id) = $lower
@@ -170,18 +182,18 @@ ORDER BY exact DESC, id
 LIMIT 25
 """
 
-ARTIFACT_PAGE = (
-    """
-MATCH (a:Artifact {id: $id})
-RETURN properties(a) AS props,
+# What an artifact's page reads of artifact `a` ($top alternatives, of $kind when given); a
+# comparison reads the same fields for both sides (graph/pages.py).
+PAGE_FIELDS = (
+    """properties(a) AS props,
        COLLECT { MATCH (a)-[:HAS_CAPABILITY]->(c:Capability)
                  RETURN c {.id, .title, .text, .unique, .vs_alternatives, .position}
                  ORDER BY c.position, c.id } AS capabilities,
        COLLECT {"""
     + ALTERNATIVES_OF
-    + """} AS alternatives
-"""
+    + """} AS alternatives"""
 )
+ARTIFACT_PAGE = "MATCH (a:Artifact {id: $id})\nRETURN " + PAGE_FIELDS + "\n"
 
 
 def _values(graph: Graph, query: str, **params: Any) -> list[tuple[Any, ...]]:
@@ -324,14 +336,35 @@ def ranked_count(graph: Graph) -> int:
 
 def catalog_as_of(graph: Graph) -> str | None:
     """The newest released, updated or signals_as_of day among the artifacts; None if none."""
-    days = graph.read(CATALOG_AS_OF)[0]["days"]
+    return newest_day(graph.read(CATALOG_AS_OF)[0]["days"])
+
+
+def newest_day(days: list[str]) -> str | None:
+    """The newest of CATALOG_AS_OF's days; None for an empty catalog."""
     return max(days) if days else None
 
 
-def resolve(graph: Graph, text: str) -> list[dict[str, Any]]:
-    """Artifacts a user's text names: exact id or name first, else loose matches."""
+def resolve_exact(graph: Graph, texts: list[str]) -> list[list[dict[str, Any]]]:
+    """For each text, the artifacts whose id or name it is exactly (RESOLVE_EXACT's rows):
+    one read for all."""
+    found: list[list[dict[str, Any]]] = [[] for _ in texts]
+    rows = graph.read(
+        RESOLVE_EXACT_MANY,
+        texts=[t.strip() for t in texts],
+        lowers=[t.strip().lower() for t in texts],
+    )
+    for r in rows:
+        found[r.pop("i")].append(r)
+    return found
+
+
+def resolve(
+    graph: Graph, text: str, exact: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Artifacts a user's text names: exact id or name first, else loose matches. `exact`:
+    the exact matches when `resolve_exact` has read them already."""
     lower = text.strip().lower()
-    rows = graph.read(RESOLVE_EXACT, text=text.strip(), lower=lower)
+    rows = graph.read(RESOLVE_EXACT, text=text.strip(), lower=lower) if exact is None else exact
     if rows:
         return rows
     rows = graph.read(RESOLVE_LOOSE, lower=lower, substring=False)
