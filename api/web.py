@@ -36,6 +36,7 @@ from unfragile.api.state import Services, services
 from unfragile.engine import rank_history
 from unfragile.engine.candidates import PRESELECT, PRESELECT_MARGIN
 from unfragile.engine.catalog import Catalog
+from unfragile.engine.compare import Comparison
 from unfragile.engine.errors import (
     AmbiguousName,
     CompareError,
@@ -45,7 +46,7 @@ from unfragile.engine.errors import (
 )
 from unfragile.engine.figures import evidence_note
 from unfragile.engine.neighbourhood import neighbourhood
-from unfragile.engine.pages import DIRECTIONS, SORTS, Pages, short_name
+from unfragile.engine.pages import COMPARED_TOP, DIRECTIONS, SORTS, Pages, short_name
 from unfragile.engine.records import KINDS, MODALITIES, PRICING
 from unfragile.engine.search import Filters
 from unfragile.engine.search_terms import label_evidence
@@ -314,21 +315,25 @@ def compare_page(request: Request, svc: ServicesDep) -> Response:
     if not a_text.strip() and not b_text.strip():
         return render(request, "compare_form.html", a=a_text, b=b_text)
     catalog = svc.catalog()
-    ids = [_resolve(catalog, text, side) for text, side in ((a_text, "A"), (b_text, "B"))]
+    # Two reads in all: both names' exact matches at once, then everything the page shows
+    # (both sides, the footer's date, "people also compared").
+    exact = catalog.exact_matches([a_text, b_text])
+    ids = [
+        _resolve(catalog, text, side, rows)
+        for text, side, rows in ((a_text, "A", exact[0]), (b_text, "B", exact[1]))
+    ]
     try:
-        page = catalog.compare(ids[0], ids[1])
+        found = catalog.comparison(ids[0], ids[1], also=COMPARED_TOP)
     except CompareError as e:
         raise PageError(failure(e).page_status, "These two cannot be compared", str(e)) from None
-    return render(request, "compare.html", page=page, extras=compare_extras(svc, page, request))
+    return render(request, "compare.html", page=found.page, extras=compare_extras(found, request))
 
 
-def compare_extras(svc: Services, page: dict[str, Any], request: Request) -> dict[str, Any]:
+def compare_extras(found: Comparison, request: Request) -> dict[str, Any]:
     """What the browser's comparison page adds to the shared page: short names, the chart,
     every capability (the "+N more" open in place), who else the same searches led to, and
     the link preview (meta description, Open Graph, schema.org JSON-LD)."""
-    ids = [page["a"]["id"], page["b"]["id"]]
-    sides, also = Pages(svc.graph()).compare_extras(ids)
-    short = {key: sides[page[key]["id"]]["display_name"] for key in ("a", "b")}
+    page, short, also = found.page, found.short, found.also
     url = str(request.url)
     v = page["verdict"]
     return {
@@ -348,7 +353,7 @@ def compare_extras(svc: Services, page: dict[str, Any], request: Request) -> dic
         "more": {
             key: [
                 c
-                for c in sides[page[key]["id"]]["capabilities"]
+                for c in found.capabilities[key]
                 if (c["title"], c["text"])
                 not in {(x["title"], x["text"]) for x in page["capabilities"][key]["shown"]}
             ]
@@ -381,11 +386,13 @@ def compare_extras(svc: Services, page: dict[str, Any], request: Request) -> dic
     }
 
 
-def _resolve(catalog: Catalog, text: str, side: str) -> str:
+def _resolve(
+    catalog: Catalog, text: str, side: str, exact: list[dict[str, Any]] | None = None
+) -> str:
     if not text.strip():
         raise PageError(400, "Name two artifacts", f"{side}: give an artifact id or name.")
     try:
-        return catalog.resolve(text, side)
+        return catalog.resolve(text, side, exact)
     except UnknownArtifact as e:
         raise PageError(failure(e).page_status, "No such artifact", str(e)) from None
     except AmbiguousName as e:
