@@ -15,6 +15,9 @@ What it does:
 3. Times `--runs` rounds over 10 artifact pages (the best-ranked 9 and ViT-Base) and 10
    comparisons (ViT-Base vs FLUX.1 [pro] and the best-ranked 9 against the 10th), and prints
    the median, p90 and slowest render of each page type.
+4. Times the graph reads those pages make, each alone: an artifact page's record and its
+   match-graph picture; a comparison's two (both names' exact matches, then both sides, the
+   footer's date and "people also compared"); and a bare `RETURN 1`, the round trip's floor.
 
 Target (issue 15): median <= 50 ms for both.
 """
@@ -89,28 +92,35 @@ def measure(settings: Any, runs: int) -> dict[str, Any]:
                 r = client.get(url)
                 times[kind].append((time.perf_counter() - t0) * 1000)
                 assert r.status_code == 200, url
-    # Where the time goes: the reads every artifact page makes, timed alone.
-    from unfragile.engine import aggregate
+    # Where the time goes: the reads the pages make, timed alone.
     from unfragile.engine.neighbourhood import neighbourhood
-    from unfragile.graph import projection, retrieval
+    from unfragile.engine.pages import COMPARED_TOP
+    from unfragile.graph import pages, projection
 
     ids = [u.removeprefix("/artifact/") for u in paths["artifact"]]
+    pairs = [[A, B], *[[x, best[-1]] for x in best[:9] if x != best[-1]]]
     parts: dict[str, Any] = {
-        "record (projection.artifact_page)": lambda a: projection.artifact_page(graph, a),
-        "evidence sessions from the event log (engine.aggregate.sources)": lambda a: (
-            aggregate.sources(graph, [a, *retrieval.capabilities_of(graph, a)])
+        "artifact: record (projection.artifact_page)": lambda n: projection.artifact_page(
+            graph, ids[n % len(ids)]
         ),
-        "match-graph picture (read + networkx layout)": lambda a: neighbourhood(graph, a),
-        "a trivial read (RETURN 1)": lambda a: graph.read("RETURN 1 AS one"),
+        "artifact: match-graph picture (read + networkx layout)": lambda n: neighbourhood(
+            graph, ids[n % len(ids)]
+        ),
+        "compare: both names' exact matches (projection.resolve_exact)": lambda n: (
+            projection.resolve_exact(graph, pairs[n % len(pairs)])
+        ),
+        "compare: both sides, date, people also compared (pages.compare_pair)": lambda n: (
+            pages.compare_pair(graph, pairs[n % len(pairs)], COMPARED_TOP)
+        ),
+        "a trivial read (RETURN 1)": lambda n: graph.read("RETURN 1 AS one"),
     }
     breakdown = {}
     for name, work in parts.items():
         ms = []
-        for _ in range(max(1, runs // 2)):
-            for a in ids:
-                t0 = time.perf_counter()
-                work(a)
-                ms.append((time.perf_counter() - t0) * 1000)
+        for n in range(max(1, runs // 2) * len(ids)):
+            t0 = time.perf_counter()
+            work(n)
+            ms.append((time.perf_counter() - t0) * 1000)
         breakdown[name] = round(statistics.median(ms), 1)
     app.state.services.close()
     return {"breakdown_ms": breakdown} | {
