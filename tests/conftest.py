@@ -105,6 +105,47 @@ def cli(settings: Settings):
     return run
 
 
+@pytest.fixture
+def cli_here(settings: Settings):
+    """Run the real `unfragile` command in this process (typer's runner), answering like `cli`.
+
+    The same command code, options, messages and exit codes, without a new interpreter: a
+    subprocess that embeds anything spends 10–15 s importing torch and transformers before the
+    command starts. Tests that are about the process itself (a server, a signal, what the
+    command imports, an environment read at import time) keep `cli`."""
+    from typer.testing import CliRunner
+
+    from unfragile.api.cli import app
+
+    runner = CliRunner()
+
+    def run(
+        *args: str,
+        input: str | None = None,
+        check: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
+        # A bug (an exception no message is made for) fails the test with its traceback.
+        result = runner.invoke(
+            app,
+            list(args),
+            input=input,
+            env={"UNFRAGILE_HOME": str(settings.home), **(env or {})},
+            catch_exceptions=False,
+        )
+        done = subprocess.CompletedProcess(
+            ["unfragile", *args], result.exit_code, result.stdout, result.stderr
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"unfragile {' '.join(args)} failed ({done.returncode}):\n"
+                f"{done.stdout}\n{done.stderr}"
+            )
+        return done
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def encoder():
     """The real text model (all-MiniLM-L6-v2, offline), loaded once."""
