@@ -94,13 +94,50 @@ def events_compact(
 def events_aggregate(
     ctx: typer.Context,
     batch_size: Annotated[int, typer.Option(min=1)] = 2000,
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="embedded: DuckDB, the parts not yet in the graph. spark: an Apache Spark "
+            "job over the whole log, written through the Neo4j Connector for Apache Spark "
+            "(pip install '.[spark]').",
+        ),
+    ] = "embedded",
+    master: Annotated[
+        str | None,
+        typer.Option(
+            help="Spark master URL (spark://host:7077, yarn, local[4]); default local[*]."
+        ),
+    ] = None,
+    log: Annotated[
+        str | None,
+        typer.Option(
+            help="Spark: the event log to read, a folder or a Hadoop-compatible URL "
+            "(hdfs://, s3a://); default this graph's own."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Write the aggregates of event-log parts not yet in the graph (what an interrupted
-    ingest left; every ingest does this first anyway)."""
+    ingest left; every ingest does this first anyway), or of the whole log with Spark."""
     from unfragile.engine.db import open_graph
     from unfragile.engine.ingest import complete_journal
 
+    if engine not in ("embedded", "spark"):
+        raise typer.BadParameter(f"{engine!r}: use embedded or spark", param_hint="--engine")
+    if engine == "spark":
+        from unfragile.engine import spark_aggregate
+
+        done = spark_aggregate.run(get_settings(ctx), log, master, batch_size)
+        typer.echo(
+            json.dumps(done)
+            if as_json
+            else f"Spark folded {done['events']} events: {done['queries']} queries, "
+            f"{done['matched']} matched pairs, {done['preferred']} preferences in "
+            f"{done['seconds']:.1f}s."
+        )
+        return
+    if master is not None or log is not None:
+        raise typer.BadParameter("--master and --log go with --engine spark", param_hint="--log")
     with open_graph(get_settings(ctx), apply_schema=True) as graph:
         parts = complete_journal(graph, batch_size)
     typer.echo(json.dumps({"parts": parts}) if as_json else f"Applied {parts} pending parts.")
