@@ -23,6 +23,8 @@ import fcntl
 import json
 import operator
 import os
+import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -64,6 +66,7 @@ SCHEMA = pa.schema(
     ]
 )
 _FIELDS = SCHEMA.names[:13]  # EventRecord's own fields, id … origin
+FIELDS = _FIELDS
 RETRACT_SCHEMA = pa.schema([("target", pa.string()), ("seq", pa.int64())])
 CHUNK = 50_000
 _thread_lock = threading.Lock()
@@ -196,7 +199,6 @@ class EventLog:
         name = f"part-{seq:020d}-{uuid.uuid4().hex[:8]}.parquet"
         self.root.mkdir(parents=True, exist_ok=True)
         raw = self.root / f".tmp-{name}"
-        ready = self.root / f".ready-{name}"
         try:
             with pq.ParquetWriter(raw, RAW_SCHEMA) as writer:
                 ord_ = 0
@@ -209,10 +211,32 @@ class EventLog:
                         batch = []
                 if batch or not ord_:
                     writer.write_table(_table(batch, seq, ord_))
+            return self._add(_scan([raw]), seq, name)
+        finally:
+            raw.unlink(missing_ok=True)
+
+    def append_spill(self, spill: Spill) -> tuple[Path | None, int]:
+        """Append the validated events of a spill (engine/ingest.py), as `append` does,
+        reading its Parquet files straight into the log's part."""
+        paths = spill.paths()
+        if not paths:
+            return None, 0
+        seq = time.time_ns()
+        name = f"part-{seq:020d}-{uuid.uuid4().hex[:8]}.parquet"
+        self.root.mkdir(parents=True, exist_ok=True)
+        cols = ", ".join(_FIELDS)
+        return self._add(
+            f"(SELECT {cols}, {seq}::BIGINT AS seq, ord FROM {_scan(paths)})", seq, name
+        )
+
+    def _add(self, src: str, seq: int, name: str) -> tuple[Path | None, int]:
+        """Dedupe the raw events of `src` (SQL) into a part named `name`, renamed in."""
+        ready = self.root / f".ready-{name}"
+        try:
             # Checked against the log and renamed in under the lock: two writers with the
             # same event never both add it, so the log holds each id once.
             with self.locked():
-                added = self._dedupe(raw, ready)
+                added = self._dedupe(src, ready)
                 if not added:
                     return None, 0
                 day = self.root / f"day={time.strftime('%Y-%m-%d', time.gmtime(seq / 1e9))}"
@@ -221,14 +245,13 @@ class EventLog:
                 os.replace(ready, part)
             return part, added
         finally:
-            for p in (raw, ready):
-                p.unlink(missing_ok=True)
+            ready.unlink(missing_ok=True)
 
-    def _dedupe(self, raw: Path, out: Path) -> int:
-        """Write to `out` the events of `raw` whose ids the log lacks, each id once."""
+    def _dedupe(self, src: str, out: Path) -> int:
+        """Write to `out` the events of `src` (a table expression) whose ids the log lacks,
+        each id once."""
         existing = self.parts()
         with connect(self.root) as con:
-            src = f"{_scan([raw])}"
             row = con.execute(f"SELECT count(*), count(DISTINCT id) FROM {src}").fetchone()
             # A repeated id within the input is rare: only then the (slower) window.
             once = (
@@ -310,6 +333,7 @@ _values = operator.attrgetter(*SCHEMA.names[:13])
 RAW_SCHEMA = pa.schema(
     [f for f in SCHEMA if f.name not in ("target_kind", "target", "pair", "key")]
 )
+SPILL_SCHEMA = pa.schema([f for f in RAW_SCHEMA if f.name != "seq"])
 
 
 def _table(batch: list[Any], seq: int, start: int) -> pa.Table:
@@ -323,6 +347,66 @@ def _table(batch: list[Any], seq: int, start: int) -> pa.Table:
     cols["seq"] = [seq] * len(rows)
     cols["ord"] = list(range(start, start + len(rows)))
     return pa.table(cols, schema=RAW_SCHEMA)
+
+
+class Spill:
+    """Validated events on their way to the log, in input order: Parquet files (the 13
+    fields and `ord`, the place in the input) in a temporary folder, removed by close()."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="unfragile-events-"))
+        self.files: list[Path] = []
+        self.count = 0
+        self._pending: list[Any] = []
+
+    def add(self, ev: Any) -> None:
+        """One event (an EventRecord) from the per-line validator."""
+        self._pending.append(_values(ev))
+        if len(self._pending) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._write(_table(self._pending, 0, self.count).drop_columns(["seq"]))
+            self._pending = []
+
+    def add_table(self, table: pa.Table) -> None:
+        """Checked events as columns, in SPILL_SCHEMA's first 13 fields' order."""
+        self.flush()
+        n = table.num_rows
+        ords = pa.array(range(self.count, self.count + n), pa.int64())
+        self._write(table.append_column("ord", ords).cast(SPILL_SCHEMA))
+
+    def _write(self, table: pa.Table) -> None:
+        path = self.dir / f"{len(self.files):06d}.parquet"
+        # Read back once, soon: written uncompressed, the quickest both ways.
+        pq.write_table(table, path, compression="none")
+        self.files.append(path)
+        self.count += table.num_rows
+
+    def mark(self) -> tuple[int, int]:
+        self.flush()
+        return len(self.files), self.count
+
+    def rewind(self, mark: tuple[int, int]) -> None:
+        """Drop what was added since `mark`."""
+        for path in self.files[mark[0] :]:
+            path.unlink(missing_ok=True)
+        del self.files[mark[0] :]
+        self.count = mark[1]
+
+    def paths(self) -> list[Path]:
+        self.flush()
+        return list(self.files)
+
+    def records(self) -> Iterator[Any]:
+        """The events as tuples of the 13 fields, in order."""
+        for path in self.paths():
+            table = pq.read_table(path, columns=_FIELDS)
+            yield from zip(*(table.column(name).to_pylist() for name in _FIELDS), strict=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # What an event feeds, as engine/evidence.py defines it (target_of; the pair: one MATCHED or

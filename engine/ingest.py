@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -11,9 +9,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from unfragile.engine import aggregate, event_log
+from unfragile.engine import aggregate, event_batch, event_log
 from unfragile.engine.decompose import decompose
 from unfragile.engine.errors import InvalidInput
+from unfragile.engine.event_log import Spill
 from unfragile.engine.progress import progress
 from unfragile.engine.records import (
     ArtifactRecord,
@@ -63,33 +62,14 @@ class _Plan:
     artifacts: int = 0
     capabilities: int = 0
     events: int = 0
-    # Validated events, spilled as JSON lines in chunks while validation reads them, so the
-    # write pass neither parses nor checks them again. None: the write pass reads the input.
-    spill: Any = None
-    _pending: list[tuple[Any, ...]] = field(default_factory=list)
+    # Validated events, spilled as Parquet while validation reads them (engine/event_log.py's
+    # Spill), so the write pass neither parses nor checks them again. None: the write pass
+    # reads the records.
+    spill: Spill | None = None
 
     def keep(self, ev: EventRecord) -> None:
-        if self.spill is None:
-            return
-        self._pending.append(tuple(ev.__dict__.values()))
-        if len(self._pending) >= 5000:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.spill is not None and self._pending:
-            self.spill.write(json.dumps(self._pending).encode() + b"\n")
-            self._pending = []
-
-    def spilled(self) -> Iterator[EventRecord]:
-        for values in self.spilled_values():
-            yield EventRecord(*values)
-
-    def spilled_values(self) -> Iterator[list[Any]]:
-        """The spilled events as lists of EventRecord's field values, in field order."""
-        self.flush()
-        self.spill.seek(0)
-        for line in self.spill:
-            yield from json.loads(line)
+        if self.spill is not None:
+            self.spill.add(ev)
 
 
 def validate(
@@ -105,17 +85,44 @@ def validate(
         for raw in records:
             _check_record(plan, raw, decompose_fn)
     else:
-        plan = _Plan(files=input_files(path), spill=tempfile.TemporaryFile())
+        spill = Spill()
+        plan = _Plan(files=input_files(path), spill=spill)
         total = sum(f.stat().st_size for f in plan.files)
-        with progress(
-            total=total, desc="validate", unit="B", unit_scale=True, enabled=show_progress
-        ) as bar:
-            for f in plan.files:
-                for raw in read_records(f):
-                    _check_record(plan, raw, decompose_fn)
-                bar.update(f.stat().st_size)
+        try:
+            with progress(
+                total=total, desc="validate", unit="B", unit_scale=True, enabled=show_progress
+            ) as bar:
+                for f in plan.files:
+                    if not _checked_as_columns(plan, f):
+                        for raw in read_records(f):
+                            _check_record(plan, raw, decompose_fn)
+                    bar.update(f.stat().st_size)
+            _check_references(plan, graph)
+        except BaseException:
+            spill.close()
+            raise
+        return plan
     _check_references(plan, graph)
     return plan
+
+
+def _checked_as_columns(plan: _Plan, f: Path) -> bool:
+    """A file of events checked as Arrow columns (engine/event_batch.py) instead of line by
+    line; False when it must go line by line (its records are not all events, one is bad,
+    or the columns cannot tell for sure)."""
+    assert plan.spill is not None
+    done = event_batch.validate_file(f, plan.spill)
+    if done is None:
+        return False
+    count, artifacts, capabilities = done
+    source = str(f)
+    for ref, line, name in artifacts:
+        plan.artifact_refs.setdefault(ref, (source, line, name))
+    for key, line in capabilities:
+        plan.capability_refs.setdefault(key, (source, line, "capability"))
+    plan.event_files.add(f)
+    plan.events += count
+    return True
 
 
 @lru_cache(maxsize=256)
@@ -238,22 +245,21 @@ def ingest(
     """
     started = time.perf_counter()
     plan = validate(graph, path, decompose_fn, show_progress, records)
-    if events_only and plan.artifacts:
-        source, line = next(iter(plan.artifact_ids.values()))
-        raise InvalidInput(
-            source,
-            line,
-            "query",
-            "not a search event (no query field): load artifacts with `unfragile ingest`",
-        )
     try:
+        if events_only and plan.artifacts:
+            source, line = next(iter(plan.artifact_ids.values()))
+            raise InvalidInput(
+                source,
+                line,
+                "query",
+                "not a search event (no query field): load artifacts with `unfragile ingest`",
+            )
         write_artifacts(
             graph, _artifacts(plan, decompose_fn), plan.artifacts, batch_size, show_progress
         )
         if plan.events:
-            write_events(
-                graph, _event_rows(plan), plan.events, batch_size, show_progress, one_transaction
-            )
+            rows = plan.spill if plan.spill is not None else _events(plan)
+            write_events(graph, rows, plan.events, batch_size, show_progress, one_transaction)
     finally:
         if plan.spill is not None:
             plan.spill.close()
@@ -281,19 +287,10 @@ def _artifacts(plan: _Plan, decompose_fn: Callable) -> Iterator[ArtifactRecord]:
             yield validate_artifact(raw, decompose_fn)
 
 
-def _event_rows(plan: _Plan) -> Iterator[EventRecord | tuple[Any, ...]]:
-    """The events for the log: straight from the spill as tuples of the fields it keeps
-    (id … origin: engine/event_log.py), without building records again."""
-    if plan.spill is None:
-        yield from _events(plan)
-        return
-    for values in plan.spilled_values():
-        yield tuple(values[:13])
-
-
 def _events(plan: _Plan) -> Iterator[EventRecord]:
     if plan.spill is not None:
-        yield from plan.spilled()
+        for values in plan.spill.records():
+            yield EventRecord(*values)
         return
     for raw in _raw(plan, plan.event_files):
         if is_event(raw):
@@ -355,7 +352,7 @@ def write_artifacts(
 
 def write_events(
     graph: Graph,
-    records: Iterator[EventRecord] | Iterator[EventRecord | tuple[Any, ...]],
+    records: Iterator[EventRecord] | Iterator[EventRecord | tuple[Any, ...]] | Spill,
     total: int,
     batch_size: int,
     show_progress: bool = True,
@@ -376,7 +373,11 @@ def write_events(
     log = event_log.for_graph(graph, create=True)
     assert log is not None  # created
     with progress(total=total, desc="events", unit="event", enabled=show_progress) as bar:
-        _, added = log.append(_counted(records, bar))
+        if isinstance(records, Spill):
+            _, added = log.append_spill(records)
+            bar.update(total)
+        else:
+            _, added = log.append(_counted(records, bar))
     aggregate.apply_pending(graph, log, batch_size, one_transaction)
     return added
 
