@@ -105,6 +105,22 @@ def cli(settings: Settings):
     return run
 
 
+@pytest.fixture(scope="session")
+def second_home(settings: Settings, tmp_path_factory: pytest.TempPathFactory):
+    """A second local Neo4j in its own home (no GDS, a small heap), started once, for the tests
+    that run two homes side by side or stop and restart a server: stopping it leaves the
+    session's Neo4j, and every other test, alone. Yields its settings and its server."""
+    if settings.external_neo4j:
+        pytest.skip("starts and stops a local Neo4j of its own")
+    own = settings.with_(home=tmp_path_factory.mktemp("second-home"), gds=False, neo4j_heap="512m")
+    server = local_server(own)
+    server.start(timeout_s=own.neo4j_start_timeout_s)
+    try:
+        yield own, server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def cli_here(settings: Settings):
     """Run the real `unfragile` command in this process (typer's runner), answering like `cli`.

@@ -150,19 +150,21 @@ def test_serve_records_itself_privately_replacing_a_stale_record(served, setting
     assert found is not None and (found.pid, found.port) == (served.proc.pid, served.port)
 
 
-def test_search_asks_the_server_and_prints_what_a_local_search_prints(served, cli):
+def test_search_asks_the_server_and_prints_what_a_local_search_prints(served, cli, cli_here):
     for args in ((QUERY, "--top-k", "5"), ("--alternatives-to", "midjourney", "--top-k", "4")):
         before = len(served.searches())
         answered = cli("search", *args, check=True)
         asked = served.searches()[before:]
         assert len(asked) == 1 and asked[0].endswith(" 200 OK"), asked
-        local = cli("search", *args, "--local", check=True)
+        local = cli_here("search", *args, "--local", check=True)
         assert len(served.searches()) == before + 1  # --local never asks
         assert answered.stdout.strip() and answered.stdout == local.stdout
         assert "tip:" not in answered.stderr + local.stderr
         as_json = json.loads(cli("search", *args, "--json", check=True).stdout)
         assert len(served.searches()) == before + 2
-        assert as_json == json.loads(cli("search", *args, "--json", "--local", check=True).stdout)
+        assert as_json == json.loads(
+            cli_here("search", *args, "--json", "--local", check=True).stdout
+        )
         assert as_json["results"] and as_json["k"] == int(args[-1])
     first = served.searches()[-4]
     assert "q=open+source+alternative+to+midjourney" in first and "k=5" in first
@@ -183,18 +185,18 @@ def test_search_passes_literal_and_filters_to_the_server(served, cli):
         ("--alternatives-to", "no-such-artifact"),  # 404 from the server
     ],
 )
-def test_server_refusals_are_the_cli_errors_and_exit_codes(served, cli, args):
+def test_server_refusals_are_the_cli_errors_and_exit_codes(served, cli, cli_here, args):
     before = len(served.searches())
     refused = cli("search", *args)
     (asked,) = served.searches()[before:]
     assert " 4" in asked.rsplit('"', 1)[1], asked  # the server answered 4xx
-    local = cli("search", *args, "--local")
+    local = cli_here("search", *args, "--local")
     assert refused.returncode == local.returncode == 2
     assert refused.stderr == local.stderr and refused.stderr.startswith("error: ")
     assert refused.stdout == local.stdout == ""
 
 
-def test_stale_or_foreign_run_files_are_ignored(served, cli, settings):
+def test_stale_or_foreign_run_files_are_ignored(served, cli_here, settings):
     path = remote.run_file(settings)
     real = path.read_text()
     # A live process that is no server: its pid answers, its port does not.
@@ -213,10 +215,11 @@ def test_stale_or_foreign_run_files_are_ignored(served, cli, settings):
         assert remote.live(settings) is None
         path.write_text(json.dumps(cases["dead pid"]))
         before = len(served.searches())
-        alone = cli("search", QUERY, "--top-k", "3", check=True)
+        alone = cli_here("search", QUERY, "--top-k", "3", check=True)
         assert served.searches()[before:] == []  # answered here, not by the server
         assert alone.stderr in ("", remote_tip())
-        assert alone.stdout == cli("search", QUERY, "--top-k", "3", "--local", check=True).stdout
+        local = cli_here("search", QUERY, "--top-k", "3", "--local", check=True)
+        assert alone.stdout == local.stdout
     finally:
         sleeper.kill()
         sleeper.wait()

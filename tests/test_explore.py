@@ -366,9 +366,9 @@ def test_fulltext_capabilities_use_the_index(catalog: Graph) -> None:
 # -- through the command line ----------------------------------------------------------------
 
 
-def test_every_saved_file_runs_through_the_cli(catalog: Graph, cli) -> None:
-    for q in explore.saved():
-        result = cli("cypher", "--file", str(q.path), "--json", check=True)
+def test_every_saved_file_runs_through_the_cli(catalog: Graph, cli_here) -> None:
+    for q in explore.saved():  # in-process; the next test runs the command as a process
+        result = cli_here("cypher", "--file", str(q.path), "--json", check=True)
         rows = json.loads(result.stdout)
         assert rows and list(rows[0]) == COLUMNS[q.name], q.name
 

@@ -329,14 +329,16 @@ def test_adding_distinct_session_matches_never_lowers_match_graph(catalog: Graph
 # -- the comparison page, through the real command -----------------------------------------
 
 
-def test_compare_page_for_the_bundled_pair(cli) -> None:
-    cli("db", "reset", "--yes", check=True)
-    cli("ingest", str(CATALOG), check=True)
-    ranked = cli("rank", "--json", check=True)
+def test_compare_page_for_the_bundled_pair(cli_here) -> None:
+    cli_here("db", "reset", "--yes", check=True)
+    cli_here("ingest", str(CATALOG), check=True)
+    ranked = cli_here("rank", "--json", check=True)
     assert json.loads(ranked.stdout)["artifacts"] >= 67  # the bundled catalog grows
 
     page = json.loads(
-        cli("compare", "vit-base-patch16-224", "FLUX-1-PRO", "--format", "json", check=True).stdout
+        cli_here(
+            "compare", "vit-base-patch16-224", "FLUX-1-PRO", "--format", "json", check=True
+        ).stdout
     )
     a, b, v = page["a"], page["b"], page["verdict"]
     assert page["title"] == f"{a['name']} vs {b['name']}"
@@ -377,7 +379,7 @@ def test_compare_page_for_the_bundled_pair(cli) -> None:
         assert set(side["scores"]) == set(ranking.SUBSCORES)
         assert side["rank_low"] <= side["unfragile_rank"] <= side["rank_high"]
 
-    md = cli("compare", "vit-base-patch16-224", "flux-1-pro", check=True).stdout
+    md = cli_here("compare", "vit-base-patch16-224", "flux-1-pro", check=True).stdout
     assert md.startswith(f"# {page['title']}\n")
     for text in (
         v["sentence"],
@@ -397,7 +399,7 @@ def test_compare_page_for_the_bundled_pair(cli) -> None:
     ):
         assert text in md, text
 
-    page_html = cli(
+    page_html = cli_here(
         "compare", "vit-base-patch16-224", "flux-1-pro", "--format", "html", check=True
     ).stdout
     assert page_html.startswith("<!DOCTYPE html>") and page_html.rstrip().endswith("</html>")
@@ -407,7 +409,7 @@ def test_compare_page_for_the_bundled_pair(cli) -> None:
     assert f"+{caps['b']['more']} more capabilities" in page_html
 
     board = json.loads(
-        cli("leaderboard", "--kind", "model", "--top", "5", "--json", check=True).stdout
+        cli_here("leaderboard", "--kind", "model", "--top", "5", "--json", check=True).stdout
     )
     assert len(board) == 5 and all(r["kind"] == "model" for r in board)
     assert [r["unfragile_rank"] for r in board] == sorted(
@@ -415,27 +417,27 @@ def test_compare_page_for_the_bundled_pair(cli) -> None:
     )
 
 
-def test_compare_names_unknown_and_ambiguous_artifacts_clearly(cli) -> None:
-    cli("db", "reset", "--yes", check=True)
-    cli("ingest", str(CATALOG), check=True)
-    unranked = cli("compare", "flux-1-pro", "vit-base-patch16-224")
+def test_compare_names_unknown_and_ambiguous_artifacts_clearly(cli, cli_here) -> None:
+    cli_here("db", "reset", "--yes", check=True)
+    cli_here("ingest", str(CATALOG), check=True)
+    unranked = cli_here("compare", "flux-1-pro", "vit-base-patch16-224")
     assert unranked.returncode == 2 and "unfragile rank" in unranked.stderr
-    cli("rank", check=True)
+    cli_here("rank", check=True)
     # A name like none in the catalog (the catalog grows: 'no-such-model' now gets a
     # "did you mean"), so the message is the plain one.
-    unknown = cli("compare", "zzqx-vvwj-9173", "flux-1-pro")
+    unknown = cli("compare", "zzqx-vvwj-9173", "flux-1-pro")  # a real process, end to end
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == (
         "error: no artifact has the id or name 'zzqx-vvwj-9173'; "
         "list them with `unfragile leaderboard`"
     )
-    ambiguous = cli("compare", "flux", "vit-base-patch16-224")
+    ambiguous = cli_here("compare", "flux", "vit-base-patch16-224")
     assert ambiguous.returncode == 2
     assert "'flux' is ambiguous" in ambiguous.stderr
     for candidate in ("flux-1-dev", "flux-1-pro", "flux-1-schnell"):
         assert candidate in ambiguous.stderr
     assert "Traceback" not in unknown.stderr + ambiguous.stderr
-    by_name = cli(
+    by_name = cli_here(
         "compare",
         "flux.1 [PRO]",
         "ViT-Base/16 (224px, ImageNet-21k → ImageNet-1k)",
@@ -444,5 +446,5 @@ def test_compare_names_unknown_and_ambiguous_artifacts_clearly(cli) -> None:
         check=True,
     )
     assert json.loads(by_name.stdout)["a"]["id"] == "flux-1-pro"
-    bad = cli("compare", "flux-1-pro", "vit-base-patch16-224", "--format", "pdf")
+    bad = cli_here("compare", "flux-1-pro", "vit-base-patch16-224", "--format", "pdf")
     assert bad.returncode == 2 and "--format" in bad.stderr

@@ -190,7 +190,7 @@ def test_bad_queries(catalog_readonly, graph_session, settings, encoder, text, w
         engine_for(settings, graph_session, encoder).search(text)
 
 
-def test_cli_search_errors_and_batch(catalog_readonly, cli, tmp_path):
+def test_cli_search_errors_and_batch(catalog_readonly, cli, cli_here, tmp_path):
     unknown = cli("search", "anything", "--kind", "robot")
     assert unknown.returncode == 2 and "kind: unknown value 'robot'" in unknown.stderr
     provider = cli("search", "anything", "--provider", "Nobody Inc")
@@ -203,7 +203,7 @@ def test_cli_search_errors_and_batch(catalog_readonly, cli, tmp_path):
         + b"\n"
         + b"generate images from text\n"
     )
-    result = cli("search", "--batch", str(batch), "--top-k", "3")
+    result = cli_here("search", "--batch", str(batch), "--top-k", "3")
     assert result.returncode == 2  # some lines failed, the rest were answered
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["query"] for line in lines] == ["speech to text", "generate images from text"]
@@ -211,6 +211,7 @@ def test_cli_search_errors_and_batch(catalog_readonly, cli, tmp_path):
     assert {"artifact", "score", "capability", "evidence"} <= set(lines[0]["results"][0])
     assert f"{batch}:3: not valid UTF-8" in result.stderr
     assert f"{batch}:4: query is 2001 characters long" in result.stderr
+    # A real process: what a person types, end to end.
     single = cli("search", "speech to text", "--json", "--top-k", "2", check=True)
     assert len(json.loads(single.stdout)["results"]) == 2
 

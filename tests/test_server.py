@@ -1,4 +1,4 @@
-"""The project's own Neo4j: password, loopback-only Bolt, two homes, stop and restart."""
+"""The project's own Neo4j: password, loopback-only Bolt, GDS, two homes side by side, reset."""
 
 from __future__ import annotations
 
@@ -103,27 +103,21 @@ def test_gds_runs_an_algorithm(own_server, graph):
         graph.read("CALL gds.graph.drop('t') YIELD graphName RETURN graphName")
 
 
-def test_two_homes_side_by_side_and_restart_keeps_data(settings, own_server, tmp_path, cli):
-    second = local_server(settings.with_(home=tmp_path / "home2"))
-    info, started = second.start()
-    try:
-        assert started
-        assert info.bolt_port != own_server.info().bolt_port
-        other = settings.with_(home=tmp_path / "home2")
-        with open_graph(other, apply_schema=True) as g:
-            ingest(
-                g, write_jsonl(tmp_path / "a.jsonl", [artifact("only-here")]), show_progress=False
-            )
-        assert second.stop()
-        assert second.info() is None
-        second.start()
-        with open_graph(other) as g:
-            assert store.stats(g)["artifacts"] == 1
-        # The first home never saw that artifact.
-        with open_graph(settings) as g:
-            assert g.read("MATCH (a:Artifact {id: 'only-here'}) RETURN a") == []
-    finally:
-        second.stop()
+def test_two_homes_side_by_side(settings, own_server, second_home, tmp_path):
+    """Two homes, two servers, two graphs. (Stopping and restarting a server with its data:
+    tests/test_api_faults.py, on the same second home.)"""
+    other, second = second_home
+    if second.info() is None:
+        second.start(timeout_s=other.neo4j_start_timeout_s)
+    assert second.info().bolt_port != own_server.info().bolt_port
+    assert second.info().uri != own_server.info().uri
+    with open_graph(other, apply_schema=True) as g:
+        store.delete_everything(g)
+        ingest(g, write_jsonl(tmp_path / "a.jsonl", [artifact("only-here")]), show_progress=False)
+        assert store.stats(g)["artifacts"] == 1
+    # The first home never saw that artifact.
+    with open_graph(settings) as g:
+        assert g.read("MATCH (a:Artifact {id: 'only-here'}) RETURN a") == []
 
 
 def test_commands_say_clearly_when_neo4j_is_down(settings, tmp_path, cli):
