@@ -58,7 +58,10 @@ class Traffic(threading.Thread):
         self.n = 0
 
     def run(self) -> None:
-        with httpx.Client(base_url=self.base, timeout=20) as client:
+        # A generous client timeout: a JVM that has just restarted on a loaded machine answers
+        # its first queries slowly. A request that still gets no answer is logged as status 0
+        # (the test then names it) instead of ending the traffic.
+        with httpx.Client(base_url=self.base, timeout=60) as client:
             while not self.stop.is_set():
                 self.n += 1
                 i = self.n
@@ -87,7 +90,11 @@ class Traffic(threading.Thread):
                     ),
                 ]
                 for name, call in calls:
-                    r = call()
+                    try:
+                        r = call()
+                    except httpx.TimeoutException as e:
+                        self.log.append((time.monotonic(), name, 0, {"timeout": repr(e)}))
+                        continue
                     try:
                         body = r.json()
                     except ValueError:
