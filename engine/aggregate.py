@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from unfragile.engine.event_log import EventLog, _scan, connect, for_graph
 from unfragile.engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS
@@ -80,6 +81,10 @@ LEFT JOIN (SELECT query_id, arg_min(query, struct_pack(s := seq, o := ord)) AS t
   USING (query_id)
 GROUP BY tq.query_id
 """
+
+
+# Aggregated rows per statement (and transaction): this many times the ingest's batch size.
+ROWS_PER_BATCH = 10
 
 
 def _open(log: EventLog) -> duckdb.DuckDBPyConnection | None:
@@ -155,28 +160,26 @@ def _write(
                 f"CREATE TEMP TABLE ta AS SELECT DISTINCT artifact FROM {src} "
                 "WHERE target_kind IN ('Artifact', 'Capability')"
             )
+        # When the parts are the whole log (a first ingest), every pair and query is
+        # touched: the filters would only cost time.
+        whole = capabilities is None and set(parts) == set(log.parts())
+        touched = "" if whole else "AND pair IN (SELECT * FROM tp)"
         con.execute(
             "CREATE TEMP TABLE sess AS "
             + SESSIONS
             % {
-                "where": "WHERE pair IN (SELECT pair FROM tp) "
-                "OR query_id IN (SELECT query_id FROM tq)"
+                "where": ""
+                if whole
+                else "WHERE pair IN (SELECT pair FROM tp) OR query_id IN (SELECT query_id FROM tq)"
             }
         )
+        # Aggregated rows are a few numbers each: many go in one statement and transaction.
+        size = batch_size * ROWS_PER_BATCH
         steps: list[tuple[str, Iterator[list[dict[str, Any]]]]] = [
-            (
-                "queries",
-                _rows(con, QUERIES, batch_size),
-            ),
-            (
-                "matched",
-                _rows(con, MATCHED % {"and": "AND pair IN (SELECT * FROM tp)"}, batch_size),
-            ),
-            (
-                "preferred",
-                _rows(con, PREFERRED % {"and": "AND pair IN (SELECT * FROM tp)"}, batch_size),
-            ),
-            ("artifacts", _rows(con, ARTIFACTS, batch_size)),
+            ("queries", _rows(con, QUERIES, size)),
+            ("matched", _rows(con, MATCHED % {"and": touched}, size)),
+            ("preferred", _rows(con, PREFERRED % {"and": touched}, size)),
+            ("artifacts", _rows(con, ARTIFACTS, size)),
         ]
         if one_transaction:
             everything = [(kind, rows) for kind, chunks in steps for rows in chunks]
@@ -204,18 +207,23 @@ def _send(tx: Any, kind: str, rows: list[dict[str, Any]]) -> None:
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, size: int) -> Iterator[list[dict[str, Any]]]:
-    cur = con.execute(sql)
-    names = [d[0] for d in cur.description]
-    while True:
-        batch = cur.fetchmany(size)
-        if not batch:
-            return
-        yield [dict(zip(names, _plain(r), strict=True)) for r in batch]
-
-
-def _plain(row: tuple[Any, ...]) -> list[Any]:
-    # HUGEINT sums arrive as Python ints already; DECIMAL never occurs. Keep bools as bools.
-    return list(row)
+    """The result in lists of `size` row dicts, read as Arrow batches (no per-value fetch)."""
+    reader = con.sql(sql).to_arrow_reader(size)
+    # Integer sums are HUGEINT, decimal(38, 0) in Arrow: whole numbers, sent as integers.
+    ints = pa.schema(
+        [
+            pa.field(f.name, pa.int64()) if pa.types.is_decimal(f.type) and f.type.scale == 0 else f
+            for f in reader.schema
+        ]
+    )
+    pending: list[dict[str, Any]] = []
+    for batch in reader:
+        pending.extend(batch.cast(ints).to_pylist())
+        while len(pending) >= size:
+            yield pending[:size]
+            pending = pending[size:]
+    if pending:
+        yield pending
 
 
 # -- what ranking and pages read from the log ------------------------------------------------
