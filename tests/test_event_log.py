@@ -294,3 +294,80 @@ def test_artifacts_keep_the_sessions_behind_their_evidence(graph, tmp_path):
     kept, counted = _kept_and_counted(graph, "alpha")
     assert kept == counted == {"sessions": 1, "sample_sessions": 0}
     assert _kept_and_counted(graph, "beta")[0] == {"sessions": 2, "sample_sessions": 1}
+
+
+def _per_line(path: Path) -> list[tuple]:
+    from unfragile.engine.records import read_records
+    from unfragile.engine.validation import validate_event
+
+    return [tuple(event_log._values(validate_event(raw))) for raw in read_records(path)]
+
+
+def test_events_checked_as_columns_are_exactly_what_the_per_line_validator_makes(tmp_path):
+    """engine/event_batch.py vouches for a file only when it makes what validate_event
+    makes, field for field and id for id; a file it cannot vouch for (a bad row, or input
+    where Arrow and Python's json could read differently) goes line by line, so the message
+    naming the file, line and field stays the per-line one."""
+    from unfragile.engine import event_batch
+
+    base = {
+        "query": "Fast OCR ",
+        "artifact": "a/b",
+        "session": "s1",
+        "time": "2025-01-01T00:00:00Z",
+    }
+    good = [
+        {**base, "event": "match"},
+        {**base, "query": "ÉCOLE ｆｕｌｌ  width", "capability": "a/b/c", "event": "click"},
+        {
+            **base,
+            "session": " s2 ",
+            "event": "dwell",
+            "seconds": 20.0,
+            "time": "2025-01-01T00:00:02.5Z",
+        },
+        {**base, "event": "dwell", "seconds": 3.25, "time": "2025-03-01T00:00:02.123456+02:00"},
+        {**base, "event": "feedback", "value": -1, "source": "api"},
+        {**{k: v for k, v in base.items() if k != "artifact"}, "winner": "a/b", "loser": "c/d"}
+        | {"event": "prefer", "source": "import:hf"},
+        {**base, "query": 'quote " back \\ ☃', "artifact": "a/é", "event": "match", "id": "given"},
+        {**base, "capability": "  ", "id": " ", "event": "match", "time": "2024-02-29T23:59:59.9Z"},
+        {**base, "query": "emoji \U0001f600", "event": "match", "time": "2024-02-29t23:59:59z"},
+    ]
+    path = write_jsonl(tmp_path / "good.jsonl", good)
+    ints = write_jsonl(tmp_path / "ints.jsonl", [{**good[2], "seconds": 20}, good[4]])
+    spill = event_log.Spill()
+    try:
+        done = event_batch.validate_file(path, spill)
+        # What the events name, where each first appears: for the reference checks.
+        assert done is not None and done[0] == len(good)
+        assert done[1][:2] == [("a/b", 1, "artifact"), ("c/d", 6, "loser")]
+        assert done[2] == [("a/b\x1fa/b/c", 2)]
+        assert event_batch.validate_file(ints, spill) is not None
+        assert list(spill.records()) == _per_line(path) + _per_line(ints)
+        # Valid but not certain as columns (a float written as an integer beside floats, a
+        # null, a blank line, CRLF), or bad: nothing spilled, the file goes line by line.
+        for name, rows in {
+            "mixed": [good[2], {**good[2], "seconds": 20}],
+            "null": [good[0], {**good[0], "capability": None}],
+            "bad_time": [good[0], {**good[0], "time": "2025-02-30T00:00:00Z"}],
+            "prefer_artifact": [good[0], {**good[5], "artifact": "a/b"}],
+            "unknown": [good[0], {**good[0], "foo": 1}],
+            "artifact": [good[0], artifact("alpha")],
+        }.items():
+            before = list(spill.records())
+            assert (
+                event_batch.validate_file(write_jsonl(tmp_path / f"{name}.jsonl", rows), spill)
+                is None
+            )
+            assert list(spill.records()) == before
+        for name, text in {
+            "blank": json.dumps(good[0]) + "\n\n",
+            "crlf": json.dumps(good[0]) + "\r\n",
+            "two": json.dumps(good[0]) + " " + json.dumps(good[1]) + "\n",
+            "dup": json.dumps(good[0])[:-1] + ', "query": "b"}\n',
+        }.items():
+            (tmp_path / f"{name}.jsonl").write_text(text, encoding="utf-8")
+            assert event_batch.validate_file(tmp_path / f"{name}.jsonl", spill) is None
+    finally:
+        spill.close()
