@@ -19,13 +19,13 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv==$(UV_VERSION)
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -c constraints.txt -e '.[dev,render]'
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -c constraints.txt -e '.[dev,render,spark]'
 	touch $@
 
 ## constraints: re-pin constraints.txt from a fresh install of the current pyproject.toml
 constraints:
 	rm -rf /tmp/unfragile-pin && $(PYTHON) -m venv /tmp/unfragile-pin
-	/tmp/unfragile-pin/bin/pip install --quiet -e '.[dev,render]'
+	/tmp/unfragile-pin/bin/pip install --quiet -e '.[dev,render,spark]'
 	{ head -2 constraints.txt; /tmp/unfragile-pin/bin/pip freeze --exclude-editable; } > constraints.new
 	mv constraints.new constraints.txt
 

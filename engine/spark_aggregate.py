@@ -25,7 +25,7 @@ SESSIONS = f"""
 SELECT key, first(pair, true) AS pair, first(query_id, true) AS query_id,
        first(target_kind, true) AS target_kind, first(target, true) AS target,
        first(loser, true) AS loser, first(session, true) AS session,
-       least(count(*), {EVENTS_PER_SESSION}) AS events,
+       least(count(*), {EVENTS_PER_SESSION}) AS events, count(*) AS logged,
        coalesce(bool_or(event = 'click'), false) AS clicked,
        coalesce(max(seconds) FILTER (WHERE event = 'dwell'), 0.0D) AS dwell,
        coalesce(max_by(value, struct(time, -value))
@@ -156,8 +156,10 @@ def session(settings: Settings, master: str | None = None) -> Any:
         builder = builder.config("spark.jars", ",".join(jars))
     if master is not None and master.startswith("local"):
         # Small shuffles on one machine: a few partitions, no web UI (nor its port).
-        builder = builder.config("spark.sql.shuffle.partitions", str(2 * (os.cpu_count() or 2)))
+        builder = builder.config("spark.sql.shuffle.partitions", str(os.cpu_count() or 2))
         builder = builder.config("spark.ui.enabled", "false")
+        builder = builder.config("spark.sql.codegen.wholeStage", os.environ.get("X_CG", "true"))
+        builder = builder.config("spark.sql.adaptive.enabled", os.environ.get("X_AQE", "true"))
     builder = builder.config("spark.ui.showConsoleProgress", "false")
     builder = builder.config("spark.sql.session.timeZone", "UTC")
     spark = builder.getOrCreate()
@@ -239,11 +241,14 @@ def _job(
     if retracted is None:
         retracted = spark.createDataFrame([], "target STRING, seq BIGINT")
     retracted.createOrReplaceTempView("retracted")
-    spark.sql(COUNTING).createOrReplaceTempView("ev")
     clock = time.monotonic()
+    # The events that count are read once and kept: every result reads them again.
+    ev = spark.sql(COUNTING).persist(StorageLevel.MEMORY_AND_DISK)
+    ev.createOrReplaceTempView("ev")
     sess = spark.sql(SESSIONS).persist(StorageLevel.MEMORY_AND_DISK)
     sess.createOrReplaceTempView("sess")
-    counts: dict[str, Any] = {"events": spark.table("ev").count(), "sessions": sess.count()}
+    counts: dict[str, Any] = {"sessions": sess.count()}
+    counts["events"] = sess.selectExpr("coalesce(sum(logged), 0)").first()[0]
     seconds = {"fold": time.monotonic() - clock}
     matched: list[tuple[str | None, str, int]] = [
         (f"target_kind = '{kind}'", spark_connector.matched(label, MATCH_WEIGHTS), 1)
@@ -267,4 +272,5 @@ def _job(
             seconds[name] = time.monotonic() - clock
     finally:
         sess.unpersist()
+        ev.unpersist()
     return counts | {"step_seconds": {k: round(v, 3) for k, v in seconds.items()}}
