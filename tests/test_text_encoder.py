@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +92,57 @@ def test_a_folder_that_is_not_a_model_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text('{"not": "a model"}')
     with pytest.raises(ModelUnavailable, match="could not load text model"):
         TextEncoder(str(tmp_path), device="cpu")
+
+
+# -- the ONNX Runtime backend (indexing/onnx_text.py) ------------------------------------------
+
+LONG = "speech recognition " * 400  # past the model's 256 tokens: truncated the same way
+
+
+@pytest.fixture(scope="module")
+def torch_encoder() -> TextEncoder:
+    return TextEncoder(backend="torch")
+
+
+def test_onnx_is_the_default_and_gives_the_torch_vectors(
+    torch_encoder: TextEncoder,
+) -> None:
+    onnx = TextEncoder()
+    assert (onnx.backend, torch_encoder.backend) == ("onnx", "torch")
+    assert onnx.dim == torch_encoder.dim == 384
+    texts = [*SENTENCES, LONG, "x"]  # one batch of very different lengths: padding is masked
+    a, b = onnx.encode(texts), torch_encoder.encode(texts)
+    assert a.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert float((a * b).sum(axis=1).min()) > 0.99999
+    onnx.batch_size = 2  # other batches, other padding: the same vectors
+    np.testing.assert_allclose(onnx.encode(texts), a, atol=1e-5)
+
+
+def test_a_process_with_the_onnx_encoder_imports_no_torch(tmp_path: Path) -> None:
+    TextEncoder()  # the export exists from here on
+    code = (
+        "import sys, json; from unfragile.indexing.text import TextEncoder; "
+        "v = TextEncoder().encode(['a photo of a cat']); "
+        "print(json.dumps([v.shape[1], sorted(m for m in ('torch', 'transformers', "
+        "'sentence_transformers') if m in sys.modules)]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout) == [384, []], done.stderr
+
+
+def test_models_the_onnx_runner_cannot_reproduce_use_torch(tmp_path: Path) -> None:
+    source = Path(resolve_text_model(None))
+    folder = tmp_path / "cls-pooled"
+    shutil.copytree(source, folder)
+    pooling = folder / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text())
+    config.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    pooling.write_text(json.dumps(config))
+    assert TextEncoder(str(folder)).backend == "torch"
+    with pytest.raises(ModelUnavailable, match="UNFRAGILE_TEXT_BACKEND=torch"):
+        TextEncoder(str(folder), backend="onnx")
+    with pytest.raises(ModelUnavailable, match="one of auto, onnx, torch"):
+        TextEncoder(backend="tensorflow")
