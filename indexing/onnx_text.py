@@ -2,9 +2,9 @@
 
 A BERT-style model with mean pooling (all-MiniLM-L6-v2 and its kind) is exported once per
 machine with torch's ONNX exporter into `<cache>/onnx-text/<key>/model.onnx` (`model_path`);
-then a process loads only `tokenizers` and `onnxruntime`. On this project's CPUs that encodes a query
-about three times faster than PyTorch and starts a standalone `unfragile search` without
-importing torch or transformers (BENCHMARKS.md, "Text encoding with ONNX Runtime").
+then a process loads only `tokenizers` and `onnxruntime`. On this project's CPUs that encodes
+a query about three times faster than PyTorch and starts a standalone `unfragile search`
+without importing torch or transformers (BENCHMARKS.md, "Text encoding with ONNX Runtime").
 """
 
 from __future__ import annotations
