@@ -41,7 +41,7 @@ from unfragile.engine.records import (
 )
 
 # Read in blocks of about this many bytes, cut at a line end: memory stays flat.
-BLOCK_BYTES = 32 << 20
+BLOCK_BYTES = 8 << 20
 _STRINGS = ["id", "query", "event", "session", "time", "artifact", "capability"]
 _STRINGS += ["winner", "loser", "source"]
 _SCHEMA = pa.schema([(name, pa.string()) for name in _STRINGS])
@@ -71,20 +71,22 @@ def validate_file(
         return None
     mark = spill.mark()
     line = 1
-    artifacts: list[tuple[str, int, str]] = []
-    capabilities: list[tuple[str, int]] = []
+    memo: dict[str, tuple[str, str, str]] = {}
+    named: list[tuple[pa.Table, pa.Table]] = []
     try:
         for block in _blocks(path):
-            table = _check(block)
-            found = references(table, line)
-            artifacts += found[0]
-            capabilities += found[1]
+            table = _check(block, memo)
+            named.append(_named(table, line))
             spill.add_table(table.select(FIELDS))
             line += table.num_rows
+            del table
     except _Unsure:
         spill.rewind(mark)
         return None
-    return line - 1, artifacts, capabilities
+    finally:
+        # Arrow's allocator keeps what the blocks used; the aggregation needs it next.
+        pa.default_memory_pool().release_unused()
+    return (line - 1, *_first([a for a, _ in named], [c for _, c in named]))
 
 
 def _blocks(path: Path) -> Iterator[bytes]:
@@ -126,7 +128,7 @@ def _lines(block: bytes) -> int:
     return n
 
 
-def _check(block: bytes) -> pa.Table:
+def _check(block: bytes, memo: dict[str, tuple[str, str, str]]) -> pa.Table:
     """The block's events as the per-line validator would make them, or _Unsure."""
     n = _lines(block)
     if b"null" in block and _NULL.search(block):
@@ -151,7 +153,7 @@ def _check(block: bytes) -> pa.Table:
     dwell = pc.equal(event, "dwell")
     feedback = pc.equal(event, "feedback")
 
-    query, query_id, query_json = _queries(raw["query"])
+    query, query_id, query_json = _queries(raw["query"], memo)
     session = _idents(raw["session"], required=True)
     artifact = _idents(_column(raw, "artifact", n, pa.string()))
     capability = _idents(_column(raw, "capability", n, pa.string()))
@@ -259,24 +261,30 @@ def _idents(col: pa.Array, required: bool = False) -> pa.Array:
     )
 
 
-def _queries(col: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """The trimmed query, its normalised id (not empty) and that id as JSON, per distinct text."""
+def _queries(
+    col: pa.Array, memo: dict[str, tuple[str, str, str]]
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """The trimmed query, its normalised id (not empty) and that id as JSON, per distinct
+    text; `memo` keeps them across the file's blocks (popular queries recur)."""
     check = _checker("query", None)
     uniq = pc.unique(col)
-    texts, ids, as_json = [], [], []
     try:
         for v in uniq.to_pylist():
-            text = check.text("query", limits.MAX_QUERY_CHARS, True, v)
-            qid = normalise_query(text)
-            if not qid:
-                raise _Unsure
-            texts.append(text)
-            ids.append(qid)
-            as_json.append(json.dumps(qid))
+            if v not in memo:
+                text = check.text("query", limits.MAX_QUERY_CHARS, True, v)
+                qid = normalise_query(text)
+                if not qid:
+                    raise _Unsure
+                memo[v] = (text, qid, json.dumps(qid))
     except InvalidInput:
         raise _Unsure from None
+    known = [memo[v] for v in uniq.to_pylist()]
     at = pc.index_in(col, uniq)
-    return tuple(pc.take(pa.array(x, pa.string()), at) for x in (texts, ids, as_json))
+    return (
+        pc.take(pa.array([k[0] for k in known], pa.string()), at),
+        pc.take(pa.array([k[1] for k in known], pa.string()), at),
+        pc.take(pa.array([k[2] for k in known], pa.string()), at),
+    )
 
 
 def _origins(col: pa.Array) -> pa.Array:
@@ -380,15 +388,14 @@ def _json(col: pa.Array) -> pa.Array:
     return pc.if_else(plain, quoted, pc.take(dumped, pc.index_in(col, others)))
 
 
-def references(
-    table: pa.Table, first_line: int
-) -> tuple[list[tuple[str, int, str]], list[tuple[str, int]]]:
-    """The artifacts, and the artifact-and-capability keys, that a block's events name: each
-    once, with the line (and field) where it first appears, in order of appearance."""
+def _named(table: pa.Table, first_line: int) -> tuple[pa.Table, pa.Table]:
+    """A block's artifact names (ref, at, name) and artifact-and-capability keys (key, at),
+    each once with where it first appears: `at` orders them (line, then winner/artifact
+    before loser)."""
     n = table.num_rows
     prefer = pc.equal(table["event"], "prefer")
-    rows = pa.array(range(n), pa.int64())
-    named = pa.table(
+    lines = pa.array(range(first_line, first_line + n), pa.int64())
+    first = pa.table(
         {
             "ref": pa.concat_arrays(
                 [
@@ -396,25 +403,44 @@ def references(
                     table["loser"].combine_chunks(),
                 ]
             ),
-            "pos": pa.concat_arrays([pc.multiply(rows, 2), pc.add(pc.multiply(rows, 2), 1)]),
+            "at": pa.concat_arrays([pc.multiply(lines, 2), pc.add(pc.multiply(lines, 2), 1)]),
         }
     ).filter(pc.is_valid(pc.field("ref")))
-    first = named.group_by("ref").aggregate([("pos", "min")]).sort_by("pos_min")
-    is_prefer = prefer.to_pylist()
-    artifacts = []
-    for ref, pos in zip(first["ref"].to_pylist(), first["pos_min"].to_pylist(), strict=True):
-        name = "loser" if pos % 2 else ("winner" if is_prefer[pos // 2] else "artifact")
-        artifacts.append((ref, first_line + pos // 2, name))
+    first = first.group_by("ref").aggregate([("at", "min")]).rename_columns(["ref", "at"])
+    row = pc.subtract(pc.divide(first["at"], 2), first_line)
+    name = pc.if_else(
+        pc.equal(pc.bit_wise_and(first["at"], 1), 1),
+        "loser",
+        pc.if_else(pc.take(prefer, row), "winner", "artifact"),
+    )
     keys = pc.binary_join_element_wise(table["artifact"], table["capability"], "\x1f")
     caps = (
-        pa.table({"key": keys, "row": rows})
+        pa.table({"key": keys, "at": lines})
         .filter(pc.is_valid(pc.field("key")))
         .group_by("key")
-        .aggregate([("row", "min")])
-        .sort_by("row_min")
+        .aggregate([("at", "min")])
+        .rename_columns(["key", "at"])
     )
-    capabilities = [
-        (key, first_line + row)
-        for key, row in zip(caps["key"].to_pylist(), caps["row_min"].to_pylist(), strict=True)
-    ]
-    return artifacts, capabilities
+    return first.append_column("name", name), caps
+
+
+def _first(
+    artifacts: list[pa.Table], capabilities: list[pa.Table]
+) -> tuple[list[tuple[str, int, str]], list[tuple[str, int]]]:
+    """The blocks' names, each once where it first appears in the file, in that order."""
+    refs = pa.concat_tables(artifacts).sort_by("at")
+    refs = refs.group_by("ref", use_threads=False).aggregate([("at", "first"), ("name", "first")])
+    refs = refs.sort_by("at_first")
+    caps = pa.concat_tables(capabilities).group_by("key").aggregate([("at", "min")])
+    caps = caps.sort_by("at_min")
+    return (
+        list(
+            zip(
+                refs["ref"].to_pylist(),
+                [at // 2 for at in refs["at_first"].to_pylist()],
+                refs["name_first"].to_pylist(),
+                strict=True,
+            )
+        ),
+        list(zip(caps["key"].to_pylist(), caps["at_min"].to_pylist(), strict=True)),
+    )
