@@ -12,12 +12,13 @@ import pytest
 
 from tests.helpers import snapshot
 from unfragile.engine import event_log, spark_aggregate
-from unfragile.engine.errors import InvalidInput
+from unfragile.engine.errors import InvalidInput, SettingsError
 from unfragile.engine.ingest import ingest
 
 REPO = Path(__file__).resolve().parents[1]
 # 20k synthetic events keep this file within its CI time (Spark's start and first plans cost
-# tens of seconds on a busy box); bench/spark_aggregate.py compares 100k and more the same way.
+# tens of seconds on a busy box); bench/spark_aggregate.py compares 100k and more the same way
+# (BENCHMARKS.md).
 SYNTHETIC_EVENTS = 20_000
 
 
@@ -65,33 +66,6 @@ def _same(embedded: dict[str, Any], spark: dict[str, Any]) -> None:
     )
 
 
-def _aggregated_by_spark(graph, cli_here) -> dict[str, Any]:
-    _wipe_aggregates(graph)
-    assert graph.read("MATCH ()-[m:MATCHED]->() RETURN count(m) AS n")[0]["n"] == 0
-    done = cli_here("events", "aggregate", "--engine", "spark", "--json", check=True)
-    return json.loads(done.stdout)
-
-
-def test_spark_writes_what_the_embedded_path_writes_on_the_bundled_events(graph, spark, cli_here):
-    ingest(graph, REPO / "data" / "catalog", show_progress=False)
-    embedded = snapshot(graph)
-    counts = {
-        r["t"]: r["n"]
-        for r in graph.read(
-            "MATCH ()-[r:MATCHED|PREFERRED_OVER]->() RETURN type(r) AS t, count(*) AS n"
-        )
-    }
-    assert counts["MATCHED"] > 1000 and counts["PREFERRED_OVER"] > 10
-    report = _aggregated_by_spark(graph, cli_here)
-    assert (
-        report["matched"] >= counts["MATCHED"] and report["preferred"] == counts["PREFERRED_OVER"]
-    )
-    _same(embedded, snapshot(graph))
-    # The job read this graph's own log: its parts stay applied, none is pending.
-    log = event_log.for_graph(graph)
-    assert log is not None and log.pending() == []
-
-
 def _synthetic():
     spec = importlib.util.spec_from_file_location("synthetic", REPO / "bench" / "synthetic.py")
     assert spec is not None and spec.loader is not None
@@ -100,9 +74,9 @@ def _synthetic():
     return module
 
 
-def test_spark_writes_what_the_embedded_path_writes_on_synthetic_events(
-    graph, spark, settings, tmp_path
-):
+def test_spark_writes_what_the_embedded_path_writes(graph, spark, cli_here, tmp_path):
+    # The bundled catalog and its events, and synthetic ones beside them, in one graph: one
+    # Spark run (its first plans are the slow part) checks both.
     data = tmp_path / "synthetic"
     made = _synthetic().generate(
         data,
@@ -115,18 +89,41 @@ def test_spark_writes_what_the_embedded_path_writes_on_synthetic_events(
         seed=7,
     )
     assert made["events"] == SYNTHETIC_EVENTS
+    ingest(graph, REPO / "data" / "catalog", show_progress=False)
     ingest(graph, data / "catalog.jsonl", show_progress=False)
     ingest(graph, data / "events.jsonl", show_progress=False, events_only=True)
     embedded = snapshot(graph)
-    log = event_log.for_graph(graph)
-    assert log is not None
+    counts = {
+        r["t"]: r["n"]
+        for r in graph.read(
+            "MATCH ()-[r:MATCHED|PREFERRED_OVER]->() RETURN type(r) AS t, count(*) AS n"
+        )
+    }
+    assert counts["MATCHED"] > SYNTHETIC_EVENTS // 5 and counts["PREFERRED_OVER"] > 10
+
     _wipe_aggregates(graph)
-    # The log as a URL, read as any Hadoop-compatible one would be (file:// here).
-    report = spark_aggregate.run(settings, log=log.root.as_uri(), spark=spark)
-    assert report["events"] == SYNTHETIC_EVENTS and report["matched"] > SYNTHETIC_EVENTS // 5
+    assert graph.read("MATCH ()-[m:MATCHED]->() RETURN count(m) AS n")[0]["n"] == 0
+    done = cli_here("events", "aggregate", "--engine", "spark", "--json", check=True)
+    report = json.loads(done.stdout)
+    assert report["events"] > SYNTHETIC_EVENTS and report["matched"] >= counts["MATCHED"]
+    assert report["preferred"] == counts["PREFERRED_OVER"]
     _same(embedded, snapshot(graph))
+    # The job read this graph's own log: its parts stay applied, none is pending.
+    log = event_log.for_graph(graph)
+    assert log is not None and log.pending() == []
 
 
-def test_a_log_that_is_not_there_is_one_clear_error(graph, settings, tmp_path):
+def test_a_log_that_is_not_there_is_one_clear_error(graph, spark, settings, tmp_path):
     with pytest.raises(InvalidInput, match="no event log here"):
         spark_aggregate.run(settings, log=str(tmp_path / "nowhere"))
+    # At a URL (any Hadoop-compatible one; file:// here), read as the log's layout.
+    with pytest.raises(InvalidInput, match="no event-log parts"):
+        spark_aggregate.run(settings, log=tmp_path.as_uri(), spark=spark)
+
+
+def test_without_java_the_error_says_what_to_install(settings, monkeypatch, tmp_path):
+    # No java anywhere: the job stops before Spark tries to start a JVM.
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(SettingsError, match=r"Java 17.*pip install '\.\[spark\]'"):
+        spark_aggregate.session(settings)
