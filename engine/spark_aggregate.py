@@ -161,6 +161,10 @@ def session(settings: Settings, master: str | None = None) -> Any:
         builder = builder.config("spark.sql.shuffle.partitions", str(os.cpu_count() or 2))
         builder = builder.config("spark.ui.enabled", "false")
         builder = builder.config("spark.sql.codegen.wholeStage", "false")
+        # The JVM's quick compiler only: a job here is short, and the optimising compiler's
+        # warm-up cost more than it saved (22k events: 106 s cold / 36 s warm with both
+        # compilers, 45 s / 17 s with this, at load ~9 on 2 cores).
+        builder = builder.config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1")
     builder = builder.config("spark.ui.showConsoleProgress", "false")
     builder = builder.config("spark.sql.session.timeZone", "UTC")
     spark = builder.getOrCreate()
