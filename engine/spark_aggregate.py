@@ -146,7 +146,8 @@ def session(settings: Settings, master: str | None = None) -> Any:
             f"pyspark itself: {INSTALL_HINT}"
         )
     builder = SparkSession.builder.appName("unfragile events aggregate")
-    if master is not None or "spark.master" not in _submitted():
+    # Under spark-submit (it hands Python its gateway) the master is the one submitted.
+    if master is not None or "PYSPARK_GATEWAY_PORT" not in os.environ:
         master = master or "local[*]"
         builder = builder.master(master)
     jars = spark_connector.jars(settings.cache_dir)
@@ -179,13 +180,6 @@ def _active() -> Any:
     except ImportError:
         return None
     return SparkSession.getActiveSession()
-
-
-def _submitted() -> dict[str, str]:
-    """Spark settings spark-submit handed this process, if it started it."""
-    from pyspark import SparkConf
-
-    return dict(SparkConf().getAll())
 
 
 def _target(settings: Settings, database: str) -> dict[str, str]:
