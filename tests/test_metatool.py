@@ -22,7 +22,7 @@ def tool_names() -> set[str]:
 
 @pytest.fixture(scope="module")
 def embed():
-    return TextEncoder(device="cpu").encode
+    return TextEncoder().encode  # the engine's default backend
 
 
 def test_merged_tools_take_in_their_plugins(embed, tool_names):
