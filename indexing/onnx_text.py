@@ -4,7 +4,8 @@ A BERT-style model with mean pooling (all-MiniLM-L6-v2 and its kind) is exported
 machine with torch's ONNX exporter into `<cache>/onnx-text/<key>/model.onnx` (`model_path`);
 then a process loads only `tokenizers` and `onnxruntime`. On this project's CPUs that encodes
 a query about three times faster than PyTorch and starts a standalone `unfragile search`
-without importing torch or transformers (BENCHMARKS.md, "Text encoding with ONNX Runtime").
+without importing torch or transformers (BENCHMARKS.md, "Search latency with the text model
+on ONNX Runtime").
 """
 
 from __future__ import annotations
