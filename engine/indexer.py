@@ -61,7 +61,9 @@ class Indexer:
         if self._text_encoder is None:
             from unfragile.indexing.text import TextEncoder
 
-            self._text_encoder = TextEncoder(self.settings.text_model)
+            self._text_encoder = TextEncoder(
+                self.settings.text_model, cache_dir=self.settings.cache_dir
+            )
         return self._text_encoder
 
     def image_encoder(self):

@@ -233,7 +233,7 @@ class SearchEngine:
         if self._encoder is None:
             from unfragile.indexing.text import TextEncoder
 
-            self._encoder = TextEncoder(self.settings.text_model)
+            self._encoder = TextEncoder(self.settings.text_model, cache_dir=self.settings.cache_dir)
         return self._encoder
 
     @encoder.setter

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from unfragile.engine.errors import SettingsError
+from unfragile.indexing.cache import default_cache_dir
 
 # Limits on user-supplied text, documented in the README ("Input limits").
 MAX_ID_CHARS = 200
@@ -25,17 +26,12 @@ def _default_home() -> Path:
     return Path(base) / "unfragile"
 
 
-def _default_cache() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "unfragile"
-
-
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable. Build with `Settings.from_env()`; tweak with `with_(...)`."""
 
     home: Path = field(default_factory=_default_home)
-    cache_dir: Path = field(default_factory=_default_cache)
+    cache_dir: Path = field(default_factory=default_cache_dir)
     # An external Neo4j: when neo4j_uri is set the engine uses it and starts nothing.
     neo4j_uri: str | None = None
     neo4j_user: str = "neo4j"

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from unfragile.indexing.cache import default_cache_dir
 from unfragile.indexing.errors import ModelUnavailable
 
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
@@ -64,13 +65,6 @@ def _quiet_loading_bar() -> Iterator[None]:
 BACKENDS = ("auto", "onnx", "torch")
 
 
-def _cache_dir() -> Path:
-    # As engine.settings reads it (this layer does not import the engine).
-    if os.environ.get("UNFRAGILE_CACHE"):
-        return Path(os.environ["UNFRAGILE_CACHE"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "unfragile"
-
-
 class TextEncoder:
     """A sentence-transformers model, loaded once, turning texts into unit vectors.
 
@@ -78,7 +72,8 @@ class TextEncoder:
     ONNX Runtime on the CPU (indexing/onnx_text.py: same vectors, about three times faster
     here, no torch import); `torch` runs it with sentence-transformers, on a GPU when there is
     one. `auto` is onnx for the models that runner reproduces exactly (BERT-style, mean
-    pooling) unless a device is asked for, else torch."""
+    pooling) unless a device is asked for, else torch. `cache_dir`: the engine's cache folder
+    (Settings.cache_dir), where the ONNX export is kept."""
 
     def __init__(
         self,
@@ -86,6 +81,7 @@ class TextEncoder:
         device: str | None = None,
         batch_size: int = 64,
         backend: str | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -96,6 +92,7 @@ class TextEncoder:
             )
         self.name = model or DEFAULT_TEXT_MODEL
         self.batch_size = batch_size
+        self._cache_dir = cache_dir  # where the ONNX export is kept (None: the default cache)
         self._onnx = (
             self._load_onnx()
             if backend == "onnx" or (backend == "auto" and device is None)
@@ -139,7 +136,8 @@ class TextEncoder:
         if spec is None:
             return None
         try:
-            path = onnx_text.model_path(folder, _cache_dir())
+            cache = self._cache_dir or default_cache_dir()
+            path = onnx_text.model_path(folder, cache)
             if not path.is_file():
                 if sys.stderr.isatty():
                     print(f"preparing {self.name} for ONNX Runtime (once)...", file=sys.stderr)
