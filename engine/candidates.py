@@ -154,10 +154,12 @@ def collect(
     edges: dict[str, list[dict[str, Any]]],
     desc: list[tuple[str, float]] | None,
     vector: np.ndarray,
-    allows: Callable[[dict[str, Any]], bool],
+    allows: Callable[[dict[str, Any]], bool] | None,
     recency: Callable[[str | None], float],
     k: int = 10,
 ) -> Candidates:
+    """The query's candidates with their feature rows; `allows` (None: no filter) says which
+    artifacts the filters let through."""
     cap_owner: dict[str, str] = {}
     dense: dict[str, float] = {}
     cap_score: dict[str, float] = {}
@@ -202,13 +204,23 @@ def collect(
         if rest:
             sims = t.art_vectors[[t.art_pos[a] for a in rest]] @ vector
             description.update(zip(rest, sims.tolist(), strict=True))
+    # The cheap score of every candidate (a few hundred a query): locals, not attribute
+    # look-ups, in this loop.
+    artifacts, dense_get, lex_get, ev_get, named_get = (
+        t.artifacts,
+        dense.get,
+        lex.get,
+        evidence.get,
+        named.get,
+    )
+    desc_get = description.get
     for a in found:
-        info = t.artifacts.get(a)
-        if info is None or not allows(info):
+        info = artifacts.get(a)
+        if info is None or (allows is not None and not allows(info)):
             continue
-        d = description.get(a, 0.0)
-        first = dense.get(a, dense_floor)
-        cheap = first + d + 0.2 * lex.get(a, 0.0) + 3.0 * evidence.get(a, 0.0) + named.get(a, 0.0)
+        d = desc_get(a, 0.0)
+        first = dense_get(a, dense_floor)
+        cheap = first + d + 0.2 * lex_get(a, 0.0) + 3.0 * ev_get(a, 0.0) + named_get(a, 0.0)
         pool.append((-cheap, a, info, first, d))
     keep = heapq.nsmallest(max(PRESELECT, k + PRESELECT_MARGIN), pool)
     chosen = {a for _, a, *_ in keep}
@@ -248,7 +260,7 @@ def collect(
             out.best_capability[a] = best_of[a][1]
         elif t.caps_of.get(a):
             out.best_capability[a] = t.caps_of[a][0]
-    out.shown = {a: shown[a] for a in out.ids if a in shown}
+    out.shown = {a: _shown(shown[a]) for a in out.ids if a in shown}
     return out
 
 
@@ -258,13 +270,18 @@ def _evidence(
     recency: Callable[[str | None], float],
     cap_score: dict[str, float],
     cap_owner: dict[str, str],
-) -> tuple[dict[str, float], dict[str, float], dict[str, float], dict[str, list[dict[str, Any]]]]:
+) -> tuple[
+    dict[str, float],
+    dict[str, float],
+    dict[str, float],
+    dict[str, list[tuple[float, str, dict[str, Any]]]],
+]:
     """Absolute evidence (noisy-OR of calibrated neighbours), the closest supporting past
-    query, the relative share, and the past queries to show, per artifact."""
+    query, the relative share, and the past queries behind each artifact (for _shown)."""
     miss: dict[str, float] = {}
     closest: dict[str, float] = {}
     votes: dict[str, float] = {}
-    shown: dict[str, list[dict[str, Any]]] = {}
+    shown: dict[str, list[tuple[float, str, dict[str, Any]]]] = {}
     for q, sim in neighbours:
         p = evidence_probability(sim)
         for e in edges.get(q, ()):
@@ -278,22 +295,25 @@ def _evidence(
             if e["is_capability"]:
                 cap_owner[e["target"]] = owner
                 cap_score[e["target"]] = cap_score.get(e["target"], 0.0) + 3.0 * p * strength
-            shown.setdefault(owner, []).append(
-                {
-                    "query": e["text"] or q,
-                    "similarity": round(sim, 4),
-                    "sessions": e["sessions"],
-                    "clicks": e["clicks"],
-                    "count": e["count"],
-                    "confidence": round(e["confidence"] or 0.0, 4),
-                    "capability": e["target"] if e["is_capability"] else None,
-                }
-            )
+            # What is shown is worked out later, for the candidates kept (_shown).
+            shown.setdefault(owner, []).append((-round(sim, 4), e["text"] or q, e))
     total = sum(votes.values()) or 1.0
     evidence = {a: 1.0 - m for a, m in miss.items()}
     share = {a: v / total for a, v in votes.items()}
-    for a, rows in shown.items():
-        shown[a] = heapq.nsmallest(
-            EVIDENCE_SHOWN, rows, key=lambda r: (-r["similarity"], r["query"])
-        )
     return evidence, closest, share, shown
+
+
+def _shown(rows: list[tuple[float, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The EVIDENCE_SHOWN closest past queries behind one artifact, as results show them."""
+    return [
+        {
+            "query": text,
+            "similarity": -neg_sim,
+            "sessions": e["sessions"],
+            "clicks": e["clicks"],
+            "count": e["count"],
+            "confidence": round(e["confidence"] or 0.0, 4),
+            "capability": e["target"] if e["is_capability"] else None,
+        }
+        for neg_sim, text, e in heapq.nsmallest(EVIDENCE_SHOWN, rows, key=lambda r: r[:2])
+    ]

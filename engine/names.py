@@ -32,6 +32,7 @@ ALIAS_WEIGHT = 0.6  # a name read from inside brackets, against the name itself
 TAIL_WEIGHT = 0.6  # a name matched without its first word ("vit" in "OWL-ViT")
 TYPO_RATIO = 80.0  # rapidfuzz ratio at which two words of 4+ letters are the same word
 SUGGEST_CUTOFF = 70.0  # rapidfuzz WRatio below which a name is no suggestion
+RESOLVED_KEPT = 4096  # word spans whose resolution is remembered
 _SPLIT = re.compile(r"[^\w]+|_")
 _BRACKETS = re.compile(r"[\(\[].*?[\)\]]")
 
@@ -124,18 +125,29 @@ def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
         return 0.0, False
     if "".join(span) == "".join(key):
         return 1.0, False
+    # Plain loops, not generators: this runs for every key of every candidate a query's
+    # words could name (hundreds a query at 10k artifacts; BENCHMARKS.md, search latency).
     used: set[int] = set()
     telling = typo = False
+    n = len(key)
     for word in span:
-        hit = next((i for i, k in enumerate(key) if i not in used and word == k), None)
-        if hit is None:
-            run = _joined_run(word, key, used)  # "gpt4o", "chatgpt", "dalle"
-            if run is not None:
+        hit = -1
+        for i in range(n):
+            if key[i] == word and i not in used:
+                hit = i
+                break
+        if hit < 0:
+            run = _joined_run(word, key, used) if len(word) >= 4 else None
+            if run is not None:  # "gpt4o", "chatgpt", "dalle"
                 used.update(run)
                 telling = True
                 continue
-            hit = next((i for i, k in enumerate(key) if i not in used and _typo(word, k)), None)
-            if hit is None:
+            if word.isdigit() or (len(word) >= 4 and word.isalpha()):  # else no typo can be
+                for i in range(n):
+                    if i not in used and _typo(word, key[i]):
+                        hit = i
+                        break
+            if hit < 0:
                 if word in GENERIC:
                     continue
                 return 0.0, False
@@ -145,7 +157,7 @@ def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
     if not telling:
         return 0.0, False
     # People name a thing by its head word: "vit" is ViT before it is OWL-ViT.
-    return len(used) / len(key) * (1.0 if 0 in used else TAIL_WEIGHT), typo
+    return len(used) / n * (1.0 if 0 in used else TAIL_WEIGHT), typo
 
 
 def _joined_run(word: str, key: Sequence[str], used: set[int]) -> range | None:
@@ -169,6 +181,7 @@ class Names:
     def __init__(self, rows: Iterable[dict[str, Any]]):
         self.rows = {r["id"]: r for r in rows}
         self.named = {a: named(r) for a, r in self.rows.items()}
+        self._resolved: dict[tuple[str, ...], list[tuple[str, float]]] = {}
         self._kin = self._links()
         # Families are the connected parts of the kin graph, worked out once.
         self._families: dict[str, frozenset[str]] = {}
@@ -236,17 +249,17 @@ class Names:
         """The best of the artifact's keys: (score, whether only a typo made it match)."""
         spans = [span, ["".join(span)]] if len(span) > 1 else [span]  # "eleven labs"
         n = self.named[artifact_id]
-        return max(
-            (
+        best, best_typo = 0.0, True
+        for s in spans:
+            for k in n.keys:
+                score, typo = key_score(s, k)
                 # A name in brackets is a second name or a descriptor ("ViT-L/14" of
                 # DINOv2): it counts a little less than the name itself, so "vit" is ViT.
-                (score * ALIAS_WEIGHT, typo) if k in n.aliases else (score, typo)
-                for s in spans
-                for k in n.keys
-                for score, typo in (key_score(s, k),)
-            ),
-            key=lambda t: (t[0], not t[1]),
-        )
+                if k in n.aliases:
+                    score *= ALIAS_WEIGHT
+                if (score, not typo) > (best, not best_typo):
+                    best, best_typo = score, typo
+        return best, best_typo
 
     def resolve(self, text: str | Sequence[str]) -> list[tuple[str, float]]:
         """Artifacts `text` names, best first, each with its score (0–1]; empty if none.
@@ -257,10 +270,20 @@ class Names:
             return []
         if artifact := self._exact_id(span):
             return [(artifact, 1.0)]
-        found = [(a, *self.score(span, a)) for a in sorted(self._candidates(span))]
-        clean = [(a, s) for a, s, typo in found if s > 0 and not typo]
-        hits = clean or [(a, s) for a, s, _ in found if s > 0]
-        return sorted(hits, key=lambda t: (-t[1], t[0]))
+        # The same words come back often ("like whisper", a name searched by many): the rows
+        # do not change for the life of this object, so neither does the answer.
+        key = tuple(span)
+        hits = self._resolved.get(key)
+        if hits is None:
+            found = [(a, *self.score(span, a)) for a in sorted(self._candidates(span))]
+            clean = [(a, s) for a, s, typo in found if s > 0 and not typo]
+            hits = sorted(
+                clean or [(a, s) for a, s, _ in found if s > 0], key=lambda t: (-t[1], t[0])
+            )
+            if len(self._resolved) >= RESOLVED_KEPT:
+                self._resolved.clear()
+            self._resolved[key] = hits
+        return list(hits)
 
     def _candidates(self, span: Sequence[str]) -> set[str]:
         """The artifacts that could score above 0 for `span` (every other scores 0): those

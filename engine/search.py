@@ -463,7 +463,7 @@ class SearchEngine:
             edges,
             desc,
             vector,
-            filters.allows,
+            None if filters.none else filters.allows,
             lambda seen: self._recency(snap, seen),
             k,
         )

@@ -68,6 +68,17 @@ class Filters:
         if self.provider is not None and providers is not None and self.provider not in providers:
             raise SearchError("provider", f"unknown provider {self.provider!r}", source="filter")
 
+    @property
+    def none(self) -> bool:
+        """No filter set: every artifact is allowed (search skips the per-candidate check)."""
+        return (
+            self.kind is None
+            and self.pricing is None
+            and self.open_weights is None
+            and self.modality is None
+            and self.provider is None
+        )
+
     def allows(self, a: dict[str, Any]) -> bool:
         return (
             (self.kind is None or a["kind"] == self.kind)

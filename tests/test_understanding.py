@@ -165,3 +165,13 @@ def test_did_you_mean_suggests_close_names_only(names):
     assert "flux-1-pro" in [a for a, _ in names.suggest("fluxx pr0")]
     assert [a for a, _ in names.suggest("claud")][:1] in (["claude-ai"], ["claude-3-5-sonnet"])
     assert names.suggest("no such wizardry") == []
+
+
+def test_a_remembered_resolution_is_the_same_as_a_fresh_one(names):
+    """resolve keeps what it worked out for a span; a second call (and a caller changing the
+    list it got) must not change what a fresh resolver says."""
+    fresh = Names(names.rows.values())
+    for text in ("whisper", "llama", "flux pro", "gpt4o", "lama 3 70b", "stable diffusion"):
+        first = names.resolve(text)
+        first.append(("not-an-artifact", 1.0))
+        assert names.resolve(text) == fresh.resolve(text) != []
