@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -65,6 +66,51 @@ def _rust_ext() -> bool | None:
         return v1._rust_pack is not None
     except Exception:  # informational only
         return None
+
+
+def _server_threads(pid: int | None) -> dict[str, float]:
+    """The server's CPU seconds so far by kind of JVM thread: the JIT compilers, the garbage
+    collector, the Bolt workers that run the statements, and the rest."""
+    out = {"jit": 0.0, "gc": 0.0, "bolt": 0.0, "other": 0.0}
+    if pid is None:
+        return out
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            name = Path(f"/proc/{pid}/task/{task}/comm").read_text().strip()
+            fields = Path(f"/proc/{pid}/task/{task}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / tick
+        kind = (
+            "jit"
+            if "Compiler" in name
+            else "gc"
+            if name.startswith(("GC ", "G1 ", "VM Thread"))
+            else "bolt"
+            if "Bolt" in name
+            else "other"
+        )
+        out[kind] += cpu
+    return out
+
+
+def _store_bytes(home: Path) -> dict[str, int]:
+    """Bytes on disk of the database's store and its transaction logs (du)."""
+    data = home / "neo4j" / "dbms" / "data"
+    out = {}
+    for key, folder in (
+        ("store", data / "databases" / "neo4j"),
+        ("tx_logs", data / "transactions" / "neo4j"),
+    ):
+        if folder.is_dir():
+            du = subprocess.run(["du", "-sb", str(folder)], capture_output=True, text=True)
+            out[key] = int(du.stdout.split()[0]) if du.returncode == 0 else -1
+    return out
 
 
 def _count(graph: Any, query: str) -> int:
@@ -148,17 +194,26 @@ class _TimedGraph:
 
 
 def _one_run(
-    graph: Any, files: Path, batch_size: int, server_pid: int | None, profile: Path | None = None
+    graph: Any,
+    files: Path,
+    batch_size: int,
+    server_pid: int | None,
+    profile: Path | None = None,
+    validate_pass: bool = True,
 ) -> dict[str, Any]:
     from unfragile.engine.ingest import ingest, validate
 
     r: dict[str, Any] = {"statements": {}, "loadavg_start": loadavg()}
     for phase, name in (("catalog", "catalog.jsonl"), ("events", "events.jsonl")):
         path = files / name
-        t0 = time.perf_counter()
-        plan = validate(graph, path, show_progress=False)
-        r[f"{phase}_validate_s"] = time.perf_counter() - t0
-        del plan
+        if validate_pass or phase == "catalog":
+            t0 = time.perf_counter()
+            plan = validate(graph, path, show_progress=False)
+            r[f"{phase}_validate_s"] = time.perf_counter() - t0
+            del plan
+        else:
+            r[f"{phase}_validate_s"] = float("nan")  # not measured (--no-validate-pass)
+        threads0 = _server_threads(server_pid)
         r[f"{phase}_rss_before_mb"] = maxrss_mb()
         window: dict[str, Any] = {}
         with cpu_window(server_pid, window):
@@ -185,6 +240,8 @@ def _one_run(
         r[f"{phase}_server_cpu_s"] = window["neo4j_cpu_s"]
         # CPU that other processes took meanwhile: a busy machine makes wall times worse.
         r[f"{phase}_others_cpu_s"] = window["others_cpu_s"]
+        threads1 = _server_threads(server_pid)
+        r[f"{phase}_server_threads_s"] = {k: round(threads1[k] - threads0[k], 2) for k in threads1}
         r[f"{phase}_rss_after_mb"] = maxrss_mb()
         if phase == "catalog":
             r["artifacts"], r["capabilities"] = report.artifacts, report.capabilities
@@ -354,8 +411,12 @@ def _table(result: dict[str, Any]) -> str:
         ),
         row(
             "events: validate only",
-            f"{r['events_validate_s']:.2f}s",
-            f"{r['events'] / r['events_validate_s']:,.0f} events/s",
+            f"{r['events_validate_s']:.2f}s"
+            if r["events_validate_s"] == r["events_validate_s"]
+            else "not run",
+            f"{r['events'] / r['events_validate_s']:,.0f} events/s"
+            if r["events_validate_s"] == r["events_validate_s"]
+            else "(--no-validate-pass)",
         ),
         row(
             "events: ingest (validate + write)",
@@ -363,6 +424,11 @@ def _table(result: dict[str, Any]) -> str:
             f"write ≈ {r['events_write_s']:.2f}s; Python CPU {r['events_client_cpu_s']:.1f}s, "
             f"Neo4j CPU {server_cpu('events_server_cpu_s')}, "
             f"other processes {server_cpu('events_others_cpu_s')}",
+        ),
+        row(
+            "events: Neo4j CPU by thread",
+            "",
+            ", ".join(f"{k} {v:.1f}s" for k, v in r.get("events_server_threads_s", {}).items()),
         ),
         row(
             "events: where the ingest went",
@@ -385,6 +451,11 @@ def _table(result: dict[str, Any]) -> str:
             f"{r['catalog_rss_after_mb']:,.0f} MB after the catalog",
         ),
         row("graph after", "", ", ".join(f"{k} {v:,}" for k, v in r["graph"].items())),
+        row(
+            "store on disk after (du)",
+            "",
+            ", ".join(f"{k} {v / 1e6:,.1f} MB" for k, v in r.get("store_bytes", {}).items()),
+        ),
         row("event log after", "", ", ".join(f"{k} {v:,}" for k, v in r.get("log", {}).items())),
     ]
     busy = [
@@ -486,6 +557,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="with NEO4J_URI on this machine: the server's pid, to report its CPU time",
     )
+    p.add_argument(
+        "--no-validate-pass",
+        action="store_true",
+        help="skip the separate validate-only pass over the events (saves its time at 10M)",
+    )
     p.add_argument("--_generate", type=Path, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -537,7 +613,18 @@ def main(argv: list[str] | None = None) -> int:
                 if i or settings.external_neo4j:
                     store.delete_everything(graph)
                 say(f"run {i + 1}/{args.repeat} ...")
-                run = _one_run(graph, work / "data", batch_size, neo.pid or args.server_pid)
+                run = _one_run(
+                    graph,
+                    work / "data",
+                    batch_size,
+                    neo.pid or args.server_pid,
+                    validate_pass=not args.no_validate_pass,
+                )
+                if not settings.external_neo4j:
+                    # Written to the store files at a checkpoint: until then in the tx logs.
+                    with graph.session() as session:
+                        session.run("CALL db.checkpoint()").consume()
+                    run["store_bytes"] = _store_bytes(work / "home")
                 say(
                     f"  {run['capabilities_per_s']:,.0f} capabilities/s, "
                     f"{run['events_per_s']:,.0f} events/s, peak RSS "

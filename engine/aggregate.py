@@ -10,11 +10,14 @@ from the whole log, so the result never depends on batching or order.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from unfragile.engine.event_log import EventLog, _scan, connect, for_graph
@@ -85,6 +88,8 @@ GROUP BY tq.query_id
 
 # Aggregated rows per statement (and transaction): this many times the ingest's batch size.
 ROWS_PER_BATCH = 10
+
+T = TypeVar("T")
 
 
 def _open(log: EventLog) -> duckdb.DuckDBPyConnection | None:
@@ -185,9 +190,57 @@ def _write(
             everything = [(kind, rows) for kind, chunks in steps for rows in chunks]
             graph.write(lambda tx: _send_all(tx, everything))
             return
-        for kind, chunks in steps:
-            for rows in chunks:
-                graph.write(lambda tx, kind=kind, rows=rows: _send(tx, kind, rows))
+        # The next chunk is computed (DuckDB, Arrow to dicts) while Neo4j writes this one:
+        # the loader waits on the server most of the time, and there are two cores.
+        chunks = ((kind, rows) for kind, step in steps for rows in step)
+        for kind, rows in _ahead(chunks):
+            graph.write(lambda tx, kind=kind, rows=rows: _send(tx, kind, rows))
+
+
+def _ahead(items: Iterator[T]) -> Iterator[T]:
+    """`items` in order, each next one made in a thread while the caller uses the last.
+
+    Only that thread touches `items` (and so the DuckDB connection behind it); when the
+    caller stops early or fails, the thread is stopped and joined before this returns."""
+    slot: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                slot.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def make() -> None:
+        try:
+            for item in items:
+                if not offer((True, item)):
+                    return
+            offer((False, None))
+        except BaseException as error:  # handed to the caller, raised there
+            offer((False, error))
+        finally:
+            # Here, before the caller closes the connection the items are read from.
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=make, name="aggregate-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            more, value = slot.get()
+            if not more:
+                if value is not None:
+                    raise value
+                return
+            yield value
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _send_all(tx: Any, everything: list[tuple[str, list[dict[str, Any]]]]) -> None:
@@ -266,6 +319,69 @@ def votes(
             },
         ).fetchnumpy()
     return {k: cols[k].tolist() for k in empty}
+
+
+def vote_codes(
+    graph: Graph, weights: dict[str, float], kinds: tuple[str, ...] = ("Capability", "Artifact")
+) -> dict[str, Any] | None:
+    """`votes` with session, query and target as integer codes (numpy) into their sorted
+    distinct values (targets coded per kind: capabilities, artifacts), so that millions of
+    rows never become Python strings; None when there is no log. Same rows, same order."""
+    con = _sessions(graph)
+    if con is None:
+        return None
+    params = {
+        **{k: float(weights[k]) for k in ("w_session", "w_click", "w_long_dwell")},
+        "w_feedback": float(weights["w_feedback"]),
+        "long_dwell_s": float(weights["long_dwell_s"]),
+        "kinds": list(kinds),
+    }
+    with con:
+        con.execute(
+            "CREATE TEMP TABLE v AS SELECT key, session, query_id, target, "
+            "target_kind = 'Capability' AS is_capability, "
+            "($w_session + CASE WHEN clicked THEN $w_click ELSE 0.0 END "
+            " + CASE WHEN dwell >= $long_dwell_s THEN $w_long_dwell ELSE 0.0 END "
+            " + $w_feedback * feedback)::DOUBLE AS z "
+            "FROM sess WHERE list_contains($kinds, target_kind)",
+            params,
+        )
+        con.execute("DROP TABLE sess")
+        # Codes in sorted order of the distinct values, as match_graph._codes gives them
+        # (DuckDB compares VARCHAR by bytes: UTF-8's byte order is code point order).
+        for name, col, where in (
+            ("sn", "session", ""),
+            ("qn", "query_id", ""),
+            ("cn", "target", "WHERE is_capability"),
+            ("an", "target", "WHERE NOT is_capability"),
+        ):
+            con.execute(
+                f"CREATE TEMP TABLE {name} AS SELECT v AS name, "
+                f"(row_number() OVER (ORDER BY v) - 1)::BIGINT AS code "
+                f"FROM (SELECT DISTINCT {col} AS v FROM v {where})"
+            )
+        cols = con.execute(
+            "SELECT sn.code AS session, qn.code AS query, "
+            "coalesce(cn.code, an.code) AS target, v.is_capability, v.z "
+            "FROM v JOIN sn ON sn.name = v.session JOIN qn ON qn.name = v.query_id "
+            "LEFT JOIN cn ON v.is_capability AND cn.name = v.target "
+            "LEFT JOIN an ON NOT v.is_capability AND an.name = v.target "
+            "ORDER BY v.key"
+        ).fetchnumpy()
+        names = {
+            key: [r[0] for r in con.execute(f"SELECT name FROM {table} ORDER BY code").fetchall()]
+            for key, table in (("query_names", "qn"), ("cap_names", "cn"), ("art_names", "an"))
+        }
+        row = con.execute("SELECT count(*) FROM sn").fetchone()
+    return {
+        "session_code": np.asarray(cols["session"], dtype=np.int64),
+        "query_code": np.asarray(cols["query"], dtype=np.int64),
+        "target_code": np.asarray(cols["target"], dtype=np.int64),
+        "is_capability": np.asarray(cols["is_capability"], dtype=bool),
+        "z": np.asarray(cols["z"], dtype=np.float64),
+        "n_sessions": int(row[0]) if row else 0,
+        **names,
+    }
 
 
 def sessions(graph: Graph) -> list[dict[str, Any]]:

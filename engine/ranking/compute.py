@@ -19,7 +19,7 @@ from unfragile.engine.ranking.match_graph import (
     build_match_graph,
     centrality,
     match_graph_scores,
-    read_evidence,
+    read_vote_codes,
 )
 from unfragile.engine.ranking.subscores import (
     adoption_signal_percentiles,
@@ -111,7 +111,7 @@ def compute(
         arts_f = pool.submit(projection.artifacts, graph)
         owners_f = pool.submit(projection.capability_owners, graph)
         prefs_f = pool.submit(projection.preferences, graph)
-        ev = read_evidence(graph, pool)
+        ev = read_vote_codes(graph)
         arts, owners, prefs = arts_f.result(), owners_f.result(), prefs_f.result()
     art_ids = [a["id"] for a in arts]
     lap("read")

@@ -79,7 +79,7 @@ def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
     return np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values)), uniq
 
 
-def _compact(codes: np.ndarray, names: list[str]) -> tuple[np.ndarray, list[str]]:
+def _compact(codes: np.ndarray, names: list[Any]) -> tuple[np.ndarray, list[Any]]:
     """Drop names no code uses any more; codes keep the sorted order."""
     used = np.bincount(codes, minlength=len(names)) > 0
     new_code = np.cumsum(used) - 1
@@ -100,20 +100,48 @@ def read_evidence(graph: Graph, pool: ThreadPoolExecutor | None = None) -> dict[
     return votes(graph, MATCH_WEIGHTS)
 
 
+def read_vote_codes(graph: Graph) -> dict[str, Any]:
+    """The same votes with sessions, queries and targets as integer codes into sorted names
+    (engine/aggregate.py, vote_codes): what ranking reads, as strings cost gigabytes at 10M."""
+    from unfragile.engine.aggregate import vote_codes
+
+    coded = vote_codes(graph, MATCH_WEIGHTS)
+    if coded is None:
+        empty = np.zeros(0, dtype=np.int64)
+        return {
+            "session_code": empty,
+            "query_code": empty,
+            "target_code": empty,
+            "is_capability": np.zeros(0, dtype=bool),
+            "z": np.zeros(0),
+            "n_sessions": 0,
+            "query_names": [],
+            "cap_names": [],
+            "art_names": [],
+        }
+    return coded
+
+
 def build_match_graph(art_ids: list[str], owners: dict[str, str], ev: dict[str, Any]) -> MatchGraph:
     """Project Evidence columns into the query — capability — artifact graph (docs/ranking.md).
 
     `ev` holds parallel lists session, query, target, is_capability and z (confidence units
-    per Evidence node), as `read_evidence` returns them.
+    per Evidence node), as `read_evidence` returns them, or the same coded as
+    `read_vote_codes` returns them.
     """
     art_index = {a: i for i, a in enumerate(art_ids)}
     n_art = len(art_ids)
     is_cap = np.asarray(ev["is_capability"], dtype=bool)
-    targets = ev["target"]
+    coded = "target_code" in ev
     cap_rows = np.flatnonzero(is_cap)
     art_rows = np.flatnonzero(~is_cap)
-    cap_code, cap_names = _codes([targets[i] for i in cap_rows.tolist()])
-    tgt_code, tgt_names = _codes([targets[i] for i in art_rows.tolist()])
+    if coded:
+        cap_code, cap_names = ev["target_code"][cap_rows], ev["cap_names"]
+        tgt_code, tgt_names = ev["target_code"][art_rows], ev["art_names"]
+    else:
+        targets = ev["target"]
+        cap_code, cap_names = _codes([targets[i] for i in cap_rows.tolist()])
+        tgt_code, tgt_names = _codes([targets[i] for i in art_rows.tolist()])
     a_idx = np.full(len(is_cap), -1, dtype=np.int64)
     cap_owner = np.array([art_index.get(owners.get(c, ""), -1) for c in cap_names], np.int64)
     tgt_owner = np.array([art_index.get(t, -1) for t in tgt_names], np.int64)
@@ -140,8 +168,13 @@ def build_match_graph(art_ids: list[str], owners: dict[str, str], ev: dict[str, 
             sp.csr_array((n_art, 0)),
             0,
         )
-    s_all, s_names = _codes(ev["session"])
-    q_all, q_names = _codes(ev["query"])
+    if coded:
+        # Session names only count: their codes stand for them.
+        s_all, s_names = ev["session_code"], list[Any](range(ev["n_sessions"]))
+        q_all, q_names = ev["query_code"], ev["query_names"]
+    else:
+        s_all, s_names = _codes(ev["session"])
+        q_all, q_names = _codes(ev["query"])
     s_idx, s_names = _compact(s_all[kept], s_names)
     q_idx, q_names = _compact(q_all[kept], q_names)
     c_kept = c_all[kept]
