@@ -28,6 +28,9 @@ GENERIC = frozenset(
     "ai api app apps base cli large small model models server mcp instruct chat the a an of "
     "for and v by in on with tool tools web platform desktop reference hub inference".split()
 )
+# GENERIC words that are only grammar: a span may skip them at no cost.
+FUNCTION_WORDS = frozenset("the a an of for and v by in on with".split())
+SKIPPED_WEIGHT = 0.7  # for each other GENERIC word of the span the key does not have
 ALIAS_WEIGHT = 0.6  # a name read from inside brackets, against the name itself
 TAIL_WEIGHT = 0.6  # a name matched without its first word ("vit" in "OWL-ViT")
 TYPO_RATIO = 80.0  # rapidfuzz ratio at which two words of 4+ letters are the same word
@@ -119,7 +122,8 @@ def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
     of the span must match a word of the key, except common words (GENERIC: "the", "api")
     that match nothing, and one match must be a word that identifies the key; the score is
     then the share of the key's words matched, so "midjourney" names Midjourney (1.0) better
-    than Midjourney V6 (0.5).
+    than Midjourney V6 (0.5), times SKIPPED_WEIGHT for each common word of the span other
+    than grammar that the key lacks, so "bge-base" names BGE base (0.4) before BGE-M3 (0.35).
     """
     if not span or not key:
         return 0.0, False
@@ -129,6 +133,7 @@ def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
     # words could name (hundreds a query at 10k artifacts; BENCHMARKS.md, search latency).
     used: set[int] = set()
     telling = typo = False
+    skipped = 0
     n = len(key)
     for word in span:
         hit = -1
@@ -149,6 +154,10 @@ def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
                         break
             if hit < 0:
                 if word in GENERIC:
+                    # A name-like common word the key lacks ("base" in "bge-base" against
+                    # BGE-M3) still tells the keys apart; "the", "for" tell nothing.
+                    if word not in FUNCTION_WORDS:
+                        skipped += 1
                     continue
                 return 0.0, False
             typo = True
@@ -157,7 +166,8 @@ def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
     if not telling:
         return 0.0, False
     # People name a thing by its head word: "vit" is ViT before it is OWL-ViT.
-    return len(used) / n * (1.0 if 0 in used else TAIL_WEIGHT), typo
+    score = len(used) / n * (1.0 if 0 in used else TAIL_WEIGHT)
+    return score * SKIPPED_WEIGHT**skipped, typo
 
 
 def _joined_run(word: str, key: Sequence[str], used: set[int]) -> range | None:

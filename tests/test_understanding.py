@@ -44,6 +44,9 @@ def names() -> Names:
         # "ViT-L/14" in DINOv2's brackets describes its backbone: "vit" is ViT itself.
         ("vit", "vit-base-patch16-224"),
         ("hf", "huggingface-cli"),  # a second name in brackets still names it
+        # "base" is a common word, but BGE-M3 lacks it: the BGE base model is meant.
+        ("bge-base", "bge-base-en-v1.5"),
+        ("bge m3", "bge-m3"),
     ],
 )
 def test_names_resolve_as_people_type_them(names, text, first):
