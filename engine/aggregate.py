@@ -25,6 +25,19 @@ from unfragile.engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS
 from unfragile.graph import store
 from unfragile.graph.connection import Graph
 
+# What ranking reads of each (query, target, session) key: SESSIONS' columns for the vote
+# (the same expressions), without the rest, which costs a third of the fold at 10M events.
+VOTES = """
+SELECT key, any_value(session) AS session, any_value(query_id) AS query_id,
+       any_value(target_kind) AS target_kind, any_value(target) AS target,
+       coalesce(bool_or(event = 'click'), false) AS clicked,
+       coalesce(max(seconds) FILTER (WHERE event = 'dwell'), 0.0) AS dwell,
+       coalesce(arg_max(value, struct_pack(t := time, v := -value))
+                FILTER (WHERE event = 'feedback'), 0) AS feedback
+FROM ev
+GROUP BY key
+"""
+
 # One row per (query, target, session) key: what one session did after one search.
 SESSIONS = f"""
 SELECT key, any_value(pair) AS pair, any_value(query_id) AS query_id,
@@ -283,12 +296,13 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, size: int) -> Iterator[list[
 
 
 def _sessions(
-    graph: Graph, where: str = "", params: dict[str, Any] | None = None
+    graph: Graph, where: str = "", params: dict[str, Any] | None = None, fold: str = ""
 ) -> duckdb.DuckDBPyConnection | None:
     log = for_graph(graph)
     con = _open(log) if log is not None else None
     if con is not None:
-        con.execute("CREATE TEMP TABLE sess AS " + SESSIONS % {"where": where}, params or {})
+        sql = fold or SESSIONS % {"where": where}
+        con.execute("CREATE TEMP TABLE sess AS " + sql, params or {})
     return con
 
 
@@ -327,7 +341,7 @@ def vote_codes(
     """`votes` with session, query and target as integer codes (numpy) into their sorted
     distinct values (targets coded per kind: capabilities, artifacts), so that millions of
     rows never become Python strings; None when there is no log. Same rows, same order."""
-    con = _sessions(graph)
+    con = _sessions(graph, fold=VOTES)
     if con is None:
         return None
     params = {
