@@ -39,6 +39,7 @@ PRESELECT_MARGIN = 10
 # The artifacts referred to that describe the need (the best-named first): "alternative to
 # Acme" may name a provider's hundreds of artifacts, all left out, but a handful tell what.
 REFERENCES_USED = 5
+BATCH_PRODUCT = 8  # queries from which the nearest artifacts come from one matrix product
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,31 @@ def query_vector(
         centre = centre + need
         centre /= max(float(np.linalg.norm(centre)), 1e-9)
     return np.asarray(centre, dtype=np.float32)
+
+
+def nearest_described(
+    store: VectorStore | None,
+    rows: np.ndarray | None,
+    keys: list[str],
+    vectors: np.ndarray,
+) -> list[list[tuple[str, float]]] | list[None]:
+    """Each query's ARTIFACT_CANDIDATES nearest artifacts by name + description (`rows`: the
+    artifact vectors held in memory, in `keys` order). One query asks the index; a batch
+    multiplies with the rows instead, one matrix product for all: FAISS's exact search keeps
+    a top-k heap per query, and at 10k artifacts took about four times as long for 64 queries
+    (BENCHMARKS.md, search latency session 9)."""
+    if store is None or rows is None:
+        return [None] * len(vectors)
+    if len(vectors) < BATCH_PRODUCT:
+        return store.search(vectors, ARTIFACT_CANDIDATES)
+    sims = vectors @ rows.T
+    n = min(ARTIFACT_CANDIDATES, sims.shape[1])
+    top = np.argpartition(-sims, n - 1, axis=1)[:, :n]
+    out = []
+    for row, idx in zip(sims, top, strict=True):
+        order = idx[np.argsort(-row[idx], kind="stable")]
+        out.append([(keys[i], float(row[i])) for i in order.tolist()])
+    return out
 
 
 def collect(

@@ -40,11 +40,11 @@ import numpy as np
 
 from unfragile.engine import intent
 from unfragile.engine.candidates import (
-    ARTIFACT_CANDIDATES,
     REFERENCES_USED,
     Plan,
     Tables,
     collect,
+    nearest_described,
     plan_for,
     query_vector,
 )
@@ -361,13 +361,8 @@ class SearchEngine:
                 for near, own in zip(neighbours, leave_out, strict=True)
             ]
         edges, snap = self._evidence(snap, neighbours)
-        # The nearest by name + description from the index; collect works out the other
-        # candidates' (a product with every artifact cost more than the rest at 10k).
-        described = (
-            snap.art_store.search(vectors, ARTIFACT_CANDIDATES)
-            if snap.art_store is not None and snap.art_vectors is not None
-            else [None] * len(plans)
-        )
+        # The nearest by name + description; collect works out the other candidates'.
+        described = nearest_described(snap.art_store, snap.art_vectors, snap.art_keys, vectors)
         return [
             self._answer(snap, plan, hits, near, edges, desc, vectors[i], k, filters)
             for i, (plan, hits, near, desc) in enumerate(

@@ -110,6 +110,36 @@ def test_threads_share_one_engine(catalog_readonly, graph_session, settings, enc
     assert together == alone
 
 
+def test_a_batch_answers_each_query_as_it_is_answered_alone(
+    catalog_readonly, graph_session, settings, encoder
+):
+    """A batch finds the nearest artifacts by one matrix product (candidates.BATCH_PRODUCT
+    queries and more), a single query through the index: the answers must be the same."""
+    engine = engine_for(settings, graph_session, encoder)
+    texts = [
+        "speech to text",
+        "generate images from text",
+        "read files and search the web",
+        "translate documents",
+        "open source alternative to midjourney",
+        "vector database for embeddings",
+        "gpt-4o",
+        "text to speech that runs offline",
+        "mcp server for postgres",
+        "agent framework in python",
+    ]
+    alone = [engine.search(t, k=5) for t in texts]
+    together = engine.search_many(texts, k=5)
+    assert [[r.artifact for r in rs] for rs in together] == [
+        [r.artifact for r in rs] for rs in alone
+    ]
+    for a, b in zip(alone, together, strict=True):
+        for x, y in zip(a, b, strict=True):
+            assert x.components["description"] == pytest.approx(
+                y.components["description"], abs=1e-5
+            )
+
+
 def test_bm25_ranks_by_rare_words():
     from unfragile.indexing.lexical import BM25
 
