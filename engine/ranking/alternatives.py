@@ -50,8 +50,13 @@ def find(settings: Settings | None, graph: Graph, ids: list[str], top_n: int) ->
     if settings is None:
         return Found(kept=list(ids), why="no settings, so no capability index to search")
     from unfragile.engine.search import SearchEngine  # loads FAISS: only when ranking needs it
+    from unfragile.indexing.vectors import VectorStore
 
     again = "run `unfragile index`, then `unfragile rank`"
+    # Checked before the engine is built: building it reads every artifact and capability
+    # row and their BM25 tables (53 s of a 237 s rank at 10M events; BENCHMARKS.md).
+    if VectorStore.recorded_dim(settings.index_dir, "capabilities") is None:
+        return Found(kept=list(ids), why=f"no capability index yet; {again}")
     try:
         engine = SearchEngine(settings, graph)
     except IndexMustBeRebuilt as e:
