@@ -25,18 +25,32 @@ from unfragile.engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS
 from unfragile.graph import store
 from unfragile.graph.connection import Graph
 
+# How one (query, target, session) key's events fold into what that session did: shared by
+# SESSIONS (the graph's aggregates) and VOTES (ranking), so the two cannot drift apart.
+FOLD_CLICKED = "coalesce(bool_or(event = 'click'), false)"
+FOLD_DWELL = "coalesce(max(seconds) FILTER (WHERE event = 'dwell'), 0.0)"
+# The latest feedback; at equal times the lower value, so order never matters.
+FOLD_FEEDBACK = (
+    "coalesce(arg_max(value, struct_pack(t := time, v := -value)) "
+    "FILTER (WHERE event = 'feedback'), 0)"
+)
+
 # What ranking reads of each (query, target, session) key: SESSIONS' columns for the vote
 # (the same expressions), without the rest, which costs a third of the fold at 10M events.
-VOTES = """
+VOTES = f"""
 SELECT key, any_value(session) AS session, any_value(query_id) AS query_id,
        any_value(target_kind) AS target_kind, any_value(target) AS target,
-       coalesce(bool_or(event = 'click'), false) AS clicked,
-       coalesce(max(seconds) FILTER (WHERE event = 'dwell'), 0.0) AS dwell,
-       coalesce(arg_max(value, struct_pack(t := time, v := -value))
-                FILTER (WHERE event = 'feedback'), 0) AS feedback
+       {FOLD_CLICKED} AS clicked, {FOLD_DWELL} AS dwell, {FOLD_FEEDBACK} AS feedback
 FROM ev
 GROUP BY key
 """
+
+# One vote's weight in confidence units (engine/evidence.py's MATCH_WEIGHTS), over VOTES.
+VOTE_Z = (
+    "($w_session + CASE WHEN clicked THEN $w_click ELSE 0.0 END "
+    " + CASE WHEN dwell >= $long_dwell_s THEN $w_long_dwell ELSE 0.0 END "
+    " + $w_feedback * feedback)::DOUBLE"
+)
 
 # One row per (query, target, session) key: what one session did after one search.
 SESSIONS = f"""
@@ -45,11 +59,7 @@ SELECT key, any_value(pair) AS pair, any_value(query_id) AS query_id,
        any_value(loser) AS loser, any_value(session) AS session,
        -- the log holds each id once (engine/event_log.py dedupes under its lock)
        least(count(*), {EVENTS_PER_SESSION}) AS events,
-       coalesce(bool_or(event = 'click'), false) AS clicked,
-       coalesce(max(seconds) FILTER (WHERE event = 'dwell'), 0.0) AS dwell,
-       -- the latest feedback; at equal times the lower value, so order never matters
-       coalesce(arg_max(value, struct_pack(t := time, v := -value))
-                FILTER (WHERE event = 'feedback'), 0) AS feedback,
+       {FOLD_CLICKED} AS clicked, {FOLD_DWELL} AS dwell, {FOLD_FEEDBACK} AS feedback,
        coalesce(max(time) FILTER (WHERE event = 'feedback'), '') AS feedback_time,
        coalesce(bool_or(origin = 'sample'), false) AS sample,
        min(time) AS first_seen, max(time) AS last_seen
@@ -314,25 +324,22 @@ def votes(
     empty: dict[str, list[Any]] = {
         k: [] for k in ("session", "query", "target", "is_capability", "z")
     }
-    con = _sessions(graph)
+    con = _sessions(graph, fold=VOTES)
     if con is None:
         return empty
     with con:
         cols = con.execute(
             "SELECT session, query_id AS query, target, "
-            "target_kind = 'Capability' AS is_capability, "
-            "($w_session + CASE WHEN clicked THEN $w_click ELSE 0.0 END "
-            " + CASE WHEN dwell >= $long_dwell_s THEN $w_long_dwell ELSE 0.0 END "
-            " + $w_feedback * feedback)::DOUBLE AS z "
+            f"target_kind = 'Capability' AS is_capability, {VOTE_Z} AS z "
             "FROM sess WHERE list_contains($kinds, target_kind) ORDER BY key",
-            {
-                **{k: float(weights[k]) for k in ("w_session", "w_click", "w_long_dwell")},
-                "w_feedback": float(weights["w_feedback"]),
-                "long_dwell_s": float(weights["long_dwell_s"]),
-                "kinds": list(kinds),
-            },
+            _vote_params(weights, kinds),
         ).fetchnumpy()
     return {k: cols[k].tolist() for k in empty}
+
+
+def _vote_params(weights: dict[str, float], kinds: tuple[str, ...]) -> dict[str, Any]:
+    names = ("w_session", "w_click", "w_long_dwell", "w_feedback", "long_dwell_s")
+    return {**{k: float(weights[k]) for k in names}, "kinds": list(kinds)}
 
 
 def vote_codes(
@@ -344,21 +351,12 @@ def vote_codes(
     con = _sessions(graph, fold=VOTES)
     if con is None:
         return None
-    params = {
-        **{k: float(weights[k]) for k in ("w_session", "w_click", "w_long_dwell")},
-        "w_feedback": float(weights["w_feedback"]),
-        "long_dwell_s": float(weights["long_dwell_s"]),
-        "kinds": list(kinds),
-    }
     with con:
         con.execute(
             "CREATE TEMP TABLE v AS SELECT key, session, query_id, target, "
-            "target_kind = 'Capability' AS is_capability, "
-            "($w_session + CASE WHEN clicked THEN $w_click ELSE 0.0 END "
-            " + CASE WHEN dwell >= $long_dwell_s THEN $w_long_dwell ELSE 0.0 END "
-            " + $w_feedback * feedback)::DOUBLE AS z "
+            f"target_kind = 'Capability' AS is_capability, {VOTE_Z} AS z "
             "FROM sess WHERE list_contains($kinds, target_kind)",
-            params,
+            _vote_params(weights, kinds),
         )
         con.execute("DROP TABLE sess")
         # Codes in sorted order of the distinct values, as match_graph._codes gives them

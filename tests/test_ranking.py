@@ -228,6 +228,26 @@ def test_evidence_columns_carry_the_documented_confidence_units(catalog: Graph) 
     assert any(z != 1.0 for z in got.values())  # clicks, dwell or feedback occur
 
 
+def test_ranking_reads_the_votes_coded_as_by_name(catalog: Graph) -> None:
+    """Ranking reads the votes as integer codes (read_vote_codes); the match graph built from
+    them is the one built from the same votes by name (read_evidence), field for field."""
+    from dataclasses import fields
+
+    from unfragile.engine.ranking.match_graph import read_vote_codes
+
+    art_ids = [a["id"] for a in ranking.projection.artifacts(catalog)]
+    owners = ranking.projection.capability_owners(catalog)
+    by_name = ranking.build_match_graph(art_ids, owners, ranking.read_evidence(catalog))
+    coded = ranking.build_match_graph(art_ids, owners, read_vote_codes(catalog))
+    assert by_name.n_qt_edges > 0 and by_name.n_sessions > 0
+    for f in fields(by_name):
+        a, b = getattr(by_name, f.name), getattr(coded, f.name)
+        if isinstance(a, np.ndarray):
+            assert np.array_equal(a, b), f.name
+        else:
+            assert a == b, f.name
+
+
 def test_rank_before_index_keeps_the_edges_there_and_says_so(
     catalog: Graph, settings: Settings, tmp_path: Path
 ) -> None:

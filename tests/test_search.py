@@ -14,6 +14,14 @@ from unfragile.engine.ingest import ingest
 from unfragile.engine.search import Filters, SearchEngine
 from unfragile.graph import retrieval
 
+QUESTIONS = (
+    "speech to text",
+    "generate images from text",
+    "read files and search the web",
+    "translate documents",
+    "open source alternative to midjourney",
+)
+
 
 def engine_for(settings, graph, encoder) -> SearchEngine:
     return SearchEngine(settings, graph, encoder=encoder)
@@ -97,13 +105,7 @@ def test_threads_share_one_engine(catalog_readonly, graph_session, settings, enc
     from concurrent.futures import ThreadPoolExecutor
 
     engine = engine_for(settings, graph_session, encoder)
-    texts = [
-        "speech to text",
-        "generate images from text",
-        "read files and search the web",
-        "translate documents",
-        "open source alternative to midjourney",
-    ] * 4
+    texts = list(QUESTIONS) * 4
     alone = [[r.artifact for r in engine.search(t, k=5)] for t in texts]
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(lambda t: [r.artifact for r in engine.search(t, k=5)], texts))
@@ -117,11 +119,7 @@ def test_a_batch_answers_each_query_as_it_is_answered_alone(
     queries and more), a single query through the index: the answers must be the same."""
     engine = engine_for(settings, graph_session, encoder)
     texts = [
-        "speech to text",
-        "generate images from text",
-        "read files and search the web",
-        "translate documents",
-        "open source alternative to midjourney",
+        *QUESTIONS,
         "vector database for embeddings",
         "gpt-4o",
         "text to speech that runs offline",

@@ -61,8 +61,6 @@ def find(settings: Settings | None, graph: Graph, ids: list[str], top_n: int) ->
         engine = SearchEngine(settings, graph)
     except IndexMustBeRebuilt as e:
         return Found(kept=list(ids), why=f"the capability index cannot be used ({e}); {again}")
-    if engine.capabilities is None:
-        return Found(kept=list(ids), why=f"no capability index yet; {again}")
 
     def one(artifact_id: str) -> list[Alternative] | None:
         try:
