@@ -266,13 +266,13 @@ def _one_run(
 def _log_size(graph: Any) -> dict[str, Any]:
     """The event log: parts, bytes, and its per-session rows (what were Evidence nodes)."""
     from unfragile.engine import event_log
-    from unfragile.engine.aggregate import _open
+    from unfragile.engine.event_log import open_events
 
     log = event_log.for_graph(graph)
     if log is None:
         return {}
     parts = log.parts()
-    con = _open(log)
+    con = open_events(log)
     assert con is not None
     with con:
         row = con.execute("SELECT count(*), count(DISTINCT key) FROM ev").fetchone()

@@ -17,35 +17,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
-from unfragile.engine.event_log import EventLog, _scan, connect, for_graph
+from unfragile.engine import vote_fold
+from unfragile.engine.event_log import EventLog, _scan, for_graph, open_events
 from unfragile.engine.evidence import EVENTS_PER_SESSION, MATCH_WEIGHTS
+from unfragile.engine.vote_fold import FOLD_CLICKED, FOLD_DWELL, FOLD_FEEDBACK, open_votes
 from unfragile.graph import store
 from unfragile.graph.connection import Graph
 
-# How one (query, target, session) key's events fold into what that session did: shared by
-# SESSIONS (the graph's aggregates) and VOTES (ranking), so the two cannot drift apart.
-FOLD_CLICKED = "coalesce(bool_or(event = 'click'), false)"
-FOLD_DWELL = "coalesce(max(seconds) FILTER (WHERE event = 'dwell'), 0.0)"
-# The latest feedback; at equal times the lower value, so order never matters.
-FOLD_FEEDBACK = (
-    "coalesce(arg_max(value, struct_pack(t := time, v := -value)) "
-    "FILTER (WHERE event = 'feedback'), 0)"
-)
-
-# What ranking reads of each (query, target, session) key: SESSIONS' columns for the vote
-# (the same expressions), without the rest, which costs a third of the fold at 10M events.
-VOTES = f"""
-SELECT key, any_value(session) AS session, any_value(query_id) AS query_id,
-       any_value(target_kind) AS target_kind, any_value(target) AS target,
-       {FOLD_CLICKED} AS clicked, {FOLD_DWELL} AS dwell, {FOLD_FEEDBACK} AS feedback
-FROM ev
-GROUP BY key
-"""
-
-# One vote's weight in confidence units (engine/evidence.py's MATCH_WEIGHTS), over VOTES.
+# One vote's weight in confidence units (engine/evidence.py's MATCH_WEIGHTS), over the kept
+# votes (engine/vote_fold.py).
 VOTE_Z = (
     "($w_session + CASE WHEN clicked THEN $w_click ELSE 0.0 END "
     " + CASE WHEN dwell >= $long_dwell_s THEN $w_long_dwell ELSE 0.0 END "
@@ -115,23 +97,6 @@ ROWS_PER_BATCH = 10
 T = TypeVar("T")
 
 
-def _open(log: EventLog) -> duckdb.DuckDBPyConnection | None:
-    """A connection with `ev`: every event of the log that still counts."""
-    parts = log.parts()
-    if not parts:
-        return None
-    con = connect(log.root)
-    retracted = log.retractions()
-    where = (
-        f"WHERE NOT EXISTS (SELECT 1 FROM {_scan(retracted)} r "
-        "WHERE e.target_kind = 'Capability' AND r.target = e.target AND r.seq > e.seq)"
-        if retracted
-        else ""
-    )
-    con.execute(f"CREATE TEMP VIEW ev AS SELECT e.* FROM {_scan(parts)} e {where}")
-    return con
-
-
 def apply_pending(
     graph: Graph, log: EventLog, batch_size: int = 2000, one_transaction: bool = False
 ) -> int:
@@ -161,7 +126,7 @@ def _write(
     batch_size: int,
     one_transaction: bool,
 ) -> None:
-    con = _open(log)
+    con = open_events(log)
     if con is None:
         return
     with con:
@@ -306,14 +271,19 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, size: int) -> Iterator[list[
 
 
 def _sessions(
-    graph: Graph, where: str = "", params: dict[str, Any] | None = None, fold: str = ""
+    graph: Graph, where: str = "", params: dict[str, Any] | None = None
 ) -> duckdb.DuckDBPyConnection | None:
     log = for_graph(graph)
-    con = _open(log) if log is not None else None
+    con = open_events(log) if log is not None else None
     if con is not None:
-        sql = fold or SESSIONS % {"where": where}
-        con.execute("CREATE TEMP TABLE sess AS " + sql, params or {})
+        con.execute("CREATE TEMP TABLE sess AS " + SESSIONS % {"where": where}, params or {})
     return con
+
+
+def _votes(graph: Graph) -> duckdb.DuckDBPyConnection | None:
+    """A connection with `sess`: the kept per-session votes (engine/vote_fold.py)."""
+    log = for_graph(graph)
+    return open_votes(log) if log is not None else None
 
 
 def votes(
@@ -324,7 +294,7 @@ def votes(
     empty: dict[str, list[Any]] = {
         k: [] for k in ("session", "query", "target", "is_capability", "z")
     }
-    con = _sessions(graph, fold=VOTES)
+    con = _votes(graph)
     if con is None:
         return empty
     with con:
@@ -346,54 +316,10 @@ def vote_codes(
     graph: Graph, weights: dict[str, float], kinds: tuple[str, ...] = ("Capability", "Artifact")
 ) -> dict[str, Any] | None:
     """`votes` with session, query and target as integer codes (numpy) into their sorted
-    distinct values (targets coded per kind: capabilities, artifacts), so that millions of
-    rows never become Python strings; None when there is no log. Same rows, same order."""
-    con = _sessions(graph, fold=VOTES)
-    if con is None:
-        return None
-    with con:
-        con.execute(
-            "CREATE TEMP TABLE v AS SELECT key, session, query_id, target, "
-            f"target_kind = 'Capability' AS is_capability, {VOTE_Z} AS z "
-            "FROM sess WHERE list_contains($kinds, target_kind)",
-            _vote_params(weights, kinds),
-        )
-        con.execute("DROP TABLE sess")
-        # Codes in sorted order of the distinct values, as match_graph._codes gives them
-        # (DuckDB compares VARCHAR by bytes: UTF-8's byte order is code point order).
-        for name, col, where in (
-            ("sn", "session", ""),
-            ("qn", "query_id", ""),
-            ("cn", "target", "WHERE is_capability"),
-            ("an", "target", "WHERE NOT is_capability"),
-        ):
-            con.execute(
-                f"CREATE TEMP TABLE {name} AS SELECT v AS name, "
-                f"(row_number() OVER (ORDER BY v) - 1)::BIGINT AS code "
-                f"FROM (SELECT DISTINCT {col} AS v FROM v {where})"
-            )
-        cols = con.execute(
-            "SELECT sn.code AS session, qn.code AS query, "
-            "coalesce(cn.code, an.code) AS target, v.is_capability, v.z "
-            "FROM v JOIN sn ON sn.name = v.session JOIN qn ON qn.name = v.query_id "
-            "LEFT JOIN cn ON v.is_capability AND cn.name = v.target "
-            "LEFT JOIN an ON NOT v.is_capability AND an.name = v.target "
-            "ORDER BY v.key"
-        ).fetchnumpy()
-        names = {
-            key: [r[0] for r in con.execute(f"SELECT name FROM {table} ORDER BY code").fetchall()]
-            for key, table in (("query_names", "qn"), ("cap_names", "cn"), ("art_names", "an"))
-        }
-        row = con.execute("SELECT count(*) FROM sn").fetchone()
-    return {
-        "session_code": np.asarray(cols["session"], dtype=np.int64),
-        "query_code": np.asarray(cols["query"], dtype=np.int64),
-        "target_code": np.asarray(cols["target"], dtype=np.int64),
-        "is_capability": np.asarray(cols["is_capability"], dtype=bool),
-        "z": np.asarray(cols["z"], dtype=np.float64),
-        "n_sessions": int(row[0]) if row else 0,
-        **names,
-    }
+    distinct values, read from the kept fold (engine/vote_fold.py, `codes`); None when
+    there is no log. The same rows, not necessarily in the same order."""
+    log = for_graph(graph)
+    return vote_fold.codes(log, weights, kinds) if log is not None else None
 
 
 def sessions(graph: Graph) -> list[dict[str, Any]]:

@@ -435,6 +435,24 @@ def _lit(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+def open_events(log: EventLog) -> duckdb.DuckDBPyConnection | None:
+    """A connection with `ev`: every event of the log that still counts (a capability's
+    events before its retraction do not); None when the log has no part."""
+    parts = log.parts()
+    if not parts:
+        return None
+    con = connect(log.root)
+    retracted = log.retractions()
+    where = (
+        f"WHERE NOT EXISTS (SELECT 1 FROM {_scan(retracted)} r "
+        "WHERE e.target_kind = 'Capability' AND r.target = e.target AND r.seq > e.seq)"
+        if retracted
+        else ""
+    )
+    con.execute(f"CREATE TEMP VIEW ev AS SELECT e.* FROM {_scan(parts)} e {where}")
+    return con
+
+
 def _scan(paths: list[Path]) -> str:
     """read_parquet of these files, as they are: a part's `day=` folder is not a column."""
     return "read_parquet([" + ", ".join(_lit(p) for p in paths) + "], hive_partitioning = false)"

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from unfragile.engine import aggregate, event_batch, event_log
+from unfragile.engine import aggregate, event_batch, event_log, vote_fold
 from unfragile.engine.decompose import decompose
 from unfragile.engine.errors import InvalidInput
 from unfragile.engine.event_log import Spill
@@ -379,6 +379,10 @@ def write_events(
         else:
             _, added = log.append(_counted(records, bar))
     aggregate.apply_pending(graph, log, batch_size, one_transaction)
+    if total > ONE_TRANSACTION_EVENTS:
+        # A bulk load folds its votes now, not in the next rank (engine/vote_fold.py).
+        with log.locked():
+            vote_fold.refresh(log)
     return added
 
 
