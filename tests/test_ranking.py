@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import random
+from collections import defaultdict
 from pathlib import Path
 
 import networkx as nx
@@ -90,6 +92,112 @@ def test_reused_pagerank_operator_equals_networkx_for_each_weighting() -> None:
         ref = nx.pagerank(H, weight="weight", tol=1e-13, max_iter=2000)
         ours = op.run(w, tol=1e-13, max_iter=2000)
         assert np.max(np.abs(ours - np.array([ref[n] for n in nodes]))) < 1e-9
+
+
+def test_stable_argsort_is_numpys_stable_argsort() -> None:
+    rng = np.random.default_rng(6)
+    for bound in (1, 7, 5000, 2**40, 2**62):  # 2**62 leaves no room: numpy's argsort is used
+        key = rng.integers(0, bound, 3000)
+        order, keys = algorithms.stable_argsort(key, bound)
+        assert np.array_equal(order, np.argsort(key, kind="stable")), bound
+        assert np.array_equal(keys, key[order]), bound
+
+
+def _random_votes(seed: int) -> tuple[list[str], dict[str, str], dict]:
+    """Coded votes as `read_vote_codes` returns them, in a random read order, some for
+    artifacts (or capabilities of artifacts) no longer in the catalog, some z <= 0."""
+    rng = np.random.default_rng(seed)
+    art_ids = [f"art-{i:02d}" for i in range(30)]
+    art_names = sorted([*art_ids[:27], "gone-a", "gone-b"])  # matched by id: two deleted
+    cap_names = [f"cap-{i:02d}" for i in range(50)]
+    owners = {c: art_ids[i % 33] if i % 33 < 30 else "gone-c" for i, c in enumerate(cap_names)}
+    n = 3000
+    is_cap = rng.random(n) < 0.5
+    target = np.where(is_cap, rng.integers(0, 50, n), rng.integers(0, len(art_names), n))
+    key = ((rng.integers(0, 400, n) * 40 + rng.integers(0, 40, n)) * 2 + is_cap) * 64 + target
+    key = rng.permutation(np.unique(key))  # one row per (session, query, target)
+    return (
+        art_ids,
+        owners,
+        {
+            "session_code": key // (64 * 2 * 40),
+            "query_code": key // (64 * 2) % 40,
+            "target_code": key % 64,
+            "is_capability": key // 64 % 2 == 1,
+            "z": rng.choice([-1.0, 0.0, 1.0, 2.0, 5.0], len(key)),
+            "n_sessions": 400,
+            "query_names": [f"query {i:02d}" for i in range(40)],
+            "cap_names": cap_names,
+            "art_names": art_names,
+        },
+    )
+
+
+def test_match_graph_is_the_documented_projection_in_canonical_row_order() -> None:
+    """The projection checked against docs/ranking.md computed row by row in Python: node
+    names, edge weights (plain and re-weighted per session), times matched, and the rows in
+    (session, query, target) order whatever order they were read in."""
+    art_ids, owners, ev = _random_votes(7)
+    mg = ranking.build_match_graph(art_ids, owners, ev)
+    rows = []  # (session, query node, target node, artifact, capability node or None, z)
+    columns = ("session_code", "query_code", "target_code", "is_capability", "z")
+    for s, q, t, cap, z in zip(*(ev[c].tolist() for c in columns), strict=True):
+        target = ev["cap_names" if cap else "art_names"][t]
+        artifact = owners[target] if cap else target
+        if artifact in art_ids:
+            node = f"c:{target}" if cap else f"a:{artifact}"
+            rows.append((s, f"q:{ev['query_names'][q]}", node, artifact, max(z, 0.0)))
+    per_session: dict[int, float] = defaultdict(float)
+    for s, *_, z in rows:
+        per_session[s] += z
+    omega = np.random.default_rng(8).poisson(1.0, mg.n_sessions).astype(np.float64)
+    # Sessions with a row left are numbered in their codes' order.
+    session_index = {s: i for i, s in enumerate(sorted(per_session))}
+    names = mg.node_names
+    for weight in (None, omega):
+        mass: dict[tuple[str, str], float] = defaultdict(float)
+        for s, q, node, artifact, z in rows:
+            v = (z / per_session[s] if per_session[s] > 0 else 0.0) * (
+                1.0 if weight is None else weight[session_index[s]]
+            )
+            mass[q, node] += v
+            if node.startswith("c:"):
+                mass[node, f"a:{artifact}"] += v
+        for q in {q for _, q, *_ in rows}:
+            mass[q, "ground"] = 1.0  # one session's worth
+        got = mg.weights(weight)
+        edges = {(names[u], names[v]): w for u, v, w in zip(mg.src, mg.dst, got, strict=True)}
+        assert edges.keys() == mass.keys()
+        assert all(abs(edges[e] - math.log1p(m)) < 1e-12 for e, m in mass.items())
+    assert names == sorted({f"a:{a}" for *_, a, _ in rows}) + sorted(
+        {n for *_, n, _, _ in rows if n.startswith("c:")}
+    ) + sorted({q for _, q, *_ in rows}) + ["ground"]
+    positive = {(s, a) for s, _, _, a, z in rows if z > 0}
+    assert mg.times_matched(len(art_ids)).tolist() == [
+        sum(1 for _, a in positive if a == art) for art in art_ids
+    ]
+    # Rows in (session, query, capability or artifact) order, each once.
+    src, dst = mg.src[mg.ev_edge], mg.dst[mg.ev_edge]
+    assert np.array_equal(np.lexsort((dst, src, mg.ev_session)), np.arange(len(rows)))
+    assert len({(s, u, v) for s, u, v in zip(mg.ev_session, src, dst, strict=True)}) == len(rows)
+
+
+def test_centrality_on_arrays_above_the_networkx_size_equals_networkx() -> None:
+    art_ids, owners, ev = _random_votes(9)
+    mg = ranking.build_match_graph(art_ids, owners, ev)
+    assert ranking.match_graph.pagerank_engine(mg, "networkx") == "networkx"
+    assert ranking.match_graph.pagerank_engine(mg, "networkx", len(mg.src) - 1) == "scipy"
+    assert ranking.match_graph.pagerank_engine(mg, "gds", 0) == "gds"
+    by_networkx = ranking.centrality(mg, 0.85)
+    on_arrays = ranking.centrality(mg, 0.85, networkx_max_edges=len(mg.src) - 1)
+    assert np.max(np.abs(by_networkx - on_arrays)) < 1e-10
+
+
+def test_evidence_only_for_deleted_artifacts_projects_to_an_empty_graph() -> None:
+    art_ids, owners, ev = _random_votes(10)
+    mg = ranking.build_match_graph(["someone-else"], owners, ev)
+    assert (mg.n_nodes, mg.n_sessions, len(mg.src)) == (0, 0, 0)
+    assert ranking.centrality(mg, 0.85).size == 0
 
 
 def test_bradley_terry_orders_by_wins_and_stays_finite() -> None:

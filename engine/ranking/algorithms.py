@@ -43,6 +43,29 @@ def edge_arrays(
     return nodes, src, dst, w
 
 
+def stable_argsort(key: np.ndarray, bound: int) -> tuple[np.ndarray, np.ndarray]:
+    """`np.argsort(key, kind="stable")` and `key` in that order, for integer keys in [0, bound).
+
+    Key and position are packed into one int64 and sorted as numbers: numpy sorts int64 with
+    vector instructions but argsorts them one element at a time (7M rows: 0.15 s against
+    1.6 s). Ties keep their input order, as in a stable sort, so the permutation is the one
+    `np.argsort(..., kind="stable")` (and `np.lexsort` on the key's parts) gives. Where key and
+    position need more than 63 bits it falls back to that argsort.
+
+    Complexity: O(n log n).
+    """
+    key = np.asarray(key, dtype=np.int64)
+    n = len(key)
+    shift = max(n - 1, 1).bit_length()
+    if max(bound - 1, 1).bit_length() + shift > 63:
+        order = np.argsort(key, kind="stable")
+        return order, key[order]
+    packed = key << shift
+    packed |= np.arange(n, dtype=np.int64)
+    packed.sort()
+    return packed & ((1 << shift) - 1), packed >> shift
+
+
 class UndirectedPageRank:
     """Weighted PageRank on one fixed undirected edge list, re-run cheaply with new weights.
 
@@ -61,7 +84,7 @@ class UndirectedPageRank:
         rows = np.concatenate([self.src, self.dst])
         cols = np.concatenate([self.dst, self.src])
         # CSR slot k holds directed link order[k]; link e < m is edge e, e ≥ m is edge e − m.
-        self.order = np.lexsort((cols, rows))
+        self.order, _ = stable_argsort(rows * max(n, 1) + cols, max(n, 1) ** 2)
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
         self.A = sp.csr_array((np.zeros(len(rows)), cols[self.order], indptr), shape=(n, n))

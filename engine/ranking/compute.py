@@ -16,9 +16,11 @@ from unfragile.engine.errors import RankError
 from unfragile.engine.ranking import algorithms, alternatives
 from unfragile.engine.ranking.config import ENGINES, SUBSCORES, RankConfig, load_config
 from unfragile.engine.ranking.match_graph import (
+    MatchGraph,
     build_match_graph,
     centrality,
     match_graph_scores,
+    pagerank_engine,
     read_vote_codes,
 )
 from unfragile.engine.ranking.subscores import (
@@ -84,6 +86,27 @@ def _round_rank(x: float) -> int:
     return int(math.floor(x + 0.5))
 
 
+def bootstrap_replicates(
+    mg: MatchGraph,
+    pr: np.ndarray,
+    n: int,
+    config: RankConfig,
+    score: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> list[np.ndarray]:
+    """`score(PageRank, times matched)` of each replicate of the Poisson bootstrap over
+    sessions (docs/ranking.md): none without sessions or replicates."""
+    replicates: list[np.ndarray] = []
+    if mg.n_sessions and config.bootstrap_replicates > 0:
+        rng = np.random.default_rng(config.bootstrap_seed)
+        pagerank = mg.pagerank_operator()
+        for _ in range(config.bootstrap_replicates):
+            omega = rng.poisson(1.0, mg.n_sessions).astype(np.float64)
+            w_b = mg.weights(omega)
+            pr_b = pagerank.run(w_b, config.pagerank_alpha, tol=1.0e-9, x0=pr)
+            replicates.append(score(pr_b, mg.times_matched(n, omega)))
+    return replicates
+
+
 def compute(
     graph: Graph,
     config: RankConfig | None = None,
@@ -118,6 +141,7 @@ def compute(
     mg = build_match_graph(art_ids, owners, ev)
     report.evidence_rows, report.sessions = len(ev["z"]), mg.n_sessions
     report.projection_nodes, report.projection_edges = mg.n_nodes, len(mg.src)
+    report.engine = pagerank_engine(mg, engine)  # what runs: large graphs leave networkx
     del ev
     lap("project")
     pr = centrality(mg, config.pagerank_alpha, engine, graph)
@@ -183,18 +207,10 @@ def compute(
     estimate = rank_of(adoption, match)
     lap("subscores")
 
-    replicates = []
-    if mg.n_sessions and config.bootstrap_replicates > 0:
-        rng = np.random.default_rng(config.bootstrap_seed)
-        pagerank = algorithms.UndirectedPageRank(mg.n_nodes, mg.src, mg.dst)
-        for _ in range(config.bootstrap_replicates):
-            omega = rng.poisson(1.0, mg.n_sessions).astype(np.float64)
-            w_b = mg.weights(omega)
-            pr_b = pagerank.run(w_b, config.pagerank_alpha, tol=1.0e-9, x0=pr)
-            tm_b = mg.times_matched(n, omega)
-            replicates.append(
-                rank_of(adoption_of(tm_b), match_graph_scores(mg, pr_b, tm_b, config.session_half))
-            )
+    def score(pr_b: np.ndarray, tm_b: np.ndarray) -> np.ndarray:
+        return rank_of(adoption_of(tm_b), match_graph_scores(mg, pr_b, tm_b, config.session_half))
+
+    replicates = bootstrap_replicates(mg, pr, n, config, score)
     lo_q, hi_q = (1.0 - config.interval) / 2.0, 1.0 - (1.0 - config.interval) / 2.0
     if replicates:
         reps = np.vstack(replicates)
