@@ -9,7 +9,8 @@
 - constraint words — free, open source / open weights, self-hosted / offline / local /
   on-device, API, cheap, commercial use, on a Mac / CPU — and kind words ("MCP server",
   "CLI", "agent"), which become soft boosts in the ranking (engine/features.py);
-- a name: the whole query naming an artifact ("gpt-4o", "stable diffusion xl") puts it first.
+- a name: the whole query naming an artifact ("gpt-4o", "stable diffusion xl"), perhaps with
+  words that only say what it is ("kokoro tts"), puts it first; "X vs Y" names both.
 
 Phrases are matched on folded words (engine/names.fold), so case and punctuation do not matter.
 """
@@ -46,7 +47,7 @@ BEFORE = (
     ("like",),
     ("replace",),
     ("replacing",),
-    ("vs",),
+    ("vs",),  # when only the other side names something ("open source vs midjourney")
     ("versus",),
 )
 # ... or follow it.
@@ -61,6 +62,18 @@ AFTER = (
     ("but",),
 )
 MAX_NAME_WORDS = 5
+# Words that say what a named thing is, around its name: "kokoro tts", "chroma vector db",
+# "whisper speech to text" name Kokoro, Chroma and Whisper.
+DESCRIPTORS = frozenset(
+    "tts stt asr ocr llm llms embedding embeddings embedder reranker vector db database video "
+    "videos image images photo music song audio voice speech text to transcription detection "
+    "segmentation classifier classification generator generation editor ide framework "
+    "library sdk agent assistant chatbot bot server model models api app cli tool tools open "
+    "source weights cloning coding search engine".split()
+)
+CORE_NAME_MIN = 0.5  # a name among descriptors counts when it resolves at least this well
+# Words between two names that ask to compare them: "whisper vs deepgram".
+COMPARED = (("vs",), ("versus",), ("compared", "to"), ("compared", "with"))
 # Words that say nothing of the need once a reference and constraints are taken out.
 FILLER = frozenset(
     "a an the something one some that which who is are be to for of on in my me i with but "
@@ -194,6 +207,9 @@ def literal(text: str) -> Understanding:
 
 def understand(text: str, names: Names) -> Understanding:
     words = tokens(text)
+    compared, sides = _compared(words, names)
+    if compared:
+        return Understanding(text=text, need=text, named=compared, named_as=" vs ".join(sides))
     reference, span = _reference(words, names)
     rest = [w for i, w in enumerate(words) if i not in span]
     constraints, used = _phrases(rest, CONSTRAINTS)
@@ -213,7 +229,7 @@ def understand(text: str, names: Names) -> Understanding:
             kind=kind,
         )
     need = " ".join(w for i, w in enumerate(rest) if i not in used) or text
-    named = tuple(names.resolve(words))
+    named = tuple(names.resolve(words)) or _named_core(words, names)
     # "api" names the OpenAI API only together with "openai": alone it is a constraint.
     if named and len(words) == 1 and words[0] in ("api",):
         named = ()
@@ -225,6 +241,44 @@ def understand(text: str, names: Names) -> Understanding:
         named=named,
         named_as=names.rows[named[0][0]]["name"] if named else "",
     )
+
+
+def _named_core(words: list[str], names: Names) -> tuple[tuple[str, float], ...]:
+    """What the query names once the words that only say what it is are taken off its ends
+    ("kokoro tts" names Kokoro); empty unless that leaves a name resolved well."""
+    end = len(words)
+    while end and words[end - 1] in DESCRIPTORS:
+        end -= 1
+    start = 0
+    while start < end and words[start] in DESCRIPTORS:
+        start += 1
+    core = words[start:end]
+    if not core or len(core) == len(words) or len(core) > MAX_NAME_WORDS:
+        return ()
+    found = names.resolve(core)
+    return tuple(found) if found and found[0][1] >= CORE_NAME_MIN else ()
+
+
+def _compared(words: list[str], names: Names) -> tuple[tuple[tuple[str, float], ...], list[str]]:
+    """Both sides of "X vs Y" when each names something (as a whole query would), the best
+    of each side scored 1 so that both come first, and each side's best name; empty when a
+    side names nothing ("open source vs midjourney" asks for alternatives instead)."""
+    for i in range(1, len(words) - 1):
+        for phrase in COMPARED:
+            if tuple(words[i : i + len(phrase)]) != phrase:
+                continue
+            both: dict[str, float] = {}
+            shown: list[str] = []
+            for side in (words[:i], words[i + len(phrase) :]):
+                found = list(names.resolve(side)) or list(_named_core(side, names))
+                if not found or len(side) > MAX_NAME_WORDS:
+                    return (), []
+                top = found[0][1]
+                for a, s in found:
+                    both[a] = max(both.get(a, 0.0), s / top)
+                shown.append(names.rows[found[0][0]]["name"])
+            return tuple(sorted(both.items(), key=lambda t: (-t[1], t[0]))), shown
+    return (), []
 
 
 def _family_name(words: list[str], span: set[int]) -> str:

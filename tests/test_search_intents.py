@@ -76,6 +76,14 @@ def test_an_exact_name_comes_first(engine, query, first):
     assert not answer.no_good_match
 
 
+def test_x_vs_y_answers_both_first(engine):
+    answer = engine.ask("ollama vs lm studio", k=5)
+    assert {r.artifact for r in answer.results[:2]} == {"ollama", "lm-studio"}
+    assert not answer.no_good_match
+    named = engine.ask("kokoro tts", k=5)
+    assert named.results[0].artifact == "kokoro-82m" and not named.no_good_match
+
+
 def test_nothing_here_is_said_and_the_nearest_still_shown(engine):
     answer = engine.ask("detect fraudulent credit card transactions", k=5)
     assert answer.no_good_match

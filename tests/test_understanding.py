@@ -157,6 +157,41 @@ def test_a_name_alone_is_named_not_referred_to(names):
     assert "Stable Diffusion XL" in u.label
 
 
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("kokoro tts", "kokoro-82m"),
+        ("chroma vector db", "chroma"),
+        ("sam segmentation", "sam"),
+        ("langchain framework", "langchain"),
+        ("perplexity search engine", "perplexity"),
+        ("chatterbox voice cloning", "chatterbox"),
+    ],
+)
+def test_a_name_with_words_saying_what_it_is_is_still_named(names, query, first):
+    u = understand(query, names)
+    assert u.reference == () and u.named[0][0] == first
+
+
+@pytest.mark.parametrize(
+    "query", ["vector db", "image generator", "code review agent", "open source llm"]
+)
+def test_words_saying_what_something_is_name_nothing_alone(names, query):
+    assert understand(query, names).named == ()
+
+
+def test_x_vs_y_names_both_and_leaves_neither_out(names):
+    u = understand("ollama vs lm studio", names)
+    assert u.reference == () and u.excluded == ()
+    assert {a for a, s in u.named if s == 1.0} == {"ollama", "lm-studio"}
+    assert u.label == "named: Ollama vs LM Studio"
+    v = understand("GPT-4o versus claude 3.5 sonnet", names)
+    assert {a for a, s in v.named if s == 1.0} == {"gpt-4o", "claude-3-5-sonnet"}
+    # One side naming nothing: "vs X" asks for something else than X, as before.
+    w = understand("open source vs midjourney", names)
+    assert w.reference == ("midjourney",) and w.named == ()
+
+
 def test_literal_reads_nothing_into_the_words(names):
     u = literal("open source alternative to midjourney")
     assert (u.reference, u.constraints, u.named, u.literal) == ((), (), (), True)
