@@ -193,6 +193,24 @@ def test_centrality_on_arrays_above_the_networkx_size_equals_networkx() -> None:
     assert np.max(np.abs(by_networkx - on_arrays)) < 1e-10
 
 
+def test_bootstrap_replicates_in_threads_are_those_of_one_thread() -> None:
+    from unfragile.engine.ranking.compute import bootstrap_replicates
+
+    art_ids, owners, ev = _random_votes(11)
+    mg = ranking.build_match_graph(art_ids, owners, ev)
+    config = ranking.load_config(env={})
+    pr = ranking.centrality(mg, config.pagerank_alpha)
+
+    def score(pr_b: np.ndarray, times_b: np.ndarray) -> np.ndarray:
+        return np.concatenate([pr_b, times_b])
+
+    alone = bootstrap_replicates(mg, pr, len(art_ids), config, score, workers=1)
+    assert len(alone) == config.bootstrap_replicates
+    assert len({r.tobytes() for r in alone}) == len(alone)  # each replicate draws anew
+    side_by_side = bootstrap_replicates(mg, pr, len(art_ids), config, score, workers=3)
+    assert all(np.array_equal(a, b) for a, b in zip(alone, side_by_side, strict=True))
+
+
 def test_evidence_only_for_deleted_artifacts_projects_to_an_empty_graph() -> None:
     art_ids, owners, ev = _random_votes(10)
     mg = ranking.build_match_graph(["someone-else"], owners, ev)

@@ -70,7 +70,8 @@ class UndirectedPageRank:
     """Weighted PageRank on one fixed undirected edge list, re-run cheaply with new weights.
 
     The symmetric adjacency A (each edge {u, v} as links u→v and v→u) is built once in CSR
-    form; a run with weights w only refills its data array. With d = A·1 the weighted degrees,
+    form; a run with weights w gives that structure a data array of its own, so runs may go
+    side by side in threads (the mat-vec releases the GIL). With d = A·1 the weighted degrees,
     the transition matrix P = D⁻¹A gives Pᵀx = A(x / d) because A is symmetric, so an
     iteration is one sparse mat-vec and no transpose or product is ever formed.
 
@@ -103,11 +104,11 @@ class UndirectedPageRank:
         if n == 0:
             return np.zeros(0)
         w = np.asarray(w, dtype=np.float64)
-        self.A.data = w[self.edge_of_slot]
+        shape = self.A.shape
+        A = sp.csr_array((w[self.edge_of_slot], self.A.indices, self.A.indptr), shape, copy=False)
         out = np.bincount(self.src, w, n) + np.bincount(self.dst, w, n)
         dangling = out <= 0
         inv = np.where(dangling, 0.0, 1.0 / np.where(dangling, 1.0, out))
-        A = self.A
         x = np.full(n, 1.0 / n) if x0 is None else np.asarray(x0, dtype=np.float64) / np.sum(x0)
         for _ in range(max_iter):
             prev = x

@@ -54,7 +54,9 @@ class MatchGraph:
         )
         qt = np.bincount(self.ev_edge, vote, self.n_qt_edges)
         cap_rows, cap_edges = self._cap_rows, self._cap_edges
-        if cap_rows is None or cap_edges is None:  # rows with a capability, and their edge
+        # Rows with a capability, and their edge; threads may fill these at once, harmlessly:
+        # each computes the same arrays and reads its own.
+        if cap_rows is None or cap_edges is None:
             cap_rows = self._cap_rows = np.flatnonzero(self.ev_cap_edge >= 0)
             cap_edges = self._cap_edges = self.ev_cap_edge[cap_rows]
         ca = np.bincount(
