@@ -119,6 +119,11 @@ class Understood(BaseModel):
     constraints: list[str] = Field(description="free, open, local, api, cheap, commercial, small")
     kind: str | None
     named: list[str] = Field(description="Artifacts the whole query names; the first goes first.")
+    spelled: str | None = Field(
+        None,
+        description="The query as matched, its abbreviations spelled out ('vector db "
+        "database'); null when it has none.",
+    )
 
 
 class SearchResponse(BaseModel):

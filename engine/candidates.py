@@ -98,7 +98,7 @@ def plan_for(t: Tables, names: Names, u: Understanding, alternatives_to: str | N
             )
     return Plan(
         # A reference's name in other artifacts' texts is mostly "works with X": not a match.
-        text=u.need if u.reference else u.text,
+        text=u.need if u.reference else u.matched,
         understood=u,
         telling=telling_words(u.need),
         pairs=pairs(u.need),
@@ -125,7 +125,7 @@ def query_vector(
     words when there are any."""
     u = plan.understood
     if not u.reference:
-        return encoded[u.text]
+        return encoded[u.matched]
     need = encoded.get(u.need) if u.need else None
     used = u.reference[:REFERENCES_USED]
     caps = [c for a in used for c in t.caps_of.get(a, ())]

@@ -17,10 +17,10 @@ Phrases are matched on folded words (engine/names.fold), so case and punctuation
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from unfragile.engine.names import Names, tokens
+from unfragile.engine.names import Names, fold, tokens
 
 # Words that introduce the artifact referred to (it follows them) ...
 BEFORE = (
@@ -62,6 +62,20 @@ AFTER = (
     ("but",),
 )
 MAX_NAME_WORDS = 5
+# Abbreviations people type that the catalog's texts spell out: each is matched with its
+# spelling after it ("vector db" as "vector db database"). Not those the texts use as they
+# are ("tts", "ocr" stand in names and descriptions, and spelled out they match worse).
+ABBREVIATIONS = {
+    "db": "database",
+    "dbs": "databases",
+    "rag": "retrieval augmented generation",
+    "asr": "speech recognition",
+    "stt": "speech to text",
+    "llm": "large language model",
+    "llms": "large language models",
+    "vlm": "vision language model",
+    "img": "image",
+}
 # Words that say what a named thing is, around its name: "kokoro tts", "chroma vector db",
 # "whisper speech to text" name Kokoro, Chroma and Whisper.
 DESCRIPTORS = frozenset(
@@ -173,6 +187,12 @@ class Understanding:
     kind: str | None = None
     named: tuple[tuple[str, float], ...] = field(default=())  # what the whole query names
     named_as: str = ""  # the first named artifact's name, as shown
+    spelled: str = ""  # the text with its abbreviations spelled out; "" when it has none
+
+    @property
+    def matched(self) -> str:
+        """The words matched against the catalog: as typed, abbreviations spelled out."""
+        return self.spelled or self.text
 
     @property
     def label(self) -> str:
@@ -197,6 +217,7 @@ class Understanding:
             "constraints": list(self.constraints),
             "kind": self.kind,
             "named": [a for a, _ in self.named],
+            "spelled": self.spelled or None,
         }
 
 
@@ -206,6 +227,26 @@ def literal(text: str) -> Understanding:
 
 
 def understand(text: str, names: Names) -> Understanding:
+    u = _read(text, names)
+    if u.named:  # "llm" is also a name (the CLI): a named query is matched as typed
+        return u
+    spelled = spell_out(text)
+    if spelled == text:
+        return u
+    return replace(u, spelled=spelled, need=spell_out(u.need))
+
+
+def spell_out(text: str) -> str:
+    """`text` with each abbreviation of ABBREVIATIONS followed by its spelling."""
+    out = []
+    for word in text.split():
+        out.append(word)
+        if spelled := ABBREVIATIONS.get(fold(word)):
+            out.append(spelled)
+    return " ".join(out)
+
+
+def _read(text: str, names: Names) -> Understanding:
     words = tokens(text)
     compared, sides = _compared(words, names)
     if compared:

@@ -337,7 +337,7 @@ class SearchEngine:
         plans = [plan_for(snap.tables, snap.names, u, alternatives_to) for u in given]
         # Every typed query is embedded whole (past queries are found by it); a reference's
         # remaining words are embedded too, to blend with the artifact referred to.
-        typed = [] if understood else [p.understood.text for p in plans]
+        typed = [] if understood else [p.understood.matched for p in plans]
         needs = [p.understood.need for p in plans if p.understood.reference and p.understood.need]
         wanted = list(dict.fromkeys(typed + needs))
         encoded = dict(zip(wanted, self._encode(wanted), strict=True)) if wanted else {}

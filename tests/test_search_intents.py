@@ -84,6 +84,21 @@ def test_x_vs_y_answers_both_first(engine):
     assert named.results[0].artifact == "kokoro-82m" and not named.no_good_match
 
 
+def test_an_abbreviation_finds_what_its_spelling_finds(engine):
+    answer = engine.ask("asr model for meetings", k=3)
+    assert answer.understood.matched.startswith("asr speech recognition")
+    assert answer.results[0].artifact in {
+        "whisper-large-v3",
+        "whisper-large-v3-turbo",
+        "moonshine",
+        "parakeet-tdt-0.6b-v2",
+        "canary-1b-flash",
+        "whisper-cpp",
+        "assemblyai-api",
+        "deepgram-api",
+    }
+
+
 def test_nothing_here_is_said_and_the_nearest_still_shown(engine):
     answer = engine.ask("detect fraudulent credit card transactions", k=5)
     assert answer.no_good_match

@@ -192,6 +192,17 @@ def test_x_vs_y_names_both_and_leaves_neither_out(names):
     assert w.reference == ("midjourney",) and w.named == ()
 
 
+def test_abbreviations_are_matched_with_their_spelling(names):
+    u = understand("vector db for my rag app", names)
+    assert u.text == "vector db for my rag app"  # shown as typed
+    assert u.matched == "vector db database for my rag retrieval augmented generation app"
+    assert u.as_dict()["spelled"] == u.matched and "database" in u.need
+    # A query that names something is matched as typed: "llm" is also the CLI's name.
+    named = understand("llm", names)
+    assert named.named[0][0] == "llm" and named.matched == "llm" and named.spelled == ""
+    assert understand("whisper alternative", names).spelled == ""
+
+
 def test_literal_reads_nothing_into_the_words(names):
     u = literal("open source alternative to midjourney")
     assert (u.reference, u.constraints, u.named, u.literal) == ((), (), (), True)
