@@ -193,7 +193,9 @@ def test_centrality_on_arrays_above_the_networkx_size_equals_networkx() -> None:
     assert np.max(np.abs(by_networkx - on_arrays)) < 1e-10
 
 
-def test_bootstrap_replicates_in_threads_are_those_of_one_thread() -> None:
+def test_bootstrap_replicates_are_those_of_one_replicate_after_the_other() -> None:
+    """Blocks of draws, sparse products for a block and PageRanks in threads give, to the
+    bit, what drawing, weighting and ranking one replicate at a time gives."""
     from unfragile.engine.ranking.compute import bootstrap_replicates
 
     art_ids, owners, ev = _random_votes(11)
@@ -204,11 +206,18 @@ def test_bootstrap_replicates_in_threads_are_those_of_one_thread() -> None:
     def score(pr_b: np.ndarray, times_b: np.ndarray) -> np.ndarray:
         return np.concatenate([pr_b, times_b])
 
-    alone = bootstrap_replicates(mg, pr, len(art_ids), config, score, workers=1)
-    assert len(alone) == config.bootstrap_replicates
-    assert len({r.tobytes() for r in alone}) == len(alone)  # each replicate draws anew
-    side_by_side = bootstrap_replicates(mg, pr, len(art_ids), config, score, workers=3)
-    assert all(np.array_equal(a, b) for a, b in zip(alone, side_by_side, strict=True))
+    rng = np.random.default_rng(config.bootstrap_seed)
+    one_by_one = []
+    for _ in range(config.bootstrap_replicates):
+        omega = rng.poisson(1.0, mg.n_sessions).astype(np.float64)
+        operator = algorithms.UndirectedPageRank(mg.n_nodes, mg.src, mg.dst)
+        pr_b = operator.run(mg.weights(omega), config.pagerank_alpha, tol=1.0e-9, x0=pr)
+        one_by_one.append(score(pr_b, mg.times_matched(len(art_ids), omega)))
+    assert len({r.tobytes() for r in one_by_one}) == len(one_by_one) > 16  # several blocks
+    for workers in (1, 3):
+        got = bootstrap_replicates(mg, pr, len(art_ids), config, score, workers=workers)
+        assert len(got) == len(one_by_one)
+        assert all(np.array_equal(a, b) for a, b in zip(one_by_one, got, strict=True)), workers
 
 
 def test_evidence_only_for_deleted_artifacts_projects_to_an_empty_graph() -> None:

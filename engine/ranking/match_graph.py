@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from unfragile.engine.errors import RankError
 from unfragile.engine.evidence import MATCH_WEIGHTS
@@ -44,6 +45,7 @@ class MatchGraph:
     _cap_rows: np.ndarray | None = None
     _cap_edges: np.ndarray | None = None
     _pagerank: algorithms.UndirectedPageRank | None = None
+    _by_session: tuple[Any, Any, Any] | None = None
 
     def weights(self, session_weight: np.ndarray | None = None) -> np.ndarray:
         """log1p of the (re-weighted) vote mass on each edge; ground edges are constant."""
@@ -67,6 +69,55 @@ class MatchGraph:
         return np.concatenate(
             [np.log1p(np.concatenate([qt, ca])), np.full(self.n_ground_edges, GROUND_WEIGHT)]
         )
+
+    def _session_columns(self) -> tuple[Any, Any, Any]:
+        """Votes on query–target edges, votes on capability–artifact edges and (session,
+        artifact) pairs as sparse (edge or artifact × session) matrices. They are stored by
+        session, which is the rows' own order (nothing is sorted or copied but the capability
+        rows), so a product with them adds each edge's votes session by session, in the order
+        `weights` and `times_matched` add them: the same sums, to the bit."""
+        if self._by_session is None:
+            n_s, n_qt = self.n_sessions, self.n_qt_edges
+            n_ca = len(self.src) - n_qt - self.n_ground_edges
+            cap_rows = np.flatnonzero(self.ev_cap_edge >= 0)
+
+            def by_session(session: np.ndarray, col: np.ndarray, data: np.ndarray, n: int) -> Any:
+                indptr = np.zeros(n_s + 1, dtype=np.int64)
+                np.cumsum(np.bincount(session, minlength=n_s), out=indptr[1:])
+                return sp.csr_array((data, col, indptr), shape=(n_s, n), copy=False).T
+
+            self._by_session = (
+                by_session(self.ev_session, self.ev_edge, self.ev_vote, n_qt),
+                by_session(
+                    self.ev_session[cap_rows],
+                    self.ev_cap_edge[cap_rows],
+                    self.ev_vote[cap_rows],
+                    n_ca,
+                ),
+                by_session(
+                    self.pair_session,
+                    self.pair_artifact,
+                    np.ones(len(self.pair_session)),
+                    len(self.artifact_nodes),
+                ),
+            )
+        return self._by_session
+
+    def weights_many(self, session_weights: np.ndarray) -> np.ndarray:
+        """`weights(w)` for each column w of a (sessions × k) array, as the columns of one
+        (edges × k) array: one sparse product for k replicates reads each vote once, not k
+        times (~3x less work per replicate at 10M events)."""
+        by_qt, by_cap, _ = self._session_columns()
+        n_qt, n_ca = by_qt.shape[0], by_cap.shape[0]
+        out = np.empty((len(self.src), session_weights.shape[1]))
+        np.log1p(by_qt @ session_weights, out=out[:n_qt])
+        np.log1p(by_cap @ session_weights, out=out[n_qt : n_qt + n_ca])
+        out[n_qt + n_ca :] = GROUND_WEIGHT
+        return out
+
+    def times_matched_many(self, session_weights: np.ndarray) -> np.ndarray:
+        """`times_matched(all artifacts, w)` for each column w, as the columns of one array."""
+        return np.asarray(self._session_columns()[2] @ session_weights, dtype=np.float64)
 
     def pagerank_operator(self) -> algorithms.UndirectedPageRank:
         """PageRank on these edges (`algorithms.UndirectedPageRank`), built once and kept."""
