@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
@@ -33,11 +34,13 @@ FUNCTION_WORDS = frozenset("the a an of for and v by in on with".split())
 SKIPPED_WEIGHT = 0.7  # for each other GENERIC word of the span the key does not have
 ALIAS_WEIGHT = 0.6  # a name read from inside brackets, against the name itself
 TAIL_WEIGHT = 0.6  # a name matched without its first word ("vit" in "OWL-ViT")
+VERSION_WEIGHT = 0.9  # a word naming a key word without its version ("yolo" for "yolo11")
 TYPO_RATIO = 80.0  # rapidfuzz ratio at which two words of 4+ letters are the same word
 SUGGEST_CUTOFF = 70.0  # rapidfuzz WRatio below which a name is no suggestion
 RESOLVED_KEPT = 4096  # word spans whose resolution is remembered
 _SPLIT = re.compile(r"[^\w]+|_")
 _BRACKETS = re.compile(r"[\(\[].*?[\)\]]")
+_VERSIONED = re.compile(r"([a-z]{3,}?)v?\d[a-z0-9]*")
 
 
 def fold(text: str) -> str:
@@ -55,10 +58,20 @@ def _unbracketed(name: str) -> str:
     return _BRACKETS.sub(" ", name)
 
 
+@lru_cache(maxsize=65536)
+def head(word: str) -> str:
+    """The name in a word with its version stuck on ("yolo11", "yolov8", "qwen3": "yolo",
+    "yolo", "qwen"); "" when the word is not one."""
+    found = _VERSIONED.fullmatch(word)
+    return found.group(1) if found and found.group(1) not in GENERIC else ""
+
+
 def _stem(words: Sequence[str]) -> str:
     for w in words:
         if w.isalpha() and w not in GENERIC and len(w) >= 3:
             return w
+        if h := head(w):  # YOLO11 and YOLOv8 share the stem "yolo"
+            return h
     return words[0] if words else ""
 
 
@@ -133,7 +146,7 @@ def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
     # words could name (hundreds a query at 10k artifacts; BENCHMARKS.md, search latency).
     used: set[int] = set()
     telling = typo = False
-    skipped = 0
+    skipped = versions = 0
     n = len(key)
     for word in span:
         hit = -1
@@ -141,6 +154,12 @@ def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
             if key[i] == word and i not in used:
                 hit = i
                 break
+        if hit < 0 and len(word) >= 3 and word.isalpha():
+            for i in range(n):
+                if i not in used and head(key[i]) == word:  # "yolo" for "yolo11"
+                    hit = i
+                    versions += 1
+                    break
         if hit < 0:
             run = _joined_run(word, key, used) if len(word) >= 4 else None
             if run is not None:  # "gpt4o", "chatgpt", "dalle"
@@ -167,7 +186,7 @@ def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
         return 0.0, False
     # People name a thing by its head word: "vit" is ViT before it is OWL-ViT.
     score = len(used) / n * (1.0 if 0 in used else TAIL_WEIGHT)
-    return score * SKIPPED_WEIGHT**skipped, typo
+    return score * SKIPPED_WEIGHT**skipped * VERSION_WEIGHT**versions, typo
 
 
 def _joined_run(word: str, key: Sequence[str], used: set[int]) -> range | None:
@@ -221,6 +240,8 @@ class Names:
                     digits = re.match(r"\d+", key[i])
                     if digits and digits.group() != key[i]:
                         self._by_word.setdefault(digits.group(), set()).add(a)
+                    if h := head(key[i]):
+                        self._by_word.setdefault(h, set()).add(a)
         # Typos are looked for among words with the same first letter: a slip there is rare,
         # and it keeps the look-up small when there are many thousands of names.
         self._typo_words: dict[str, list[str]] = {}
