@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from unfragile.engine.names import Names, fold, tokens
+from unfragile.engine.names import GENERIC, Names, fold, tokens
 
 # Words that introduce the artifact referred to (it follows them) ...
 BEFORE = (
@@ -86,6 +86,7 @@ DESCRIPTORS = frozenset(
     "source weights cloning coding search engine".split()
 )
 CORE_NAME_MIN = 0.5  # a name among descriptors counts when it resolves at least this well
+TASK_WORD_SHARE = 0.15  # a word in more tasks than this says nothing of which member is meant
 # Words between two names that ask to compare them: "whisper vs deepgram".
 COMPARED = (("vs",), ("versus",), ("compared", "to"), ("compared", "with"))
 # Words that say nothing of the need once a reference and constraints are taken out.
@@ -260,6 +261,8 @@ def _read(text: str, names: Names) -> Understanding:
         ids = tuple(a for a, _ in reference)
         name = names.rows[ids[0]]["name"] if len(ids) == 1 else _family_name(words, span)
         need_words = [w for i, w in enumerate(rest) if i not in used and w not in FILLER]
+        if (members := _members_meant(ids, need_words, names)) != ids:
+            ids, name = members, f"{name} {' '.join(need_words)}"
         return Understanding(
             text=text,
             need=" ".join(need_words),
@@ -320,6 +323,31 @@ def _compared(words: list[str], names: Names) -> tuple[tuple[tuple[str, float], 
                 shown.append(names.rows[found[0][0]]["name"])
             return tuple(sorted(both.items(), key=lambda t: (-t[1], t[0]))), shown
     return (), []
+
+
+def _members_meant(ids: tuple[str, ...], need: list[str], names: Names) -> tuple[str, ...]:
+    """The members of X's family that the other words point at: in "alternative to openai
+    embeddings", OpenAI's embedding models (their task has the word), not the OpenAI
+    API in general; in "mistral alternative for ocr", Mistral OCR. X as resolved when the
+    words point at no member."""
+    # Words many tasks share ("text", "generation") point at no member in particular.
+    wanted = {
+        w
+        for w in map(_singular, need)
+        if len(w) >= 3 and w not in GENERIC and names.task_share(w) <= TASK_WORD_SHARE
+    }
+
+    def about(a: str) -> bool:
+        task = tokens(str(names.rows[a].get("task") or ""))
+        return bool(wanted.intersection(map(_singular, task)))
+
+    if not wanted:
+        return ids
+    return tuple(sorted(a for a in names.families(ids) if about(a))) or ids
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def _family_name(words: list[str], span: set[int]) -> str:

@@ -211,6 +211,7 @@ class Names:
         self.rows = {r["id"]: r for r in rows}
         self.named = {a: named(r) for a, r in self.rows.items()}
         self._resolved: dict[tuple[str, ...], list[tuple[str, float]]] = {}
+        self._task_words: dict[str, int] | None = None
         self._kin = self._links()
         # Families are the connected parts of the kin graph, worked out once.
         self._families: dict[str, frozenset[str]] = {}
@@ -351,6 +352,16 @@ class Names:
     def _exact_id(self, span: Sequence[str]) -> str | None:
         joined = "-".join(span)
         return joined if joined in self.rows else None
+
+    def task_share(self, word: str) -> float:
+        """The share of artifacts whose task has this word ("generation": many)."""
+        if self._task_words is None:
+            counts: dict[str, int] = {}
+            for r in self.rows.values():
+                for w in set(tokens(str(r.get("task") or ""))):
+                    counts[w] = counts.get(w, 0) + 1
+            self._task_words = counts
+        return self._task_words.get(word, 0) / max(len(self.rows), 1)
 
     def family(self, artifact_id: str) -> set[str]:
         """The artifact and everything kin to it, directly or through others."""

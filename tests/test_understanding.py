@@ -129,6 +129,14 @@ def test_families(names, artifact, family, not_in):
             {"whisper-large-v3", "whisper-tiny", "whisper-cpp", "whisper-large-v3-turbo"},
             (),
         ),
+        # A provider's name with a task word: that provider's artifacts for that task.
+        (
+            "alternative to openai embeddings",
+            {"text-embedding-3-small", "text-embedding-3-large"},
+            (),
+        ),
+        ("mistral alternative for ocr", {"mistral-ocr"}, ()),
+        ("alternative to chatgpt for images", {"dall-e-3", "gpt-image-1"}, ()),
         # One artifact has the name exactly: it alone describes the need (GPT-4o's speech
         # siblings are still left out with the family).
         ("alternative to gpt4o", {"gpt-4o"}, ()),
