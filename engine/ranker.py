@@ -63,6 +63,8 @@ MATCH_COEF: dict[str, float] = {
     "same_task": 1.555,
     "reference": -0.437,
 }
+WEAK_MATCH = 20  # a result matching below this ...
+SOUND_MATCH = 40  # ... goes below any later one matching at least this (`weak_below`)
 STATUS_MARGIN = 15  # match points within which an active artifact goes above an inactive one
 NO_GOOD_MATCH = 57  # best match below this: "nothing in the catalog does this well"
 
@@ -141,6 +143,20 @@ def match_scores(matrix: np.ndarray) -> np.ndarray:
 def no_good_match(best: int | None, named: bool = False) -> bool:
     """Nothing does this well: the best match is low, and the query names no artifact."""
     return not named and (best is None or best < NO_GOOD_MATCH)
+
+
+def weak_below(order: list[int], match: np.ndarray, named: set[int]) -> list[int]:
+    """`order` with each result that hardly matches (below WEAK_MATCH) moved below the later
+    ones that match soundly (SOUND_MATCH or more): a soft boost (an API asked for, a kind)
+    may lift an artifact that does not do the task above one that does, never to the top
+    of them. Named results stay where they are."""
+    weak = {i for i in order if match[i] < WEAK_MATCH and i not in named}
+    sound = [i for i in order if match[i] >= SOUND_MATCH or i in named]
+    if not weak or not sound:
+        return list(order)
+    last_sound = max(order.index(i) for i in sound)
+    head, tail = order[: last_sound + 1], order[last_sound + 1 :]
+    return [i for i in head if i not in weak] + [i for i in head if i in weak] + tail
 
 
 def active_first(

@@ -60,6 +60,7 @@ from unfragile.engine.ranker import (
     load_scorer,
     match_scores,
     no_good_match,
+    weak_below,
 )
 from unfragile.engine.ranking.algorithms import exp_decay
 from unfragile.engine.records import parse_time
@@ -469,7 +470,9 @@ class SearchEngine:
         if named:  # a query that names an artifact puts it first, whatever the scorer says
             top = max(named.values())
             order.sort(key=lambda i: named.get(found.ids[i], 0.0) < top - 1e-9)
-        order = active_first(order, match_scores(matrix), found.ids, snap.artifacts, named)[:k]
+        matches = match_scores(matrix)
+        order = weak_below(order, matches, {i for i, a in enumerate(found.ids) if a in named})
+        order = active_first(order, matches, found.ids, snap.artifacts, named)[:k]
         match = match_scores(matrix[order]) if order else np.zeros(0, dtype=int)
         results = []
         for rank, i in enumerate(order):
@@ -493,7 +496,9 @@ class SearchEngine:
                     status=info.get("status") or "active",
                 )
             )
-        best = max((r.match for r in results), default=None)
+        # Asked for a kind, only that kind can match well: a library is no MCP server.
+        kind = plan.understood.kind
+        best = max((r.match for r in results if kind is None or r.kind == kind), default=None)
         return Answer(
             query=plan.understood.text,
             understood=plan.understood,

@@ -262,3 +262,15 @@ def test_inactive_artifacts_go_below_active_ones_that_match_about_as_well():
     match[3] = 70
     assert active_first([3, 1], match, ids, artifacts, {}) == [1, 3]
     assert active_first([3, 1], match, ids, artifacts, {"named-old": 1.0}) == [3, 1]
+
+
+def test_a_result_that_hardly_matches_goes_below_the_ones_that_do():
+    from unfragile.engine.ranker import SOUND_MATCH, WEAK_MATCH, weak_below
+
+    # Scored order: a weak match lifted by a soft boost, a middling one, two sound ones, and
+    # a weak one after the last sound one.
+    match = np.array([WEAK_MATCH - 4, SOUND_MATCH - 5, SOUND_MATCH + 2, SOUND_MATCH, 3])
+    assert weak_below([0, 1, 2, 3, 4], match, set()) == [1, 2, 3, 0, 4]
+    # Named, it stays; with nothing sound after it, nothing moves.
+    assert weak_below([0, 1, 2, 3, 4], match, {0}) == [0, 1, 2, 3, 4]
+    assert weak_below([0, 1, 4], match, set()) == [0, 1, 4]

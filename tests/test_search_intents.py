@@ -99,6 +99,24 @@ def test_an_abbreviation_finds_what_its_spelling_finds(engine):
     }
 
 
+def test_soft_boosts_never_put_a_weak_match_first(engine):
+    # "open" and "api" both fit Mistral Large 2 (open weights, sold by the token), which
+    # hosts nothing: the boosts once put it first, far below the hosts in match.
+    answer = engine.ask("hosted api for open source llms with low latency", k=5)
+    assert answer.understood.constraints == ("open", "api")
+    hosts = {"fireworks-ai", "groq", "together-ai", "replicate", "openrouter", "amazon-bedrock"}
+    assert answer.results[0].artifact in hosts | {"hugging-face-inference-api", "vertex-ai"}
+
+
+def test_a_kind_asked_for_that_nothing_of_that_kind_does_is_nothing_here(engine):
+    # LlamaIndex reads Google Drive (a data connector) and matches the words well, but it
+    # is a library: the catalog has no Google Drive MCP server, and the answer says so.
+    answer = engine.ask("mcp server for google drive", k=10)
+    assert answer.understood.kind == "mcp-server"
+    assert answer.no_good_match
+    assert any(r.kind != "mcp-server" and r.match >= 57 for r in answer.results)
+
+
 def test_nothing_here_is_said_and_the_nearest_still_shown(engine):
     answer = engine.ask("detect fraudulent credit card transactions", k=5)
     assert answer.no_good_match
