@@ -124,6 +124,11 @@ class Understood(BaseModel):
         description="The query as matched, its abbreviations spelled out ('vector db "
         "database'); null when it has none.",
     )
+    opposite: list[str] = Field(
+        default_factory=list,
+        description="Tasks that go the other way from the one asked ('speech to text': "
+        "text-to-speech); models doing them are listed after the rest.",
+    )
 
 
 class SearchResponse(BaseModel):

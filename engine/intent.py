@@ -89,6 +89,20 @@ CORE_NAME_MIN = 0.5  # a name among descriptors counts when it resolves at least
 TASK_WORD_SHARE = 0.15  # a word in more tasks than this says nothing of which member is meant
 # Words between two names that ask to compare them: "whisper vs deepgram".
 COMPARED = (("vs",), ("versus",), ("compared", "to"), ("compared", "with"))
+# Phrases that say which way a task goes, and the task that goes the other way: an artifact
+# doing that one is the opposite of what was asked ("speech to text": not a TTS model).
+_STT, _TTS, _I2T, _T2I = "speech-recognition", "text-to-speech", "image-to-text", "text-to-image"
+DIRECTIONS: dict[tuple[str, ...], tuple[str, str]] = {  # phrase: (task asked, its opposite)
+    ("speech", "to", "text"): (_STT, _TTS),
+    ("voice", "to", "text"): (_STT, _TTS),
+    ("audio", "to", "text"): (_STT, _TTS),
+    ("transcribe",): (_STT, _TTS),
+    ("transcription",): (_STT, _TTS),
+    ("text", "to", "speech"): (_TTS, _STT),
+    ("text", "to", "voice"): (_TTS, _STT),
+    ("image", "to", "text"): (_I2T, _T2I),
+    ("text", "to", "image"): (_T2I, _I2T),
+}
 # Words that say nothing of the need once a reference and constraints are taken out.
 FILLER = frozenset(
     "a an the something one some that which who is are be to for of on in my me i with but "
@@ -189,6 +203,7 @@ class Understanding:
     named: tuple[tuple[str, float], ...] = field(default=())  # what the whole query names
     named_as: str = ""  # the first named artifact's name, as shown
     spelled: str = ""  # the text with its abbreviations spelled out; "" when it has none
+    opposite: tuple[str, ...] = ()  # tasks that go the other way from the one asked for
 
     @property
     def matched(self) -> str:
@@ -219,6 +234,7 @@ class Understanding:
             "kind": self.kind,
             "named": [a for a, _ in self.named],
             "spelled": self.spelled or None,
+            "opposite": list(self.opposite),
         }
 
 
@@ -232,9 +248,16 @@ def understand(text: str, names: Names) -> Understanding:
     if u.named:  # "llm" is also a name (the CLI): a named query is matched as typed
         return u
     spelled = spell_out(text)
-    if spelled == text:
-        return u
-    return replace(u, spelled=spelled, need=spell_out(u.need))
+    words = tokens(spelled)
+    ways = [
+        way
+        for phrase, way in DIRECTIONS.items()
+        if any(tuple(words[i : i + len(phrase)]) == phrase for i in range(len(words)))
+    ]
+    opposite = {o for _, o in ways} - {asked for asked, _ in ways}  # both ways: neither
+    if spelled != text:
+        u = replace(u, spelled=spelled, need=spell_out(u.need))
+    return replace(u, opposite=tuple(sorted(opposite))) if opposite else u
 
 
 def spell_out(text: str) -> str:

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from unfragile.engine.features import FEATURES
+from unfragile.engine.intent import Understanding
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "dense": 1.0,
@@ -143,6 +144,36 @@ def match_scores(matrix: np.ndarray) -> np.ndarray:
 def no_good_match(best: int | None, named: bool = False) -> bool:
     """Nothing does this well: the best match is low, and the query names no artifact."""
     return not named and (best is None or best < NO_GOOD_MATCH)
+
+
+def settle(
+    order: list[int],
+    match: np.ndarray,
+    ids: list[str],
+    artifacts: dict[str, dict[str, Any]],
+    u: Understanding,
+) -> list[int]:
+    """The scorer's `order` (indices into `ids`) as it is shown: what the query names first,
+    whatever the scorer says; a model doing the opposite of the task asked ("speech to
+    text": a text-to-speech model) after the rest; hardly matching results below the sound ones
+    (`weak_below`); inactive artifacts below active ones that match about as well
+    (`active_first`)."""
+    named = dict(u.named)
+    out = list(order)
+    if named:
+        top = max(named.values())
+        out.sort(key=lambda i: named.get(ids[i], 0.0) < top - 1e-9)
+    if u.opposite:  # models only: an API or app may do both ways (ElevenLabs' API does)
+        wrong = {
+            i
+            for i in out
+            if ids[i] not in named
+            and artifacts[ids[i]].get("kind") == "model"
+            and artifacts[ids[i]].get("task") in u.opposite
+        }
+        out.sort(key=lambda i: i in wrong)
+    out = weak_below(out, match, {i for i in out if ids[i] in named})
+    return active_first(out, match, ids, artifacts, named)
 
 
 def weak_below(order: list[int], match: np.ndarray, named: set[int]) -> list[int]:

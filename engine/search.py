@@ -56,11 +56,10 @@ from unfragile.engine.names import Names
 from unfragile.engine.ranker import (
     LinearScorer,
     Scorer,
-    active_first,
     load_scorer,
     match_scores,
     no_good_match,
-    weak_below,
+    settle,
 )
 from unfragile.engine.ranking.algorithms import exp_decay
 from unfragile.engine.records import parse_time
@@ -467,12 +466,7 @@ class SearchEngine:
         scores = self.scorer.score(matrix) if len(matrix) else np.zeros(0)
         order = sorted(range(len(found.ids)), key=lambda i: (-scores[i], found.ids[i]))
         named = dict(plan.understood.named)
-        if named:  # a query that names an artifact puts it first, whatever the scorer says
-            top = max(named.values())
-            order.sort(key=lambda i: named.get(found.ids[i], 0.0) < top - 1e-9)
-        matches = match_scores(matrix)
-        order = weak_below(order, matches, {i for i, a in enumerate(found.ids) if a in named})
-        order = active_first(order, matches, found.ids, snap.artifacts, named)[:k]
+        order = settle(order, match_scores(matrix), found.ids, snap.artifacts, plan.understood)[:k]
         match = match_scores(matrix[order]) if order else np.zeros(0, dtype=int)
         results = []
         for rank, i in enumerate(order):

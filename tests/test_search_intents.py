@@ -117,6 +117,26 @@ def test_a_kind_asked_for_that_nothing_of_that_kind_does_is_nothing_here(engine)
     assert any(r.kind != "mcp-server" and r.match >= 57 for r in answer.results)
 
 
+def test_speech_to_text_never_puts_a_text_to_speech_model_first(engine, loaded):
+    tasks = {
+        r["id"]: r
+        for r in loaded.read("MATCH (a:Artifact) RETURN a.id AS id, a.task AS task, a.kind AS kind")
+    }
+    for query, opposite in (
+        ("speech to text on cpu with no internet", "text-to-speech"),
+        ("text to speech that runs offline", "speech-recognition"),
+    ):
+        answer = engine.ask(query, k=5)
+        wrong = [
+            r.artifact
+            for r in answer.results
+            if tasks[r.artifact]["kind"] == "model" and tasks[r.artifact]["task"] == opposite
+        ]
+        rest = [r.artifact for r in answer.results if r.artifact not in wrong]
+        # Every model going the other way comes after every other result.
+        assert [r.artifact for r in answer.results] == rest + wrong, query
+
+
 def test_nothing_here_is_said_and_the_nearest_still_shown(engine):
     answer = engine.ask("detect fraudulent credit card transactions", k=5)
     assert answer.no_good_match

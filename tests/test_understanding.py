@@ -222,6 +222,22 @@ def test_abbreviations_are_matched_with_their_spelling(names):
     assert understand("whisper alternative", names).spelled == ""
 
 
+@pytest.mark.parametrize(
+    ("query", "opposite"),
+    [
+        ("speech to text on my laptop", ("text-to-speech",)),
+        ("fast stt for english", ("text-to-speech",)),  # through its spelling
+        ("transcribe a podcast", ("text-to-speech",)),
+        ("text to speech for audiobooks", ("speech-recognition",)),
+        ("text to image api", ("image-to-text",)),
+        ("speech to text and text to speech in one api", ()),  # both ways asked: neither
+        ("generate music", ()),
+    ],
+)
+def test_the_way_a_task_goes_is_read(names, query, opposite):
+    assert understand(query, names).opposite == opposite
+
+
 def test_literal_reads_nothing_into_the_words(names):
     u = literal("open source alternative to midjourney")
     assert (u.reference, u.constraints, u.named, u.literal) == ((), (), (), True)
