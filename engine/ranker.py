@@ -182,11 +182,10 @@ def weak_below(order: list[int], match: np.ndarray, named: set[int]) -> list[int
     may lift an artifact that does not do the task above one that does, never to the top
     of them. Named results stay where they are."""
     weak = {i for i in order if match[i] < WEAK_MATCH and i not in named}
-    sound = [i for i in order if match[i] >= SOUND_MATCH or i in named]
+    sound = [at for at, i in enumerate(order) if match[i] >= SOUND_MATCH or i in named]
     if not weak or not sound:
         return list(order)
-    last_sound = max(order.index(i) for i in sound)
-    head, tail = order[: last_sound + 1], order[last_sound + 1 :]
+    head, tail = order[: sound[-1] + 1], order[sound[-1] + 1 :]
     return [i for i in head if i not in weak] + [i for i in head if i in weak] + tail
 
 

@@ -53,9 +53,9 @@ def path(log: EventLog) -> Path:
     return log.root / "votes" / "votes.parquet"
 
 
-def _covers(log: EventLog) -> dict[str, list[str]]:
+def _covers(log: EventLog, parts: list[Path]) -> dict[str, list[str]]:
     return {
-        "parts": sorted(p.name for p in log.parts()),
+        "parts": sorted(p.name for p in parts),
         "retractions": sorted(p.name for p in log.retractions()),
     }
 
@@ -74,7 +74,8 @@ def refresh(log: EventLog) -> bool:
     """Bring the kept votes up to the log; the caller holds `log.locked()`. Returns whether
     anything was folded (False: the file already covered the log, or the log is empty)."""
     file = path(log)
-    now = _covers(log)
+    parts = {p.name: p for p in log.parts()}
+    now = _covers(log, list(parts.values()))
     kept = _kept_covers(file) if file.exists() else None
     if kept == now:
         return False
@@ -93,10 +94,9 @@ def refresh(log: EventLog) -> bool:
         if new is None:  # nothing kept, or a compaction or retraction since: fold it all
             sql = VOTES % {"where": ""}
         else:
-            day = {p.name: p for p in log.parts()}
             con.execute(
                 "CREATE TEMP TABLE tk AS SELECT DISTINCT key FROM "
-                + _scan([day[name] for name in new])
+                + _scan([parts[name] for name in new])
             )
             sql = (
                 f"SELECT * FROM read_parquet({_lit(file)}) WHERE key NOT IN (SELECT key FROM tk) "

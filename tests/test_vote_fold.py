@@ -8,10 +8,10 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from tests.helpers import artifact, event, write_jsonl
+from tests.test_event_log import _records
 from unfragile.engine import aggregate, event_log, vote_fold
 from unfragile.engine.evidence import MATCH_WEIGHTS
 from unfragile.engine.ingest import ingest, write_events
-from unfragile.engine.records import EventRecord
 
 KINDS = ("Capability", "Artifact")
 
@@ -116,18 +116,7 @@ def test_a_kept_file_that_cannot_be_trusted_is_folded_again(graph, tmp_path):
 
 def test_a_bulk_load_folds_its_votes_before_the_next_rank(graph, tmp_path):
     ingest(graph, write_jsonl(tmp_path / "a.jsonl", [artifact("alpha")]), show_progress=False)
-    records = [
-        EventRecord(
-            id=f"bulk-{i}",
-            query=f"query {i % 40}",
-            query_id=f"query {i % 40}",
-            event="click" if i % 7 == 0 else "match",
-            session=f"s{i % 3000}",
-            time="2026-10-01T12:00:00.000000Z",
-            artifact="alpha",
-        )
-        for i in range(12_000)
-    ]
+    records = _records(12_000)  # test_event_log's: 50 queries, 6,000 sessions
     assert write_events(graph, iter(records), len(records), 2000, False) == 12_000
     log = event_log.for_graph(graph)
     assert log is not None
@@ -135,5 +124,5 @@ def test_a_bulk_load_folds_its_votes_before_the_next_rank(graph, tmp_path):
         assert vote_fold.refresh(log) is False  # the load kept them already
     coded = aggregate.vote_codes(graph, MATCH_WEIGHTS)
     assert coded is not None
-    assert len(coded["z"]) == len({(i % 40, i % 3000) for i in range(12_000)})
-    assert coded["n_sessions"] == 3000 and np.all(coded["z"] > 0)
+    assert len(coded["z"]) == len({(i % 50, i % 6000) for i in range(12_000)})
+    assert coded["n_sessions"] == 6000 and np.all(coded["z"] > 0)
