@@ -40,8 +40,9 @@ import math
 import re
 from typing import Any
 
-from unfragile.engine.intent import FILLER, Understanding
+from unfragile.engine.intent import Understanding
 from unfragile.engine.names import GENERIC
+from unfragile.engine.query_words import ACCEPTS, FILLER
 
 FEATURES = (
     "dense",
@@ -223,4 +224,6 @@ def constraint_value(u: Understanding, a: dict[str, Any]) -> float:
 
 
 def kind_value(u: Understanding, a: dict[str, Any]) -> float:
-    return -1.0 if u.kind is not None and a.get("kind") != u.kind else 0.0
+    if u.kind is None:
+        return 0.0
+    return 0.0 if a.get("kind") in ACCEPTS.get(u.kind, (u.kind,)) else -1.0

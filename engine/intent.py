@@ -21,169 +21,30 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from unfragile.engine.names import GENERIC, Names, fold, tokens
-
-# Words that introduce the artifact referred to (it follows them) ...
-BEFORE = (
-    ("alternative", "to"),
-    ("alternatives", "to"),
-    ("alternative", "for"),
-    ("alternatives", "for"),
-    ("alternative", "of"),
-    ("alternatives", "of"),
-    ("similar", "to"),
-    ("instead", "of"),
-    ("replacement", "for"),
-    ("replacement", "of"),
-    ("substitute", "for"),
-    ("cheaper", "than"),
-    ("better", "than"),
-    ("other", "than"),
-    ("competitor", "to"),
-    ("competitors", "to"),
-    ("competitor", "of"),
-    ("competitors", "of"),
-    ("switch", "from"),
-    ("move", "off"),
-    ("like",),
-    ("replace",),
-    ("replacing",),
-    ("vs",),  # when only the other side names something ("open source vs midjourney")
-    ("versus",),
+from unfragile.engine.query_words import (
+    ABBREVIATIONS,
+    AFTER,
+    ARTICLES,
+    BEFORE,
+    COMPARE_CUES,
+    COMPARED,
+    CONSTRAINTS,
+    CORE_NAME_MIN,
+    DESCRIPTORS,
+    DIRECTIONS,
+    FILLER,
+    JOINED,
+    KIND_WORDS,
+    MAKING,
+    MAX_NAME_WORDS,
+    MEDIA,
+    OWNED,
+    QUESTION,
+    SHOWN,
+    TASK_ABBREVIATIONS,
+    TASK_WORD_SHARE,
+    WAYS,
 )
-# ... or follow it.
-AFTER = (
-    ("alternative",),
-    ("alternatives",),
-    ("competitor",),
-    ("competitors",),
-    ("replacement",),
-    ("clone",),
-    ("equivalent",),
-    ("but",),
-)
-MAX_NAME_WORDS = 5
-# Abbreviations people type that the catalog's texts spell out: each is matched with its
-# spelling after it ("vector db" as "vector db database"). Not those the texts use as they
-# are ("tts", "ocr" stand in names and descriptions, and spelled out they match worse).
-ABBREVIATIONS = {
-    "db": "database",
-    "dbs": "databases",
-    "rag": "retrieval augmented generation",
-    "asr": "speech recognition",
-    "stt": "speech to text",
-    "llm": "large language model",
-    "llms": "large language models",
-    "vlm": "vision language model",
-    "img": "image",
-}
-# Words that say what a named thing is, around its name: "kokoro tts", "chroma vector db",
-# "whisper speech to text" name Kokoro, Chroma and Whisper.
-DESCRIPTORS = frozenset(
-    "tts stt asr ocr llm llms embedding embeddings embedder reranker vector db database video "
-    "videos image images photo music song audio voice speech text to transcription detection "
-    "segmentation classifier classification generator generation editor ide framework "
-    "library sdk agent assistant chatbot bot server model models api app cli tool tools open "
-    "source weights cloning coding search engine".split()
-)
-CORE_NAME_MIN = 0.5  # a name among descriptors counts when it resolves at least this well
-TASK_WORD_SHARE = 0.15  # a word in more tasks than this says nothing of which member is meant
-# Words between two names that ask to compare them: "whisper vs deepgram".
-COMPARED = (("vs",), ("versus",), ("compared", "to"), ("compared", "with"))
-# Phrases that say which way a task goes, and the task that goes the other way: an artifact
-# doing that one is the opposite of what was asked ("speech to text": not a TTS model).
-_STT, _TTS, _I2T, _T2I = "speech-recognition", "text-to-speech", "image-to-text", "text-to-image"
-DIRECTIONS: dict[tuple[str, ...], tuple[str, str]] = {  # phrase: (task asked, its opposite)
-    ("speech", "to", "text"): (_STT, _TTS),
-    ("voice", "to", "text"): (_STT, _TTS),
-    ("audio", "to", "text"): (_STT, _TTS),
-    ("transcribe",): (_STT, _TTS),
-    ("transcription",): (_STT, _TTS),
-    ("text", "to", "speech"): (_TTS, _STT),
-    ("text", "to", "voice"): (_TTS, _STT),
-    ("image", "to", "text"): (_I2T, _T2I),
-    ("text", "to", "image"): (_T2I, _I2T),
-}
-# Words that say nothing of the need once a reference and constraints are taken out.
-FILLER = frozenset(
-    "a an the something one some that which who is are be to for of on in my me i with but "
-    "and or it its runs run can could would please want need looking any".split()
-)
-
-# Constraint phrases (folded words) → the constraint they set, and how it is shown.
-CONSTRAINTS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "free": (("free",), ("for", "free"), ("no", "cost"), ("gratis",), ("free", "tier")),
-    "open": (
-        ("open", "source"),
-        ("opensource",),
-        ("oss",),
-        ("open", "weights"),
-        ("open", "weight"),
-        ("open", "model"),
-        ("open", "licensed"),
-    ),
-    "local": (
-        ("self", "hosted"),
-        ("selfhosted",),
-        ("self", "host"),
-        ("host", "it", "myself"),
-        ("on", "prem"),
-        ("on", "premise"),
-        ("on", "premises"),
-        ("offline",),
-        ("local",),
-        ("locally",),
-        ("on", "device"),
-        ("ondevice",),
-        ("my", "own", "machine"),
-        ("my", "machine"),
-        ("my", "laptop"),
-        ("without", "internet"),
-        ("no", "internet"),
-        ("private",),
-        ("privately",),
-    ),
-    "api": (("api",), ("apis",), ("rest", "api"), ("endpoint",), ("sdk",)),
-    "cheap": (
-        ("cheap",),
-        ("cheaper",),
-        ("cheapest",),
-        ("inexpensive",),
-        ("low", "cost"),
-        ("affordable",),
-        ("budget",),
-    ),
-    "commercial": (("commercial",), ("commercially",), ("for", "business")),
-    "small": (
-        ("mac",),
-        ("macbook",),
-        ("cpu",),
-        ("laptop",),
-        ("no", "gpu"),
-        ("without", "a", "gpu"),
-        ("without", "gpu"),
-        ("apple", "silicon"),
-        ("raspberry", "pi"),
-        ("small",),
-        ("lightweight",),
-        ("tiny",),
-    ),
-}
-SHOWN = {
-    "free": "free",
-    "open": "open weights / open source",
-    "local": "runs locally",
-    "api": "has an API",
-    "cheap": "cheap",
-    "commercial": "commercial use",
-    "small": "runs on a laptop / CPU",
-}
-KIND_WORDS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "mcp-server": (("mcp", "server"), ("mcp", "servers"), ("mcp",)),
-    "cli": (("cli",), ("command", "line"), ("commandline",), ("terminal",)),
-    "agent": (("agent",), ("agents",), ("agentic",)),
-    "library": (("library",), ("framework",), ("python", "package")),
-    "web-app": (("web", "app"), ("website",), ("chat", "app")),
-}
 
 
 @dataclass(frozen=True)
@@ -253,11 +114,25 @@ def understand(text: str, names: Names) -> Understanding:
         way
         for phrase, way in DIRECTIONS.items()
         if any(tuple(words[i : i + len(phrase)]) == phrase for i in range(len(words)))
-    ]
+    ] + _media_ways(words)
     opposite = {o for _, o in ways} - {asked for asked, _ in ways}  # both ways: neither
     if spelled != text:
         u = replace(u, spelled=spelled, need=spell_out(u.need))
     return replace(u, opposite=tuple(sorted(opposite))) if opposite else u
+
+
+def _media_ways(words: list[str]) -> list[tuple[str, str]]:
+    """The ways of WAYS said as "<medium> ... to/into <medium>" (up to five words between)."""
+    found = []
+    for i, w in enumerate(words):
+        if w not in ("to", "into") or i + 1 >= len(words):
+            continue
+        after = words[i + 2] if words[i + 1] in ARTICLES and i + 2 < len(words) else words[i + 1]
+        out = [m for m, ws in MEDIA.items() if after in ws]
+        before = set(words[max(0, i - 6) : i])
+        into = [m for m, ws in MEDIA.items() if ws & before]
+        found += [WAYS[(a, b)] for a in into for b in out if (a, b) in WAYS]
+    return found
 
 
 def spell_out(text: str) -> str:
@@ -278,7 +153,7 @@ def _read(text: str, names: Names) -> Understanding:
     reference, span = _reference(words, names)
     rest = [w for i, w in enumerate(words) if i not in span]
     constraints, used = _phrases(rest, CONSTRAINTS)
-    kinds, used_kind = _phrases(rest, KIND_WORDS)
+    kinds, used_kind = _phrases(_without_objects(rest), KIND_WORDS)
     kind = kinds[0] if len(kinds) == 1 else None
     if reference:
         ids = tuple(a for a, _ in reference)
@@ -317,35 +192,66 @@ def _named_core(words: list[str], names: Names) -> tuple[tuple[str, float], ...]
     while end and words[end - 1] in DESCRIPTORS:
         end -= 1
     start = 0
-    while start < end and words[start] in DESCRIPTORS:
+    while start < end and (words[start] in DESCRIPTORS or words[start] in QUESTION):
         start += 1
     core = words[start:end]
     if not core or len(core) == len(words) or len(core) > MAX_NAME_WORDS:
         return ()
     found = names.resolve(core)
-    return tuple(found) if found and found[0][1] >= CORE_NAME_MIN else ()
+    if not found or found[0][1] < CORE_NAME_MIN:
+        return ()
+    # The words around the name may point at members of its family ("openai tts").
+    ids = tuple(a for a, _ in found)
+    if (members := _members_meant(ids, words[:start] + words[end:], names)) != ids:
+        return tuple((a, 1.0) for a in members)
+    return tuple(found)
 
 
 def _compared(words: list[str], names: Names) -> tuple[tuple[tuple[str, float], ...], list[str]]:
-    """Both sides of "X vs Y" when each names something (as a whole query would), the best
-    of each side scored 1 so that both come first, and each side's best name; empty when a
-    side names nothing ("open source vs midjourney" asks for alternatives instead)."""
+    """Both sides of "X vs Y" (or "X or Y", "compare X and Y") when each names something, the
+    best of each side scored 1 so that both come first, and each side's best name; empty when
+    a side names nothing ("open source vs midjourney" asks for alternatives instead). Words of
+    a question may come before X ("which is cheaper, X or Y") and any words after Y ("X vs Y
+    for meetings")."""
+    cued = bool(COMPARE_CUES.intersection(words))
     for i in range(1, len(words) - 1):
-        for phrase in COMPARED:
+        for phrase in COMPARED + (JOINED if cued else ()):
             if tuple(words[i : i + len(phrase)]) != phrase:
                 continue
+            left = _side(words[:i], names, from_end=True)
+            right = _side(words[i + len(phrase) :], names, from_end=False)
+            if not left or not right:
+                continue
             both: dict[str, float] = {}
-            shown: list[str] = []
-            for side in (words[:i], words[i + len(phrase) :]):
-                found = list(names.resolve(side)) or list(_named_core(side, names))
-                if not found or len(side) > MAX_NAME_WORDS:
-                    return (), []
-                top = found[0][1]
+            for found in (left, right):
                 for a, s in found:
-                    both[a] = max(both.get(a, 0.0), s / top)
-                shown.append(names.rows[found[0][0]]["name"])
+                    both[a] = max(both.get(a, 0.0), s / found[0][1])
+            shown = [names.rows[f[0][0]]["name"] for f in (left, right)]
             return tuple(sorted(both.items(), key=lambda t: (-t[1], t[0]))), shown
     return (), []
+
+
+def _side(side: list[str], names: Names, from_end: bool) -> list[tuple[str, float]]:
+    """What one side of a comparison names: the whole side as a whole query would, else (left)
+    the words after a question's words or (right) the first words, resolved well."""
+    if len(side) <= MAX_NAME_WORDS and (
+        found := list(names.resolve(side)) or list(_named_core(side, names))
+    ):
+        return found
+    if from_end:  # after the longest run of a question's words, then shorter ones
+        start = 0
+        while start < len(side) - 1 and side[start] in QUESTION:
+            start += 1
+        spans = [side[s:] for s in range(start, 0, -1)]
+    else:
+        spans = [side[:e] for e in range(min(len(side) - 1, MAX_NAME_WORDS), 0, -1)]
+    for span in spans:
+        if len(span) > MAX_NAME_WORDS:
+            continue
+        found = list(names.resolve(span)) or list(_named_core(span, names))
+        if found and found[0][1] >= CORE_NAME_MIN:
+            return found
+    return []
 
 
 def _members_meant(ids: tuple[str, ...], need: list[str], names: Names) -> tuple[str, ...]:
@@ -360,11 +266,13 @@ def _members_meant(ids: tuple[str, ...], need: list[str], names: Names) -> tuple
         if len(w) >= 3 and w not in GENERIC and names.task_share(w) <= TASK_WORD_SHARE
     }
 
-    def about(a: str) -> bool:
-        task = tokens(str(names.rows[a].get("task") or ""))
-        return bool(wanted.intersection(map(_singular, task)))
+    tasks = {TASK_ABBREVIATIONS[w] for w in need if w in TASK_ABBREVIATIONS}
 
-    if not wanted:
+    def about(a: str) -> bool:
+        task = str(names.rows[a].get("task") or "")
+        return task in tasks or bool(wanted.intersection(map(_singular, tokens(task))))
+
+    if not wanted and not tasks:
         return ids
     return tuple(sorted(a for a in names.families(ids) if about(a))) or ids
 
@@ -431,6 +339,21 @@ def _better(
     if best is None or key > best[0]:
         return key, chosen, used
     return best
+
+
+def _without_objects(words: list[str]) -> list[str]:
+    """`words` with each kind word that names what the asker has or makes blanked out."""
+    out = list(words)
+    for i, w in enumerate(words):
+        if w not in _KIND_HEADS:
+            continue
+        before = [b for b in words[max(0, i - 3) : i] if b not in ARTICLES]
+        if (before and before[-1] in OWNED) or MAKING.intersection(before):
+            out[i] = ""
+    return out
+
+
+_KIND_HEADS = {phrase[0] for phrases in KIND_WORDS.values() for phrase in phrases}
 
 
 def _phrases(

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from unfragile.engine import intent
+from unfragile.engine import intent, query_words
 from unfragile.engine.candidates import (
     REFERENCES_USED,
     Plan,
@@ -490,8 +490,9 @@ class SearchEngine:
                     status=info.get("status") or "active",
                 )
             )
-        # Asked for a kind, only that kind can match well: a library is no MCP server.
-        kind = plan.understood.kind
+        # Asked for a kind, only that kind can match well: a library is no MCP server. An
+        # "agent" or a "framework" is a looser word: a library can be what was meant.
+        kind = plan.understood.kind if plan.understood.kind in query_words.STRICT_KINDS else None
         best = max((r.match for r in results if kind is None or r.kind == kind), default=None)
         return Answer(
             query=plan.understood.text,

@@ -84,6 +84,20 @@ def test_x_vs_y_answers_both_first(engine):
     assert named.results[0].artifact == "kokoro-82m" and not named.no_good_match
 
 
+def test_a_question_comparing_two_names_answers_both_first(engine):
+    answer = engine.ask("which is cheaper, gpt-4o mini or claude haiku 4.5", k=5)
+    assert {r.artifact for r in answer.results[:2]} == {"gpt-4o-mini", "claude-haiku-4-5"}
+    assert not answer.no_good_match
+
+
+def test_an_agent_asked_for_may_be_a_library_that_acts_for_you(engine):
+    # browser-use (a library) fills out web forms; agents that do other things once came
+    # first because "agent" was read as the kind `agent` alone.
+    answer = engine.ask("agent that can fill out web forms for me", k=5)
+    assert answer.understood.kind == "agent"
+    assert answer.results[0].artifact == "browser-use"
+
+
 def test_an_abbreviation_finds_what_its_spelling_finds(engine):
     answer = engine.ask("asr model for meetings", k=3)
     assert answer.understood.matched.startswith("asr speech recognition")

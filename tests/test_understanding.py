@@ -160,6 +160,13 @@ def test_references_and_their_constraints(names, query, reference, constraints):
         ("mcp server for postgres", (), "mcp-server"),
         ("a command line tool to chat with llms", (), "cli"),
         ("I'd like a model for transcription", (), None),  # "like" with nothing named
+        # What the asker has or works on is not the kind asked for.
+        ("find similar images in my photo library", (), None),
+        ("model with function calling for my agent", (), None),
+        ("build a voice agent that answers phone calls", (), None),
+        ("debug my mcp server", (), None),
+        ("framework to build ai agents in typescript", (), "library"),
+        ("agent that can fill out web forms for me", (), "agent"),
     ],
 )
 def test_constraints_and_kinds(names, query, constraints, kind):
@@ -211,6 +218,41 @@ def test_x_vs_y_names_both_and_leaves_neither_out(names):
     assert w.reference == ("midjourney",) and w.named == ()
 
 
+@pytest.mark.parametrize(
+    ("query", "both", "shown"),
+    [
+        ("compare gpt 4o and claude 3.5 sonnet", {"gpt-4o", "claude-3-5-sonnet"}, None),
+        ("difference between ollama and lm studio", {"ollama", "lm-studio"}, None),
+        (
+            "which is cheaper, gpt-4o mini or claude haiku 4.5",
+            {"gpt-4o-mini", "claude-haiku-4-5"},
+            None,
+        ),
+        ("whisper.cpp or deepgram for meetings", {"whisper-cpp", "deepgram-api"}, None),
+        # The words around a name may point at a member of its family.
+        ("elevenlabs vs openai tts", {"elevenlabs-api", "gpt-4o-mini-tts"}, "vs GPT-4o mini TTS"),
+    ],
+)
+def test_questions_comparing_two_names_name_both(names, query, both, shown):
+    u = understand(query, names)
+    assert u.reference == () and {a for a, s in u.named if s == 1.0} == both
+    assert shown is None or u.label.endswith(shown)
+
+
+@pytest.mark.parametrize(
+    "query", ["transcribe and translate a french podcast", "free or cheap image generator"]
+)
+def test_and_or_between_words_that_name_nothing_compare_nothing(names, query):
+    assert understand(query, names).named == ()
+
+
+@pytest.mark.parametrize(
+    ("query", "first"), [("what is groq", "groq"), ("is ollama open source", "ollama")]
+)
+def test_a_question_about_a_name_names_it(names, query, first):
+    assert understand(query, names).named[0][0] == first
+
+
 def test_abbreviations_are_matched_with_their_spelling(names):
     u = understand("vector db for my rag app", names)
     assert u.text == "vector db for my rag app"  # shown as typed
@@ -230,6 +272,8 @@ def test_abbreviations_are_matched_with_their_spelling(names):
         ("transcribe a podcast", ("text-to-speech",)),
         ("text to speech for audiobooks", ("speech-recognition",)),
         ("text to image api", ("image-to-text",)),
+        ("turn a photo of a whiteboard into text", ("text-to-image",)),
+        ("convert my voice recordings to text", ("text-to-speech",)),
         ("speech to text and text to speech in one api", ()),  # both ways asked: neither
         ("generate music", ()),
     ],
