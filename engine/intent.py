@@ -153,6 +153,8 @@ def _read(text: str, names: Names) -> Understanding:
     reference, span = _reference(words, names)
     rest = [w for i, w in enumerate(words) if i not in span]
     constraints, used = _phrases(rest, CONSTRAINTS)
+    # "open model" sets a constraint, and a model is still what is wanted.
+    used = {i for i in used if rest[i] not in ("model", "models")}
     kinds, used_kind = _phrases(_without_objects(rest), KIND_WORDS)
     kind = kinds[0] if len(kinds) == 1 else None
     if reference:
