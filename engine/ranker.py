@@ -64,8 +64,10 @@ MATCH_COEF: dict[str, float] = {
     "same_task": 1.555,
     "reference": -0.437,
 }
-WEAK_MATCH = 20  # a result matching below this ...
-SOUND_MATCH = 40  # ... goes below any later one matching at least this (`weak_below`)
+# A result matching below the first of a pair goes below any later one matching at least the
+# second (`weak_below`): a soft boost may lift what hardly does the task, never above what
+# does it well.
+WEAK_BELOW = ((20, 40), (35, 70))
 STATUS_MARGIN = 15  # match points within which an active artifact goes above an inactive one
 NO_GOOD_MATCH = 57  # best match below this: "nothing in the catalog does this well"
 
@@ -177,16 +179,18 @@ def settle(
 
 
 def weak_below(order: list[int], match: np.ndarray, named: set[int]) -> list[int]:
-    """`order` with each result that hardly matches (below WEAK_MATCH) moved below the later
-    ones that match soundly (SOUND_MATCH or more): a soft boost (an API asked for, a kind)
-    may lift an artifact that does not do the task above one that does, never to the top
-    of them. Named results stay where they are."""
-    weak = {i for i in order if match[i] < WEAK_MATCH and i not in named}
-    sound = [at for at, i in enumerate(order) if match[i] >= SOUND_MATCH or i in named]
-    if not weak or not sound:
-        return list(order)
-    head, tail = order[: sound[-1] + 1], order[sound[-1] + 1 :]
-    return [i for i in head if i not in weak] + [i for i in head if i in weak] + tail
+    """`order` with each result that hardly matches moved below the later ones that match
+    soundly, for each pair of WEAK_BELOW: a soft boost (an API asked for, a kind) may lift an
+    artifact that does not do the task above one that does ("music generation api": LLM APIs
+    above a music model), never to the top of them. Named results stay where they are."""
+    out = list(order)
+    for weak_under, sound_from in WEAK_BELOW:
+        weak = {i for i in out if match[i] < weak_under and i not in named}
+        sound = [at for at, i in enumerate(out) if match[i] >= sound_from or i in named]
+        if weak and sound:
+            head, tail = out[: sound[-1] + 1], out[sound[-1] + 1 :]
+            out = [i for i in head if i not in weak] + [i for i in head if i in weak] + tail
+    return out
 
 
 def active_first(

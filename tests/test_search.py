@@ -265,8 +265,9 @@ def test_inactive_artifacts_go_below_active_ones_that_match_about_as_well():
 
 
 def test_a_result_that_hardly_matches_goes_below_the_ones_that_do():
-    from unfragile.engine.ranker import SOUND_MATCH, WEAK_MATCH, weak_below
+    from unfragile.engine.ranker import WEAK_BELOW, weak_below
 
+    (WEAK_MATCH, SOUND_MATCH), (WEAKER, WELL) = WEAK_BELOW
     # Scored order: a weak match lifted by a soft boost, a middling one, two sound ones, and
     # a weak one after the last sound one.
     match = np.array([WEAK_MATCH - 4, SOUND_MATCH - 5, SOUND_MATCH + 2, SOUND_MATCH, 3])
@@ -274,3 +275,8 @@ def test_a_result_that_hardly_matches_goes_below_the_ones_that_do():
     # Named, it stays; with nothing sound after it, nothing moves.
     assert weak_below([0, 1, 2, 3, 4], match, {0}) == [0, 1, 2, 3, 4]
     assert weak_below([0, 1, 4], match, set()) == [0, 1, 4]
+    # A poor match goes below a far better one too ("music generation api": LLM APIs with
+    # the API asked for, above a music model without), and only below that one.
+    match = np.array([WEAKER - 5, WELL + 10, WEAKER + 10])
+    assert weak_below([0, 1, 2], match, set()) == [1, 0, 2]
+    assert weak_below([0, 2], match, set()) == [0, 2]
