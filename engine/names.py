@@ -35,6 +35,8 @@ SKIPPED_WEIGHT = 0.7  # for each other GENERIC word of the span the key does not
 ALIAS_WEIGHT = 0.6  # a name read from inside brackets, against the name itself
 TAIL_WEIGHT = 0.6  # a name matched without its first word ("vit" in "OWL-ViT")
 VERSION_WEIGHT = 0.9  # a word naming a key word without its version ("yolo" for "yolo11")
+LIGHT_WEIGHT = 0.25  # for each version or size word of the key the span does not have
+SIZES = frozenset("xl xxl medium mini nano lite turbo pro max plus ultra".split())
 TYPO_RATIO = 80.0  # rapidfuzz ratio at which two words of 4+ letters are the same word
 SUGGEST_CUTOFF = 70.0  # rapidfuzz WRatio below which a name is no suggestion
 RESOLVED_KEPT = 4096  # word spans whose resolution is remembered
@@ -184,9 +186,21 @@ def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
         telling = telling or (key[hit] not in GENERIC and not key[hit].isdigit())
     if not telling:
         return 0.0, False
-    # People name a thing by its head word: "vit" is ViT before it is OWL-ViT.
-    score = len(used) / n * (1.0 if 0 in used else TAIL_WEIGHT)
+    # The key words left unmatched count against it, a version or size word less than a
+    # word of the name: "stable diffusion" is Stable Diffusion 3.5 Large before it is
+    # Stable Video Diffusion. People name a thing by its head word: "vit" is ViT before
+    # it is OWL-ViT.
+    left = 0.0
+    for i in range(n):
+        if i not in used:
+            left += LIGHT_WEIGHT if _light(key[i]) else 1.0
+    score = len(used) / (len(used) + left) * (1.0 if 0 in used else TAIL_WEIGHT)
     return score * SKIPPED_WEIGHT**skipped * VERSION_WEIGHT**versions, typo
+
+
+def _light(word: str) -> bool:
+    """A key word that says which version or size rather than what: "3", "70b", "v6", "large"."""
+    return word in GENERIC or word in SIZES or any(c.isdigit() for c in word)
 
 
 def _joined_run(word: str, key: Sequence[str], used: set[int]) -> range | None:

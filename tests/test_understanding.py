@@ -50,6 +50,18 @@ def names() -> Names:
         # A name without the version stuck on it names the versions ("yolo": YOLO11, YOLOv8).
         ("yolo", ("yolo11", "yolov8")),
         ("dino", "dinov2"),
+        # The words a name lacks count less when they say which version or size: "stable
+        # diffusion" is a Stable Diffusion image model before Stable Video Diffusion.
+        (
+            "stable diffusion",
+            (
+                "stable-diffusion-3.5-large",
+                "stable-diffusion-3.5-medium",
+                "stable-diffusion-xl-base-1.0",
+            ),
+        ),
+        ("stable difusion", ("stable-diffusion-3.5-large", "stable-diffusion-3.5-medium")),
+        ("whisper", "whisper-large-v3"),
     ],
 )
 def test_names_resolve_as_people_type_them(names, text, first):
