@@ -141,6 +141,7 @@ def compare(before: Path, after: Path, work: Path) -> dict[str, Any]:
 
     con = duckdb.connect()
     con.execute(f"SET memory_limit='1GB'; SET temp_directory='{work / 'duckdb-tmp'}'")
+    con.execute("SET enable_progress_bar = false")  # stderr carries progress lines only
     a, b = f"read_parquet('{before}')", f"read_parquet('{after}')"
     out: dict[str, Any] = {}
     row = con.execute(
@@ -294,6 +295,8 @@ def run_home(args: argparse.Namespace) -> int:
                 work / "before.parquet", work / "after.parquet", work
             )
             ok = result["spark_vs_embedded"]["rows_differing"] == 0
+            # On stderr before the (long) restore, so a run stopped there keeps its figures.
+            progress(json.dumps({k: v for k, v in result.items() if k != "machine"}))
         finally:
             if not ok or args.restore:
                 progress("restoring the embedded aggregates ...")
