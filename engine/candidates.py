@@ -9,20 +9,21 @@ so nothing left out is ever scored.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 
+from unfragile.engine.candidate_arrays import NONE, Arrays, combine, lexical_hits
 from unfragile.engine.errors import NotIndexed, UnknownAlternative
 from unfragile.engine.features import (
+    FEATURES,
     Vocabulary,
-    constraint_value,
     evidence_probability,
-    kind_value,
     pairs,
     telling_words,
 )
@@ -80,6 +81,13 @@ class Tables:
     cap_keys: list[str]
     cap_lexical: BM25
     vocab: Vocabulary
+
+    @cached_property
+    def arrays(self) -> Arrays:
+        """The same tables as arrays of positions, built on first use (once a snapshot)."""
+        return Arrays(
+            self.artifacts, self.art_pos, self.art_lex_keys, self.caps, self.cap_keys, self.vocab
+        )
 
 
 def plan_for(t: Tables, names: Names, u: Understanding, alternatives_to: str | None = None) -> Plan:
@@ -185,108 +193,134 @@ def collect(
     k: int = 10,
 ) -> Candidates:
     """The query's candidates with their feature rows; `allows` (None: no filter) says which
-    artifacts the filters let through."""
-    cap_owner: dict[str, str] = {}
-    dense: dict[str, float] = {}
-    cap_score: dict[str, float] = {}
-    for cap_id, sim in cap_hits:
-        row = t.caps.get(cap_id)
-        if row is None:
-            continue  # indexed but deleted since: `unfragile index` will drop it
-        owner = cap_owner[cap_id] = row["artifact"]
-        cap_score[cap_id] = cap_score.get(cap_id, 0.0) + sim
-        dense[owner] = max(dense.get(owner, -1.0), sim)
+    artifacts the filters let through. Worked out over arrays of artifact positions
+    (Tables.arrays), with the same sums in the same order as one candidate at a time."""
+    x = t.arrays
+    cap_pos = x.cap_pos.get
+    # Dense: the owners of the nearest capabilities (one deleted since indexing is skipped).
+    hit_caps = np.array([cap_pos(c, NONE) for c, _ in cap_hits], dtype=np.int64)
+    hit_sims = np.array([s for _, s in cap_hits], dtype=np.float64)
+    if (hit_caps < 0).any():
+        hit_caps, hit_sims = hit_caps[hit_caps >= 0], hit_sims[hit_caps >= 0]
+    dense_owner = x.cap_art[hit_caps]
     # An artifact none of whose capabilities came back is at most as close as the last hit.
     dense_floor = min((s for _, s in cap_hits), default=0.0)
 
-    # `desc`: the artifacts nearest by name + description (the index's top hits); the
-    # other candidates' similarity is worked out below, for them alone.
-    description: dict[str, float] = dict(desc or ())
+    lex_caps, lex_scores = lexical_hits(t.cap_lexical, plan.text, LEXICAL_CANDIDATES)
+    best = lex_scores[0] if len(lex_scores) else 0.0
+    lex_owner = x.cap_art[lex_caps]
+    lex_docs, art_scores = lexical_hits(t.art_lexical, plan.text, LEXICAL_CANDIDATES)
+    art_best = art_scores[0] if len(art_scores) else 0.0
+    lex_art = x.lex_art[lex_docs]
 
-    lex: dict[str, float] = {}
-    hits = t.cap_lexical.top(plan.text, LEXICAL_CANDIDATES) if plan.text else []
-    best = hits[0][1] if hits else 0.0
-    for i, score in hits:
-        cap_id = t.cap_keys[i]
-        owner = cap_owner[cap_id] = t.caps[cap_id]["artifact"]
-        lex[owner] = max(lex.get(owner, 0.0), score / best / 2.0)
-        cap_score[cap_id] = cap_score.get(cap_id, 0.0) + 0.2 * score / best
-    own = t.art_lexical.top(plan.text, LEXICAL_CANDIDATES) if plan.text else []
-    best = own[0][1] if own else 0.0
-    for i, score in own:
-        a = t.art_lex_keys[i]
-        lex[a] = lex.get(a, 0.0) + score / best / 2.0
-
-    evidence, closest, share, shown = _evidence(neighbours, edges, recency, cap_score, cap_owner)
+    evidence, closest, share, shown, ev_caps = _evidence(neighbours, edges, recency)
     named = dict(plan.understood.named)
-    core = t.vocab.core(plan.telling)
+    desc_at, desc_sims = x.known(desc or ())
+    ev_at, ev_values = x.known(evidence.items())
+    named_at, named_values = x.known(named.items())
+
+    # The candidates: every artifact some signal found, less those left out and filtered.
+    cand = np.unique(np.concatenate((dense_owner, lex_owner, lex_art, ev_at, desc_at, named_at)))
+    if len(cand) and cand[0] < 0:
+        cand = cand[1:]  # owners the snapshot lacks
+    if plan.exclude:  # a provider's family may be thousands: test the candidates instead
+        ids, out_ = x.ids, plan.exclude
+        cand = cand[np.array([ids[i] not in out_ for i in cand.tolist()], dtype=bool)]
+    if allows is not None:
+        rows = x.rows
+        cand = cand[np.array([allows(rows[i]) for i in cand.tolist()], dtype=bool)]
+    cand = cand.astype(np.int64, copy=False)
+
+    first = combine(cand, dense_owner, hit_sims, np.maximum, -np.inf)
+    first = np.where(first == -np.inf, dense_floor, np.maximum(first, -1.0))
+    d = combine(cand, desc_at, desc_sims, None, np.nan)
+    if desc is not None and t.art_vectors is not None:
+        # The nearest by description came from the index; the others' similarity is
+        # worked out here, for them alone.
+        rows_of = x.vec_row[cand]
+        rest = np.isnan(d) & (rows_of >= 0)
+        if rest.any():
+            d[rest] = t.art_vectors[rows_of[rest]] @ vector
+    d[np.isnan(d)] = 0.0
+    lex = combine(cand, lex_owner, lex_scores / best / 2.0, np.maximum, 0.0)
+    lex = lex + combine(cand, lex_art, art_scores / art_best / 2.0, None, 0.0)
+    ev = combine(cand, ev_at, ev_values, None, 0.0)
+    nm = combine(cand, named_at, named_values, None, 0.0)
+    cheap = first + d + 0.2 * lex + 3.0 * ev + nm
 
     # Every feature is worked out for the PRESELECT best by the cheap signals (and whatever
     # the query names): the scorer re-orders those, as it was trained to (engine/training.py).
-    pool = []
-    found = (set(dense) | set(lex) | set(evidence) | set(description) | set(named)) - plan.exclude
-    if desc is not None and t.art_vectors is not None:
-        rest = [a for a in found if a not in description and a in t.art_pos]
-        if rest:
-            sims = t.art_vectors[[t.art_pos[a] for a in rest]] @ vector
-            description.update(zip(rest, sims.tolist(), strict=True))
-    # The cheap score of every candidate (a few hundred a query): locals, not attribute
-    # look-ups, in this loop.
-    artifacts, dense_get, lex_get, ev_get, named_get = (
-        t.artifacts,
-        dense.get,
-        lex.get,
-        evidence.get,
-        named.get,
-    )
-    desc_get = description.get
-    for a in found:
-        info = artifacts.get(a)
-        if info is None or (allows is not None and not allows(info)):
-            continue
-        d = desc_get(a, 0.0)
-        first = dense_get(a, dense_floor)
-        cheap = first + d + 0.2 * lex_get(a, 0.0) + 3.0 * ev_get(a, 0.0) + named_get(a, 0.0)
-        pool.append((-cheap, a, info, first, d))
-    keep = heapq.nsmallest(max(PRESELECT, k + PRESELECT_MARGIN), pool)
-    chosen = {a for _, a, *_ in keep}
-    keep += [p for p in pool if p[1] in named and p[1] not in chosen]
-    referring = 1.0 if plan.understood.reference else 0.0
-    out = Candidates()
-    for _, a, info, first, d in sorted(keep, key=lambda p: p[1]):
-        out.ids.append(a)
-        out.rows.append(
-            [
-                first,
-                d,
-                lex.get(a, 0.0),
-                evidence.get(a, 0.0),
-                closest.get(a, 0.0),
-                share.get(a, 0.0),
-                named.get(a, 0.0),
-                t.vocab.coverage(plan.telling, a),
-                t.vocab.coverage(core, a),
-                t.vocab.phrase(plan.pairs, a),
-                constraint_value(plan.understood, info),
-                kind_value(plan.understood, info),
-                1.0 if info["kind"] in plan.ref_kinds else 0.0,
-                1.0 if info.get("task") in plan.ref_tasks else 0.0,
-                referring,
-                (info["rank"] or 0) / 100.0,
-            ]
+    chosen = x.cheap_top(cand, cheap, max(PRESELECT, k + PRESELECT_MARGIN))
+    if len(named_at):
+        chosen = np.union1d(chosen, np.flatnonzero(np.isin(cand, named_at)))
+    chosen = chosen[np.argsort(x.id_rank[cand[chosen]], kind="stable")]
+    at = cand[chosen]
+    ids = [x.ids[i] for i in at.tolist()]
+    u, n = plan.understood, len(at)
+    vocab_at = x.voc_pos[at]
+    matrix = np.column_stack(
+        (
+            first[chosen],
+            d[chosen],
+            lex[chosen],
+            ev[chosen],
+            np.array([closest.get(a, 0.0) for a in ids], dtype=np.float64),
+            np.array([share.get(a, 0.0) for a in ids], dtype=np.float64),
+            nm[chosen],
+            t.vocab.coverage_many(plan.telling, vocab_at),
+            t.vocab.coverage_many(t.vocab.core(plan.telling), vocab_at),
+            np.array(t.vocab.phrase_many(plan.pairs, ids), dtype=np.float64),
+            x.constraint(u, at),
+            x.kind_value(u, at),
+            x.same(x.kind[at], x.kinds, plan.ref_kinds),
+            x.same(x.task[at], x.tasks, plan.ref_tasks),
+            np.full(n, 1.0 if u.reference else 0.0),
+            x.prior[at],
         )
-    owners = set(out.ids)
+    ).reshape(n, len(FEATURES))
+    out = Candidates(ids=ids, rows=matrix.tolist())
+    out.best_capability = _best_capabilities(
+        t, x, at, ids, (hit_caps, hit_sims), (lex_caps, 0.2 * lex_scores / best), ev_caps
+    )
+    out.shown = {a: _shown(shown[a]) for a in ids if a in shown}
+    return out
+
+
+def _best_capabilities(
+    t: Tables,
+    x: Arrays,
+    at: np.ndarray,
+    ids: list[str],
+    dense: tuple[np.ndarray, np.ndarray],
+    lex: tuple[np.ndarray, np.ndarray],
+    ev_caps: list[tuple[str, str, float]],
+) -> dict[str, str]:
+    """Each kept artifact's best capability: the highest summed score (dense similarity,
+    a fifth of BM25, three times the evidence) of those found, ties to the greater id; else
+    its first capability. A capability counts for the owner it was last seen with."""
+    keys, owner_of = x.cap_keys, x.cap_owner
+    score: dict[str, float] = {}
+    owner: dict[str, str] = {}
+    for caps, values in (dense, lex):
+        for c, v in zip(caps.tolist(), values.tolist(), strict=True):
+            key = keys[c]
+            owner[key] = owner_of[c]
+            score[key] = score.get(key, 0.0) + v
+    for key, artifact, v in ev_caps:
+        owner[key] = artifact
+        score[key] = score.get(key, 0.0) + v
+    kept = set(ids)
     best_of: dict[str, tuple[float, str]] = {}
-    for c, s in cap_score.items():
-        owner = cap_owner.get(c)
-        if owner in owners and (s, c) > best_of.get(owner, (-math.inf, "")):
-            best_of[owner] = (s, c)
-    for a in out.ids:
+    for c, s in score.items():
+        a = owner[c]
+        if a in kept and (s, c) > best_of.get(a, (-math.inf, "")):
+            best_of[a] = (s, c)
+    out: dict[str, str] = {}
+    for a in ids:
         if a in best_of:
-            out.best_capability[a] = best_of[a][1]
+            out[a] = best_of[a][1]
         elif t.caps_of.get(a):
-            out.best_capability[a] = t.caps_of[a][0]
-    out.shown = {a: _shown(shown[a]) for a in out.ids if a in shown}
+            out[a] = t.caps_of[a][0]
     return out
 
 
@@ -294,23 +328,27 @@ def _evidence(
     neighbours: list[tuple[str, float]],
     edges: dict[str, list[dict[str, Any]]],
     recency: Callable[[str | None], float],
-    cap_score: dict[str, float],
-    cap_owner: dict[str, str],
 ) -> tuple[
     dict[str, float],
     dict[str, float],
     dict[str, float],
     dict[str, list[tuple[float, str, dict[str, Any]]]],
+    list[tuple[str, str, float]],
 ]:
     """Absolute evidence (noisy-OR of calibrated neighbours), the closest supporting past
-    query, the relative share, and the past queries behind each artifact (for _shown)."""
+    query, the relative share, the past queries behind each artifact (for _shown), and what
+    each edge to a capability adds to it (capability, artifact, score)."""
     miss: dict[str, float] = {}
     closest: dict[str, float] = {}
     votes: dict[str, float] = {}
     shown: dict[str, list[tuple[float, str, dict[str, Any]]]] = {}
+    caps: list[tuple[str, str, float]] = []
     for q, sim in neighbours:
+        found = edges.get(q)
+        if not found:
+            continue
         p = evidence_probability(sim)
-        for e in edges.get(q, ()):
+        for e in found:
             strength = (e["confidence"] or 0.0) * recency(e["last_seen"])
             if strength <= 0:
                 continue
@@ -319,14 +357,13 @@ def _evidence(
             closest[owner] = max(closest.get(owner, 0.0), sim)
             votes[owner] = votes.get(owner, 0.0) + p * strength
             if e["is_capability"]:
-                cap_owner[e["target"]] = owner
-                cap_score[e["target"]] = cap_score.get(e["target"], 0.0) + 3.0 * p * strength
+                caps.append((e["target"], owner, 3.0 * p * strength))
             # What is shown is worked out later, for the candidates kept (_shown).
             shown.setdefault(owner, []).append((-round(sim, 4), e["text"] or q, e))
     total = sum(votes.values()) or 1.0
     evidence = {a: 1.0 - m for a, m in miss.items()}
     share = {a: v / total for a, v in votes.items()}
-    return evidence, closest, share, shown
+    return evidence, closest, share, shown, caps
 
 
 def _shown(rows: list[tuple[float, str, dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -341,5 +378,8 @@ def _shown(rows: list[tuple[float, str, dict[str, Any]]]) -> list[dict[str, Any]
             "confidence": round(e["confidence"] or 0.0, 4),
             "capability": e["target"] if e["is_capability"] else None,
         }
-        for neg_sim, text, e in heapq.nsmallest(EVIDENCE_SHOWN, rows, key=lambda r: r[:2])
+        for neg_sim, text, e in sorted(rows, key=_closest_first)[:EVIDENCE_SHOWN]
     ]
+
+
+_closest_first = itemgetter(0, 1)  # (−similarity, text): heapq.nsmallest's order, stably

@@ -40,6 +40,8 @@ import math
 import re
 from typing import Any
 
+import numpy as np
+
 from unfragile.engine.intent import Understanding
 from unfragile.engine.names import GENERIC
 from unfragile.engine.query_words import ACCEPTS, FILLER
@@ -87,6 +89,7 @@ SMALL_PARAMETERS = 15e9
 MIN_PREFIX = 4  # a query word this long or longer also matches words it begins
 CORE_WORDS = 2
 EXPANSIONS_KEPT = 4096  # query words whose vocabulary expansions are remembered
+COVERING_KEPT = 32 << 20  # bytes of the query words' coverage masks remembered
 
 
 def stem(word: str) -> str:
@@ -131,15 +134,19 @@ class Vocabulary:
     def __init__(self, texts: dict[str, str]):
         self.words_of = {a: frozenset(words(t)) for a, t in texts.items()}
         self.pairs_of = {a: frozenset(pairs(t)) for a, t in texts.items()}
-        df: dict[str, int] = {}
-        for ws in self.words_of.values():
+        self.index = {a: i for i, a in enumerate(self.words_of)}  # positions, for arrays
+        # Each word's artifacts (positions, ascending): its document frequency is their count.
+        self._postings: dict[str, list[int]] = {}
+        for i, ws in enumerate(self.words_of.values()):
             for w in ws:
-                df[w] = df.get(w, 0) + 1
+                self._postings.setdefault(w, []).append(i)
         n = max(len(self.words_of), 1)
-        self.idf = {w: math.log(1.0 + n / c) for w, c in df.items()}
+        self.idf = {w: math.log(1.0 + n / len(p)) for w, p in self._postings.items()}
         self.unseen_idf = math.log(1.0 + n)
-        self._sorted = sorted(df)
+        self._sorted = sorted(self._postings)
         self._expanded: dict[str, frozenset[str]] = {}
+        self._covering: dict[str, np.ndarray] = {}
+        self._covering_size = 0
 
     @classmethod
     def build(cls, texts: dict[str, str]) -> Vocabulary:
@@ -172,6 +179,42 @@ class Vocabulary:
             if w in have or not have.isdisjoint(self.expand(w)):
                 found += weight
         return found / total if total else 1.0
+
+    def covering(self, w: str) -> np.ndarray:
+        """Which artifacts' words include one that `w` stands for (`expand`), as a mask over
+        the positions of `index` and one more, always False, that position −1 reads. It is
+        where `coverage` finds `w`; remembered, up to COVERING_KEPT bytes in all."""
+        found = self._covering.get(w)
+        if found is None:
+            found = np.zeros(len(self.index) + 1, dtype=bool)
+            for v in self.expand(w):
+                found[self._postings[v]] = True
+            if self._covering_size + len(found) > COVERING_KEPT:
+                self._covering.clear()
+                self._covering_size = 0
+            self._covering[w] = found
+            self._covering_size += len(found)
+        return found
+
+    def coverage_many(self, telling: list[str], at: np.ndarray) -> np.ndarray:
+        """`coverage` of the artifacts at positions `at` (−1: none), with the same sums."""
+        if not telling:
+            return np.ones(len(at))
+        total = 0.0
+        found = np.zeros(len(at))
+        for w in telling:
+            weight = self.idf.get(w, self.unseen_idf)
+            total += weight
+            found = found + self.covering(w)[at] * weight  # + 0.0 where not: the same sum
+        return found / total if total else np.ones(len(at))
+
+    def phrase_many(self, wanted: set[tuple[str, str]], artifacts: list[str]) -> list[float]:
+        """`phrase` of each of `artifacts`."""
+        if not wanted:
+            return [0.0] * len(artifacts)
+        get, n = self.pairs_of.get, len(wanted)
+        empty: frozenset[tuple[str, str]] = frozenset()
+        return [len(wanted & get(a, empty)) / n for a in artifacts]
 
     def core(self, telling: list[str]) -> list[str]:
         """The query's CORE_WORDS rarest words that some artifact's text holds."""

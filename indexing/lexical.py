@@ -52,9 +52,15 @@ class BM25:
 
     def top(self, text: str, n: int) -> list[tuple[int, float]]:
         """Up to n (document index, score) pairs with a positive score, best first."""
+        docs, scores = self.top_arrays(text, n)
+        return list(zip(docs.tolist(), scores.tolist(), strict=True))
+
+    def top_arrays(self, text: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """`top` as two arrays: document indices and their scores, best first (ties by
+        index)."""
         parts = [self._postings[w] for w in set(tokens(text)) if w in self._postings]
         if not parts or n <= 0:
-            return []
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         docs: np.ndarray
         weights: np.ndarray
         scores: np.ndarray
@@ -69,5 +75,5 @@ class BM25:
         hit = np.flatnonzero(scores > 0)
         if len(hit) > n:
             hit = hit[np.argpartition(-scores[hit], n - 1)[:n]]
-        order = sorted(hit.tolist(), key=lambda i: (-scores[i], i))
-        return [(i, float(scores[i])) for i in order]
+        hit = hit[np.lexsort((hit, -scores[hit]))]
+        return hit, scores[hit]
