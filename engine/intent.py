@@ -18,6 +18,7 @@ Phrases are matched on folded words (engine/names.fold), so case and punctuation
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from unfragile.engine.names import GENERIC, Names, fold, tokens
@@ -272,11 +273,18 @@ def _members_meant(ids: tuple[str, ...], need: list[str], names: Names) -> tuple
 
     def about(a: str) -> bool:
         task = str(names.rows[a].get("task") or "")
-        return task in tasks or bool(wanted.intersection(map(_singular, tokens(task))))
+        return task in tasks or bool(wanted.intersection(_task_words(task)))
 
     if not wanted and not tasks:
         return ids
     return tuple(sorted(a for a in names.families(ids) if about(a))) or ids
+
+
+@lru_cache(maxsize=4096)
+def _task_words(task: str) -> frozenset[str]:
+    """A task's words, singular: a provider's family may have thousands of members and few
+    tasks."""
+    return frozenset(map(_singular, tokens(task)))
 
 
 def _singular(word: str) -> str:
