@@ -202,7 +202,7 @@ class SearchEngine:
                 )
         if "latest" in parts:
             latest = retrieval.latest_evidence(self.graph)
-            new["latest"] = _parse_time(latest) if latest else None
+            new["latest"] = parse_time(latest) if latest else None
         if "ranker" in parts:
             new["scorer"] = load_scorer(self.settings.index_dir)
         if parts & {"artifacts", "capabilities"}:
@@ -505,11 +505,10 @@ class SearchEngine:
     @staticmethod
     def _recency(snap: Snapshot, last_seen: str | None) -> float:
         """Evidence loses half its weight every half-life, counted back from the newest."""
-        if not last_seen or snap.latest is None:
-            return 1.0
-        age = (snap.latest - _parse_time(last_seen)).total_seconds() / 86400.0
-        return exp_decay(age, RECENCY_HALF_LIFE_DAYS)
+        return 1.0 if not last_seen or snap.latest is None else _decayed(snap.latest, last_seen)
 
 
-# Evidence times repeat across searches: parse each once.
-_parse_time = lru_cache(maxsize=65536)(parse_time)
+@lru_cache(maxsize=65536)  # evidence times repeat across searches: work each out once
+def _decayed(latest: Any, last_seen: str) -> float:
+    age = (latest - parse_time(last_seen)).total_seconds() / 86400.0
+    return exp_decay(age, RECENCY_HALF_LIFE_DAYS)
