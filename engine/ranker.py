@@ -66,7 +66,8 @@ MATCH_COEF: dict[str, float] = {
 }
 # A result matching below the first of a pair goes below any later one matching at least the
 # second (`weak_below`): a soft boost may lift what hardly does the task, never above what
-# does it well.
+# does it well. The second pair only where a soft boost was asked for (a constraint, a kind):
+# elsewhere the scorer (trained on the match graph) knows better than the match.
 WEAK_BELOW = ((20, 40), (35, 70))
 STATUS_MARGIN = 15  # match points within which an active artifact goes above an inactive one
 NO_GOOD_MATCH = 57  # best match below this: "nothing in the catalog does this well"
@@ -174,17 +175,20 @@ def settle(
             and artifacts[ids[i]].get("task") in u.opposite
         }
         out.sort(key=lambda i: i in wrong)
-    out = weak_below(out, match, {i for i in out if ids[i] in named})
+    boosted = bool(u.constraints or u.kind)
+    out = weak_below(out, match, {i for i in out if ids[i] in named}, boosted)
     return active_first(out, match, ids, artifacts, named)
 
 
-def weak_below(order: list[int], match: np.ndarray, named: set[int]) -> list[int]:
+def weak_below(
+    order: list[int], match: np.ndarray, named: set[int], boosted: bool = True
+) -> list[int]:
     """`order` with each result that hardly matches moved below the later ones that match
     soundly, for each pair of WEAK_BELOW: a soft boost (an API asked for, a kind) may lift an
     artifact that does not do the task above one that does ("music generation api": LLM APIs
     above a music model), never to the top of them. Named results stay where they are."""
     out = list(order)
-    for weak_under, sound_from in WEAK_BELOW:
+    for weak_under, sound_from in WEAK_BELOW if boosted else WEAK_BELOW[:1]:
         weak = {i for i in out if match[i] < weak_under and i not in named}
         sound = [at for at, i in enumerate(out) if match[i] >= sound_from or i in named]
         if weak and sound:

@@ -280,3 +280,5 @@ def test_a_result_that_hardly_matches_goes_below_the_ones_that_do():
     match = np.array([WEAKER - 5, WELL + 10, WEAKER + 10])
     assert weak_below([0, 1, 2], match, set()) == [1, 0, 2]
     assert weak_below([0, 2], match, set()) == [0, 2]
+    # Only where a soft boost was asked for: elsewhere the scorer's order stands.
+    assert weak_below([0, 1, 2], match, set(), boosted=False) == [0, 1, 2]
