@@ -302,15 +302,20 @@ def run_home(args: argparse.Namespace) -> int:
                 progress("restoring the embedded aggregates ...")
                 result["restore"] = restore(graph, log)
     shutil.rmtree(work, ignore_errors=True)
+    _report(result, args.json)
+    return 0 if ok else 1
+
+
+def _report(result: dict[str, Any], as_json: bool) -> None:
+    """Print the run's figures (JSON, or a line a key), with the load and code at the end."""
     result["load_after"] = loadavg()
     result["code"] = code(result["machine"]["git"])
-    if args.json:
+    if as_json:
         print(json.dumps(result, indent=2, default=str))
     else:
         for key, value in result.items():
             if key != "machine":
                 print(f"{key}: {value}")
-    return 0 if ok else 1
 
 
 def main() -> int:
@@ -383,14 +388,7 @@ def main() -> int:
             spark.stop()
             result["spark_vs_embedded"] = differences(embedded, aggregates(graph))
             result["counts"] = {k: len(v) for k, v in embedded.items()}
-    result["load_after"] = loadavg()
-    result["code"] = code(result["machine"]["git"])
-    if args.json:
-        print(json.dumps(result, indent=2, default=str))
-    else:
-        for key, value in result.items():
-            if key != "machine":
-                print(f"{key}: {value}")
+    _report(result, args.json)
     return 1 if result["spark_vs_embedded"]["rows_differing"] else 0
 
 
