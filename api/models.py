@@ -129,6 +129,12 @@ class Understood(BaseModel):
         description="Tasks that go the other way from the one asked ('speech to text': "
         "text-to-speech); models doing them are listed after the rest.",
     )
+    host: str | None = Field(
+        None,
+        description="The assistant the asker has and extends ('let claude query my "
+        "database': Claude); its name is left out of what is matched, and connectors (MCP "
+        "servers) are preferred.",
+    )
 
 
 class SearchResponse(BaseModel):

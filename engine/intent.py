@@ -21,19 +21,23 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-from unfragile.engine.names import GENERIC, Names, fold, tokens
+from unfragile.engine.names import FUNCTION_WORDS, GENERIC, Names, fold, singular, tokens
 from unfragile.engine.query_words import (
     ABBREVIATIONS,
     AFTER,
+    ANY_HOST,
+    ANY_HOST_CUES,
     ARTICLES,
     BEFORE,
     COMPARE_CUES,
     COMPARED,
+    CONSTRAINED_BEFORE,
     CONSTRAINTS,
     CORE_NAME_MIN,
     DESCRIPTORS,
     DIRECTIONS,
-    FILLER,
+    HOST_CUES,
+    HOST_KINDS,
     JOINED,
     KIND_WORDS,
     MAKING,
@@ -41,6 +45,7 @@ from unfragile.engine.query_words import (
     MEDIA,
     OWNED,
     QUESTION,
+    REFERENCE_FILLER,
     SHOWN,
     TASK_ABBREVIATIONS,
     TASK_WORD_SHARE,
@@ -66,11 +71,21 @@ class Understanding:
     named_as: str = ""  # the first named artifact's name, as shown
     spelled: str = ""  # the text with its abbreviations spelled out; "" when it has none
     opposite: tuple[str, ...] = ()  # tasks that go the other way from the one asked for
+    host: str = ""  # the assistant the asker has and extends ("let claude read my files")
+    host_words: tuple[str, ...] = ()  # its words in the query, left out of what is matched
 
     @property
     def matched(self) -> str:
-        """The words matched against the catalog: as typed, abbreviations spelled out."""
-        return self.spelled or self.text
+        """The words matched against the catalog: as typed, abbreviations spelled out, the
+        asker's own assistant left out."""
+        text = self.spelled or self.text
+        if not self.host_words:
+            return text
+        words, n = tokens(text), len(self.host_words)
+        for i in range(len(words) - n + 1):
+            if tuple(words[i : i + n]) == self.host_words:
+                return " ".join(words[:i] + words[i + n :])
+        return text
 
     @property
     def label(self) -> str:
@@ -81,6 +96,8 @@ class Understanding:
             parts.append(f"named: {self.named_as}")
         if self.kind:
             parts.append(self.kind)
+        if self.host:
+            parts.append(f"for {self.host}")
         parts.extend(SHOWN[c] for c in self.constraints)
         return " · ".join(parts)
 
@@ -97,6 +114,7 @@ class Understanding:
             "named": [a for a, _ in self.named],
             "spelled": self.spelled or None,
             "opposite": list(self.opposite),
+            "host": self.host or None,
         }
 
 
@@ -109,6 +127,9 @@ def understand(text: str, names: Names) -> Understanding:
     u = _read(text, names)
     if u.named:  # "llm" is also a name (the CLI): a named query is matched as typed
         return u
+    if not u.reference and (host := _host(tokens(text), names)):
+        u = replace(u, host=host[0], host_words=host[1], kind=u.kind or "mcp-server")
+        u = replace(u, need=u.matched)
     spelled = spell_out(text)
     words = tokens(spelled)
     ways = [
@@ -122,10 +143,40 @@ def understand(text: str, names: Names) -> Understanding:
     return replace(u, opposite=tuple(sorted(opposite))) if opposite else u
 
 
+def _host(words: list[str], names: Names) -> tuple[str, tuple[str, ...]] | None:
+    """The assistant the asker has, named after a word of HOST_CUES ("let claude query my
+    database"), when more words follow: (its name as shown, its words); None if none."""
+    for i, w in enumerate(words[:-2]):
+        if w not in HOST_CUES:
+            continue
+        start = i + 1 + (words[i + 1] in ARTICLES or words[i + 1] == "my")
+        if w in ANY_HOST_CUES and words[start] in ANY_HOST:
+            return words[start], (words[start],)
+        for end in range(min(len(words) - 1, start + 3), start, -1):
+            found = names.resolve(words[start:end])
+            if found and found[0][1] >= CORE_NAME_MIN:
+                hosts = [
+                    a
+                    for a, _ in found
+                    if names.rows[a].get("kind") in HOST_KINDS or a in names.hosts
+                ]
+                if hosts:
+                    name = str(names.rows[hosts[0]]["name"]).split(" (")[0]
+                    return name, tuple(words[start:end])
+                break
+    return None
+
+
 def _media_ways(words: list[str]) -> list[tuple[str, str]]:
-    """The ways of WAYS said as "<medium> ... to/into <medium>" (up to five words between)."""
+    """The ways of WAYS said as "<medium> ... to/into <medium>" (up to five words between),
+    or the other way round as "<medium> from <medium>" ("images from text descriptions")."""
     found = []
     for i, w in enumerate(words):
+        if w == "from" and 0 < i < len(words) - 1:
+            made = [m for m, ws in MEDIA.items() if words[i - 1] in ws]
+            given = [m for m, ws in MEDIA.items() if ws & set(words[i + 1 : i + 4])]
+            found += [WAYS[(a, b)] for a in given for b in made if (a, b) in WAYS]
+            continue
         if w not in ("to", "into") or i + 1 >= len(words):
             continue
         after = words[i + 2] if words[i + 1] in ARTICLES and i + 2 < len(words) else words[i + 1]
@@ -151,7 +202,7 @@ def _read(text: str, names: Names) -> Understanding:
     compared, sides = _compared(words, names)
     if compared:
         return Understanding(text=text, need=text, named=compared, named_as=" vs ".join(sides))
-    reference, span = _reference(words, names)
+    reference, span = _reference(words, names, constrained=bool(_phrases(words, CONSTRAINTS)[0]))
     rest = [w for i, w in enumerate(words) if i not in span]
     constraints, used = _phrases(rest, CONSTRAINTS)
     # "open model" sets a constraint, and a model is still what is wanted.
@@ -161,7 +212,7 @@ def _read(text: str, names: Names) -> Understanding:
     if reference:
         ids = tuple(a for a, _ in reference)
         name = names.rows[ids[0]]["name"] if len(ids) == 1 else _family_name(words, span)
-        need_words = [w for i, w in enumerate(rest) if i not in used and w not in FILLER]
+        need_words = [w for i, w in enumerate(rest) if i not in used and w not in REFERENCE_FILLER]
         if (members := _members_meant(ids, need_words, names)) != ids:
             ids, name = members, f"{name} {' '.join(need_words)}"
         return Understanding(
@@ -265,7 +316,7 @@ def _members_meant(ids: tuple[str, ...], need: list[str], names: Names) -> tuple
     # Words many tasks share ("text", "generation") point at no member in particular.
     wanted = {
         w
-        for w in map(_singular, need)
+        for w in map(singular, need)
         if len(w) >= 3 and w not in GENERIC and names.task_share(w) <= TASK_WORD_SHARE
     }
 
@@ -284,25 +335,29 @@ def _members_meant(ids: tuple[str, ...], need: list[str], names: Names) -> tuple
 def _task_words(task: str) -> frozenset[str]:
     """A task's words, singular: a provider's family may have thousands of members and few
     tasks."""
-    return frozenset(map(_singular, tokens(task)))
-
-
-def _singular(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+    return frozenset(map(singular, tokens(task)))
 
 
 def _family_name(words: list[str], span: set[int]) -> str:
     return " ".join(w for i, w in enumerate(words) if i in span and w not in _TRIGGER_WORDS)
 
 
-_TRIGGER_WORDS = {w for phrase in BEFORE + AFTER for w in phrase} | {"something", "a", "an"}
+_TRIGGER_WORDS = {w for phrase in BEFORE + AFTER + CONSTRAINED_BEFORE for w in phrase} | {
+    "something",
+    "a",
+    "an",
+}
 
 
-def _reference(words: list[str], names: Names) -> tuple[list[tuple[str, float]], set[int]]:
-    """The artifacts a trigger phrase points at, and the word positions used (trigger + X)."""
+def _reference(
+    words: list[str], names: Names, constrained: bool = False
+) -> tuple[list[tuple[str, float]], set[int]]:
+    """The artifacts a trigger phrase points at, and the word positions used (trigger + X).
+    `constrained`: the query sets a constraint, so "free version of X" refers to X too."""
     best: tuple[tuple[int, float], list[tuple[str, float]], set[int]] | None = None
+    before = BEFORE + CONSTRAINED_BEFORE if constrained else BEFORE
     for i in range(len(words)):
-        for phrase in BEFORE:
+        for phrase in before:
             if tuple(words[i : i + len(phrase)]) != phrase:
                 continue
             start = i + len(phrase)
@@ -334,7 +389,9 @@ def _better(
 ) -> tuple[tuple[int, float], list[tuple[str, float]], set[int]] | None:
     """Keep the reference whose name span is longest, then best matched."""
     span = words[start:end]
-    if not span or span[0] in ("a", "an", "the", "something", "one"):
+    # "I'd like to know" refers to nothing; the name in "replace whisper with ..." ends
+    # before "with".
+    if not span or span[0] in _NOT_A_NAME_START or span[-1] in FUNCTION_WORDS:
         return best
     found = names.resolve(span)
     if not found:
@@ -349,6 +406,9 @@ def _better(
     if best is None or key > best[0]:
         return key, chosen, used
     return best
+
+
+_NOT_A_NAME_START = frozenset("a an the something one to my your our this that it".split())
 
 
 def _without_objects(words: list[str]) -> list[str]:

@@ -115,6 +115,22 @@ def named(row: dict[str, Any]) -> Named:
     )
 
 
+def _maker_keys(provider: str) -> set[tuple[str, ...]]:
+    """How people say a provider before a name: whole ("black forest labs"), and by its first
+    word when that word is no common one ("stability" for "Stability AI")."""
+    said = tokens(_unbracketed(provider))
+    if not said:
+        return set()
+    keys = {tuple(said)}
+    if len(said) > 1 and len(said[0]) >= 4 and said[0] not in GENERIC:
+        keys.add((said[0],))
+    return keys
+
+
+def singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def _typo(a: str, b: str) -> bool:
     """Two words of four or more letters one slip apart ("lama", "llama"), or a version
     number without its letter ("4" for "4o")."""
@@ -227,6 +243,14 @@ class Names:
         self._resolved: dict[tuple[str, ...], list[tuple[str, float]]] = {}
         self._task_words: dict[str, int] | None = None
         self._kin = self._links()
+        # What connectors plug into (an MCP server integrates with it): an assistant people
+        # extend ("let claude read my files"), as intent reads them.
+        self.hosts = frozenset(
+            b
+            for r in self.rows.values()
+            if r.get("kind") == "mcp-server"
+            for b in r.get("integrates_with") or ()
+        )
         # Families are the connected parts of the kin graph, worked out once.
         self._families: dict[str, frozenset[str]] = {}
         for start in self._kin:
@@ -263,6 +287,12 @@ class Names:
         for w in self._by_word:
             if len(w) >= 4 and w.isalpha():
                 self._typo_words.setdefault(w[0], []).append(w)
+        # People put the maker before the name ("openai whisper", "meta llama", "mistral
+        # ocr"): each provider as folded, and by its first word ("Stability AI": "stability").
+        self._makers: dict[tuple[str, ...], set[str]] = {}
+        for a, n in self.named.items():
+            for said in _maker_keys(n.provider):
+                self._makers.setdefault(said, set()).add(a)
 
     def _links(self) -> dict[str, set[str]]:
         """Who is directly kin to whom: the same provider and either the same stem or an
@@ -326,10 +356,36 @@ class Names:
             hits = sorted(
                 clean or [(a, s) for a, s, _ in found if s > 0], key=lambda t: (-t[1], t[0])
             )
+            if not hits:
+                hits = self._made_by(span)
             if len(self._resolved) >= RESOLVED_KEPT:
                 self._resolved.clear()
             self._resolved[key] = hits
         return list(hits)
+
+    def _made_by(self, span: Sequence[str]) -> list[tuple[str, float]]:
+        """What a span naming its maker first names: "openai whisper" is OpenAI's Whisper
+        models; "openai embeddings" (no OpenAI name has the word) OpenAI's artifacts whose task
+        has it. Empty when the span does not start with a maker or the rest names none of its."""
+        for p in range(min(len(span) - 1, 3), 0, -1):
+            made = self._makers.get(tuple(span[:p]))
+            rest = span[p:]
+            if not made or all(w in GENERIC for w in rest):
+                continue
+            hits = [(a, s) for a, s in self.resolve(rest) if a in made]
+            if hits:
+                return hits
+            wanted = {singular(w) for w in rest if w not in GENERIC}
+            if len(made) < 2 or len(wanted) > 2:  # a maker of one thing is that thing's name
+                continue
+            doing = sorted(
+                a
+                for a in made
+                if wanted <= {singular(w) for w in tokens(str(self.rows[a].get("task") or ""))}
+            )
+            if doing:
+                return [(a, 1.0 / len(doing)) for a in doing]
+        return []
 
     def _candidates(self, span: Sequence[str]) -> set[str]:
         """The artifacts that could score above 0 for `span` (every other scores 0): those

@@ -23,7 +23,30 @@ BEFORE = (
     ("competitor", "of"),
     ("competitors", "of"),
     ("switch", "from"),
+    ("switch", "away", "from"),
     ("move", "off"),
+    ("move", "away", "from"),
+    ("migrate", "from"),
+    ("migrate", "off"),
+    ("swap", "out"),
+    ("swap",),
+    ("ditch",),
+    ("besides",),
+    ("apart", "from"),
+    ("rather", "than"),
+    ("in", "place", "of"),
+    ("same", "as"),
+    ("equivalent", "to"),
+    ("equivalent", "of"),
+    ("comparable", "to"),
+    ("compete", "with"),
+    ("competes", "with"),
+    ("substitutes", "for"),
+    ("replacements", "for"),
+    ("similar", "tools", "to"),
+    ("similar", "apps", "to"),
+    ("similar", "models", "to"),
+    ("similar", "services", "to"),
     ("like",),
     ("replace",),
     ("replacing",),
@@ -39,8 +62,17 @@ AFTER = (
     ("replacement",),
     ("clone",),
     ("equivalent",),
+    ("substitute",),
+    ("substitutes",),
+    ("replacements",),
+    ("rival",),
+    ("rivals",),
+    ("killer",),
     ("but",),
 )
+# Words that introduce X only when the query also sets a constraint: "a free version of
+# midjourney", "open source version of chatgpt" ("the latest version of llama" names Llama).
+CONSTRAINED_BEFORE = (("version", "of"), ("versions", "of"), ("take", "on"))
 MAX_NAME_WORDS = 5
 # Abbreviations people type that the catalog's texts spell out: each is matched with its
 # spelling after it ("vector db" as "vector db database"). Not those the texts use as they
@@ -100,8 +132,14 @@ DIRECTIONS: dict[tuple[str, ...], tuple[str, str]] = {  # phrase: (task asked, i
 # The same, said as "<what goes in> ... to/into <what comes out>": "turn a photo of a
 # whiteboard into text", "convert my voice recordings to text".
 MEDIA = {
-    "speech": frozenset("speech voice audio recording recordings podcast podcasts".split()),
-    "text": frozenset(("text", "transcript", "transcripts")),
+    "speech": frozenset(
+        "speech voice audio recording recordings podcast podcasts audiobook audiobooks".split()
+    ),
+    "text": frozenset(
+        "text transcript transcripts article articles blog post posts book books ebook ebooks "
+        "document documents notes story stories script scripts newsletter description "
+        "descriptions prompt prompts".split()
+    ),
     "image": frozenset("image images photo photos picture pictures screenshot screenshots".split()),
 }
 WAYS = {
@@ -114,6 +152,17 @@ WAYS = {
 FILLER = frozenset(
     "a an the something one some that which who is are be to for of on in my me i with but "
     "and or it its runs run can could would please want need looking any".split()
+)
+
+# Words that say nothing of what is needed next to a reference: in "what are good alternatives
+# to github copilot", "tool like open interpreter", "comfyui alternative that is easier", X's
+# capabilities are the whole need.
+REFERENCE_FILLER = FILLER | frozenset(
+    "what whats which good best great top nice decent solid there m im s else other options "
+    "option version versions tool tools app apps service services product products solution "
+    "solutions software thing things stuff anything out use using used currently now today "
+    "instead recommend recommendations suggest suggestions find looking better easier simpler "
+    "nicer".split()
 )
 
 # Constraint phrases (folded words) → the constraint they set, and how it is shown.
@@ -144,6 +193,16 @@ CONSTRAINTS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("my", "own", "machine"),
         ("my", "machine"),
         ("my", "laptop"),
+        ("my", "own", "computer"),
+        ("my", "computer"),
+        ("my", "pc"),
+        ("my", "own", "hardware"),
+        ("my", "own", "server"),
+        ("my", "own", "servers"),
+        ("my", "own", "gpu"),
+        ("without", "the", "cloud"),
+        ("no", "cloud"),
+        ("without", "sending"),
         ("without", "internet"),
         ("no", "internet"),
         ("private",),
@@ -171,10 +230,28 @@ CONSTRAINTS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("apple", "silicon"),
         ("raspberry", "pi"),
         ("small",),
+        ("smaller",),
         ("lightweight",),
         ("tiny",),
+        ("on", "my", "phone"),
+        ("on", "a", "phone"),
+        ("on", "phones"),
+        ("on", "mobile"),
+        ("on", "android"),
+        ("on", "iphone"),
+        ("edge", "devices"),
     ),
 }
+# Words before an assistant the asker already has and wants to extend: "let claude query my
+# database", "give cursor access to my github", "so claude can search the web". What is asked
+# for is then a connector (an MCP server) doing the rest, not the assistant.
+HOST_CUES = frozenset("let lets give allow connect so".split())
+HOST_KINDS = frozenset(("web-app", "cli", "agent"))  # an assistant, or what MCP servers plug into
+# An assistant not named ("give my assistant access to my files"); not after "let", where
+# the asker may want the agent itself ("let an ai agent browse the web for me").
+ANY_HOST = frozenset("assistant ai llm llms model chatbot bot".split())
+ANY_HOST_CUES = HOST_CUES - {"let", "lets"}
+
 # Kinds exact enough that an artifact of another kind cannot be what was asked for.
 STRICT_KINDS = frozenset(("mcp-server", "cli"))
 # The kinds of artifact a looser kind word fits: people call a library or a tool that acts

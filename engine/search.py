@@ -498,7 +498,9 @@ class SearchEngine:
             query=plan.understood.text,
             understood=plan.understood,
             results=results,
-            no_good_match=no_good_match(best, bool(named) and bool(results)),
+            no_good_match=no_good_match(
+                best, bool(named) and bool(results), like=bool(plan.understood.reference)
+            ),
             scorer=self.scorer.name,
         )
 

@@ -161,6 +161,29 @@ def test_nothing_here_is_said_and_the_nearest_still_shown(engine):
     assert found.results[0].match > answer.results[0].match
 
 
+def test_something_like_x_with_a_weaker_best_is_still_an_answer(engine):
+    # Jan, Open WebUI and the like match ChatGPT's capabilities less than ChatGPT's rivals on
+    # the web do, yet they are what was asked: "like X" is judged by a lower bar.
+    answer = engine.ask("is there something like chatgpt that runs on my own computer", k=5)
+    assert answer.understood.constraints == ("local",)
+    assert not answer.no_good_match
+    assert all(r.artifact not in answer.understood.excluded for r in answer.results)
+    assert answer.results[0].match >= 40
+
+
+def test_an_assistant_the_asker_extends_gets_a_connector(engine):
+    # "let claude ..." asks for what Claude can use, not for Claude.
+    for query, servers in (
+        ("give claude access to my github", {"mcp-server-github", "github-mcp-server"}),
+        ("tool that lets claude use my browser", {"playwright-mcp", "mcp-server-puppeteer"}),
+        ("let cursor read my postgres schema", {"mcp-server-postgres", "supabase-mcp-server"}),
+    ):
+        answer = engine.ask(query, k=3)
+        assert answer.understood.kind == "mcp-server", query
+        assert answer.results[0].artifact in servers, query
+        assert not {"claude-ai", "cursor"} & {r.artifact for r in answer.results}, query
+
+
 def test_literal_searches_the_words_as_typed(engine):
     read = engine.ask("alternative to ChatGPT", k=10)
     typed = engine.ask("alternative to ChatGPT", k=10, literal=True)

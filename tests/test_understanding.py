@@ -14,6 +14,15 @@ from tests.conftest import CATALOG
 from unfragile.engine.intent import literal, understand
 from unfragile.engine.names import Names
 
+LLAMAS = {
+    "llama-3.1-70b-instruct",
+    "llama-3.1-8b-instruct",
+    "llama-3.2-3b-instruct",
+    "llama-3.3-70b-instruct",
+    "llama-4-maverick",
+    "llama-4-scout",
+}
+
 
 @pytest.fixture(scope="module")
 def names() -> Names:
@@ -62,6 +71,11 @@ def names() -> Names:
         ),
         ("stable difusion", ("stable-diffusion-3.5-large", "stable-diffusion-3.5-medium")),
         ("whisper", "whisper-large-v3"),
+        # The maker before the name: its artifacts of that name, or of that task.
+        ("openai whisper", "whisper-large-v3"),
+        ("openai clip", "clip-vit-base-patch32"),
+        ("google gemma", ("gemma-2-9b", "gemma-3-27b-it", "gemma-3-4b-it", "gemma-3n-e4b-it")),
+        ("openai embeddings", ("text-embedding-3-small", "text-embedding-3-large")),
     ],
 )
 def test_names_resolve_as_people_type_them(names, text, first):
@@ -152,6 +166,21 @@ def test_families(names, artifact, family, not_in):
         # One artifact has the name exactly: it alone describes the need (GPT-4o's speech
         # siblings are still left out with the family).
         ("alternative to gpt4o", {"gpt-4o"}, ()),
+        # More ways people say it (bench/queries/probes-session12.txt).
+        ("swap out pinecone for something free", {"pinecone"}, ("free",)),
+        ("similar tools to ollama", {"ollama"}, ()),
+        ("other options besides langchain", {"langchain"}, ()),
+        ("deepgram competitors", {"deepgram-api"}, ()),
+        ("free version of midjourney", {"midjourney"}, ("free",)),
+        ("is there something like chatgpt that runs on my own computer", {"chatgpt"}, ("local",)),
+        ("llama but smaller", LLAMAS, ("small",)),
+        ("migrate from pinecone", {"pinecone"}, ()),
+        # The maker's name first, and "with" after the name is not part of it.
+        (
+            "replace openai whisper api with something cheaper",
+            {"whisper-large-v3", "whisper-large-v3-turbo", "whisper-tiny"},
+            ("cheap",),
+        ),
     ],
 )
 def test_references_and_their_constraints(names, query, reference, constraints):
@@ -172,6 +201,9 @@ def test_references_and_their_constraints(names, query, reference, constraints):
         ("mcp server for postgres", (), "mcp-server"),
         ("a command line tool to chat with llms", (), "cli"),
         ("I'd like a model for transcription", (), None),  # "like" with nothing named
+        ("I would like to transcribe a podcast", (), None),  # "like to" refers to nothing
+        ("the latest version of llama", (), None),  # "version of" only with a constraint
+        ("model to run on my phone", ("small",), None),
         # What the asker has or works on is not the kind asked for.
         ("find similar images in my photo library", (), None),
         ("model with function calling for my agent", (), None),
@@ -288,10 +320,46 @@ def test_abbreviations_are_matched_with_their_spelling(names):
         ("convert my voice recordings to text", ("text-to-speech",)),
         ("speech to text and text to speech in one api", ()),  # both ways asked: neither
         ("generate music", ()),
+        ("turn my blog posts into audio", ("speech-recognition",)),
+        ("make images from text descriptions", ("image-to-text",)),
     ],
 )
 def test_the_way_a_task_goes_is_read(names, query, opposite):
     assert understand(query, names).opposite == opposite
+
+
+@pytest.mark.parametrize(
+    ("query", "host", "matched"),
+    [
+        ("let claude query my database", "Claude", "let query my database"),
+        ("give cursor access to my github", "Cursor", "give access to my github"),
+        ("mcp server so claude can search the web", "Claude", "mcp server so can search the web"),
+        ("give my assistant access to my files", "assistant", "give my access to my files"),
+    ],
+)
+def test_an_assistant_the_asker_extends_asks_for_a_connector(names, query, host, matched):
+    u = understand(query, names)
+    assert (u.host, u.matched, u.kind, u.reference) == (host, matched, "mcp-server", ())
+    assert f"for {host}" in u.label
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "let an ai agent browse the web for me",  # the agent itself is wanted
+        "prompts for midjourney",
+        "let me transcribe a podcast",
+    ],
+)
+def test_no_assistant_is_read_where_none_is_extended(names, query):
+    assert understand(query, names).host == ""
+
+
+def test_like_to_refers_to_nothing():
+    # MetaTool has a tool named "ABC Music Notation to audio": "I'd like to know" once
+    # referred to it, through the word "to".
+    names = Names([{"id": "abc-to-audio", "name": "ABC music notation to audio", "kind": "tool"}])
+    assert names.resolve("to") and understand("I'd like to know the status", names).reference == ()
 
 
 def test_literal_reads_nothing_into_the_words(names):
