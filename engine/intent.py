@@ -18,10 +18,17 @@ Phrases are matched on folded words (engine/names.fold), so case and punctuation
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any
 
-from unfragile.engine.names import FUNCTION_WORDS, GENERIC, Names, fold, singular, tokens
+from unfragile.engine.names import (
+    FUNCTION_WORDS,
+    GENERIC,
+    Names,
+    fold,
+    singular,
+    task_words,
+    tokens,
+)
 from unfragile.engine.query_words import (
     ABBREVIATIONS,
     AFTER,
@@ -78,14 +85,7 @@ class Understanding:
     def matched(self) -> str:
         """The words matched against the catalog: as typed, abbreviations spelled out, the
         asker's own assistant left out."""
-        text = self.spelled or self.text
-        if not self.host_words:
-            return text
-        words, n = tokens(text), len(self.host_words)
-        for i in range(len(words) - n + 1):
-            if tuple(words[i : i + n]) == self.host_words:
-                return " ".join(words[:i] + words[i + n :])
-        return text
+        return _cut(self.spelled or self.text, self.host_words)
 
     @property
     def label(self) -> str:
@@ -128,8 +128,10 @@ def understand(text: str, names: Names) -> Understanding:
     if u.named:  # "llm" is also a name (the CLI): a named query is matched as typed
         return u
     if not u.reference and (host := _host(tokens(text), names)):
-        u = replace(u, host=host[0], host_words=host[1], kind=u.kind or "mcp-server")
-        u = replace(u, need=u.matched)
+        name, said = host
+        u = replace(
+            u, host=name, host_words=said, kind=u.kind or "mcp-server", need=_cut(u.need, said)
+        )
     spelled = spell_out(text)
     words = tokens(spelled)
     ways = [
@@ -141,6 +143,15 @@ def understand(text: str, names: Names) -> Understanding:
     if spelled != text:
         u = replace(u, spelled=spelled, need=spell_out(u.need))
     return replace(u, opposite=tuple(sorted(opposite))) if opposite else u
+
+
+def _cut(text: str, part: tuple[str, ...]) -> str:
+    """`text`'s words without the first run of `part` (folded words); `text` if none."""
+    words, n = tokens(text), len(part)
+    for i in range(len(words) - n + 1) if n else ():
+        if tuple(words[i : i + n]) == part:
+            return " ".join(words[:i] + words[i + n :])
+    return text
 
 
 def _host(words: list[str], names: Names) -> tuple[str, tuple[str, ...]] | None:
@@ -324,18 +335,11 @@ def _members_meant(ids: tuple[str, ...], need: list[str], names: Names) -> tuple
 
     def about(a: str) -> bool:
         task = str(names.rows[a].get("task") or "")
-        return task in tasks or bool(wanted.intersection(_task_words(task)))
+        return task in tasks or bool(wanted.intersection(task_words(task)))
 
     if not wanted and not tasks:
         return ids
     return tuple(sorted(a for a in names.families(ids) if about(a))) or ids
-
-
-@lru_cache(maxsize=4096)
-def _task_words(task: str) -> frozenset[str]:
-    """A task's words, singular: a provider's family may have thousands of members and few
-    tasks."""
-    return frozenset(map(singular, tokens(task)))
 
 
 def _family_name(words: list[str], span: set[int]) -> str:

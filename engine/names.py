@@ -131,6 +131,12 @@ def singular(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
+@lru_cache(maxsize=4096)
+def task_words(task: str) -> frozenset[str]:
+    """A task's words, singular: a provider may have thousands of artifacts and few tasks."""
+    return frozenset(map(singular, tokens(task)))
+
+
 def _typo(a: str, b: str) -> bool:
     """Two words of four or more letters one slip apart ("lama", "llama"), or a version
     number without its letter ("4" for "4o")."""
@@ -379,9 +385,7 @@ class Names:
             if len(made) < 2 or len(wanted) > 2:  # a maker of one thing is that thing's name
                 continue
             doing = sorted(
-                a
-                for a in made
-                if wanted <= {singular(w) for w in tokens(str(self.rows[a].get("task") or ""))}
+                a for a in made if wanted <= task_words(str(self.rows[a].get("task") or ""))
             )
             if doing:
                 return [(a, 1.0 / len(doing)) for a in doing]
