@@ -135,6 +135,11 @@ class Understood(BaseModel):
         "database': Claude); its name is left out of what is matched, and connectors (MCP "
         "servers) are preferred.",
     )
+    for_other: bool = Field(
+        False,
+        description="'X but for Y' ('like whisper.cpp but for llms'): the need is Y, in the "
+        "way X does things; X's task and the searches that led to X are not the need.",
+    )
 
 
 class SearchResponse(BaseModel):

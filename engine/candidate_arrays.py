@@ -134,11 +134,14 @@ def combine(
     return out
 
 
-def lexical_hits(index: BM25, text: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """BM25's top n (document indices, scores) as arrays, best first; empty for no text."""
+def lexical_hits(
+    index: BM25, text: str, n: int, typed: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """BM25's top n (document indices, scores) as arrays, best first; empty for no text.
+    `typed`: the words the person typed (BM25.top)."""
     if not text:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-    return index.top_arrays(text, n)
+    return index.top_arrays(text, n, typed)
 
 
 def _codes(values: Iterable[Any], table: dict[Any, int], n: int) -> np.ndarray:

@@ -40,6 +40,8 @@ PRESELECT_MARGIN = 10
 # The artifacts referred to that describe the need (the best-named first): "alternative to
 # Acme" may name a provider's hundreds of artifacts, all left out, but a handful tell what.
 REFERENCES_USED = 5
+# "X but for Y": Y is what is wanted, X only how; Y's words count this much against X's.
+FOR_OTHER_NEED_WEIGHT = 2.0
 BATCH_PRODUCT = 8  # queries from which the nearest artifacts come from one matrix product
 
 
@@ -115,7 +117,7 @@ def plan_for(t: Tables, names: Names, u: Understanding, alternatives_to: str | N
         ref_tasks=frozenset(
             str(t.artifacts[a]["task"])
             for a in u.reference
-            if a in t.artifacts and t.artifacts[a].get("task")
+            if a in t.artifacts and t.artifacts[a].get("task") and not u.for_other
         ),
     )
 
@@ -150,7 +152,7 @@ def query_vector(
         centre = centre + np.mean(whole, axis=0)
         centre /= max(float(np.linalg.norm(centre)), 1e-9)
     if need is not None:
-        centre = centre + need
+        centre = centre + need * (FOR_OTHER_NEED_WEIGHT if u.for_other else 1.0)
         centre /= max(float(np.linalg.norm(centre)), 1e-9)
     return np.asarray(centre, dtype=np.float32)
 
@@ -206,10 +208,11 @@ def collect(
     # An artifact none of whose capabilities came back is at most as close as the last hit.
     dense_floor = min((s for _, s in cap_hits), default=0.0)
 
-    lex_caps, lex_scores = lexical_hits(t.cap_lexical, plan.text, LEXICAL_CANDIDATES)
+    typed = plan.understood.text  # spelled-out abbreviations find no longer words
+    lex_caps, lex_scores = lexical_hits(t.cap_lexical, plan.text, LEXICAL_CANDIDATES, typed)
     best = lex_scores[0] if len(lex_scores) else 0.0
     lex_owner = x.cap_art[lex_caps]
-    lex_docs, art_scores = lexical_hits(t.art_lexical, plan.text, LEXICAL_CANDIDATES)
+    lex_docs, art_scores = lexical_hits(t.art_lexical, plan.text, LEXICAL_CANDIDATES, typed)
     art_best = art_scores[0] if len(art_scores) else 0.0
     lex_art = x.lex_art[lex_docs]
 

@@ -5,7 +5,8 @@
 - a reference — "alternative to X", "like X", "instead of X", "X but free", "similar to X",
   "X alternative", "replace X", "cheaper than X" — where X resolves (engine/names.py) to one
   artifact or one family; X and its family are then left out of the answers, X's capabilities
-  and the searches that led to X describe the need, and the other words add to it;
+  and the searches that led to X describe the need, and the other words add to it; in "X
+  but for Y" ("like whisper.cpp but for llms") Y is the need, in the way X does things;
 - constraint words — free, open source / open weights, self-hosted / offline / local /
   on-device, API, cheap, commercial use, on a Mac / CPU — and kind words ("MCP server",
   "CLI", "agent"), which become soft boosts in the ranking (engine/features.py);
@@ -80,6 +81,9 @@ class Understanding:
     opposite: tuple[str, ...] = ()  # tasks that go the other way from the one asked for
     host: str = ""  # the assistant the asker has and extends ("let claude read my files")
     host_words: tuple[str, ...] = ()  # its words in the query, left out of what is matched
+    # "X but for Y" ("like whisper.cpp but for llms"): the need is Y, in the way X does things;
+    # X's task and the searches that led to X are not the need.
+    for_other: bool = False
 
     @property
     def matched(self) -> str:
@@ -90,7 +94,9 @@ class Understanding:
     @property
     def label(self) -> str:
         parts = []
-        if self.reference:
+        if self.reference and self.for_other:
+            parts.append(f"like {self.reference_name} but for {self.need}, not it or its family")
+        elif self.reference:
             parts.append(f"like {self.reference_name}, not it or its family")
         elif self.named:
             parts.append(f"named: {self.named_as}")
@@ -115,6 +121,7 @@ class Understanding:
             "spelled": self.spelled or None,
             "opposite": list(self.opposite),
             "host": self.host or None,
+            "for_other": self.for_other,
         }
 
 
@@ -134,11 +141,7 @@ def understand(text: str, names: Names) -> Understanding:
         )
     spelled = spell_out(text)
     words = tokens(spelled)
-    ways = [
-        way
-        for phrase, way in DIRECTIONS.items()
-        if any(tuple(words[i : i + len(phrase)]) == phrase for i in range(len(words)))
-    ] + _media_ways(words)
+    ways = [way for phrase, way in DIRECTIONS.items() if _said(words, phrase)] + _media_ways(words)
     opposite = {o for _, o in ways} - {asked for asked, _ in ways}  # both ways: neither
     if spelled != text:
         u = replace(u, spelled=spelled, need=spell_out(u.need))
@@ -229,6 +232,7 @@ def _read(text: str, names: Names) -> Understanding:
         return Understanding(
             text=text,
             need=" ".join(need_words),
+            for_other=bool(need_words) and _said(words, ("but", "for")),
             reference=ids,
             reference_name=name,
             excluded=tuple(sorted(names.families(ids))),
@@ -250,6 +254,11 @@ def _read(text: str, names: Names) -> Understanding:
     )
 
 
+def _said(words: list[str], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1))
+
+
 def _named_core(words: list[str], names: Names) -> tuple[tuple[str, float], ...]:
     """What the query names once the words that only say what it is are taken off its ends
     ("kokoro tts" names Kokoro); empty unless that leaves a name resolved well."""
@@ -264,6 +273,10 @@ def _named_core(words: list[str], names: Names) -> tuple[tuple[str, float], ...]
         return ()
     found = names.resolve(core)
     if not found or found[0][1] < CORE_NAME_MIN:
+        return ()
+    # One word that is half of a name is a word, not the name: "semantic" in "embedding
+    # model for semantic search" is not Semantic Kernel, "browser" not Browser Use.
+    if found[0][1] <= CORE_NAME_MIN and sum(w not in GENERIC for w in core) == 1:
         return ()
     # The words around the name may point at members of its family ("openai tts").
     ids = tuple(a for a, _ in found)
@@ -400,6 +413,16 @@ def _better(
     found = names.resolve(span)
     if not found:
         return best
+    # Half of a name with a word of another name after it is that other name, one the
+    # catalog lacks: "replace google translate" does not refer to the Gemini app.
+    if (
+        found[0][1] <= CORE_NAME_MIN
+        and sum(w not in GENERIC for w in span) == 1
+        and end < len(words)
+        and words[end].isalpha()
+        and words[end] not in _NAME_ENDS
+    ):
+        return best
     # An ambiguous name ("whisper") refers to every artifact of the best match's family it
     # fits; a name one artifact has exactly ("gpt4o") refers to it alone (GPT-4o's speech
     # siblings share its words, not its purpose). The family is left out either way.
@@ -413,6 +436,16 @@ def _better(
 
 
 _NOT_A_NAME_START = frozenset("a an the something one to my your our this that it".split())
+# Words that may follow a name without being more of it: grammar, the words of a reference,
+# constraints and kinds ("alternative to google for search", "like notion but free").
+_NAME_ENDS = (
+    FUNCTION_WORDS
+    | _TRIGGER_WORDS
+    | REFERENCE_FILLER
+    | GENERIC
+    | {phrase[0] for phrases in CONSTRAINTS.values() for phrase in phrases}
+    | {phrase[0] for phrases in KIND_WORDS.values() for phrase in phrases}
+)
 
 
 def _without_objects(words: list[str]) -> list[str]:

@@ -151,9 +151,10 @@ def _typo(a: str, b: str) -> bool:
     )
 
 
-def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
+def key_score(span: Sequence[str], key: Sequence[str], tiers: bool = False) -> tuple[float, bool]:
     """How well the words `span` name `key`, 0 (not at all) to 1 (exactly), and whether a
-    typo was forgiven on the way.
+    typo was forgiven on the way. `tiers`: a size or tier word the key lacks counts as a
+    common word ("chatgpt plus" is ChatGPT's plan), for when no name has it.
 
     Joined forms compare too ("gpt4o" is "gpt 4o", "dalle" is "dall e"). Otherwise every word
     of the span must match a word of the key, except common words (GENERIC: "the", "api")
@@ -196,7 +197,7 @@ def key_score(span: Sequence[str], key: Sequence[str]) -> tuple[float, bool]:
                         hit = i
                         break
             if hit < 0:
-                if word in GENERIC:
+                if word in GENERIC or (tiers and word in SIZES):
                     # A name-like common word the key lacks ("base" in "bge-base" against
                     # BGE-M3) still tells the keys apart; "the", "for" tell nothing.
                     if word not in FUNCTION_WORDS:
@@ -327,14 +328,16 @@ class Names:
                     kin[p].add(a)
         return kin
 
-    def score(self, span: Sequence[str], artifact_id: str) -> tuple[float, bool]:
+    def score(
+        self, span: Sequence[str], artifact_id: str, tiers: bool = False
+    ) -> tuple[float, bool]:
         """The best of the artifact's keys: (score, whether only a typo made it match)."""
         spans = [span, ["".join(span)]] if len(span) > 1 else [span]  # "eleven labs"
         n = self.named[artifact_id]
         best, best_typo = 0.0, True
         for s in spans:
             for k in n.keys:
-                score, typo = key_score(s, k)
+                score, typo = key_score(s, k, tiers)
                 # A name in brackets is a second name or a descriptor ("ViT-L/14" of
                 # DINOv2): it counts a little less than the name itself, so "vit" is ViT.
                 if k in n.aliases:
@@ -357,17 +360,20 @@ class Names:
         key = tuple(span)
         hits = self._resolved.get(key)
         if hits is None:
-            found = [(a, *self.score(span, a)) for a in sorted(self._candidates(span))]
-            clean = [(a, s) for a, s, typo in found if s > 0 and not typo]
-            hits = sorted(
-                clean or [(a, s) for a, s, _ in found if s > 0], key=lambda t: (-t[1], t[0])
-            )
+            hits = self._scored(span, tiers=False)
+            if not hits and SIZES.intersection(span):  # "chatgpt plus": no name has "plus"
+                hits = self._scored(span, tiers=True)
             if not hits:
                 hits = self._made_by(span)
             if len(self._resolved) >= RESOLVED_KEPT:
                 self._resolved.clear()
             self._resolved[key] = hits
         return list(hits)
+
+    def _scored(self, span: Sequence[str], tiers: bool) -> list[tuple[str, float]]:
+        found = [(a, *self.score(span, a, tiers)) for a in sorted(self._candidates(span, tiers))]
+        clean = [(a, s) for a, s, typo in found if s > 0 and not typo]
+        return sorted(clean or [(a, s) for a, s, _ in found if s > 0], key=lambda t: (-t[1], t[0]))
 
     def _made_by(self, span: Sequence[str]) -> list[tuple[str, float]]:
         """What a span naming its maker first names: "openai whisper" is OpenAI's Whisper
@@ -391,14 +397,14 @@ class Names:
                 return [(a, 1.0 / len(doing)) for a in doing]
         return []
 
-    def _candidates(self, span: Sequence[str]) -> set[str]:
+    def _candidates(self, span: Sequence[str], tiers: bool = False) -> set[str]:
         """The artifacts that could score above 0 for `span` (every other scores 0): those
         that every telling word of it can match — exactly, as joined words, or with a typo —
         and those whose words the whole span spells joined ("eleven labs")."""
         whole = set(self._by_word.get("".join(span), ()))
         common: set[str] | None = None
         for w in span:
-            if w in GENERIC:
+            if w in GENERIC or (tiers and w in SIZES):
                 continue
             found = set(self._by_word.get(w, ()))
             if len(w) >= 4 and w.isalpha():

@@ -87,8 +87,11 @@ CAPABILITY_CANDIDATES = 100
 EXCLUDED_ROOM = 100
 NEIGHBOUR_QUERIES = 20
 NEIGHBOUR_MIN_SIMILARITY = 0.3
-# A past query that led to the artifact referred to counts as this close to the question.
+# A past query that led to the artifact referred to counts as this close to the question;
+# less when the question adds a need of its own ("like ollama but with a gui", "whisper.cpp
+# but for llms"): those searches were for X as it is, not for what is asked of it.
 REFERENCE_SIMILARITY = 0.8
+REFERENCE_SIMILARITY_QUALIFIED = 0.6
 RECENCY_HALF_LIFE_DAYS = 180.0
 ENCODING_CACHE = 2048  # query embeddings kept (least recently used out)
 ARTIFACT_REFRESH_S = 300.0  # artifact rows (filters, rank) are re-read at least this often
@@ -416,11 +419,13 @@ class SearchEngine:
         for plan, found in zip(plans, hits, strict=True):
             near = [(q, s) for q, s in found if s >= NEIGHBOUR_MIN_SIMILARITY]
             seen = {q for q, _ in near}
-            for a in plan.understood.reference[:REFERENCES_USED]:
+            u = plan.understood
+            sim = REFERENCE_SIMILARITY_QUALIFIED if plan.telling else REFERENCE_SIMILARITY
+            for a in () if u.for_other else u.reference[:REFERENCES_USED]:
                 for q in led_to.get(a, ()):
                     if q not in seen:
                         seen.add(q)
-                        near.append((q, REFERENCE_SIMILARITY))
+                        near.append((q, sim))
             out.append(near)
         return out
 

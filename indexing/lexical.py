@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections import Counter
 
 import numpy as np
@@ -20,6 +21,13 @@ def tokens(text: str) -> list[str]:
 # pruning): a word in more documents than that is a near stop word whose low idf hardly
 # moves the top of a ranking, while its full list would dominate the query's cost.
 MAX_POSTINGS = 4096
+# A query word also matches the longer words it begins ("postgres" finds "PostgreSQL",
+# "laugh" "laughter", "detect" "detection"): up to PREFIX_WORDS of them, at most PREFIX_EXTRA
+# letters longer, for words of PREFIX_MIN letters or more (shorter ones begin too many:
+# "chat" would find "chatterbox"). A document counts the best of a word's forms, not their sum.
+PREFIX_MIN = 5
+PREFIX_EXTRA = 5
+PREFIX_WORDS = 8
 
 
 class BM25:
@@ -49,16 +57,26 @@ class BM25:
                 keep = np.sort(np.argpartition(-weight, max_postings - 1)[:max_postings])
                 idx, weight = idx[keep], weight[keep]
             self._postings[word] = (idx, weight.astype(np.float32))
+        self._words = sorted(self._postings)
 
-    def top(self, text: str, n: int) -> list[tuple[int, float]]:
-        """Up to n (document index, score) pairs with a positive score, best first."""
-        docs, scores = self.top_arrays(text, n)
+    def top(self, text: str, n: int, typed: str | None = None) -> list[tuple[int, float]]:
+        """Up to n (document index, score) pairs with a positive score, best first. `typed`:
+        the words as the person typed them, when `text` adds others (an abbreviation spelled
+        out): only those find the longer words they begin."""
+        docs, scores = self.top_arrays(text, n, typed)
         return list(zip(docs.tolist(), scores.tolist(), strict=True))
 
-    def top_arrays(self, text: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def top_arrays(
+        self, text: str, n: int, typed: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """`top` as two arrays: document indices and their scores, best first (ties by
         index)."""
-        parts = [self._postings[w] for w in set(tokens(text)) if w in self._postings]
+        own = None if typed is None else set(tokens(typed))
+        parts = [
+            p
+            for w in sorted(set(tokens(text)))
+            if (p := self._forms(w, own is None or w in own)) is not None
+        ]
         if not parts or n <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
         docs: np.ndarray
@@ -77,3 +95,29 @@ class BM25:
             hit = hit[np.argpartition(-scores[hit], n - 1)[:n]]
         hit = hit[np.lexsort((hit, -scores[hit]))]
         return hit, scores[hit]
+
+    def _forms(self, word: str, longer_too: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        """The postings of `word` and (`longer_too`) of the longer words it begins, each
+        document once with its best weight; None when no document has any of them."""
+        exact = self._postings.get(word)
+        if len(word) < PREFIX_MIN or not longer_too:
+            return exact
+        longer: list[tuple[np.ndarray, np.ndarray]] = []
+        at = bisect_left(self._words, word)
+        while at < len(self._words) and len(longer) < PREFIX_WORDS:
+            other = self._words[at]
+            if not other.startswith(word):
+                break
+            if other != word and len(other) - len(word) <= PREFIX_EXTRA:
+                longer.append(self._postings[other])
+            at += 1
+        if not longer:
+            return exact
+        parts = ([exact] if exact is not None else []) + longer
+        docs = np.concatenate([p[0] for p in parts])
+        weights = np.concatenate([p[1] for p in parts])
+        order = np.lexsort((-weights, docs))  # by document, the best weight first
+        docs, weights = docs[order], weights[order]
+        first = np.ones(len(docs), dtype=bool)
+        first[1:] = docs[1:] != docs[:-1]
+        return docs[first], weights[first]

@@ -156,6 +156,29 @@ def test_bm25_ranks_by_rare_words():
     assert len(index.top("text", 2)) == 2
 
 
+def test_bm25_finds_the_longer_words_a_query_word_begins():
+    from unfragile.indexing.lexical import BM25
+
+    index = BM25(
+        [
+            "read-only PostgreSQL queries",
+            "a sqlite file",
+            "detection and detectors of objects",
+            "object detection",
+            "chatterbox voices",
+        ]
+    )
+    assert [i for i, _ in index.top("postgres", 5)] == [0]
+    # A document counts the best of a word's forms once, not "detection" and "detectors"
+    # added up.
+    hits = dict(index.top("detect", 5))
+    assert set(hits) == {2, 3}
+    forms = [dict(index.top(w, 5)).get(2, 0.0) for w in ("detection", "detectors")]
+    assert hits[2] == pytest.approx(max(forms)) and min(forms) > 0
+    # Short words begin too many others to stand for them.
+    assert index.top("chat", 5) == []
+
+
 def test_one_session_cannot_outvote_many(catalog, graph, settings, encoder):
     query = "tool to transcribe meetings offline"
     spam = [

@@ -51,6 +51,19 @@ def test_alternative_to_chatgpt_is_another_assistant(engine):
     assert assistants & set(top)
 
 
+def test_x_but_for_y_answers_y_the_way_x_does_it(engine, loaded):
+    # whisper.cpp runs speech models locally; "but for llms" asks for local LLM runners.
+    answer = engine.ask("something like whisper.cpp but for llms", k=3)
+    top = [r.artifact for r in answer.results]
+    runners = {"llama-cpp", "ollama", "llamafile", "koboldcpp", "mlx-lm", "lm-studio", "localai"}
+    assert answer.understood.for_other and runners & set(top)
+    tasks = {
+        r["id"]: r["task"]
+        for r in loaded.read("MATCH (a:Artifact) RETURN a.id AS id, a.task AS task")
+    }
+    assert not [a for a in top if tasks[a] == "speech-recognition"]
+
+
 def test_open_source_constraint_keeps_to_open_artifacts(engine, loaded):
     answer = engine.ask("open source alternative to midjourney", k=3)
     assert answer.understood.constraints == ("open",)

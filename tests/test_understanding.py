@@ -181,6 +181,8 @@ def test_families(names, artifact, family, not_in):
             {"whisper-large-v3", "whisper-large-v3-turbo", "whisper-tiny"},
             ("cheap",),
         ),
+        # A plan or tier after a name no name has is the name's (probes-session13.txt).
+        ("free alternative to chatgpt plus", {"chatgpt"}, ("free",)),
     ],
 )
 def test_references_and_their_constraints(names, query, reference, constraints):
@@ -244,10 +246,39 @@ def test_a_name_with_words_saying_what_it_is_is_still_named(names, query, first)
 
 
 @pytest.mark.parametrize(
-    "query", ["vector db", "image generator", "code review agent", "open source llm"]
+    "query",
+    [
+        "vector db",
+        "image generator",
+        "code review agent",
+        "open source llm",
+        # One word that is half of a two-word name is a word ("Semantic Kernel").
+        "embedding model for semantic search",
+    ],
 )
 def test_words_saying_what_something_is_name_nothing_alone(names, query):
     assert understand(query, names).named == ()
+
+
+def test_a_tier_word_no_name_has_leaves_the_name(names):
+    assert names.resolve("chatgpt plus")[0][0] == "chatgpt"
+    assert understand("free alternative to chatgpt plus", names).need == ""
+    # Where a name has the word, it still tells the names apart.
+    assert [a for a, _ in names.resolve("stable diffusion xl")] == ["stable-diffusion-xl-base-1.0"]
+    assert {a for a, _ in names.resolve("flux pro")} == {
+        "flux-1-pro",
+        "flux-1.1-pro",
+        "flux-1-kontext-pro",
+    }
+
+
+def test_x_but_for_y_asks_for_y_the_way_x_does_it(names):
+    u = understand("something like whisper.cpp but for llms", names)
+    assert u.reference == ("whisper-cpp",) and u.for_other
+    assert u.need.startswith("llms") and "but for llms" in u.label
+    # "but" with a constraint, or a need without "but for", is X's need with more to it.
+    assert not understand("like midjourney but free", names).for_other
+    assert not understand("alternative to whisper for meetings", names).for_other
 
 
 def test_x_vs_y_names_both_and_leaves_neither_out(names):
