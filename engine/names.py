@@ -384,6 +384,10 @@ class Names:
             rest = span[p:]
             if not made or all(w in GENERIC for w in rest):
                 continue
+            # A maker whose name is a product's exact name means the product: "langchain for
+            # agents" is LangChain with words after it, not LangChain Inc.'s agent library.
+            if (exact := self.resolve(span[:p])) and exact[0][1] >= 1.0:
+                continue
             hits = [(a, s) for a, s in self.resolve(rest) if a in made]
             if hits:
                 return hits

@@ -88,8 +88,7 @@ EXCLUDED_ROOM = 100
 NEIGHBOUR_QUERIES = 20
 NEIGHBOUR_MIN_SIMILARITY = 0.3
 # A past query that led to the artifact referred to counts as this close to the question;
-# less when the question adds a need of its own ("like ollama but with a gui", "whisper.cpp
-# but for llms"): those searches were for X as it is, not for what is asked of it.
+# less when it adds a need ("like ollama but with a gui"): those searches wanted X as it is.
 REFERENCE_SIMILARITY = 0.8
 REFERENCE_SIMILARITY_QUALIFIED = 0.6
 RECENCY_HALF_LIFE_DAYS = 180.0

@@ -183,6 +183,9 @@ def test_families(names, artifact, family, not_in):
         ),
         # A plan or tier after a name no name has is the name's (probes-session13.txt).
         ("free alternative to chatgpt plus", {"chatgpt"}, ("free",)),
+        # A maker whose name is also a product's exact name is the product (LangChain, not
+        # LangChain Inc.'s agent library).
+        ("what's a good alternative to langchain for agents", {"langchain"}, ()),
     ],
 )
 def test_references_and_their_constraints(names, query, reference, constraints):
