@@ -138,7 +138,8 @@ class Understood(BaseModel):
     for_other: bool = Field(
         False,
         description="'X but for Y' ('like whisper.cpp but for llms'): the need is Y, in the "
-        "way X does things; X's task and the searches that led to X are not the need.",
+        "way X does things; X's task and the searches that led to X are not the need, and "
+        "what X is of local, open and free joins the constraints.",
     )
 
 

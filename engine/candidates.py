@@ -25,6 +25,7 @@ from unfragile.engine.features import (
     Vocabulary,
     evidence_probability,
     pairs,
+    satisfaction,
     telling_words,
 )
 from unfragile.engine.intent import Understanding
@@ -42,6 +43,8 @@ PRESELECT_MARGIN = 10
 REFERENCES_USED = 5
 # "X but for Y": Y is what is wanted, X only how; Y's words count this much against X's.
 FOR_OTHER_NEED_WEIGHT = 2.0
+# What "X but for Y" carries over from X when every X has it (engine/features.satisfaction).
+CARRIED = ("local", "open", "free")
 BATCH_PRODUCT = 8  # queries from which the nearest artifacts come from one matrix product
 
 
@@ -106,6 +109,10 @@ def plan_for(t: Tables, names: Names, u: Understanding, alternatives_to: str | N
                 reference_name=u.reference_name or t.artifacts[alternatives_to]["name"],
                 excluded=tuple(sorted(names.families(refs))),
             )
+    rows = [t.artifacts[a] for a in u.reference if a in t.artifacts]
+    if u.for_other and rows:  # "like llama.cpp but for images": as X is (local, open...) too
+        kept = [c for c in CARRIED if all(satisfaction(c, r) == 1.0 for r in rows)]
+        u = replace(u, constraints=tuple(dict.fromkeys((*u.constraints, *kept))))
     return Plan(
         # A reference's name in other artifacts' texts is mostly "works with X": not a match.
         text=u.need if u.reference else u.matched,

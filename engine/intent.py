@@ -95,7 +95,12 @@ class Understanding:
     def label(self) -> str:
         parts = []
         if self.reference and self.for_other:
-            parts.append(f"like {self.reference_name} but for {self.need}, not it or its family")
+            words = tokens(self.text)  # Y as typed, not spelled out ("llms")
+            y = next(
+                (words[i + 2 :] for i in range(len(words)) if words[i : i + 2] == ["but", "for"]),
+                self.need.split(),
+            )
+            parts.append(f"like {self.reference_name} but for {' '.join(y)}, not it or its family")
         elif self.reference:
             parts.append(f"like {self.reference_name}, not it or its family")
         elif self.named:

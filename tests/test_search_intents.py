@@ -64,6 +64,16 @@ def test_x_but_for_y_answers_y_the_way_x_does_it(engine, loaded):
     assert not [a for a in top if tasks[a] == "speech-recognition"]
 
 
+def test_x_but_for_y_keeps_what_x_is(engine, loaded):
+    # llama.cpp runs open models locally for free: Y (images) is asked for the same way, so
+    # those constraints are carried over and shown, and the top answers meet them.
+    answer = engine.ask("like llama.cpp but for image generation", k=3)
+    assert {"local", "open", "free"} <= set(answer.understood.constraints)
+    assert "runs locally" in answer.understood.label
+    rows = {r["a"]["id"]: r["a"] for r in loaded.read("MATCH (a:Artifact) RETURN a {.*} AS a")}
+    assert all(satisfaction("local", rows[r.artifact]) == 1.0 for r in answer.results)
+
+
 def test_open_source_constraint_keeps_to_open_artifacts(engine, loaded):
     answer = engine.ask("open source alternative to midjourney", k=3)
     assert answer.understood.constraints == ("open",)

@@ -278,7 +278,7 @@ def test_a_tier_word_no_name_has_leaves_the_name(names):
 def test_x_but_for_y_asks_for_y_the_way_x_does_it(names):
     u = understand("something like whisper.cpp but for llms", names)
     assert u.reference == ("whisper-cpp",) and u.for_other
-    assert u.need.startswith("llms") and "but for llms" in u.label
+    assert u.need.startswith("llms") and "but for llms, not" in u.label  # as typed
     # "but" with a constraint, or a need without "but for", is X's need with more to it.
     assert not understand("like midjourney but free", names).for_other
     assert not understand("alternative to whisper for meetings", names).for_other
