@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from unfragile.engine.candidate_arrays import NONE, Arrays, combine, lexical_hits
+from unfragile.engine.compared_with import compared_with
 from unfragile.engine.errors import NotIndexed, UnknownAlternative
 from unfragile.engine.features import (
     FEATURES,
@@ -86,6 +87,11 @@ class Tables:
     cap_keys: list[str]
     cap_lexical: BM25
     vocab: Vocabulary
+
+    @cached_property
+    def compared(self) -> dict[str, frozenset[str]]:
+        """What the records compare with what (engine/compared_with.py), on first use."""
+        return compared_with(self.caps.values(), set(self.artifacts))
 
     @cached_property
     def arrays(self) -> Arrays:
@@ -228,9 +234,14 @@ def collect(
     desc_at, desc_sims = x.known(desc or ())
     ev_at, ev_values = x.known(evidence.items())
     named_at, named_values = x.known(named.items())
+    # What the records compare the artifacts referred to with ("alternative to X").
+    vs = {b for a in plan.understood.reference for b in t.compared.get(a, ())}
+    vs_at, _ = x.known((b, 1.0) for b in sorted(vs))
 
     # The candidates: every artifact some signal found, less those left out and filtered.
-    cand = np.unique(np.concatenate((dense_owner, lex_owner, lex_art, ev_at, desc_at, named_at)))
+    cand = np.unique(
+        np.concatenate((dense_owner, lex_owner, lex_art, ev_at, desc_at, named_at, vs_at))
+    )
     if len(cand) and cand[0] < 0:
         cand = cand[1:]  # owners the snapshot lacks
     if plan.exclude:  # a provider's family may be thousands: test the candidates instead
@@ -261,13 +272,14 @@ def collect(
     # Every feature is worked out for the PRESELECT best by the cheap signals (and whatever
     # the query names): the scorer re-orders those, as it was trained to (engine/training.py).
     chosen = x.cheap_top(cand, cheap, max(PRESELECT, k + PRESELECT_MARGIN))
-    if len(named_at):
-        chosen = np.union1d(chosen, np.flatnonzero(np.isin(cand, named_at)))
+    if len(named_at) or len(vs_at):
+        chosen = np.union1d(chosen, np.flatnonzero(np.isin(cand, np.union1d(named_at, vs_at))))
     chosen = chosen[np.argsort(x.id_rank[cand[chosen]], kind="stable")]
     at = cand[chosen]
     ids = [x.ids[i] for i in at.tolist()]
     u, n = plan.understood, len(at)
     vocab_at = x.voc_pos[at]
+    unmet = x.constraint(u, at)  # 0 when all are met, −1 when all are broken
     matrix = np.column_stack(
         (
             first[chosen],
@@ -280,12 +292,14 @@ def collect(
             t.vocab.coverage_many(plan.telling, vocab_at),
             t.vocab.coverage_many(t.vocab.core(plan.telling), vocab_at),
             np.array(t.vocab.phrase_many(plan.pairs, ids), dtype=np.float64),
-            x.constraint(u, at),
+            unmet,
             x.kind_value(u, at),
             x.same(x.kind[at], x.kinds, plan.ref_kinds),
             x.same(x.task[at], x.tasks, plan.ref_tasks),
             np.full(n, 1.0 if u.reference else 0.0),
             x.prior[at],
+            # A comparison counts as far as the artifact meets the constraints asked.
+            np.array([1.0 if a in vs else 0.0 for a in ids], dtype=np.float64) * (1.0 + unmet),
         )
     ).reshape(n, len(FEATURES))
     out = Candidates(ids=ids, rows=matrix.tolist())

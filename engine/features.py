@@ -30,7 +30,10 @@ Every candidate artifact of a query gets the values of FEATURES:
   speech-recognition, text-generation ...);
 - reference: 1 when the query refers to an artifact (the same for all its candidates: it
   tells the scorer and the match score that the similarities are to X, not to words);
-- prior: its UnfragileRank / 100 (0 if unranked).
+- prior: its UnfragileRank / 100 (0 if unranked);
+- compared: 1 when the catalog's records compare it with the artifact referred to (a
+  capability's `vs_alternatives` naming one from the other: engine/compared_with.py), times
+  the share of the query's constraints it meets (a comparison does not lift what breaks them).
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ FEATURES = (
     "same_task",
     "reference",
     "prior",
+    "compared",
 )
 
 EVIDENCE_MIDPOINT = 0.72  # similarity at which a past query is as likely right as wrong

@@ -11,8 +11,9 @@ DEFAULT_WEIGHTS: dense and description similarity count equally; BM25 a little; 
 (absolute, 0–1) counts most, as close past searches that agree are the best signal there is;
 a query that names an artifact puts it first (name); unmet constraints (−1 all broken) and a
 kind asked for and not met push down; the same kind as the artifact referred to, the telling
-words found and UnfragileRank break ties. Tuned on the dev split of bench/queries/catalog.jsonl
-and MetaTool's dev half (bench/catalog_quality.py, bench/search_quality.py; BENCHMARKS.md).
+words found, the records' own comparisons with it (compared) and UnfragileRank break ties.
+Tuned on the dev split of bench/queries/catalog.jsonl and MetaTool's dev half
+(bench/catalog_quality.py, bench/search_quality.py; BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "same_task": 0.5,
     "reference": 0.0,
     "prior": 0.05,
+    "compared": 0.25,
 }
 
 # The match score: P(acceptable) from a logistic model over the features below, fitted on the

@@ -43,6 +43,7 @@ class Weights:
     same_kind: float = DEFAULT_WEIGHTS["same_kind"]
     same_task: float = DEFAULT_WEIGHTS["same_task"]
     reference: float = DEFAULT_WEIGHTS["reference"]
+    compared: float = DEFAULT_WEIGHTS["compared"]
 
 
 @dataclass(frozen=True)

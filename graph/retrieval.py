@@ -67,7 +67,8 @@ ORDER BY a.id LIMIT $limit
 CAPABILITY_ROWS = """
 MATCH (c:Capability)
 WHERE c.id > $after
-RETURN c.id AS id, c.artifact AS artifact, c.title AS title, c.text AS text
+RETURN c.id AS id, c.artifact AS artifact, c.title AS title, c.text AS text,
+       c.vs_alternatives AS vs_alternatives
 ORDER BY c.id LIMIT $limit
 """
 

@@ -64,6 +64,17 @@ def test_x_but_for_y_answers_y_the_way_x_does_it(engine, loaded):
     assert not [a for a in top if tasks[a] == "speech-recognition"]
 
 
+def test_alternatives_start_where_the_records_compare(engine):
+    # Poe's records compare it with Perplexity, ChatGPT and Claude; other chat apps match its
+    # capabilities about as well, and the records' own comparison tells them apart.
+    answer = engine.ask("poe alternative", k=3)
+    compared = {"perplexity", "chatgpt", "claude-ai"}
+    hits = [r for r in answer.results if r.artifact in compared]
+    assert hits and all(r.components["compared"] == 1.0 for r in hits)
+    others = [r for r in answer.results if r.artifact not in compared]
+    assert all(r.components["compared"] == 0.0 for r in others)
+
+
 def test_x_but_for_y_keeps_what_x_is(engine, loaded):
     # llama.cpp runs open models locally for free: Y (images) is asked for the same way, so
     # those constraints are carried over and shown, and the top answers meet them.
