@@ -115,9 +115,9 @@ def plan_for(t: Tables, names: Names, u: Understanding, alternatives_to: str | N
                 reference_name=u.reference_name or t.artifacts[alternatives_to]["name"],
                 excluded=tuple(sorted(names.families(refs))),
             )
-    rows = [t.artifacts[a] for a in u.reference if a in t.artifacts]
-    if u.for_other and rows:  # "like llama.cpp but for images": as X is (local, open...) too
-        kept = [c for c in CARRIED if all(satisfaction(c, r) == 1.0 for r in rows)]
+    referred = [t.artifacts[a] for a in u.reference if a in t.artifacts]
+    if u.for_other and referred:  # "like llama.cpp but for images": as X is (local, open...) too
+        kept = [c for c in CARRIED if all(satisfaction(c, r) == 1.0 for r in referred)]
         u = replace(u, constraints=tuple(dict.fromkeys((*u.constraints, *kept))))
     return Plan(
         # A reference's name in other artifacts' texts is mostly "works with X": not a match.
@@ -126,12 +126,8 @@ def plan_for(t: Tables, names: Names, u: Understanding, alternatives_to: str | N
         telling=telling_words(u.need),
         pairs=pairs(u.need),
         exclude=frozenset(u.excluded),
-        ref_kinds=frozenset(t.artifacts[a]["kind"] for a in u.reference if a in t.artifacts),
-        ref_tasks=frozenset(
-            str(t.artifacts[a]["task"])
-            for a in u.reference
-            if a in t.artifacts and t.artifacts[a].get("task") and not u.for_other
-        ),
+        ref_kinds=frozenset(r["kind"] for r in referred),
+        ref_tasks=frozenset(str(r["task"]) for r in referred if r.get("task") and not u.for_other),
     )
 
 

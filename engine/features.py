@@ -38,7 +38,6 @@ Every candidate artifact of a query gets the values of FEATURES:
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
 from typing import Any
@@ -48,6 +47,7 @@ import numpy as np
 from unfragile.engine.intent import Understanding
 from unfragile.engine.names import GENERIC
 from unfragile.engine.query_words import ACCEPTS, FILLER
+from unfragile.indexing.lexical import beginning_with
 
 FEATURES = (
     "dense",
@@ -162,10 +162,7 @@ class Vocabulary:
         if found is None:
             out = {w} if w in self.idf else set()
             if len(w) >= MIN_PREFIX:
-                i = bisect.bisect_left(self._sorted, w)
-                while i < len(self._sorted) and self._sorted[i].startswith(w):
-                    out.add(self._sorted[i])
-                    i += 1
+                out.update(beginning_with(self._sorted, w))
             found = frozenset(out)
             if len(self._expanded) > EXPANSIONS_KEPT:
                 self._expanded.clear()

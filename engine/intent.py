@@ -96,11 +96,9 @@ class Understanding:
         parts = []
         if self.reference and self.for_other:
             words = tokens(self.text)  # Y as typed, not spelled out ("llms")
-            y = next(
-                (words[i + 2 :] for i in range(len(words)) if words[i : i + 2] == ["but", "for"]),
-                self.need.split(),
-            )
-            parts.append(f"like {self.reference_name} but for {' '.join(y)}, not it or its family")
+            at = _at(words, _BUT_FOR)
+            y = " ".join(words[at + 2 :]) if at >= 0 else self.need
+            parts.append(f"like {self.reference_name} but for {y}, not it or its family")
         elif self.reference:
             parts.append(f"like {self.reference_name}, not it or its family")
         elif self.named:
@@ -146,20 +144,28 @@ def understand(text: str, names: Names) -> Understanding:
         )
     spelled = spell_out(text)
     words = tokens(spelled)
-    ways = [way for phrase, way in DIRECTIONS.items() if _said(words, phrase)] + _media_ways(words)
+    ways = [way for phrase, way in DIRECTIONS.items() if _at(words, phrase) >= 0]
+    ways += _media_ways(words)
     opposite = {o for _, o in ways} - {asked for asked, _ in ways}  # both ways: neither
     if spelled != text:
         u = replace(u, spelled=spelled, need=spell_out(u.need))
     return replace(u, opposite=tuple(sorted(opposite))) if opposite else u
 
 
+def _at(words: list[str], phrase: tuple[str, ...]) -> int:
+    """Where `phrase` first occurs in `words`; −1 if nowhere (or `phrase` is empty)."""
+    n = len(phrase)
+    for i in range(len(words) - n + 1) if n else ():
+        if tuple(words[i : i + n]) == phrase:
+            return i
+    return -1
+
+
 def _cut(text: str, part: tuple[str, ...]) -> str:
     """`text`'s words without the first run of `part` (folded words); `text` if none."""
-    words, n = tokens(text), len(part)
-    for i in range(len(words) - n + 1) if n else ():
-        if tuple(words[i : i + n]) == part:
-            return " ".join(words[:i] + words[i + n :])
-    return text
+    words = tokens(text)
+    at = _at(words, part)
+    return " ".join(words[:at] + words[at + len(part) :]) if at >= 0 else text
 
 
 def _host(words: list[str], names: Names) -> tuple[str, tuple[str, ...]] | None:
@@ -237,7 +243,7 @@ def _read(text: str, names: Names) -> Understanding:
         return Understanding(
             text=text,
             need=" ".join(need_words),
-            for_other=bool(need_words) and _said(words, ("but", "for")),
+            for_other=bool(need_words) and _at(words, _BUT_FOR) >= 0,
             reference=ids,
             reference_name=name,
             excluded=tuple(sorted(names.families(ids))),
@@ -259,11 +265,6 @@ def _read(text: str, names: Names) -> Understanding:
     )
 
 
-def _said(words: list[str], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1))
-
-
 def _named_core(words: list[str], names: Names) -> tuple[tuple[str, float], ...]:
     """What the query names once the words that only say what it is are taken off its ends
     ("kokoro tts" names Kokoro); empty unless that leaves a name resolved well."""
@@ -281,13 +282,18 @@ def _named_core(words: list[str], names: Names) -> tuple[tuple[str, float], ...]
         return ()
     # One word that is half of a name is a word, not the name: "semantic" in "embedding
     # model for semantic search" is not Semantic Kernel, "browser" not Browser Use.
-    if found[0][1] <= CORE_NAME_MIN and sum(w not in GENERIC for w in core) == 1:
+    if _half_name(core, found):
         return ()
     # The words around the name may point at members of its family ("openai tts").
     ids = tuple(a for a, _ in found)
     if (members := _members_meant(ids, words[:start] + words[end:], names)) != ids:
         return tuple((a, 1.0) for a in members)
     return tuple(found)
+
+
+def _half_name(span: list[str], found: list[tuple[str, float]]) -> bool:
+    """One telling word that names at best half of a name ("semantic", "google")."""
+    return found[0][1] <= CORE_NAME_MIN and sum(w not in GENERIC for w in span) == 1
 
 
 def _compared(words: list[str], names: Names) -> tuple[tuple[tuple[str, float], ...], list[str]]:
@@ -421,8 +427,7 @@ def _better(
     # Half of a name with a word of another name after it is that other name, one the
     # catalog lacks: "replace google translate" does not refer to the Gemini app.
     if (
-        found[0][1] <= CORE_NAME_MIN
-        and sum(w not in GENERIC for w in span) == 1
+        _half_name(span, found)
         and end < len(words)
         and words[end].isalpha()
         and words[end] not in _NAME_ENDS
@@ -440,6 +445,7 @@ def _better(
     return best
 
 
+_BUT_FOR = ("but", "for")
 _NOT_A_NAME_START = frozenset("a an the something one to my your our this that it".split())
 # Words that may follow a name without being more of it: grammar, the words of a reference,
 # constraints and kinds ("alternative to google for search", "like notion but free").

@@ -6,6 +6,7 @@ import math
 import re
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -15,6 +16,15 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 def tokens(text: str) -> list[str]:
     return _WORD.findall(text.lower())
+
+
+def beginning_with(words: list[str], prefix: str) -> Iterator[str]:
+    """The words of the sorted list `words` that begin with `prefix` (itself included), in
+    order: a bisection to the first, then the run."""
+    at = bisect_left(words, prefix)
+    while at < len(words) and words[at].startswith(prefix):
+        yield words[at]
+        at += 1
 
 
 # A word's postings keep only its MAX_POSTINGS highest-weighted documents (impact-ordered
@@ -103,14 +113,11 @@ class BM25:
         if len(word) < PREFIX_MIN or not longer_too:
             return exact
         longer: list[tuple[np.ndarray, np.ndarray]] = []
-        at = bisect_left(self._words, word)
-        while at < len(self._words) and len(longer) < PREFIX_WORDS:
-            other = self._words[at]
-            if not other.startswith(word):
+        for other in beginning_with(self._words, word):
+            if len(longer) == PREFIX_WORDS:
                 break
             if other != word and len(other) - len(word) <= PREFIX_EXTRA:
                 longer.append(self._postings[other])
-            at += 1
         if not longer:
             return exact
         parts = ([exact] if exact is not None else []) + longer
