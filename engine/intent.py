@@ -27,7 +27,6 @@ from unfragile.engine.names import (
     Names,
     fold,
     singular,
-    task_words,
     tokens,
 )
 from unfragile.engine.query_words import (
@@ -51,12 +50,14 @@ from unfragile.engine.query_words import (
     MAKING,
     MAX_NAME_WORDS,
     MEDIA,
+    NOT_VERSUS,
     OWNED,
     QUESTION,
     REFERENCE_FILLER,
     SHOWN,
     TASK_ABBREVIATIONS,
     TASK_WORD_SHARE,
+    VERSUS,
     WAYS,
 )
 
@@ -227,12 +228,12 @@ def _read(text: str, names: Names) -> Understanding:
     compared, sides = _compared(words, names)
     if compared:
         return Understanding(text=text, need=text, named=compared, named_as=" vs ".join(sides))
-    reference, span = _reference(words, names, constrained=bool(_phrases(words, CONSTRAINTS)[0]))
+    reference, span = _reference(words, names, constrained=bool(_phrases(words, _CONSTRAINTS)[0]))
     rest = [w for i, w in enumerate(words) if i not in span]
-    constraints, used = _phrases(rest, CONSTRAINTS)
+    constraints, used = _phrases(rest, _CONSTRAINTS)
     # "open model" sets a constraint, and a model is still what is wanted.
     used = {i for i in used if rest[i] not in ("model", "models")}
-    kinds, used_kind = _phrases(_without_objects(rest), KIND_WORDS)
+    kinds, used_kind = _phrases(_without_objects(rest), _KINDS)
     kind = kinds[0] if len(kinds) == 1 else None
     if reference:
         ids = tuple(a for a, _ in reference)
@@ -296,6 +297,15 @@ def _half_name(span: list[str], found: list[tuple[str, float]]) -> bool:
     return found[0][1] <= CORE_NAME_MIN and sum(w not in GENERIC for w in span) == 1
 
 
+def _trigger_at(words: list[str], i: int, phrase: tuple[str, ...]) -> bool:
+    """Whether `phrase` is said at position i as a trigger: "vs" before "code" is the editor
+    ("an mcp server for vs code" compares nothing)."""
+    if tuple(words[i : i + len(phrase)]) != phrase:
+        return False
+    after = i + len(phrase)
+    return not (phrase in VERSUS and after < len(words) and words[after] in NOT_VERSUS)
+
+
 def _compared(words: list[str], names: Names) -> tuple[tuple[tuple[str, float], ...], list[str]]:
     """Both sides of "X vs Y" (or "X or Y", "compare X and Y") when each names something, the
     best of each side scored 1 so that both come first, and each side's best name; empty when
@@ -305,7 +315,7 @@ def _compared(words: list[str], names: Names) -> tuple[tuple[tuple[str, float], 
     cued = bool(COMPARE_CUES.intersection(words))
     for i in range(1, len(words) - 1):
         for phrase in COMPARED + (JOINED if cued else ()):
-            if tuple(words[i : i + len(phrase)]) != phrase:
+            if not _trigger_at(words, i, phrase):
                 continue
             left = _side(words[:i], names, from_end=True)
             right = _side(words[i + len(phrase) :], names, from_end=False)
@@ -356,14 +366,10 @@ def _members_meant(ids: tuple[str, ...], need: list[str], names: Names) -> tuple
     }
 
     tasks = {TASK_ABBREVIATIONS[w] for w in need if w in TASK_ABBREVIATIONS}
-
-    def about(a: str) -> bool:
-        task = str(names.rows[a].get("task") or "")
-        return task in tasks or bool(wanted.intersection(task_words(task)))
-
     if not wanted and not tasks:
         return ids
-    return tuple(sorted(a for a in names.families(ids) if about(a))) or ids
+    # From the side of the task words: a provider's family may be thousands of artifacts.
+    return tuple(sorted(names.families(ids) & names.with_task(tasks, wanted))) or ids
 
 
 def _family_name(words: list[str], span: set[int]) -> str:
@@ -386,7 +392,7 @@ def _reference(
     before = BEFORE + CONSTRAINED_BEFORE if constrained else BEFORE
     for i in range(len(words)):
         for phrase in before:
-            if tuple(words[i : i + len(phrase)]) != phrase:
+            if not _trigger_at(words, i, phrase):
                 continue
             start = i + len(phrase)
             if start < len(words) and words[start] in ("a", "an", "the"):
@@ -394,7 +400,7 @@ def _reference(
             for end in range(min(len(words), start + MAX_NAME_WORDS), start, -1):
                 best = _better(best, names, words, start, end, set(range(i, end)))
         for phrase in AFTER:
-            if tuple(words[i : i + len(phrase)]) != phrase:
+            if not _trigger_at(words, i, phrase):
                 continue
             stop = i
             for begin in range(max(0, stop - MAX_NAME_WORDS), stop):
@@ -421,6 +427,8 @@ def _better(
     # before "with".
     if not span or span[0] in _NOT_A_NAME_START or span[-1] in FUNCTION_WORDS:
         return best
+    if start and words[start - 1] == "vs" and not _trigger_at(words, start - 1, ("vs",)):
+        return best  # "code" of "vs code" is half of the editor's name, not Claude Code
     found = names.resolve(span)
     if not found:
         return best
@@ -474,14 +482,23 @@ def _without_objects(words: list[str]) -> list[str]:
 _KIND_HEADS = {phrase[0] for phrases in KIND_WORDS.values() for phrase in phrases}
 
 
-def _phrases(
-    words: list[str], table: dict[str, tuple[tuple[str, ...], ...]]
-) -> tuple[list[str], set[int]]:
+Table = tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]
+
+
+def _longest_first(table: dict[str, tuple[tuple[str, ...], ...]]) -> Table:
+    """The table's keys in order, each with its phrases longest first."""
+    return tuple((k, tuple(sorted(p, key=len, reverse=True))) for k, p in table.items())
+
+
+def _phrases(words: list[str], table: Table) -> tuple[list[str], set[int]]:
     """The table's keys whose phrases occur in `words` (in table order), and the positions."""
     found: list[str] = []
     used: set[int] = set()
-    for key, phrases in table.items():
-        for phrase in sorted(phrases, key=len, reverse=True):
+    present = set(words)
+    for key, phrases in table:
+        for phrase in phrases:
+            if phrase[0] not in present:  # most phrases: nothing to scan for
+                continue
             n = len(phrase)
             for i in range(len(words) - n + 1):
                 if tuple(words[i : i + n]) == phrase and not used.intersection(range(i, i + n)):
@@ -489,3 +506,6 @@ def _phrases(
                     if key not in found:
                         found.append(key)
     return found, used
+
+
+_CONSTRAINTS, _KINDS = _longest_first(CONSTRAINTS), _longest_first(KIND_WORDS)

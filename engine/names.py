@@ -249,6 +249,9 @@ class Names:
         self.named = {a: named(r) for a, r in self.rows.items()}
         self._resolved: dict[tuple[str, ...], list[tuple[str, float]]] = {}
         self._task_words: dict[str, int] | None = None
+        # Who has which task, and which task word (with_task), worked out on first use.
+        self._by_task: dict[str, set[str]] | None = None
+        self._by_task_word: dict[str, set[str]] = {}
         self._kin = self._links()
         # What connectors plug into (an MCP server integrates with it): an assistant people
         # extend ("let claude read my files"), as intent reads them.
@@ -447,9 +450,28 @@ class Names:
             self._task_words = counts
         return self._task_words.get(word, 0) / max(len(self.rows), 1)
 
-    def family(self, artifact_id: str) -> set[str]:
+    def with_task(self, tasks: set[str], words: set[str]) -> set[str]:
+        """The artifacts whose task is one of `tasks` or has one of `words` (singular)."""
+        if self._by_task is None:
+            by_task: dict[str, set[str]] = {}
+            for a, r in self.rows.items():
+                task = str(r.get("task") or "")
+                by_task.setdefault(task, set()).add(a)
+            by_word: dict[str, set[str]] = {}
+            for task, members in by_task.items():
+                for w in task_words(task):
+                    by_word.setdefault(w, set()).update(members)
+            self._by_task, self._by_task_word = by_task, by_word
+        out: set[str] = set()
+        for task in tasks:
+            out |= self._by_task.get(task, set())
+        for w in words:
+            out |= self._by_task_word.get(w, set())
+        return out
+
+    def family(self, artifact_id: str) -> frozenset[str]:
         """The artifact and everything kin to it, directly or through others."""
-        return set(self._families.get(artifact_id, frozenset((artifact_id,))))
+        return self._families.get(artifact_id) or frozenset((artifact_id,))
 
     def families(self, artifact_ids: Iterable[str]) -> set[str]:
         out: set[str] = set()

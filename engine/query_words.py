@@ -106,6 +106,8 @@ TASK_WORD_SHARE = 0.15  # a word in more tasks than this says nothing of which m
 # gpt-4o mini"; "and", "with", "to" only after a word asking for a comparison ("compare gpt-4o
 # and claude sonnet", "difference between ollama and lm studio").
 COMPARED = (("vs",), ("versus",), ("compared", "to"), ("compared", "with"), ("or",))
+VERSUS = (("vs",),)
+NOT_VERSUS = frozenset({"code"})  # after "vs", a name: VS Code, the editor
 COMPARE_CUES = frozenset("compare comparing comparison between difference differences".split())
 JOINED = (("and",), ("with",), ("to",))
 # Words a question about names starts with, said before the name: "which is cheaper, X or Y",

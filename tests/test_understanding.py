@@ -297,6 +297,22 @@ def test_x_vs_y_names_both_and_leaves_neither_out(names):
 
 
 @pytest.mark.parametrize(
+    "query",
+    [
+        "mcp server for vs code",
+        "ai coding assistant that works in vs code",
+        "vs code alternative",
+        "alternative to vs code",
+    ],
+)
+def test_vs_code_is_the_editor_not_a_comparison(names, query):
+    # "vs" before "code" is VS Code (which the catalog lacks): not "versus Claude Code".
+    u = understand(query, names)
+    assert (u.reference, u.named, u.excluded) == ((), (), ())
+    assert "code" in u.need.split()
+
+
+@pytest.mark.parametrize(
     ("query", "both", "shown"),
     [
         ("compare gpt 4o and claude 3.5 sonnet", {"gpt-4o", "claude-3-5-sonnet"}, None),
