@@ -10,21 +10,22 @@ A query is answered in four steps:
    artifacts whose name + description embed nearest, BM25 matches, and the nearest *past
    queries* in the query index followed along their MATCHED edges (evidence), each with the
    features of engine/features.py;
-3. ranking (engine/ranker.py) — the learned LightGBM ranker when `unfragile train` made one,
-   else documented default weights; an artifact the query names goes first; each result gets
-   a calibrated 0–100 match, and an answer whose best match is low says so (no_good_match);
+3. ranking (engine/answer.py, engine/ranker.py) — the learned LightGBM ranker when
+   `unfragile train` made one, else documented default weights; an artifact the query names
+   goes first; each result gets a calibrated 0–100 match, and an answer whose best match is
+   low says so (no_good_match);
 4. explanation — one result per artifact with its best capability, every feature, and the
    past queries behind the evidence.
 
 What is held in memory and when it is reloaded. Rows of artifacts and capabilities, the BM25
 tables, names and the artifact vectors are loaded once and kept; every search makes ONE Cypher
-read (two for "alternative to X"): the MATCHED edges of the neighbouring past queries (evidence
-is always live) together with a stamp of the graph from Neo4j's count store (artifacts,
-capabilities, MATCHED edges). A search reloads, under a lock and only the parts concerned, when
-an index manifest on disk changed (`unfragile index` or `unfragile train` wrote it), when the
-graph stamp changed, and every ARTIFACT_REFRESH_S for artifact rows (a new UnfragileRank or an
-edited filter field changes no count). Searches already running keep the snapshot they started
-with, so one engine can serve many threads.
+read: the MATCHED edges of the neighbouring past queries (and, for "alternative to X", of the
+searches that led to X; evidence is always live) together with a stamp of the graph from
+Neo4j's count store (artifacts, capabilities, MATCHED edges). A search reloads, under a lock
+and only the parts concerned, when an index manifest on disk changed (`unfragile index` or
+`unfragile train` wrote it), when the graph stamp changed, and every ARTIFACT_REFRESH_S for
+artifact rows (a new UnfragileRank or an edited filter field changes no count). Searches
+already running keep the snapshot they started with, so one engine can serve many threads.
 """
 
 from __future__ import annotations
@@ -32,36 +33,32 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import asdict, replace
-from functools import lru_cache
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from unfragile.engine import intent, query_words
+from unfragile.engine import intent
+from unfragile.engine.answer import answer
 from unfragile.engine.candidates import (
     REFERENCES_USED,
     Plan,
     Tables,
-    collect,
     nearest_described,
     plan_for,
     query_vector,
 )
 from unfragile.engine.encodings import EncodingCache
 from unfragile.engine.errors import NotIndexed, UnknownAlternative
-from unfragile.engine.features import FEATURES, Vocabulary
+from unfragile.engine.features import Vocabulary
 from unfragile.engine.indexer import artifact_text
 from unfragile.engine.names import Names
+from unfragile.engine.pipeline import pipelined
 from unfragile.engine.ranker import (
     LinearScorer,
     Scorer,
     load_scorer,
-    match_scores,
-    no_good_match,
-    settle,
 )
-from unfragile.engine.ranking.algorithms import exp_decay
 from unfragile.engine.records import parse_time
 from unfragile.engine.search_terms import (  # the weights, filters and checks: re-exported
     W_DENSE,  # noqa: F401
@@ -91,10 +88,20 @@ NEIGHBOUR_MIN_SIMILARITY = 0.3
 # less when it adds a need ("like ollama but with a gui"): those searches wanted X as it is.
 REFERENCE_SIMILARITY = 0.8
 REFERENCE_SIMILARITY_QUALIFIED = 0.6
-RECENCY_HALF_LIFE_DAYS = 180.0
+PIPELINE_PART = 16  # queries a batch is prepared and finished in (engine/pipeline.py)
 ENCODING_CACHE = 2048  # query embeddings kept (least recently used out)
 ARTIFACT_REFRESH_S = 300.0  # artifact rows (filters, rank) are re-read at least this often
 COLLECTIONS = ("capabilities", "queries", "artifacts")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Some queries' plans, the vectors the indexes were asked with and what they found."""
+
+    plans: list[Plan]
+    vectors: np.ndarray
+    cap_hits: list[list[tuple[str, float]]]
+    queries: list[list[tuple[str, float]]]  # the nearest past queries of the typed words
 
 
 class SearchEngine:
@@ -116,7 +123,7 @@ class SearchEngine:
             None,
             set(COLLECTIONS) | {"latest", "ranker"},
             self._files(),
-            retrieval.evidence_and_stamp(graph, [])[1],
+            retrieval.evidence_and_stamp(graph, [], [], 0)[1],
         )
 
     # -- what is loaded ------------------------------------------------------------------
@@ -325,7 +332,8 @@ class SearchEngine:
         understood: list[intent.Understanding] | None = None,
         leave_out: list[str] | None = None,
     ) -> list[Answer]:
-        """Answer several queries; encoding, index look-ups and the graph read are batched.
+        """Answer several queries; encoding, index look-ups and the graph read are batched,
+        PIPELINE_PART queries at a time, the next part prepared while this one is ranked.
         `alternatives_to` (an id) adds "and not this one or its family" to each; `leave_out`
         names, per query, a past query not to use as evidence (training asks the log's own
         queries, and must not find each one's answer in itself)."""
@@ -333,6 +341,25 @@ class SearchEngine:
         filters.check()
         texts = [check_query(t) for t in texts]
         snap = self._ready()
+
+        def prepare(part: slice) -> Prepared:
+            given = understood[part] if understood else None
+            return self._prepare(snap, texts[part], literal, alternatives_to, given)
+
+        def finish(part: slice, ready: Prepared) -> list[Answer]:
+            return self._finish(snap, ready, k, filters, leave_out[part] if leave_out else None)
+
+        return pipelined(len(texts), PIPELINE_PART, prepare, finish)
+
+    def _prepare(
+        self,
+        snap: Snapshot,
+        texts: list[str],
+        literal: bool,
+        alternatives_to: str | None,
+        understood: list[intent.Understanding] | None,
+    ) -> Prepared:
+        """Understanding, encoding and the two index look-ups of some queries."""
         given = understood or [
             intent.literal(t) if literal else intent.understand(t, snap.names) for t in texts
         ]
@@ -349,26 +376,36 @@ class SearchEngine:
                 for p in plans
             ]
         ).astype(np.float32)
-        by_text = np.stack([encoded[t] for t in typed]).astype(np.float32) if typed else None
-        # Room for the capabilities of what is left out (a few per artifact, up to a bound:
-        # one FAISS search serves the batch, so one "alternative to <a provider>" must not
-        # widen it for all).
-        extra = min(max((len(p.exclude) for p in plans), default=0) * 8, EXCLUDED_ROOM)
+        # Room for the capabilities of what is left out (a few per artifact, up to a bound).
+        # One FAISS search serves the batch; each query keeps only its own room, so a query
+        # is answered the same whatever else is in its batch.
+        rooms = [min(len(p.exclude) * 8, EXCLUDED_ROOM) for p in plans]
         assert snap.capabilities is not None  # _ready checked
-        cap_hits = snap.capabilities.search(vectors, CAPABILITY_CANDIDATES + extra)
-        neighbours = self._neighbours(snap, plans, by_text)
-        if leave_out is not None:
-            neighbours = [
-                [(q, sim) for q, sim in near if q != own]
-                for near, own in zip(neighbours, leave_out, strict=True)
-            ]
-        edges, snap = self._evidence(snap, neighbours)
+        found = snap.capabilities.search(vectors, CAPABILITY_CANDIDATES + max(rooms))
+        cap_hits = [h[: CAPABILITY_CANDIDATES + r] for h, r in zip(found, rooms, strict=True)]
+        queries: list[list[tuple[str, float]]] = [[] for _ in plans]
+        if snap.queries and typed:
+            by_text = np.stack([encoded[t] for t in typed]).astype(np.float32)
+            queries = snap.queries.search(by_text, NEIGHBOUR_QUERIES)
+        return Prepared(plans, vectors, cap_hits, queries)
+
+    def _finish(
+        self,
+        snap: Snapshot,
+        ready: Prepared,
+        k: int,
+        filters: Filters,
+        leave_out: list[str] | None,
+    ) -> list[Answer]:
+        """The graph read, the nearest by description and the answers of prepared queries."""
+        plans, vectors = ready.plans, ready.vectors
+        neighbours, edges, snap = self._neighbours(snap, plans, ready.queries, leave_out)
         # The nearest by name + description; collect works out the other candidates'.
         described = nearest_described(snap.art_store, snap.art_vectors, snap.art_keys, vectors)
         return [
-            self._answer(snap, plan, hits, near, edges, desc, vectors[i], k, filters)
+            answer(snap, self.scorer, plan, hits, near, edges, desc, vectors[i], k, filters)
             for i, (plan, hits, near, desc) in enumerate(
-                zip(plans, cap_hits, neighbours, described, strict=True)
+                zip(plans, ready.cap_hits, neighbours, described, strict=True)
             )
         ]
 
@@ -403,118 +440,39 @@ class SearchEngine:
         return snap
 
     def _neighbours(
-        self, snap: Snapshot, plans: list[Plan], vectors: np.ndarray | None
-    ) -> list[list[tuple[str, float]]]:
-        """Past queries close to each typed query; for a reference, also those that led to
-        the artifact referred to."""
-        hits = (
-            snap.queries.search(vectors, NEIGHBOUR_QUERIES)
-            if snap.queries and vectors is not None
-            else [[] for _ in plans]
+        self,
+        snap: Snapshot,
+        plans: list[Plan],
+        hits: list[list[tuple[str, float]]],
+        leave_out: list[str] | None,
+    ) -> tuple[list[list[tuple[str, float]]], dict[str, list[dict[str, Any]]], Snapshot]:
+        """Past queries close to each typed query (`hits`: the query index's nearest) and,
+        for a reference, those that led to the artifact referred to; their MATCHED edges; and
+        the snapshot to use. One Cypher read serves it all."""
+        typed = [[(q, s) for q, s in found if s >= NEIGHBOUR_MIN_SIMILARITY] for found in hits]
+        # "X but for Y" wants Y: the searches that led to X describe nothing wanted.
+        refs = [
+            () if p.understood.for_other else p.understood.reference[:REFERENCES_USED]
+            for p in plans
+        ]
+        edges, stamp, led_to = retrieval.evidence_and_stamp(
+            self.graph,
+            sorted({q for near in typed for q, _ in near}),
+            sorted({a for r in refs for a in r}),
+            NEIGHBOUR_QUERIES * 5,
         )
-        referred = sorted({a for p in plans for a in p.understood.reference[:REFERENCES_USED]})
-        led_to = retrieval.co_matched_many(self.graph, referred, NEIGHBOUR_QUERIES * 5)
         out = []
-        for plan, found in zip(plans, hits, strict=True):
-            near = [(q, s) for q, s in found if s >= NEIGHBOUR_MIN_SIMILARITY]
+        owns: list[str | None] = list(leave_out) if leave_out else [None] * len(plans)
+        for plan, near, used, own in zip(plans, typed, refs, owns, strict=True):
             seen = {q for q, _ in near}
-            u = plan.understood
             sim = REFERENCE_SIMILARITY_QUALIFIED if plan.telling else REFERENCE_SIMILARITY
-            for a in () if u.for_other else u.reference[:REFERENCES_USED]:
+            for a in used:
                 for q in led_to.get(a, ()):
                     if q not in seen:
                         seen.add(q)
                         near.append((q, sim))
-            out.append(near)
-        return out
-
-    def _evidence(
-        self, snap: Snapshot, neighbours: list[list[tuple[str, float]]]
-    ) -> tuple[dict[str, list[dict[str, Any]]], Snapshot]:
-        """The MATCHED edges of every neighbour (one read), and the snapshot to use."""
-        ids = sorted({q for near in neighbours for q, _ in near})
-        rows, stamp = retrieval.evidence_and_stamp(self.graph, ids)
-        by_query: dict[str, list[dict[str, Any]]] = {}
-        for e in rows:
-            by_query.setdefault(e["query"], []).append(e)
+            # Training asks the log's own queries: none may find its answer in itself.
+            out.append([(q, s) for q, s in near if q != own])
         if stamp != snap.stamp:
             snap = self._fresh(stamp)
-        return by_query, snap
-
-    # -- scoring -------------------------------------------------------------------------
-    def _answer(
-        self,
-        snap: Snapshot,
-        plan: Plan,
-        cap_hits: list[tuple[str, float]],
-        neighbours: list[tuple[str, float]],
-        edges: dict[str, list[dict[str, Any]]],
-        desc: list[tuple[str, float]] | None,
-        vector: np.ndarray,
-        k: int,
-        filters: Filters,
-    ) -> Answer:
-        found = collect(
-            snap.tables,
-            plan,
-            cap_hits,
-            neighbours,
-            edges,
-            desc,
-            vector,
-            None if filters.none else filters.allows,
-            lambda seen: self._recency(snap, seen),
-            k,
-        )
-        matrix = np.asarray(found.rows, dtype=np.float64).reshape(len(found.rows), len(FEATURES))
-        scores = self.scorer.score(matrix) if len(matrix) else np.zeros(0)
-        order = sorted(range(len(found.ids)), key=lambda i: (-scores[i], found.ids[i]))
-        named = dict(plan.understood.named)
-        order = settle(order, match_scores(matrix), found.ids, snap.artifacts, plan.understood)[:k]
-        match = match_scores(matrix[order]) if order else np.zeros(0, dtype=int)
-        results = []
-        for rank, i in enumerate(order):
-            a = found.ids[i]
-            info = snap.artifacts[a]
-            cap = snap.caps.get(found.best_capability.get(a, ""))
-            results.append(
-                Result(
-                    artifact=a,
-                    name=info["name"],
-                    kind=info["kind"],
-                    score=round(float(scores[i]), 6),
-                    match=int(match[rank]),
-                    components={
-                        f: round(v, 6) for f, v in zip(FEATURES, found.rows[i], strict=True)
-                    },
-                    capability=None
-                    if cap is None
-                    else {"id": cap["id"], "title": cap["title"], "text": cap["text"]},
-                    evidence=found.shown.get(a, []),
-                    status=info.get("status") or "active",
-                )
-            )
-        # Asked for a kind, only that kind can match well: a library is no MCP server. An
-        # "agent" or a "framework" is a looser word: a library can be what was meant.
-        kind = plan.understood.kind if plan.understood.kind in query_words.STRICT_KINDS else None
-        best = max((r.match for r in results if kind is None or r.kind == kind), default=None)
-        return Answer(
-            query=plan.understood.text,
-            understood=plan.understood,
-            results=results,
-            no_good_match=no_good_match(
-                best, bool(named) and bool(results), like=bool(plan.understood.reference)
-            ),
-            scorer=self.scorer.name,
-        )
-
-    @staticmethod
-    def _recency(snap: Snapshot, last_seen: str | None) -> float:
-        """Evidence loses half its weight every half-life, counted back from the newest."""
-        return 1.0 if not last_seen or snap.latest is None else _decayed(snap.latest, last_seen)
-
-
-@lru_cache(maxsize=65536)  # evidence times repeat across searches: work each out once
-def _decayed(latest: Any, last_seen: str) -> float:
-    age = (latest - parse_time(last_seen)).total_seconds() / 86400.0
-    return exp_decay(age, RECENCY_HALF_LIFE_DAYS)
+        return out, edges, snap

@@ -35,22 +35,6 @@ RETURN c.id AS id ORDER BY c.position
 
 # The past queries that led to each of several artifacts (to it or to one of its capabilities),
 # the most confident first, at most $per of them each: one read for a whole batch of searches.
-CO_MATCHED_MANY = """
-UNWIND $ids AS id
-MATCH (a:Artifact {id: id})
-CALL (a) {
-  OPTIONAL MATCH (a)-[:HAS_CAPABILITY]->(c)
-  WITH a, collect(c) + [a] AS targets
-  UNWIND targets AS t
-  MATCH (q:Query)-[m:MATCHED]->(t)
-  WITH q, max(m.confidence) AS confidence
-  ORDER BY confidence DESC, q.id
-  LIMIT $per
-  RETURN collect(q.id) AS queries
-}
-RETURN a.id AS artifact, queries
-"""
-
 # Everything search keeps in memory, read once per reload (keyset-paged like graph.store).
 ARTIFACT_ROWS = """
 MATCH (a:Artifact)
@@ -80,7 +64,23 @@ CALL () { MATCH (a:Artifact) RETURN count(a) AS artifacts }
 CALL () { MATCH (c:Capability) RETURN count(c) AS capabilities }
 CALL () { MATCH ()-[m:MATCHED]->() RETURN count(m) AS matched }
 CALL () {
-  UNWIND $queries AS query_id
+  UNWIND $referred AS id
+  MATCH (a:Artifact {id: id})
+  CALL (a) {
+    OPTIONAL MATCH (a)-[:HAS_CAPABILITY]->(c)
+    WITH a, collect(c) + [a] AS targets
+    UNWIND targets AS t
+    MATCH (q:Query)-[m:MATCHED]->(t)
+    WITH q, max(m.confidence) AS confidence
+    ORDER BY confidence DESC, q.id
+    LIMIT $per
+    RETURN collect(q.id) AS queries
+  }
+  RETURN collect({artifact: a.id, queries: queries}) AS led_to
+}
+CALL (led_to) {
+  UNWIND $queries + reduce(ids = [], l IN led_to | ids + l.queries) AS query_id
+  WITH DISTINCT query_id
   MATCH (q:Query {id: query_id})-[m:MATCHED]->(t)
   RETURN collect({query: q.id, text: q.text, target: t.id,
                   artifact: coalesce(t.artifact, t.id),
@@ -88,7 +88,7 @@ CALL () {
                   sessions: m.sessions, clicks: m.clicks, count: m.count,
                   feedback: m.feedback, last_seen: m.last_seen}) AS edges
 }
-RETURN artifacts, capabilities, matched, edges
+RETURN artifacts, capabilities, matched, led_to, edges
 """
 
 # What learning to rank learns from: every past query with the artifacts it led to and how
@@ -138,13 +138,6 @@ def capabilities_of(graph: Graph, artifact_id: str) -> list[str]:
     return [r["id"] for r in graph.read(CAPABILITIES_OF, id=artifact_id)]
 
 
-def co_matched_many(graph: Graph, ids: list[str], per: int) -> dict[str, list[str]]:
-    if not ids:
-        return {}
-    rows = graph.read(CO_MATCHED_MANY, ids=ids, per=per)
-    return {r["artifact"]: r["queries"] for r in rows}
-
-
 def artifact_rows(graph: Graph) -> list[dict[str, Any]]:
     """Every artifact with what search filters, shows and indexes (name, description)."""
     return store.paged(graph, ARTIFACT_ROWS)
@@ -187,11 +180,17 @@ def _hot_read(graph: Graph, query: str, **params: Any) -> list[dict[str, Any]]:
 
 
 def evidence_and_stamp(
-    graph: Graph, query_ids: list[str]
-) -> tuple[list[dict[str, Any]], tuple[int, int, int]]:
-    """MATCHED edges of `query_ids` and (artifacts, capabilities, matched edges) counts."""
-    row = _hot_read(graph, EVIDENCE_AND_STAMP, queries=query_ids)[0]
-    return row["edges"], (row["artifacts"], row["capabilities"], row["matched"])
+    graph: Graph, query_ids: list[str], referred: list[str], per: int
+) -> tuple[dict[str, list[dict[str, Any]]], tuple[int, int, int], dict[str, list[str]]]:
+    """In one read: the MATCHED edges, by query, of `query_ids` and of the (at most `per`,
+    most confident first) past queries that led to each `referred` artifact; the graph's
+    (artifacts, capabilities, matched edges) counts; and those past queries per artifact."""
+    row = _hot_read(graph, EVIDENCE_AND_STAMP, queries=query_ids, referred=referred, per=per)[0]
+    edges: dict[str, list[dict[str, Any]]] = {}
+    for e in row["edges"]:
+        edges.setdefault(e["query"], []).append(e)
+    led_to = {r["artifact"]: r["queries"] for r in row["led_to"]}
+    return edges, (row["artifacts"], row["capabilities"], row["matched"]), led_to
 
 
 def evidence_samples(graph: Graph, pairs: list[dict[str, str]]) -> dict[tuple[str, str], int]:

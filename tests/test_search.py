@@ -86,6 +86,10 @@ def test_a_long_lived_engine_follows_events_and_index_without_restart(
         engine.search(query, k=20)
         # nothing changed: the one evidence read (on a kept session) is all that reaches Neo4j
         assert (len(reads), len(evidence_reads)) == (0, 1)
+        # "alternative to X": the searches that led to X come in that same one read
+        engine.search("alternative to midjourney", k=20)
+        assert (len(reads), len(evidence_reads)) == (0, 2)
+        assert "midjourney" in evidence_reads[1][2]  # X was asked for, in the one read
     finally:
         del graph.read
         retrieval.evidence_and_stamp = original_evidence
@@ -116,7 +120,11 @@ def test_a_batch_answers_each_query_as_it_is_answered_alone(
     catalog_readonly, graph_session, settings, encoder
 ):
     """A batch finds the nearest artifacts by one matrix product (candidates.BATCH_PRODUCT
-    queries and more), a single query through the index: the answers must be the same."""
+    queries and more), a single query through the index; it is answered in parts
+    (search.PIPELINE_PART), and one capability search serves a part, with room for what an
+    "alternative to <a provider>" leaves out: the answers must be the same as alone."""
+    from unfragile.engine.search import PIPELINE_PART
+
     engine = engine_for(settings, graph_session, encoder)
     texts = [
         *QUESTIONS,
@@ -124,13 +132,25 @@ def test_a_batch_answers_each_query_as_it_is_answered_alone(
         "gpt-4o",
         "text to speech that runs offline",
         "mcp server for postgres",
+        "alternative to openai",
         "agent framework in python",
+        "something like whisper but for music",
+        "transcribe a podcast",
+        "write code in my editor",
+        "a chatbot for my website",
+        "summarise long pdf reports",
+        "detect objects in photos",
+        "clone my voice",
     ]
-    alone = [engine.search(t, k=5) for t in texts]
-    together = engine.search_many(texts, k=5)
-    assert [[r.artifact for r in rs] for rs in together] == [
-        [r.artifact for r in rs] for rs in alone
+    assert len(texts) > PIPELINE_PART  # more than one part
+    alone = [engine.ask(t, k=5) for t in texts]
+    together = engine.ask_many(texts, k=5)
+    assert [a.understood for a in together] == [a.understood for a in alone]
+    assert [[(r.artifact, r.match) for r in a.results] for a in together] == [
+        [(r.artifact, r.match) for r in a.results] for a in alone
     ]
+    alone = [a.results for a in alone]
+    together = [a.results for a in together]
     for a, b in zip(alone, together, strict=True):
         for x, y in zip(a, b, strict=True):
             assert x.components["description"] == pytest.approx(
