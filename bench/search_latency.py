@@ -38,17 +38,20 @@ What it does:
    (capability and query index), the one Neo4j read (evidence + graph stamp) and the rest
    (BM25, fusion, grouping, checks). Then batch throughput through SearchEngine.search_many in
    batches of `--batch` (median of `--batch-passes` passes over the same queries).
-   `--sweep-threads` first compares 1 thread and all CPUs for torch and FAISS, taking turns
-   every 10 queries and every batch, so the shared machine's drifting load hits each alike.
+   `--sweep-threads` first compares 1 thread and all CPUs for the query encoder (ONNX
+   Runtime) and FAISS, taking turns every 32 queries and every batch, so the shared machine's
+   drifting load hits each alike.
 5. Diagnostics: the fixed cost of one Neo4j round trip, and the encoder's cost split into
    tokenising, the transformer forward pass and sentence-transformers' own overhead, and an
    int8 dynamically quantised copy of the model (its time and its cosine to the float32
    vectors).
 
-torch and FAISS threads are set with --torch-threads / --faiss-threads (default 1 and 1: on
-this 2-core machine shared with Neo4j, one thread each was fastest; --sweep-threads measures
-the alternatives). The machine is shared: load average and the CPU other processes took
-during the measurement are printed, with a warning when they are high.
+The query encoder's threads are set with --encoder-threads (default 0: one per CPU, as the
+engine runs it; in session 14's sweep two threads beat one here, single and batched), FAISS's
+with --faiss-threads (default 1), torch's (the diagnostics' PyTorch baseline) with
+--torch-threads (default 1); --sweep-threads measures the alternatives. The machine is shared:
+load average and the CPU other processes took during the measurement are printed, with a
+warning when they are high.
 
 Targets (issue 4): single-query p50 <= 20 ms and p99 <= 60 ms end to end (encoding
 included); batch throughput >= 150 queries/s.
@@ -400,18 +403,35 @@ def set_threads(torch_threads: int, faiss_threads: int) -> None:
 
 
 def sweep_threads(
-    engine: Any, probe: Probe, queries: list[str], size: int, k: int, chosen: tuple[int, int]
+    engine: Any,
+    probe: Probe,
+    queries: list[str],
+    size: int,
+    k: int,
+    encoders: dict[int, Any],
+    faiss_threads: int,
 ) -> list[dict[str, Any]]:
-    """1 thread vs. all CPUs for torch and FAISS, interleaved on the same queries."""
+    """1 thread vs. all CPUs for the query encoder (`encoders`: one per thread count, ONNX
+    Runtime fixes its threads when a model loads) and for FAISS, interleaved on the same
+    queries."""
+    import faiss
+
     cpus = os.cpu_count() or 1
-    combos = sorted({(t, f) for t in (1, cpus) for f in (1, cpus)})
+    combos = sorted({(t, f) for t in encoders for f in (1, cpus)})
 
     def config(t: int, f: int) -> Config:
         def apply() -> Callable[[], None]:
-            set_threads(t, f)
-            return lambda: set_threads(*chosen)
+            was = engine.encoder
+            engine.encoder = encoders[t]
+            faiss.omp_set_num_threads(f)
 
-        return f"torch {t} / FAISS {f}", apply
+            def undo() -> None:
+                engine.encoder = was
+                faiss.omp_set_num_threads(faiss_threads)
+
+            return undo
+
+        return f"encoder {t} / FAISS {f}", apply
 
     configs = [config(t, f) for t, f in combos]
     runs = interleaved(engine, probe, configs, queries, size, k, block=32, settle=3)
@@ -420,7 +440,7 @@ def sweep_threads(
         r = runs[name]
         out.append(
             {
-                "torch_threads": t,
+                "encoder_threads": t,
                 "faiss_threads": f,
                 "p50_ms": r["p50_ms"],
                 "p99_ms": r["p99_ms"],
@@ -574,7 +594,8 @@ def table(result: dict[str, Any]) -> str:
         f"neo4j:   {result['neo4j'].get('edition', '')} {result['neo4j'].get('version', '?')}, "
         f"local temporary server, heap {result['neo4j'].get('heap')}, "
         f"pagecache {result['neo4j'].get('pagecache')}",
-        f"threads: torch {result['threads']['torch']}, FAISS (OpenMP) "
+        f"threads: encoder {result['threads'].get('encoder', '?')}, torch "
+        f"{result['threads']['torch']}, FAISS (OpenMP) "
         f"{result['threads']['faiss']}; encoder {result['encoder']['model']} on "
         f"{result['encoder']['device']}",
         f"data:    {d['graph']['artifacts']:,} artifacts, {d['graph']['capabilities']:,} "
@@ -632,7 +653,8 @@ def table(result: dict[str, Any]) -> str:
         ]
         for r in result["sweep"]:
             lines.append(
-                f"  torch {r['torch_threads']} / FAISS {r['faiss_threads']}: p50 "
+                f"  encoder {r.get('encoder_threads', r.get('torch_threads'))} / FAISS "
+                f"{r['faiss_threads']}: p50 "
                 f"{r['p50_ms']:6.1f} ms (encode {r['encode_p50_ms']:.1f}, FAISS "
                 f"{r['faiss_p50_ms']:.2f}), p99 {r['p99_ms']:6.1f} ms, batch "
                 f"{r['batch_qps']:4.0f} q/s"
@@ -855,12 +877,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--batch-passes", type=int, default=3)
-    p.add_argument("--torch-threads", type=int, default=1)
+    p.add_argument(
+        "--encoder-threads",
+        type=int,
+        default=0,
+        help="ONNX Runtime threads of the query encoder (0: one per CPU, the engine's default)",
+    )
+    p.add_argument("--torch-threads", type=int, default=1, help="for the PyTorch baseline")
     p.add_argument("--faiss-threads", type=int, default=1)
     p.add_argument(
         "--sweep-threads",
         action="store_true",
-        help="also time short runs with 1 and all CPUs for torch and FAISS",
+        help="also time short runs with 1 and all CPUs for the encoder and FAISS",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--save", type=Path, default=None, help="also write the JSON result here")
@@ -893,8 +921,10 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     loadavg_start = loadavg()
     set_threads(args.torch_threads, args.faiss_threads)
-    # ONNX Runtime (the text encoder's default backend) fixes its threads when the model loads.
+    # torch's OpenMP; the query encoder (ONNX Runtime) is given its own threads below.
     os.environ["OMP_NUM_THREADS"] = str(args.torch_threads)
+    cpus = os.cpu_count() or 1
+    encoder_threads = args.encoder_threads or cpus
     data = work / "data"
     say(f"generating data in {data} ...")
     t0 = time.perf_counter()
@@ -928,7 +958,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         say(f"  {graph_counts} in {ingest_s:.0f}s")
 
         say("loading MiniLM and building the FAISS stores (synthetic vectors) ...")
-        encoder = TextEncoder(settings.text_model)
+        encoder = TextEncoder(settings.text_model, threads=encoder_threads)
         indexes = build_indexes(settings, graph, encoder, args.seed)
 
         past = {normalise_query(t) for t in past_texts}
@@ -953,9 +983,14 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     measured[:64],
                     args.batch,
                     args.top_k,
-                    (args.torch_threads, args.faiss_threads),
+                    {
+                        t: encoder
+                        if t == encoder_threads
+                        else TextEncoder(settings.text_model, threads=t)
+                        for t in sorted({1, cpus})
+                    },
+                    args.faiss_threads,
                 )
-                set_threads(args.torch_threads, args.faiss_threads)
             say(f"single queries: {len(measured)} ...")
             single = single_queries(engine, probe, measured, args.top_k)
             say(f"  p50 {single['p50_ms']:.1f} ms, p99 {single['p99_ms']:.1f} ms")
@@ -973,7 +1008,11 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "machine": machine(),
             "loadavg_start": loadavg_start,
             "neo4j": neo4j_info(graph, settings),
-            "threads": {"torch": torch.get_num_threads(), "faiss": faiss.omp_get_max_threads()},
+            "threads": {
+                "encoder": encoder_threads,
+                "torch": torch.get_num_threads(),
+                "faiss": faiss.omp_get_max_threads(),
+            },
             "encoder": {"model": settings.text_model, "device": encoder.device},
             "data": {
                 "catalog": catalog,

@@ -138,8 +138,10 @@ def export(folder: Path, target: Path) -> None:
 class OnnxTextModel:
     """Tokenise with `tokenizers`, run the exported transformer, mean-pool and normalise."""
 
-    def __init__(self, folder: Path, path: Path, spec: dict[str, Any]):
-        """`path`: the exported transformer (`export`); `spec`: what `supported` said."""
+    def __init__(self, folder: Path, path: Path, spec: dict[str, Any], threads: int | None = None):
+        """`path`: the exported transformer (`export`); `spec`: what `supported` said;
+        `threads`: ONNX Runtime's threads for one batch (None: OMP_NUM_THREADS, else one per
+        core)."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -152,7 +154,9 @@ class OnnxTextModel:
         self.tokenizer.enable_padding()
         options = ort.SessionOptions()
         # Like torch, one thread per core unless OMP_NUM_THREADS says otherwise.
-        options.intra_op_num_threads = int(os.environ.get("OMP_NUM_THREADS") or 0)
+        if threads is None:
+            threads = int(os.environ.get("OMP_NUM_THREADS") or 0)
+        options.intra_op_num_threads = threads
         options.log_severity_level = 3  # errors only: its warnings are not the person's concern
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 

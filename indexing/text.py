@@ -63,6 +63,11 @@ def _quiet_loading_bar() -> Iterator[None]:
 
 
 BACKENDS = ("auto", "onnx", "torch")
+# Texts per forward pass unless asked otherwise. On the CPU, batches of 16 texts of similar
+# length beat batches of 64 (less padding, smaller working set): 3.2 against 4.1 ms a query
+# and 8.1 against 10.2 ms a capability text here (BENCHMARKS.md, "Search latency, session 14").
+ONNX_BATCH = 16
+TORCH_BATCH = 64
 
 
 class TextEncoder:
@@ -73,17 +78,20 @@ class TextEncoder:
     here, no torch import); `torch` runs it with sentence-transformers, on a GPU when there is
     one. `auto` is onnx for the models that runner reproduces exactly (BERT-style, mean
     pooling) unless a device is asked for, else torch. `cache_dir`: the engine's cache folder
-    (Settings.cache_dir), where the ONNX export is kept."""
+    (Settings.cache_dir), where the ONNX export is kept. `batch_size`: texts per forward pass
+    (ONNX_BATCH or TORCH_BATCH by backend); `threads`: ONNX Runtime's threads (None:
+    OMP_NUM_THREADS, else one per core)."""
 
     def __init__(
         self,
         model: str | None = None,
         device: str | None = None,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         backend: str | None = None,
         cache_dir: Path | None = None,
+        threads: int | None = None,
     ) -> None:
-        if batch_size < 1:
+        if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         backend = backend or os.environ.get("UNFRAGILE_TEXT_BACKEND") or "auto"
         if backend not in BACKENDS:
@@ -91,8 +99,9 @@ class TextEncoder:
                 f"UNFRAGILE_TEXT_BACKEND is {backend!r}; use one of {', '.join(BACKENDS)}"
             )
         self.name = model or DEFAULT_TEXT_MODEL
-        self.batch_size = batch_size
+        self.batch_size = batch_size or TORCH_BATCH
         self._cache_dir = cache_dir  # where the ONNX export is kept (None: the default cache)
+        self._threads = threads
         self._onnx = (
             self._load_onnx()
             if backend == "onnx" or (backend == "auto" and device is None)
@@ -107,6 +116,7 @@ class TextEncoder:
         self.dim: int
         if self._onnx is not None:
             self.backend, self.device = "onnx", "cpu"
+            self.batch_size = batch_size or ONNX_BATCH
             self.dim = self._onnx.dim
             return
         self.backend = "torch"
@@ -146,7 +156,7 @@ class TextEncoder:
                 with _quiet_loading_bar(), warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     onnx_text.export(folder, path)
-            return onnx_text.OnnxTextModel(folder, path, spec)
+            return onnx_text.OnnxTextModel(folder, path, spec, self._threads)
         except Exception as exc:  # noqa: BLE001 - an export that fails leaves torch to do it
             log.info("text model %s: ONNX Runtime unavailable (%s); using PyTorch", self.name, exc)
             return None
