@@ -315,7 +315,7 @@ def _compared(words: list[str], names: Names) -> tuple[tuple[tuple[str, float], 
     cued = bool(COMPARE_CUES.intersection(words))
     for i in range(1, len(words) - 1):
         for phrase in COMPARED + (JOINED if cued else ()):
-            if not _trigger_at(words, i, phrase):
+            if words[i] != phrase[0] or not _trigger_at(words, i, phrase):
                 continue
             left = _side(words[:i], names, from_end=True)
             right = _side(words[i + len(phrase) :], names, from_end=False)
@@ -392,7 +392,7 @@ def _reference(
     before = BEFORE + CONSTRAINED_BEFORE if constrained else BEFORE
     for i in range(len(words)):
         for phrase in before:
-            if not _trigger_at(words, i, phrase):
+            if words[i] != phrase[0] or not _trigger_at(words, i, phrase):
                 continue
             start = i + len(phrase)
             if start < len(words) and words[start] in ("a", "an", "the"):
@@ -400,7 +400,7 @@ def _reference(
             for end in range(min(len(words), start + MAX_NAME_WORDS), start, -1):
                 best = _better(best, names, words, start, end, set(range(i, end)))
         for phrase in AFTER:
-            if not _trigger_at(words, i, phrase):
+            if words[i] != phrase[0] or not _trigger_at(words, i, phrase):
                 continue
             stop = i
             for begin in range(max(0, stop - MAX_NAME_WORDS), stop):

@@ -53,7 +53,6 @@ from unfragile.engine.errors import NotIndexed, UnknownAlternative
 from unfragile.engine.features import Vocabulary
 from unfragile.engine.indexer import artifact_text
 from unfragile.engine.names import Names
-from unfragile.engine.pipeline import pipelined
 from unfragile.engine.ranker import (
     LinearScorer,
     Scorer,
@@ -88,7 +87,6 @@ NEIGHBOUR_MIN_SIMILARITY = 0.3
 # less when it adds a need ("like ollama but with a gui"): those searches wanted X as it is.
 REFERENCE_SIMILARITY = 0.8
 REFERENCE_SIMILARITY_QUALIFIED = 0.6
-PIPELINE_PART = 16  # queries a batch is prepared and finished in (engine/pipeline.py)
 ENCODING_CACHE = 2048  # query embeddings kept (least recently used out)
 ARTIFACT_REFRESH_S = 300.0  # artifact rows (filters, rank) are re-read at least this often
 COLLECTIONS = ("capabilities", "queries", "artifacts")
@@ -332,24 +330,18 @@ class SearchEngine:
         understood: list[intent.Understanding] | None = None,
         leave_out: list[str] | None = None,
     ) -> list[Answer]:
-        """Answer several queries; encoding, index look-ups and the graph read are batched,
-        PIPELINE_PART queries at a time, the next part prepared while this one is ranked.
+        """Answer several queries; encoding, index look-ups and the graph read are batched.
         `alternatives_to` (an id) adds "and not this one or its family" to each; `leave_out`
         names, per query, a past query not to use as evidence (training asks the log's own
         queries, and must not find each one's answer in itself)."""
         filters = filters or Filters()
         filters.check()
         texts = [check_query(t) for t in texts]
+        if not texts:
+            return []
         snap = self._ready()
-
-        def prepare(part: slice) -> Prepared:
-            given = understood[part] if understood else None
-            return self._prepare(snap, texts[part], literal, alternatives_to, given)
-
-        def finish(part: slice, ready: Prepared) -> list[Answer]:
-            return self._finish(snap, ready, k, filters, leave_out[part] if leave_out else None)
-
-        return pipelined(len(texts), PIPELINE_PART, prepare, finish)
+        ready = self._prepare(snap, texts, literal, alternatives_to, understood)
+        return self._finish(snap, ready, k, filters, leave_out)
 
     def _prepare(
         self,
