@@ -441,7 +441,7 @@ class SearchEngine:
         """Past queries close to each typed query (`hits`: the query index's nearest) and,
         for a reference, those that led to the artifact referred to; their MATCHED edges; and
         the snapshot to use. One Cypher read serves it all."""
-        typed = [[(q, s) for q, s in found if s >= NEIGHBOUR_MIN_SIMILARITY] for found in hits]
+        close = [[(q, s) for q, s in found if s >= NEIGHBOUR_MIN_SIMILARITY] for found in hits]
         # "X but for Y" wants Y: the searches that led to X describe nothing wanted.
         refs = [
             () if p.understood.for_other else p.understood.reference[:REFERENCES_USED]
@@ -449,13 +449,13 @@ class SearchEngine:
         ]
         edges, stamp, led_to = retrieval.evidence_and_stamp(
             self.graph,
-            sorted({q for near in typed for q, _ in near}),
+            sorted({q for near in close for q, _ in near}),
             sorted({a for r in refs for a in r}),
             NEIGHBOUR_QUERIES * 5,
         )
         out = []
         owns: list[str | None] = list(leave_out) if leave_out else [None] * len(plans)
-        for plan, near, used, own in zip(plans, typed, refs, owns, strict=True):
+        for plan, near, used, own in zip(plans, close, refs, owns, strict=True):
             seen = {q for q, _ in near}
             sim = REFERENCE_SIMILARITY_QUALIFIED if plan.telling else REFERENCE_SIMILARITY
             for a in used:

@@ -33,8 +33,6 @@ MATCH (:Artifact {id: $id})-[:HAS_CAPABILITY]->(c:Capability)
 RETURN c.id AS id ORDER BY c.position
 """
 
-# The past queries that led to each of several artifacts (to it or to one of its capabilities),
-# the most confident first, at most $per of them each: one read for a whole batch of searches.
 # Everything search keeps in memory, read once per reload (keyset-paged like graph.store).
 ARTIFACT_ROWS = """
 MATCH (a:Artifact)
@@ -56,9 +54,11 @@ RETURN c.id AS id, c.artifact AS artifact, c.title AS title, c.text AS text,
 ORDER BY c.id LIMIT $limit
 """
 
-# The one read a search makes: the MATCHED edges of the neighbouring past queries, plus a
-# cheap stamp of the graph (node and relationship counts come from Neo4j's count store in
-# O(1)) that tells the engine when the rows it holds in memory may be out of date.
+# The one read a search makes: the past queries that led to each artifact referred to
+# ("alternative to X": to X or one of its capabilities, the most confident first, at most $per
+# each), the MATCHED edges of those and of the neighbouring past queries, and a cheap stamp of
+# the graph (node and relationship counts come from Neo4j's count store in O(1)) that tells the
+# engine when the rows it holds in memory may be out of date.
 EVIDENCE_AND_STAMP = """
 CALL () { MATCH (a:Artifact) RETURN count(a) AS artifacts }
 CALL () { MATCH (c:Capability) RETURN count(c) AS capabilities }

@@ -153,7 +153,7 @@ class OnnxTextModel:
         self.tokenizer.enable_truncation(max_length=spec["max_length"])
         self.tokenizer.enable_padding()
         options = ort.SessionOptions()
-        # Like torch, one thread per core unless OMP_NUM_THREADS says otherwise.
+        # Like torch, one thread per core unless `threads` or OMP_NUM_THREADS says otherwise.
         if threads is None:
             threads = int(os.environ.get("OMP_NUM_THREADS") or 0)
         options.intra_op_num_threads = threads
