@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from unfragile.engine import query_words
-from unfragile.engine.candidates import Plan, collect
+from unfragile.engine.candidates import Lexical, Plan, collect
 from unfragile.engine.features import FEATURES
 from unfragile.engine.ranker import Scorer, match_scores, no_good_match, settle
 from unfragile.engine.ranking.algorithms import exp_decay
@@ -30,9 +30,11 @@ def answer(
     vector: np.ndarray,
     k: int,
     filters: Filters,
+    lexical: Lexical | None = None,
 ) -> Answer:
     """The k best of the query's candidates (engine/candidates.py), scored by `scorer`, an
-    artifact the query names first, each explained; no_good_match when the best is weak."""
+    artifact the query names first, each explained; no_good_match when the best is weak.
+    `lexical`: its BM25 matches, when looked up already (from `snap`'s tables)."""
     found = collect(
         snap.tables,
         plan,
@@ -44,6 +46,7 @@ def answer(
         None if filters.none else filters.allows,
         lambda seen: recency(snap, seen),
         k,
+        lexical,
     )
     matrix = np.asarray(found.rows, dtype=np.float64).reshape(len(found.rows), len(FEATURES))
     scores = scorer.score(matrix) if len(matrix) else np.zeros(0)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -191,6 +191,24 @@ def nearest_described(
     return out
 
 
+class Lexical(NamedTuple):
+    """A query's BM25 matches: capabilities and artifacts (indices into Tables' two BM25
+    tables) with their scores, best first."""
+
+    caps: np.ndarray
+    cap_scores: np.ndarray
+    docs: np.ndarray
+    doc_scores: np.ndarray
+
+
+def lexical_of(t: Tables, plan: Plan) -> Lexical:
+    typed = plan.understood.text  # spelled-out abbreviations find no longer words
+    return Lexical(
+        *lexical_hits(t.cap_lexical, plan.text, LEXICAL_CANDIDATES, typed),
+        *lexical_hits(t.art_lexical, plan.text, LEXICAL_CANDIDATES, typed),
+    )
+
+
 def collect(
     t: Tables,
     plan: Plan,
@@ -202,10 +220,12 @@ def collect(
     allows: Callable[[dict[str, Any]], bool] | None,
     recency: Callable[[str | None], float],
     k: int = 10,
+    lexical: Lexical | None = None,
 ) -> Candidates:
     """The query's candidates with their feature rows; `allows` (None: no filter) says which
-    artifacts the filters let through. Worked out over arrays of artifact positions
-    (Tables.arrays), with the same sums in the same order as one candidate at a time."""
+    artifacts the filters let through; `lexical`: the BM25 matches if already looked up.
+    Worked out over arrays of artifact positions (Tables.arrays), with the same sums in the
+    same order as one candidate at a time."""
     x = t.arrays
     cap_pos = x.cap_pos.get
     # Dense: the owners of the nearest capabilities (one deleted since indexing is skipped).
@@ -217,11 +237,9 @@ def collect(
     # An artifact none of whose capabilities came back is at most as close as the last hit.
     dense_floor = min((s for _, s in cap_hits), default=0.0)
 
-    typed = plan.understood.text  # spelled-out abbreviations find no longer words
-    lex_caps, lex_scores = lexical_hits(t.cap_lexical, plan.text, LEXICAL_CANDIDATES, typed)
+    lex_caps, lex_scores, lex_docs, art_scores = lexical or lexical_of(t, plan)
     best = lex_scores[0] if len(lex_scores) else 0.0
     lex_owner = x.cap_art[lex_caps]
-    lex_docs, art_scores = lexical_hits(t.art_lexical, plan.text, LEXICAL_CANDIDATES, typed)
     art_best = art_scores[0] if len(art_scores) else 0.0
     lex_art = x.lex_art[lex_docs]
 

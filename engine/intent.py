@@ -164,6 +164,8 @@ def _at(words: list[str], phrase: tuple[str, ...]) -> int:
 
 def _cut(text: str, part: tuple[str, ...]) -> str:
     """`text`'s words without the first run of `part` (folded words); `text` if none."""
+    if not part:  # most queries name no host: nothing to fold and look for
+        return text
     words = tokens(text)
     at = _at(words, part)
     return " ".join(words[:at] + words[at + len(part) :]) if at >= 0 else text

@@ -21,7 +21,9 @@ What is held in memory and when it is reloaded. Rows of artifacts and capabiliti
 tables, names and the artifact vectors are loaded once and kept; every search makes ONE Cypher
 read: the MATCHED edges of the neighbouring past queries (and, for "alternative to X", of the
 searches that led to X; evidence is always live) together with a stamp of the graph from
-Neo4j's count store (artifacts, capabilities, MATCHED edges). A search reloads, under a lock
+Neo4j's count store (artifacts, capabilities, MATCHED edges). A batch's read goes to a reader
+thread as soon as the nearest past queries are known, and Neo4j answers it while this thread
+works out the capability and description look-ups and BM25. A search reloads, under a lock
 and only the parts concerned, when an index manifest on disk changed (`unfragile index` or
 `unfragile train` wrote it), when the graph stamp changed, and every ARTIFACT_REFRESH_S for
 artifact rows (a new UnfragileRank or an edited filter field changes no count). Searches
@@ -33,6 +35,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -42,8 +45,10 @@ from unfragile.engine import intent
 from unfragile.engine.answer import answer
 from unfragile.engine.candidates import (
     REFERENCES_USED,
+    Lexical,
     Plan,
     Tables,
+    lexical_of,
     nearest_described,
     plan_for,
     query_vector,
@@ -94,12 +99,17 @@ COLLECTIONS = ("capabilities", "queries", "artifacts")
 
 @dataclass(frozen=True)
 class Prepared:
-    """Some queries' plans, the vectors the indexes were asked with and what they found."""
+    """Some queries' plans, the vectors the indexes were asked with, what the indexes and BM25
+    found, and the graph read under way (started as soon as the past queries were found)."""
 
     plans: list[Plan]
     vectors: np.ndarray
     cap_hits: list[list[tuple[str, float]]]
-    queries: list[list[tuple[str, float]]]  # the nearest past queries of the typed words
+    described: list[list[tuple[str, float]] | None]  # the nearest by name + description
+    lexical: list[Lexical]
+    close: list[list[tuple[str, float]]]  # past queries close enough to each typed query
+    refs: list[tuple[str, ...]]  # the artifacts whose past searches describe each need
+    read: Future[retrieval.EvidenceRead]
 
 
 class SearchEngine:
@@ -351,7 +361,9 @@ class SearchEngine:
         alternatives_to: str | None,
         understood: list[intent.Understanding] | None,
     ) -> Prepared:
-        """Understanding, encoding and the two index look-ups of some queries."""
+        """Understanding, encoding, the index look-ups and BM25 of some queries; a batch's
+        graph read starts once the nearest past queries are known, and Neo4j answers it (on
+        the other core) while the rest is worked out here."""
         given = understood or [
             intent.literal(t) if literal else intent.understand(t, snap.names) for t in texts
         ]
@@ -362,6 +374,31 @@ class SearchEngine:
         needs = [p.understood.need for p in plans if p.understood.reference and p.understood.need]
         wanted = list(dict.fromkeys(typed + needs))
         encoded = dict(zip(wanted, self._encode(wanted), strict=True)) if wanted else {}
+        found_queries: list[list[tuple[str, float]]] = [[] for _ in plans]
+        if snap.queries and typed:
+            by_text = np.stack([encoded[t] for t in typed]).astype(np.float32)
+            found_queries = snap.queries.search(by_text, NEIGHBOUR_QUERIES)
+        close = [
+            [(q, s) for q, s in found if s >= NEIGHBOUR_MIN_SIMILARITY] for found in found_queries
+        ]
+        # "X but for Y" wants Y: the searches that led to X describe nothing wanted.
+        refs = [
+            () if p.understood.for_other else p.understood.reference[:REFERENCES_USED]
+            for p in plans
+        ]
+        asked = (
+            self.graph,
+            sorted({q for near in close for q, _ in near}),
+            sorted({a for r in refs for a in r}),
+            NEIGHBOUR_QUERIES * 5,
+        )
+        # One query's read is made here: it is short, and a reader thread would cost about as
+        # much in hand-offs of the GIL as it saves (bench/search_latency.py, BENCHMARKS.md).
+        if len(plans) > 1:
+            read = retrieval.evidence_and_stamp_later(*asked)
+        else:
+            read = Future()
+            read.set_result(retrieval.evidence_and_stamp(*asked))
         vectors = np.stack(
             [
                 query_vector(snap.tables, snap.capabilities, p, encoded, snap.description_of)
@@ -375,11 +412,17 @@ class SearchEngine:
         assert snap.capabilities is not None  # _ready checked
         found = snap.capabilities.search(vectors, CAPABILITY_CANDIDATES + max(rooms))
         cap_hits = [h[: CAPABILITY_CANDIDATES + r] for h, r in zip(found, rooms, strict=True)]
-        queries: list[list[tuple[str, float]]] = [[] for _ in plans]
-        if snap.queries and typed:
-            by_text = np.stack([encoded[t] for t in typed]).astype(np.float32)
-            queries = snap.queries.search(by_text, NEIGHBOUR_QUERIES)
-        return Prepared(plans, vectors, cap_hits, queries)
+        described, lexical = self._lexical_and_described(snap, plans, vectors)
+        return Prepared(plans, vectors, cap_hits, described, lexical, close, refs, read)
+
+    @staticmethod
+    def _lexical_and_described(
+        snap: Snapshot, plans: list[Plan], vectors: np.ndarray
+    ) -> tuple[list[list[tuple[str, float]] | None], list[Lexical]]:
+        """The nearest by name + description (collect works out the other candidates') and
+        the BM25 matches, from `snap`."""
+        described = nearest_described(snap.art_store, snap.art_vectors, snap.art_keys, vectors)
+        return described, [lexical_of(snap.tables, p) for p in plans]
 
     def _finish(
         self,
@@ -389,15 +432,18 @@ class SearchEngine:
         filters: Filters,
         leave_out: list[str] | None,
     ) -> list[Answer]:
-        """The graph read, the nearest by description and the answers of prepared queries."""
+        """The graph read's evidence and the answers of prepared queries."""
         plans, vectors = ready.plans, ready.vectors
-        neighbours, edges, snap = self._neighbours(snap, plans, ready.queries, leave_out)
-        # The nearest by name + description; collect works out the other candidates'.
-        described = nearest_described(snap.art_store, snap.art_vectors, snap.art_keys, vectors)
+        edges, stamp, led_to = ready.read.result()
+        neighbours = self._neighbours(plans, ready, led_to, leave_out)
+        described, lexical = ready.described, ready.lexical
+        if stamp != snap.stamp:  # the graph changed: what was worked out from rows is redone
+            snap = self._fresh(stamp)
+            described, lexical = self._lexical_and_described(snap, plans, vectors)
         return [
-            answer(snap, self.scorer, plan, hits, near, edges, desc, vectors[i], k, filters)
-            for i, (plan, hits, near, desc) in enumerate(
-                zip(plans, ready.cap_hits, neighbours, described, strict=True)
+            answer(snap, self.scorer, plan, hits, near, edges, desc, vectors[i], k, filters, lex)
+            for i, (plan, hits, near, desc, lex) in enumerate(
+                zip(plans, ready.cap_hits, neighbours, described, lexical, strict=True)
             )
         ]
 
@@ -431,31 +477,19 @@ class SearchEngine:
             raise NotIndexed("no capability index yet: run `unfragile index`")
         return snap
 
+    @staticmethod
     def _neighbours(
-        self,
-        snap: Snapshot,
         plans: list[Plan],
-        hits: list[list[tuple[str, float]]],
+        ready: Prepared,
+        led_to: dict[str, list[str]],
         leave_out: list[str] | None,
-    ) -> tuple[list[list[tuple[str, float]]], dict[str, list[dict[str, Any]]], Snapshot]:
-        """Past queries close to each typed query (`hits`: the query index's nearest) and,
-        for a reference, those that led to the artifact referred to; their MATCHED edges; and
-        the snapshot to use. One Cypher read serves it all."""
-        close = [[(q, s) for q, s in found if s >= NEIGHBOUR_MIN_SIMILARITY] for found in hits]
-        # "X but for Y" wants Y: the searches that led to X describe nothing wanted.
-        refs = [
-            () if p.understood.for_other else p.understood.reference[:REFERENCES_USED]
-            for p in plans
-        ]
-        edges, stamp, led_to = retrieval.evidence_and_stamp(
-            self.graph,
-            sorted({q for near in close for q, _ in near}),
-            sorted({a for r in refs for a in r}),
-            NEIGHBOUR_QUERIES * 5,
-        )
+    ) -> list[list[tuple[str, float]]]:
+        """Each query's past queries to follow: those close to its typed words and, for a
+        reference, those that led to the artifact referred to (`led_to`, from the read)."""
         out = []
         owns: list[str | None] = list(leave_out) if leave_out else [None] * len(plans)
-        for plan, near, used, own in zip(plans, close, refs, owns, strict=True):
+        for plan, near, used, own in zip(plans, ready.close, ready.refs, owns, strict=True):
+            near = list(near)
             seen = {q for q, _ in near}
             sim = REFERENCE_SIMILARITY_QUALIFIED if plan.telling else REFERENCE_SIMILARITY
             for a in used:
@@ -465,6 +499,4 @@ class SearchEngine:
                         near.append((q, sim))
             # Training asks the log's own queries: none may find its answer in itself.
             out.append([(q, s) for q, s in near if q != own])
-        if stamp != snap.stamp:
-            snap = self._fresh(stamp)
-        return out, edges, snap
+        return out

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import neo4j
@@ -179,9 +181,14 @@ def _hot_read(graph: Graph, query: str, **params: Any) -> list[dict[str, Any]]:
         raise
 
 
+# What evidence_and_stamp returns: MATCHED edges by query, the graph stamp, and the past
+# queries that led to each artifact referred to.
+EvidenceRead = tuple[dict[str, list[dict[str, Any]]], tuple[int, int, int], dict[str, list[str]]]
+
+
 def evidence_and_stamp(
     graph: Graph, query_ids: list[str], referred: list[str], per: int
-) -> tuple[dict[str, list[dict[str, Any]]], tuple[int, int, int], dict[str, list[str]]]:
+) -> EvidenceRead:
     """In one read: the MATCHED edges, by query, of `query_ids` and of the (at most `per`,
     most confident first) past queries that led to each `referred` artifact; the graph's
     (artifacts, capabilities, matched edges) counts; and those past queries per artifact."""
@@ -191,6 +198,30 @@ def evidence_and_stamp(
         edges.setdefault(e["query"], []).append(e)
     led_to = {r["artifact"]: r["queries"] for r in row["led_to"]}
     return edges, (row["artifacts"], row["capabilities"], row["matched"]), led_to
+
+
+# Reader threads for evidence_and_stamp_later; each keeps its own session (_hot_read). A few,
+# so that several searching threads (the HTTP server's) do not queue behind one read.
+READER_THREADS = 4
+_readers: tuple[int, ThreadPoolExecutor] | None = None  # (the process it was made in, pool)
+_readers_lock = threading.Lock()
+
+
+def evidence_and_stamp_later(
+    graph: Graph, query_ids: list[str], referred: list[str], per: int
+) -> Future[EvidenceRead]:
+    """evidence_and_stamp on a reader thread: the caller works on while Neo4j answers (on
+    another core), and takes the result, or the read's error, from the future."""
+    global _readers
+    with _readers_lock:
+        # A forked child has none of its parent's threads: it makes its own pool.
+        if _readers is None or _readers[0] != os.getpid():
+            _readers = (
+                os.getpid(),
+                ThreadPoolExecutor(READER_THREADS, thread_name_prefix="unfragile-read"),
+            )
+        pool = _readers[1]
+    return pool.submit(evidence_and_stamp, graph, query_ids, referred, per)
 
 
 def evidence_samples(graph: Graph, pairs: list[dict[str, str]]) -> dict[tuple[str, str], int]:

@@ -7,6 +7,7 @@ import re
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +39,10 @@ MAX_POSTINGS = 4096
 PREFIX_MIN = 5
 PREFIX_EXTRA = 5
 PREFIX_WORDS = 8
+# Words whose merged postings (with their longer forms) are remembered: query words repeat
+# across searches, and merging a word's forms costs more than the rest of its look-up.
+FORMS_KEPT = 4096
+_UNSEEN: Any = object()
 
 
 class BM25:
@@ -68,6 +73,7 @@ class BM25:
                 idx, weight = idx[keep], weight[keep]
             self._postings[word] = (idx, weight.astype(np.float32))
         self._words = sorted(self._postings)
+        self._merged: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
 
     def top(self, text: str, n: int, typed: str | None = None) -> list[tuple[int, float]]:
         """Up to n (document index, score) pairs with a positive score, best first. `typed`:
@@ -112,6 +118,17 @@ class BM25:
         exact = self._postings.get(word)
         if len(word) < PREFIX_MIN or not longer_too:
             return exact
+        kept = self._merged.get(word, _UNSEEN)  # one look-up: another thread may clear it
+        if kept is not _UNSEEN:
+            return kept
+        if len(self._merged) >= FORMS_KEPT:
+            self._merged.clear()
+        merged = self._merged[word] = self._merge(word, exact)
+        return merged
+
+    def _merge(
+        self, word: str, exact: tuple[np.ndarray, np.ndarray] | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         longer: list[tuple[np.ndarray, np.ndarray]] = []
         for other in beginning_with(self._words, word):
             if len(longer) == PREFIX_WORDS:

@@ -194,6 +194,11 @@ def test_bm25_finds_the_longer_words_a_query_word_begins():
     assert hits[2] == pytest.approx(max(forms)) and min(forms) > 0
     # Short words begin too many others to stand for them.
     assert index.top("chat", 5) == []
+    # A word's merged forms are remembered: asked again, the same answer; and a word typed
+    # as a spelled-out abbreviation (not in `typed`) still finds only itself.
+    assert "detect" in index._merged
+    assert index.top("detect", 5) == list(hits.items())
+    assert index.top("detect", 5, typed="something else") == []
 
 
 def test_one_session_cannot_outvote_many(catalog, graph, settings, encoder):

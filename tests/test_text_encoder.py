@@ -119,6 +119,19 @@ def test_onnx_is_the_default_and_gives_the_torch_vectors(
     np.testing.assert_allclose(onnx.encode(texts), a, atol=1e-5)
 
 
+def test_a_call_of_several_batches_shares_the_threads_and_gives_the_same_vectors() -> None:
+    encoder = TextEncoder(threads=2)
+    texts = [f"{s} number {i}" for i in range(9) for s in SENTENCES]  # 45 texts, 3 batches
+    one_by_one = np.stack([encoder.encode([t])[0] for t in texts])
+    assert encoder._lanes is None  # one batch a call: the session with all the threads
+    together = encoder.encode(texts)
+    sessions, _ = encoder._lanes  # several: the lanes, one thread each
+    assert len(sessions) == 2
+    np.testing.assert_allclose(together, one_by_one, atol=1e-6)
+    # One thread: nothing to share.
+    assert TextEncoder(threads=1)._onnx_lanes() is None
+
+
 def test_a_process_with_the_onnx_encoder_imports_no_torch(tmp_path: Path) -> None:
     TextEncoder()  # the export exists from here on
     code = (
