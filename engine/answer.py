@@ -30,11 +30,11 @@ def answer(
     vector: np.ndarray,
     k: int,
     filters: Filters,
-    lexical: Lexical | None = None,
+    lexical: Lexical,
 ) -> Answer:
     """The k best of the query's candidates (engine/candidates.py), scored by `scorer`, an
     artifact the query names first, each explained; no_good_match when the best is weak.
-    `lexical`: its BM25 matches, when looked up already (from `snap`'s tables)."""
+    `lexical`: its BM25 matches (candidates.lexical_of over `snap`'s tables)."""
     found = collect(
         snap.tables,
         plan,
@@ -45,8 +45,8 @@ def answer(
         vector,
         None if filters.none else filters.allows,
         lambda seen: recency(snap, seen),
-        k,
         lexical,
+        k,
     )
     matrix = np.asarray(found.rows, dtype=np.float64).reshape(len(found.rows), len(FEATURES))
     scores = scorer.score(matrix) if len(matrix) else np.zeros(0)

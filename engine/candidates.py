@@ -219,11 +219,11 @@ def collect(
     vector: np.ndarray,
     allows: Callable[[dict[str, Any]], bool] | None,
     recency: Callable[[str | None], float],
+    lexical: Lexical,
     k: int = 10,
-    lexical: Lexical | None = None,
 ) -> Candidates:
     """The query's candidates with their feature rows; `allows` (None: no filter) says which
-    artifacts the filters let through; `lexical`: the BM25 matches if already looked up.
+    artifacts the filters let through; `lexical`: its BM25 matches (lexical_of).
     Worked out over arrays of artifact positions (Tables.arrays), with the same sums in the
     same order as one candidate at a time."""
     x = t.arrays
@@ -237,7 +237,7 @@ def collect(
     # An artifact none of whose capabilities came back is at most as close as the last hit.
     dense_floor = min((s for _, s in cap_hits), default=0.0)
 
-    lex_caps, lex_scores, lex_docs, art_scores = lexical or lexical_of(t, plan)
+    lex_caps, lex_scores, lex_docs, art_scores = lexical
     best = lex_scores[0] if len(lex_scores) else 0.0
     lex_owner = x.cap_art[lex_caps]
     art_best = art_scores[0] if len(art_scores) else 0.0
